@@ -1,0 +1,200 @@
+import koaCompose from 'koa-compose';
+import { type CallCore, Context, type RequestRecipe } from './context.js';
+import { MiddlewareError } from './errors.js';
+import { describe } from './executor.js';
+
+/** Runs the rest of the stack. Await it once (a `replay` layer may await it again, one at a time). */
+export type Next = () => Promise<void>;
+
+/** Koa's shape: code before `await next()` runs on the way in, code after it on the way out. */
+export type MiddlewareFn = (ctx: Context, next: Next) => Promise<void> | void;
+
+const DEFINITION = Symbol.for('modelware.middleware');
+
+/** A named middleware; see `defineMiddleware`. */
+export interface MiddlewareDefinition {
+  /** Shown in errors, patches and traces. */
+  readonly name: string;
+  /** The call-level layer. */
+  readonly call?: MiddlewareFn | undefined;
+  /**
+   * Declares that this layer may call `next()` again after an attempt settles (retry, fallback,
+   * repair). Each attempt re-runs every layer inside it and the executor, starting from the
+   * request as it was when this layer was entered plus this layer's own later changes.
+   * @default false
+   */
+  readonly replay?: boolean | undefined;
+  /** Tool-level layer, mounted on the agent loop's tool stack. */
+  readonly tool?: ((ctx: never, next: Next) => Promise<void> | void) | undefined;
+  /** @internal Layers bundled by `compose()`. */
+  readonly layers?: readonly Layer[] | undefined;
+}
+
+/** Anything `use()` accepts: a middleware function or a definition. */
+export type Middleware = MiddlewareFn | MiddlewareDefinition;
+
+/** @internal A normalised layer. */
+export interface Layer {
+  readonly name: string;
+  readonly call: MiddlewareFn | undefined;
+  readonly replay: boolean;
+  readonly tool: MiddlewareDefinition['tool'];
+}
+
+/**
+ * Names a middleware and declares what it does. A definition can carry a call-level layer
+ * (`call`) and a tool-level layer (`tool`) together; `use()` mounts each on its stack.
+ *
+ * @example
+ * const logger = defineMiddleware({
+ *   name: 'logger',
+ *   async call(ctx, next) { console.log('->', ctx.request.model); await next(); },
+ * });
+ */
+export function defineMiddleware(definition: MiddlewareDefinition): MiddlewareDefinition {
+  const layer = toLayers(definition, 'defineMiddleware()')[0] as Layer;
+  return Object.freeze({ ...definition, name: layer.name, [DEFINITION]: true });
+}
+
+/**
+ * Bundles several middleware into one, so a package can ship a stack. The layers keep their own
+ * names (errors and patches name the inner layer) and their replay declarations.
+ *
+ * @example
+ * app.use(compose(redact(), tokenBudget({ maxInputTokens: 8000 })));
+ */
+export function compose(...middleware: Middleware[]): MiddlewareDefinition {
+  const layers = middleware.flatMap((mw, i) => toLayers(mw, `compose() argument ${i}`));
+  return Object.freeze({ name: `compose(${layers.map((l) => l.name).join(', ')})`, layers, [DEFINITION]: true });
+}
+
+/** @internal Validates and normalises what `use()`/`compose()` received. */
+export function toLayers(value: unknown, where: string, index = 0): Layer[] {
+  if (typeof value === 'function') {
+    return [{ name: value.name || `anonymous#${index}`, call: value as MiddlewareFn, replay: false, tool: undefined }];
+  }
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const def = value as MiddlewareDefinition;
+    if (def.layers) return [...def.layers];
+    if (typeof def.name !== 'string' || def.name.length === 0) {
+      throw new TypeError(`${where}: a middleware definition needs a non-empty string \`name\`, got ${describe(def.name)}.`);
+    }
+    if (def.call !== undefined && typeof def.call !== 'function') {
+      throw new TypeError(`${where}: \`call\` of middleware \`${def.name}\` must be a function, got ${describe(def.call)}.`);
+    }
+    if (def.tool !== undefined && typeof def.tool !== 'function') {
+      throw new TypeError(`${where}: \`tool\` of middleware \`${def.name}\` must be a function, got ${describe(def.tool)}.`);
+    }
+    if (def.call === undefined && def.tool === undefined) {
+      throw new TypeError(`${where}: middleware \`${def.name}\` has neither \`call\` nor \`tool\`; give it at least one.`);
+    }
+    return [{ name: def.name, call: def.call, replay: def.replay === true, tool: def.tool }];
+  }
+  throw new TypeError(
+    `${where}: expected a middleware function (ctx, next) => ... or a defineMiddleware() object, got ${describe(value)}.`,
+  );
+}
+
+type Step = (core: CallCore) => Promise<void>;
+
+/**
+ * Builds the call stack. Ordinary layers are composed with koa-compose; the stack is cut into
+ * segments at each replay layer, whose `next` runs the composed segment inside it afresh on every
+ * call, so koa-compose's single-`next()` rule holds everywhere else.
+ */
+export function buildStack(layers: readonly Layer[], innermost: Step): Step {
+  let downstream = innermost;
+  let end = layers.length;
+  for (let i = layers.length - 1; i >= 0; i--) {
+    if (i > 0 && !layers[i]?.replay) continue;
+    const segment = layers.slice(i, end);
+    end = i;
+    const head = segment[0] as Layer;
+    if (head.replay) {
+      downstream = replayStep(head, segment.length > 1 ? chain(segment.slice(1), downstream) : downstream);
+    } else {
+      downstream = chain(segment, downstream);
+    }
+  }
+  return downstream;
+}
+
+function chain(segment: readonly Layer[], downstream: Step): Step {
+  const composed = koaCompose(segment.map(once));
+  return (core) => composed(core, downstream);
+}
+
+function once(layer: Layer): (core: CallCore, next: Next) => Promise<void> | void {
+  const { name } = layer;
+  const fn = layer.call as MiddlewareFn;
+  return (core, next) => {
+    let called = false;
+    return fn(new Context(core, name), () => {
+      if (called) {
+        return Promise.reject(
+          new MiddlewareError(
+            name,
+            `next() called multiple times in \`${name}\`. Call \`await next()\` at most once, or declare the layer with defineMiddleware({ replay: true }) to re-run the layers inside it.`,
+          ),
+        );
+      }
+      called = true;
+      return next();
+    });
+  };
+}
+
+/** A replay layer's view: remembers its own updates made after an attempt succeeded. */
+class ReplayContext extends Context {
+  pending: RequestRecipe[] | undefined;
+
+  override update(recipe: RequestRecipe): void {
+    super.update(recipe);
+    this.pending?.push(recipe);
+  }
+}
+
+function replayStep(layer: Layer, inner: Step): Step {
+  const { name } = layer;
+  const fn = layer.call as MiddlewareFn;
+  return async (core) => {
+    const ctx = new ReplayContext(core, name);
+    const snapshot = core.request;
+    let running = false;
+    let attempts = 0;
+    const next: Next = async () => {
+      if (running) {
+        throw new MiddlewareError(
+          name,
+          `next() called again in \`${name}\` while the previous attempt is still running. A replay layer must await each attempt before starting the next one.`,
+        );
+      }
+      if (attempts > 0) {
+        // After a success the request holds the inner layers' changes: rewind to the snapshot and
+        // re-apply what this layer changed since. After a failure it was rewound already.
+        const pending = ctx.pending;
+        ctx.pending = undefined;
+        if (pending) {
+          core.request = snapshot;
+          for (const recipe of pending) core.update(recipe, name);
+        }
+        core.response = undefined;
+        core.stream = undefined;
+        core.dispatchedModel = undefined;
+      }
+      attempts++;
+      running = true;
+      try {
+        await inner(core);
+        ctx.pending = [];
+      } catch (error) {
+        // The failed attempt's dispatched model stays visible (ctx.model, `failed` events) until the next attempt.
+        core.request = snapshot;
+        throw error;
+      } finally {
+        running = false;
+      }
+    };
+    await fn(ctx, next);
+  };
+}

@@ -1,0 +1,184 @@
+import type { z } from 'zod';
+
+const MARKER = Symbol.for('modelware.error');
+
+/**
+ * Base of every error modelware throws. `isInstance` works across duplicate copies of the package
+ * (each class carries a `Symbol.for` marker), where `instanceof` would not.
+ */
+export class ModelwareError extends Error {
+  override readonly name: string = 'ModelwareError';
+  readonly [MARKER] = true;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+
+  static isInstance(error: unknown): error is ModelwareError {
+    return hasMarker(error, MARKER);
+  }
+}
+
+function hasMarker(error: unknown, marker: symbol): boolean {
+  return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[marker] === true;
+}
+
+function defineMarker(cls: { prototype: object }, name: string): symbol {
+  const marker = Symbol.for(`modelware.error.${name}`);
+  Object.defineProperty(cls.prototype, marker, { value: true });
+  return marker;
+}
+
+export type IssuePath = readonly PropertyKey[];
+
+/** A request (or a layer's change to it) failed validation against the message schemas. */
+export class InvalidRequestError extends ModelwareError {
+  override readonly name = 'InvalidRequestError';
+  /** The layer whose update broke the request, or `'caller'` for the request passed in. */
+  readonly layer: string;
+  /** Where the first problem is, e.g. `['messages', 3, 'toolCallId']`. */
+  readonly path: IssuePath;
+  readonly issues: readonly z.core.$ZodIssue[];
+
+  constructor(init: { layer: string; path: IssuePath; issues: readonly z.core.$ZodIssue[]; message: string }) {
+    super(init.message);
+    this.layer = init.layer;
+    this.path = init.path;
+    this.issues = init.issues;
+  }
+
+  static override isInstance(error: unknown): error is InvalidRequestError {
+    return hasMarker(error, INVALID_REQUEST);
+  }
+}
+const INVALID_REQUEST = defineMarker(InvalidRequestError, 'InvalidRequestError');
+
+/** An executor (or a layer's response change) produced a response that fails the schemas. */
+export class InvalidResponseError extends ModelwareError {
+  override readonly name = 'InvalidResponseError';
+  /** The executor or layer that produced the response. */
+  readonly source: string;
+  readonly path: IssuePath;
+  readonly issues: readonly z.core.$ZodIssue[];
+
+  constructor(init: { source: string; path: IssuePath; issues: readonly z.core.$ZodIssue[]; message: string }) {
+    super(init.message);
+    this.source = init.source;
+    this.path = init.path;
+    this.issues = init.issues;
+  }
+
+  static override isInstance(error: unknown): error is InvalidResponseError {
+    return hasMarker(error, INVALID_RESPONSE);
+  }
+}
+const INVALID_RESPONSE = defineMarker(InvalidResponseError, 'InvalidResponseError');
+
+/** A middleware broke the contract: `next()` twice, concurrent replay, a non-Error thrown. */
+export class MiddlewareError extends ModelwareError {
+  override readonly name = 'MiddlewareError';
+  readonly layer: string;
+
+  constructor(layer: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.layer = layer;
+  }
+
+  static override isInstance(error: unknown): error is MiddlewareError {
+    return hasMarker(error, MIDDLEWARE);
+  }
+}
+const MIDDLEWARE = defineMarker(MiddlewareError, 'MiddlewareError');
+
+export interface Violation {
+  readonly reason: string;
+  readonly code: string;
+  readonly details?: Readonly<Record<string, unknown>>;
+  /** The plugin or middleware that blocked. */
+  readonly plugin?: string;
+  /** The hook point where it blocked. */
+  readonly hook?: string;
+}
+
+/** A guard, plugin or policy refused the call. */
+export class PolicyViolationError extends ModelwareError {
+  override readonly name = 'PolicyViolationError';
+  readonly violation: Violation;
+
+  constructor(violation: Violation, options?: { cause?: unknown }) {
+    const where = [violation.plugin && `plugin \`${violation.plugin}\``, violation.hook && `hook \`${violation.hook}\``]
+      .filter(Boolean)
+      .join(' at ');
+    super(`${where ? `${where} blocked: ` : 'Blocked: '}${violation.reason} (${violation.code})`, options);
+    this.violation = violation;
+  }
+
+  static override isInstance(error: unknown): error is PolicyViolationError {
+    return hasMarker(error, POLICY);
+  }
+}
+const POLICY = defineMarker(PolicyViolationError, 'PolicyViolationError');
+
+/** An operation took longer than its `timeoutMs`. */
+export class TimeoutError extends ModelwareError {
+  override readonly name = 'TimeoutError';
+  readonly timeoutMs: number;
+
+  constructor(message: string, timeoutMs: number) {
+    super(message);
+    this.timeoutMs = timeoutMs;
+  }
+
+  static override isInstance(error: unknown): error is TimeoutError {
+    return hasMarker(error, TIMEOUT);
+  }
+}
+const TIMEOUT = defineMarker(TimeoutError, 'TimeoutError');
+
+/** Every attempt of a retry or fallback failed. */
+export class RetryError extends ModelwareError {
+  override readonly name = 'RetryError';
+  readonly reason: 'maxRetriesExceeded' | 'errorNotRetryable' | 'modelsExhausted';
+  readonly errors: readonly unknown[];
+  readonly lastError: unknown;
+
+  constructor(message: string, reason: RetryError['reason'], errors: readonly unknown[]) {
+    super(message, { cause: errors.at(-1) });
+    this.reason = reason;
+    this.errors = errors;
+    this.lastError = errors.at(-1);
+  }
+
+  static override isInstance(error: unknown): error is RetryError {
+    return hasMarker(error, RETRY);
+  }
+}
+const RETRY = defineMarker(RetryError, 'RetryError');
+
+/** Wraps a thrown value that is not an `Error`, so callers always get a stack and a message. */
+export function toError(value: unknown, where: string): Error {
+  if (value instanceof Error) return value;
+  let shown: string;
+  try {
+    shown = typeof value === 'string' ? `"${value}"` : JSON.stringify(value) ?? String(value);
+  } catch {
+    shown = String(value);
+  }
+  return new MiddlewareError(where, `${where} threw a non-Error value: ${shown}. Throw an Error instance instead.`, {
+    cause: value,
+  });
+}
+
+/**
+ * Whether an error is worth retrying. Provider adapters set `retryable` (429, 5xx, timeouts);
+ * anything modelware itself raises for bad input or policy is not.
+ */
+export function isRetryable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const flag = (error as { retryable?: unknown }).retryable;
+  if (typeof flag === 'boolean') return flag;
+  if (InvalidRequestError.isInstance(error) || PolicyViolationError.isInstance(error)) return false;
+  if (MiddlewareError.isInstance(error)) return false;
+  if ((error as { name?: unknown }).name === 'AbortError') return false;
+  return true;
+}

@@ -1,0 +1,53 @@
+import type { Immutable } from 'immer';
+import type { ModelRequest, ModelResponse, StreamPart } from './messages.js';
+
+/** A request as layers and executors see it: deeply read-only. Change it with `ctx.update()`. */
+export type ReadonlyModelRequest = Immutable<ModelRequest>;
+
+/** What a pipeline (or any caller) passes to an executor besides the request. */
+export interface ExecuteOptions {
+  /** Aborts the call. Executors must stop work and reject with `signal.reason`. */
+  readonly signal?: AbortSignal | undefined;
+  /** The id of the calling context, when a pipeline calls this executor (pipelines nest). */
+  readonly parentId?: string | undefined;
+  /** The agent run this call belongs to, when there is one. */
+  readonly run?: unknown;
+}
+
+/**
+ * The innermost function that really calls a model. Adapters turn provider SDKs into one; a
+ * pipeline is one too, so pipelines nest.
+ */
+export interface Executor {
+  /** Shown in errors and events, e.g. `openai`, `scripted`. */
+  readonly name?: string | undefined;
+  generate(request: ReadonlyModelRequest, options?: ExecuteOptions): Promise<ModelResponse>;
+  /** Optional: without it, `stream()` calls `generate()` and replays the response as parts. */
+  stream?(request: ReadonlyModelRequest, options?: ExecuteOptions): AsyncIterable<StreamPart>;
+}
+
+export function executorName(executor: Executor): string {
+  return executor.name || 'executor';
+}
+
+export function assertExecutor(value: unknown, where: string): asserts value is Executor {
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    typeof (value as Executor).generate !== 'function' ||
+    ((value as Executor).stream !== undefined && typeof (value as Executor).stream !== 'function')
+  ) {
+    throw new TypeError(
+      `${where}: expected an executor (an object with a generate(request, options) method), got ${describe(value)}.`,
+    );
+  }
+}
+
+/** A short description of a value for error messages: its type and, where short, the value. */
+export function describe(value: unknown): string {
+  if (value === null) return '`null`';
+  if (typeof value === 'function') return `a function \`${value.name || 'anonymous'}\``;
+  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  if (typeof value === 'object') return `an object with keys [${Object.keys(value).slice(0, 5).join(', ')}]`;
+  return `${typeof value} \`${String(value)}\``;
+}

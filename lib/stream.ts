@@ -1,0 +1,133 @@
+import type { AssistantMessage, FinishReason, ModelResponse, StreamPart, Usage } from './messages.js';
+
+type AssistantPart = Exclude<AssistantMessage['content'], string>[number];
+
+/**
+ * Builds the final `ModelResponse` from stream parts, so observers see the same shape for
+ * `generate()` and `stream()`. Consecutive text (or reasoning) deltas merge into one part.
+ */
+export class ResponseAssembler {
+  private readonly parts: AssistantPart[] = [];
+  private finishReason: FinishReason | undefined;
+  private usage: Usage | undefined;
+  private model: string | undefined;
+  private sawToolCall = false;
+
+  add(part: StreamPart): void {
+    switch (part.type) {
+      case 'text-delta':
+      case 'reasoning-delta': {
+        const type = part.type === 'text-delta' ? 'text' : 'reasoning';
+        const last = this.parts.at(-1);
+        if (last?.type === type) {
+          this.parts[this.parts.length - 1] = { ...last, text: last.text + part.text } as AssistantPart;
+        } else {
+          this.parts.push({ type, text: part.text } as AssistantPart);
+        }
+        if (part.type === 'reasoning-delta' && part.signature !== undefined) {
+          const cur = this.parts.at(-1) as AssistantPart & { signature?: string };
+          this.parts[this.parts.length - 1] = { ...cur, signature: part.signature } as AssistantPart;
+        }
+        return;
+      }
+      case 'tool-call':
+        this.sawToolCall = true;
+        this.parts.push({ type: 'tool-call', toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
+        return;
+      case 'finish':
+        this.finishReason = part.finishReason;
+        if (part.usage) this.usage = part.usage;
+        if (part.model !== undefined) this.model = part.model;
+        return;
+      default:
+        return;
+    }
+  }
+
+  response(): ModelResponse {
+    const onlyText = this.parts.length === 1 && this.parts[0]?.type === 'text';
+    const content = this.parts.length === 0 ? '' : onlyText ? (this.parts[0] as { text: string }).text : [...this.parts];
+    const response: ModelResponse = {
+      message: { role: 'assistant', content },
+      finishReason: this.finishReason ?? (this.sawToolCall ? 'tool-calls' : 'other'),
+    };
+    if (this.usage) response.usage = this.usage;
+    if (this.model !== undefined) response.model = this.model;
+    return response;
+  }
+}
+
+export function assemble(parts: Iterable<StreamPart>): ModelResponse {
+  const assembler = new ResponseAssembler();
+  for (const part of parts) assembler.add(part);
+  return assembler.response();
+}
+
+/** The parts that would have streamed this response: used for short-circuits and generate-only executors. */
+export function responseToParts(response: ModelResponse): StreamPart[] {
+  const parts: StreamPart[] = [];
+  const { content } = response.message;
+  if (typeof content === 'string') {
+    if (content) parts.push({ type: 'text-delta', text: content });
+  } else {
+    for (const part of content) {
+      if (part.type === 'text') parts.push({ type: 'text-delta', text: part.text });
+      else if (part.type === 'reasoning') {
+        parts.push(
+          part.signature === undefined
+            ? { type: 'reasoning-delta', text: part.text }
+            : { type: 'reasoning-delta', text: part.text, signature: part.signature },
+        );
+      } else parts.push({ type: 'tool-call', toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
+    }
+  }
+  const finish: StreamPart = { type: 'finish', finishReason: response.finishReason };
+  if (response.usage) finish.usage = response.usage;
+  if (response.model !== undefined) finish.model = response.model;
+  parts.push(finish);
+  return parts;
+}
+
+export async function* fromParts(parts: readonly StreamPart[]): AsyncGenerator<StreamPart> {
+  for (const part of parts) yield part;
+}
+
+/** Observes a stream part by part; see `Context.tapStream`. */
+export interface StreamObserver {
+  /** Called for every part, in order. */
+  readonly onPart?: (part: StreamPart) => void | Promise<void>;
+  /** Called once with the response assembled from every part this layer saw. */
+  readonly onFinish?: (response: ModelResponse) => void | Promise<void>;
+  /** Called once if the stream fails (not when the consumer stops early). */
+  readonly onError?: (error: unknown) => void | Promise<void>;
+  /** Called exactly once when the stream ends for any reason: finished, failed, broken out of or aborted. */
+  readonly onClose?: () => void;
+}
+
+export async function* tapParts(source: AsyncIterable<StreamPart>, observer: StreamObserver): AsyncGenerator<StreamPart> {
+  const assembler = observer.onFinish ? new ResponseAssembler() : undefined;
+  try {
+    for await (const part of source) {
+      assembler?.add(part);
+      if (observer.onPart) await observer.onPart(part);
+      yield part;
+    }
+    if (assembler && observer.onFinish) await observer.onFinish(assembler.response());
+  } catch (error) {
+    if (observer.onError) await observer.onError(error);
+    throw error;
+  } finally {
+    observer.onClose?.();
+  }
+}
+
+export type PartMapper = (part: StreamPart) => StreamPart | readonly StreamPart[] | null | undefined;
+
+export async function* mapParts(source: AsyncIterable<StreamPart>, fn: PartMapper): AsyncGenerator<StreamPart> {
+  for await (const part of source) {
+    const out = fn(part);
+    if (out == null) continue;
+    if (Array.isArray(out)) yield* out as readonly StreamPart[];
+    else yield out as StreamPart;
+  }
+}

@@ -1,0 +1,202 @@
+import type { z } from 'zod';
+import { InvalidRequestError, InvalidResponseError, type IssuePath } from './errors.js';
+import type { ReadonlyModelRequest } from './executor.js';
+import {
+  CallOptionsSchema,
+  type Message,
+  MessageSchema,
+  ModelResponseSchema,
+  ToolSpecSchema,
+} from './messages.js';
+
+/**
+ * Validation only checks: zod's parse output is discarded so the caller's objects (and every
+ * WeakMap cache keyed by them) survive. A message object that passed once is remembered, so a
+ * transcript is checked once per message, not once per call. The cache assumes messages are not
+ * mutated in place after they were sent, which the read-only types already forbid.
+ */
+const validMessages = new WeakSet<object>();
+
+type Issue = z.core.$ZodIssue;
+
+interface Problem {
+  readonly path: IssuePath;
+  readonly issues: readonly Issue[];
+}
+
+export function formatPath(path: IssuePath): string {
+  let out = '';
+  for (const key of path) out += typeof key === 'number' ? `[${key}]` : out ? `.${String(key)}` : String(key);
+  return out || '(root)';
+}
+
+function checkMessage(message: unknown, index: number): Problem | undefined {
+  if (typeof message === 'object' && message !== null && validMessages.has(message)) return undefined;
+  const result = MessageSchema.safeParse(message);
+  if (!result.success) return prefixed(['messages', index], result.error.issues);
+  validMessages.add(message as object);
+  return undefined;
+}
+
+function prefixed(prefix: IssuePath, issues: readonly Issue[]): Problem {
+  const full = issues.map((issue) => ({ ...issue, path: [...prefix, ...issue.path] }) as Issue);
+  return { path: full[0]?.path ?? prefix, issues: full };
+}
+
+function custom(path: IssuePath, message: string): Problem {
+  return { path, issues: [{ code: 'custom', path: path as PropertyKey[], message, input: undefined } as Issue] };
+}
+
+/**
+ * Every tool message must answer a tool call of an earlier assistant message, with the same tool
+ * name, and at most once.
+ */
+export function checkToolPairing(messages: readonly Message[] | ReadonlyModelRequest['messages']): Problem | undefined {
+  let calls: Map<string, string> | undefined;
+  let answered: Set<string> | undefined;
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i] as Message;
+    if (m.role === 'assistant') {
+      if (typeof m.content === 'string') continue;
+      for (const part of m.content) {
+        if (part.type === 'tool-call') (calls ??= new Map()).set(part.toolCallId, part.toolName);
+      }
+    } else if (m.role === 'tool') {
+      const name = calls?.get(m.toolCallId);
+      if (name === undefined) {
+        return custom(
+          ['messages', i, 'toolCallId'],
+          `tool result \`${m.toolCallId}\` has no matching tool call in an earlier assistant message`,
+        );
+      }
+      if (name !== m.toolName) {
+        return custom(
+          ['messages', i, 'toolName'],
+          `tool result \`${m.toolCallId}\` names tool \`${m.toolName}\` but the call was to \`${name}\``,
+        );
+      }
+      if ((answered ??= new Set()).has(m.toolCallId)) {
+        return custom(['messages', i, 'toolCallId'], `tool call \`${m.toolCallId}\` is answered more than once`);
+      }
+      answered.add(m.toolCallId);
+    }
+  }
+  return undefined;
+}
+
+function checkFields(request: ReadonlyModelRequest, before: ReadonlyModelRequest | undefined): Problem | undefined {
+  if (typeof request !== 'object' || request === null || Array.isArray(request)) {
+    return custom([], `expected a request object { model, messages }, got ${request === null ? 'null' : typeof request}`);
+  }
+  if (request.model !== before?.model && (typeof request.model !== 'string' || request.model.length === 0)) {
+    return custom(['model'], 'expected `model` to be a non-empty string');
+  }
+  if (!Array.isArray(request.messages)) return custom(['messages'], 'expected `messages` to be an array');
+  if (request.tools !== before?.tools && request.tools !== undefined) {
+    if (!Array.isArray(request.tools)) return custom(['tools'], 'expected `tools` to be an array');
+    for (let i = 0; i < request.tools.length; i++) {
+      const result = ToolSpecSchema.safeParse(request.tools[i]);
+      if (!result.success) return prefixed(['tools', i], result.error.issues);
+    }
+  }
+  if (request.options !== before?.options && request.options !== undefined) {
+    const result = CallOptionsSchema.safeParse(request.options);
+    if (!result.success) return prefixed(['options'], result.error.issues);
+  }
+  if (
+    request.metadata !== before?.metadata &&
+    request.metadata !== undefined &&
+    (typeof request.metadata !== 'object' || request.metadata === null || Array.isArray(request.metadata))
+  ) {
+    return custom(['metadata'], 'expected `metadata` to be a plain object');
+  }
+  return undefined;
+}
+
+/** Whether a message carries tool-call ids (an assistant message with tool calls, or a tool result). */
+function toolSignature(m: Message): string | undefined {
+  if (m.role === 'tool') return `r:${m.toolCallId}:${m.toolName}`;
+  if (m.role !== 'assistant' || typeof m.content === 'string') return undefined;
+  let sig: string | undefined;
+  for (const part of m.content) if (part.type === 'tool-call') sig = `${sig ?? 'c'}:${part.toolCallId}:${part.toolName}`;
+  return sig;
+}
+
+/** Full check of a request: every field, every message not seen before, tool pairing. */
+export function findRequestProblem(request: ReadonlyModelRequest): Problem | undefined {
+  const problem = checkFields(request, undefined);
+  if (problem) return problem;
+  const { messages } = request;
+  for (let i = 0; i < messages.length; i++) {
+    const p = checkMessage(messages[i], i);
+    if (p) return p;
+  }
+  return checkToolPairing(messages);
+}
+
+/**
+ * Check only what changed between two versions of a request. Messages that kept their identity are
+ * skipped; an in-place replacement that keeps the tool-call ids of the message it replaces (the
+ * common case: compacting or redacting content) needs no pairing pass.
+ */
+export function findUpdateProblem(before: ReadonlyModelRequest, after: ReadonlyModelRequest): Problem | undefined {
+  if (after === before) return undefined;
+  const problem = checkFields(after, before);
+  if (problem) return problem;
+  const a = before.messages;
+  const b = after.messages;
+  if (a === b) return undefined;
+  let pairingNeeded = a.length !== b.length;
+  for (let i = 0; i < b.length; i++) {
+    const m = b[i];
+    if (m === a[i]) continue;
+    const p = checkMessage(m, i);
+    if (p) return p;
+    if (!pairingNeeded) {
+      const old = a[i] as Message | undefined;
+      pairingNeeded = old === undefined || toolSignature(old) !== toolSignature(m as Message);
+    }
+  }
+  return pairingNeeded ? checkToolPairing(b) : undefined;
+}
+
+function describeProblem(problem: Problem): string {
+  const first = problem.issues[0];
+  const more = problem.issues.length > 1 ? ` (and ${problem.issues.length - 1} more issue(s))` : '';
+  return `${formatPath(problem.path)}: ${first?.message ?? 'invalid'}${more}`;
+}
+
+export function requestError(problem: Problem, layer: string): InvalidRequestError {
+  const message =
+    layer === 'caller'
+      ? `Invalid request: ${describeProblem(problem)}. Fix the request before calling generate() or stream().`
+      : `\`${layer}\` produced an invalid request: ${describeProblem(problem)}. The request was left as it was before this update.`;
+  return new InvalidRequestError({ layer, path: problem.path, issues: problem.issues, message });
+}
+
+export function validateRequest(request: ReadonlyModelRequest, layer: string): void {
+  const problem = findRequestProblem(request);
+  if (problem) throw requestError(problem, layer);
+}
+
+export function validateUpdate(before: ReadonlyModelRequest, after: ReadonlyModelRequest, layer: string): void {
+  const problem = findUpdateProblem(before, after);
+  if (problem) throw requestError(problem, layer);
+}
+
+const validResponses = new WeakSet<object>();
+
+export function validateResponse(response: unknown, source: string): void {
+  if (typeof response === 'object' && response !== null && validResponses.has(response)) return;
+  const result = ModelResponseSchema.safeParse(response);
+  if (!result.success) {
+    const problem = prefixed([], result.error.issues);
+    throw new InvalidResponseError({
+      source,
+      path: problem.path,
+      issues: problem.issues,
+      message: `\`${source}\` returned an invalid response: ${describeProblem(problem)}. Responses must match ModelResponseSchema ({ message: { role: 'assistant', content }, finishReason }).`,
+    });
+  }
+  validResponses.add(response as object);
+}

@@ -1,0 +1,61 @@
+import { type Middleware, defineMiddleware } from '../lib/compose.js';
+import type { Context } from '../lib/context.js';
+import { RetryError, isRetryable } from '../lib/errors.js';
+
+export interface FallbackOptions {
+  /** Models to try, in order, after the requested one fails. */
+  readonly models: readonly string[];
+  /**
+   * Whether to try the next model after this error. By default the same rule as `retry()`:
+   * provider failures yes; invalid requests, policy violations and aborts no.
+   */
+  readonly shouldFallback?: (error: unknown, model: string, ctx: Context) => boolean;
+  /** Called when switching from a failed model to the next one. */
+  readonly onFallback?: (info: { readonly error: unknown; readonly from: string; readonly to: string }) => void;
+}
+
+/**
+ * Tries the requested model, then each of `models` in turn, re-running every layer inside it for
+ * each. Layers inside see the model being tried (`ctx.request.model`, `ctx.model.resolved`);
+ * layers outside and the `completed` event see the model that answered in `ctx.model.resolved`.
+ *
+ * @example
+ * app.use(fallback({ models: ['claude-haiku-4-5', 'gpt-5-mini'] }));
+ */
+export function fallback(options: FallbackOptions): Middleware {
+  const { models, shouldFallback, onFallback } = options ?? ({} as FallbackOptions);
+  if (!Array.isArray(models) || models.length === 0 || models.some((m) => typeof m !== 'string' || m.length === 0)) {
+    throw new TypeError(
+      `fallback(): expected \`models\` to be a non-empty array of model ids, got \`${JSON.stringify(models)}\`.`,
+    );
+  }
+  const decide = shouldFallback ?? ((error: unknown) => isRetryable(error));
+
+  return defineMiddleware({
+    name: 'fallback',
+    replay: true,
+    async call(ctx, next) {
+      const errors: unknown[] = [];
+      const chain = [ctx.request.model, ...models.filter((m) => m !== ctx.request.model)];
+      for (let i = 0; i < chain.length; i++) {
+        const model = chain[i] as string;
+        if (i > 0) ctx.update((draft) => void (draft.model = model));
+        try {
+          await next();
+          return;
+        } catch (error) {
+          errors.push(error);
+          if (ctx.signal.aborted || !decide(error, model, ctx)) throw error;
+          const to = chain[i + 1];
+          if (to === undefined) break;
+          onFallback?.({ error, from: model, to });
+        }
+      }
+      throw new RetryError(
+        `fallback: every model failed (${chain.join(', ')}); the last error: ${String((errors.at(-1) as Error)?.message ?? errors.at(-1))}.`,
+        'modelsExhausted',
+        errors,
+      );
+    },
+  });
+}

@@ -1,0 +1,4 @@
+export { fallback } from './fallback.js';
+export { retry } from './retry.js';
+export type { FallbackOptions } from './fallback.js';
+export type { RetryOptions } from './retry.js';

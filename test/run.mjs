@@ -1,0 +1,56 @@
+// Runs every *.test.ts under test/ with node:test through tsx. Node 20's --test does not expand
+// globs (and npm scripts run under sh, where ** is *), so the files are listed here.
+// Ends with one plain summary line: "N passed, N failed, N skipped".
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const only = process.argv.slice(2);
+
+function walk(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === 'fixtures' ? [] : walk(path);
+    return entry.name.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+const files = walk(join(root, 'test'))
+  .map((f) => relative(root, f))
+  .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
+  .sort();
+
+if (files.length === 0) {
+  console.log('no test files matched');
+  console.log('0 passed, 1 failed, 0 skipped');
+  process.exit(1);
+}
+
+const child = spawn(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-reporter=tap', '--test-force-exit', '--test-concurrency=2', ...files],
+  { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_NO_WARNINGS: '1' } },
+);
+
+const counts = { pass: 0, fail: 0, skipped: 0, todo: 0 };
+let buffer = '';
+child.stdout.on('data', (chunk) => {
+  process.stdout.write(chunk);
+  buffer += chunk;
+  const lines = buffer.split('\n');
+  buffer = lines.pop() ?? '';
+  for (const line of lines) {
+    const m = /^# (pass|fail|skipped|todo) (\d+)$/.exec(line);
+    if (m) counts[m[1]] = Number(m[2]);
+  }
+});
+
+child.on('close', (code) => {
+  const m = /^# (pass|fail|skipped|todo) (\d+)$/.exec(buffer.trim());
+  if (m) counts[m[1]] = Number(m[2]);
+  const failed = counts.fail + (code !== 0 && counts.fail === 0 ? 1 : 0);
+  console.log(`\n${counts.pass} passed, ${failed} failed, ${counts.skipped + counts.todo} skipped`);
+  process.exit(code === 0 && failed === 0 ? 0 : 1);
+});
