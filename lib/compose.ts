@@ -77,16 +77,24 @@ export function toLayers(value: unknown, where: string, index = 0): Layer[] {
     const def = value as MiddlewareDefinition;
     if (def.layers) return [...def.layers];
     if (typeof def.name !== 'string' || def.name.length === 0) {
-      throw new TypeError(`${where}: a middleware definition needs a non-empty string \`name\`, got ${describe(def.name)}.`);
+      throw new TypeError(
+        `${where}: a middleware definition needs a non-empty string \`name\`, got ${describe(def.name)}.`,
+      );
     }
     if (def.call !== undefined && typeof def.call !== 'function') {
-      throw new TypeError(`${where}: \`call\` of middleware \`${def.name}\` must be a function, got ${describe(def.call)}.`);
+      throw new TypeError(
+        `${where}: \`call\` of middleware \`${def.name}\` must be a function, got ${describe(def.call)}.`,
+      );
     }
     if (def.tool !== undefined && typeof def.tool !== 'function') {
-      throw new TypeError(`${where}: \`tool\` of middleware \`${def.name}\` must be a function, got ${describe(def.tool)}.`);
+      throw new TypeError(
+        `${where}: \`tool\` of middleware \`${def.name}\` must be a function, got ${describe(def.tool)}.`,
+      );
     }
     if (def.call === undefined && def.tool === undefined) {
-      throw new TypeError(`${where}: middleware \`${def.name}\` has neither \`call\` nor \`tool\`; give it at least one.`);
+      throw new TypeError(
+        `${where}: middleware \`${def.name}\` has neither \`call\` nor \`tool\`; give it at least one.`,
+      );
     }
     return [{ name: def.name, call: def.call, replay: def.replay === true, tool: def.tool }];
   }

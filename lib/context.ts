@@ -39,7 +39,9 @@ export interface RunContext {
   readonly transcript: Immutable<Message[]>;
   readonly state: RunState;
   /** Change what persists in the transcript (unlike `ctx.update`, which changes only this call). */
-  updateTranscript(recipe: (draft: Draft<Message[]>, info: { readonly original: Immutable<Message[]> }) => void | Message[]): void;
+  updateTranscript(
+    recipe: (draft: Draft<Message[]>, info: { readonly original: Immutable<Message[]> }) => void | Message[],
+  ): void;
   /** Metadata passed to the run (tenant, user, tags). */
   readonly metadata: Readonly<Record<string, unknown>>;
 }
@@ -132,7 +134,11 @@ export class CallCore {
     let inverse: Patch[] | undefined;
     const run = (draft: Draft<ModelRequest>) => recipe(draft, { original: before });
     if (this.patches) {
-      const result = immer.produceWithPatches(before as ModelRequest, run as never) as unknown as [ReadonlyModelRequest, Patch[], Patch[]];
+      const result = immer.produceWithPatches(before as ModelRequest, run as never) as unknown as [
+        ReadonlyModelRequest,
+        Patch[],
+        Patch[],
+      ];
       [after, patches, inverse] = result;
     } else {
       after = immer.produce(before as ModelRequest, run as never) as ReadonlyModelRequest;

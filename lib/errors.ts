@@ -160,7 +160,7 @@ export function toError(value: unknown, where: string): Error {
   if (value instanceof Error) return value;
   let shown: string;
   try {
-    shown = typeof value === 'string' ? `"${value}"` : JSON.stringify(value) ?? String(value);
+    shown = typeof value === 'string' ? `"${value}"` : (JSON.stringify(value) ?? String(value));
   } catch {
     shown = String(value);
   }

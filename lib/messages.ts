@@ -129,7 +129,12 @@ export const StreamPartSchema = z.discriminatedUnion('type', [
     toolName: z.string().optional(),
     inputDelta: z.string(),
   }),
-  z.looseObject({ type: z.literal('tool-call'), toolCallId: z.string().min(1), toolName: z.string().min(1), input: json }),
+  z.looseObject({
+    type: z.literal('tool-call'),
+    toolCallId: z.string().min(1),
+    toolName: z.string().min(1),
+    input: json,
+  }),
   z.looseObject({
     type: z.literal('finish'),
     finishReason: FinishReasonSchema,

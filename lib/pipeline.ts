@@ -66,7 +66,9 @@ export interface Pipeline extends Executor {
  */
 export function pipeline(executor: Executor | PipelineOptions, ...middleware: Middleware[]): Pipeline {
   const options: PipelineOptions =
-    typeof (executor as Executor).generate === 'function' ? { executor: executor as Executor } : (executor as PipelineOptions);
+    typeof (executor as Executor).generate === 'function'
+      ? { executor: executor as Executor }
+      : (executor as PipelineOptions);
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`pipeline(): expected an executor or { executor, ...options }, got ${String(options)}.`);
   }
@@ -138,7 +140,14 @@ class PipelineImpl implements Pipeline {
   async #generate(request: ReadonlyModelRequest, options: CallSettings | undefined): Promise<ModelResponse> {
     if (this.#settings.validate) validateRequest(request, 'caller');
     options?.signal?.throwIfAborted();
-    const core = new CallCore(this.#settings, request, 'generate', options?.signal, options?.parentId, options?.run as RunContext);
+    const core = new CallCore(
+      this.#settings,
+      request,
+      'generate',
+      options?.signal,
+      options?.parentId,
+      options?.run as RunContext,
+    );
     const started = this.#events.count > 0 ? performance.now() : 0;
     this.#emitRequested(core);
     try {
@@ -146,7 +155,12 @@ class PipelineImpl implements Pipeline {
       const response = core.response;
       if (response === undefined) throw this.#noResponse();
       if (this.#events.has('completed')) {
-        this.#events.emit({ type: 'completed', ...this.#base(core), response, durationMs: performance.now() - started });
+        this.#events.emit({
+          type: 'completed',
+          ...this.#base(core),
+          response,
+          durationMs: performance.now() - started,
+        });
       }
       return response;
     } catch (thrown) {
@@ -162,7 +176,10 @@ class PipelineImpl implements Pipeline {
     return new ModelStream(() => this.#stream(request, options));
   }
 
-  async *#stream(request: ReadonlyModelRequest, options: CallSettings | undefined): AsyncGenerator<StreamPart, ModelResponse> {
+  async *#stream(
+    request: ReadonlyModelRequest,
+    options: CallSettings | undefined,
+  ): AsyncGenerator<StreamPart, ModelResponse> {
     if (this.#settings.validate) validateRequest(request, 'caller');
     const outer = options?.signal;
     outer?.throwIfAborted();
@@ -170,7 +187,14 @@ class PipelineImpl implements Pipeline {
     const controller = new AbortController();
     const forward = () => controller.abort(outer?.reason);
     outer?.addEventListener('abort', forward, { once: true });
-    const core = new CallCore(this.#settings, request, 'stream', controller.signal, options?.parentId, options?.run as RunContext);
+    const core = new CallCore(
+      this.#settings,
+      request,
+      'stream',
+      controller.signal,
+      options?.parentId,
+      options?.run as RunContext,
+    );
     const started = this.#events.count > 0 ? performance.now() : 0;
     this.#emitRequested(core);
     let iterator: AsyncIterator<StreamPart> | undefined;
@@ -193,7 +217,12 @@ class PipelineImpl implements Pipeline {
       const response = assembler.response();
       core.response = response;
       if (this.#events.has('completed')) {
-        this.#events.emit({ type: 'completed', ...this.#base(core), response, durationMs: performance.now() - started });
+        this.#events.emit({
+          type: 'completed',
+          ...this.#base(core),
+          response,
+          durationMs: performance.now() - started,
+        });
       }
       return response;
     } catch (thrown) {
@@ -212,7 +241,12 @@ class PipelineImpl implements Pipeline {
         controller.abort(reason);
         await iterator?.return?.();
         if (this.#events.has('failed')) {
-          this.#events.emit({ type: 'failed', ...this.#base(core), error: reason, durationMs: performance.now() - started });
+          this.#events.emit({
+            type: 'failed',
+            ...this.#base(core),
+            error: reason,
+            durationMs: performance.now() - started,
+          });
         }
       }
     }
@@ -275,7 +309,8 @@ class PipelineImpl implements Pipeline {
   }
 
   #emitRequested(core: CallCore): void {
-    if (this.#events.has('requested')) this.#events.emit({ type: 'requested', ...this.#base(core), request: core.request });
+    if (this.#events.has('requested'))
+      this.#events.emit({ type: 'requested', ...this.#base(core), request: core.request });
   }
 
   #base(core: CallCore) {

@@ -46,7 +46,8 @@ export class ResponseAssembler {
 
   response(): ModelResponse {
     const onlyText = this.parts.length === 1 && this.parts[0]?.type === 'text';
-    const content = this.parts.length === 0 ? '' : onlyText ? (this.parts[0] as { text: string }).text : [...this.parts];
+    const content =
+      this.parts.length === 0 ? '' : onlyText ? (this.parts[0] as { text: string }).text : [...this.parts];
     const response: ModelResponse = {
       message: { role: 'assistant', content },
       finishReason: this.finishReason ?? (this.sawToolCall ? 'tool-calls' : 'other'),
@@ -104,7 +105,10 @@ export interface StreamObserver {
   readonly onClose?: () => void;
 }
 
-export async function* tapParts(source: AsyncIterable<StreamPart>, observer: StreamObserver): AsyncGenerator<StreamPart> {
+export async function* tapParts(
+  source: AsyncIterable<StreamPart>,
+  observer: StreamObserver,
+): AsyncGenerator<StreamPart> {
   const assembler = observer.onFinish ? new ResponseAssembler() : undefined;
   try {
     for await (const part of source) {

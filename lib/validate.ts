@@ -1,13 +1,7 @@
 import type { z } from 'zod';
 import { InvalidRequestError, InvalidResponseError, type IssuePath } from './errors.js';
 import type { ReadonlyModelRequest } from './executor.js';
-import {
-  CallOptionsSchema,
-  type Message,
-  MessageSchema,
-  ModelResponseSchema,
-  ToolSpecSchema,
-} from './messages.js';
+import { CallOptionsSchema, type Message, MessageSchema, ModelResponseSchema, ToolSpecSchema } from './messages.js';
 
 /**
  * Validation only checks: zod's parse output is discarded so the caller's objects (and every
@@ -86,7 +80,10 @@ export function checkToolPairing(messages: readonly Message[] | ReadonlyModelReq
 
 function checkFields(request: ReadonlyModelRequest, before: ReadonlyModelRequest | undefined): Problem | undefined {
   if (typeof request !== 'object' || request === null || Array.isArray(request)) {
-    return custom([], `expected a request object { model, messages }, got ${request === null ? 'null' : typeof request}`);
+    return custom(
+      [],
+      `expected a request object { model, messages }, got ${request === null ? 'null' : typeof request}`,
+    );
   }
   if (request.model !== before?.model && (typeof request.model !== 'string' || request.model.length === 0)) {
     return custom(['model'], 'expected `model` to be a non-empty string');
@@ -118,7 +115,8 @@ function toolSignature(m: Message): string | undefined {
   if (m.role === 'tool') return `r:${m.toolCallId}:${m.toolName}`;
   if (m.role !== 'assistant' || typeof m.content === 'string') return undefined;
   let sig: string | undefined;
-  for (const part of m.content) if (part.type === 'tool-call') sig = `${sig ?? 'c'}:${part.toolCallId}:${part.toolName}`;
+  for (const part of m.content)
+    if (part.type === 'tool-call') sig = `${sig ?? 'c'}:${part.toolCallId}:${part.toolName}`;
   return sig;
 }
 

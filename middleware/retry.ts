@@ -76,7 +76,8 @@ export function retry(options: RetryOptions = {}): Middleware {
 }
 
 function retryAfter(error: unknown): number {
-  const value = typeof error === 'object' && error !== null ? (error as { retryAfterMs?: unknown }).retryAfterMs : undefined;
+  const value =
+    typeof error === 'object' && error !== null ? (error as { retryAfterMs?: unknown }).retryAfterMs : undefined;
   return typeof value === 'number' && value > 0 ? value : 0;
 }
 

@@ -80,7 +80,10 @@ export interface ScriptedExecutor extends Executor {
  * @example
  * const model = scriptedExecutor(['Hello!', { toolCalls: [{ name: 'search', input: { q: 'x' } }] }]);
  */
-export function scriptedExecutor(script: readonly ScriptStep[], options: ScriptedExecutorOptions = {}): ScriptedExecutor {
+export function scriptedExecutor(
+  script: readonly ScriptStep[],
+  options: ScriptedExecutorOptions = {},
+): ScriptedExecutor {
   const {
     name = 'scripted',
     delayMs = 0,
@@ -89,7 +92,8 @@ export function scriptedExecutor(script: readonly ScriptStep[], options: Scripte
     whenDone = 'throw',
     streaming = true,
   } = options;
-  if (!Array.isArray(script)) throw new TypeError(`scriptedExecutor(): expected an array of steps, got ${typeof script}.`);
+  if (!Array.isArray(script))
+    throw new TypeError(`scriptedExecutor(): expected an array of steps, got ${typeof script}.`);
   if (!Number.isInteger(chunkSize) || chunkSize < 1) {
     throw new TypeError(`scriptedExecutor(): expected \`chunkSize\` to be a positive integer, got \`${chunkSize}\`.`);
   }
@@ -154,7 +158,11 @@ export function scriptedExecutor(script: readonly ScriptStep[], options: Scripte
   return executor;
 }
 
-function record(mode: 'generate' | 'stream', request: ReadonlyModelRequest, options: ExecuteOptions | undefined): RecordedCall {
+function record(
+  mode: 'generate' | 'stream',
+  request: ReadonlyModelRequest,
+  options: ExecuteOptions | undefined,
+): RecordedCall {
   return { mode, request, signal: options?.signal, parentId: options?.parentId };
 }
 
@@ -162,14 +170,23 @@ function isResponse(step: object): step is ModelResponse {
   return 'message' in step && 'finishReason' in step;
 }
 
-function toResponse(step: Exclude<ScriptStep, Error | ((...args: never[]) => unknown)>, request: ReadonlyModelRequest, index: number): ModelResponse {
+function toResponse(
+  step: Exclude<ScriptStep, Error | ((...args: never[]) => unknown)>,
+  request: ReadonlyModelRequest,
+  index: number,
+): ModelResponse {
   if (typeof step === 'object' && isResponse(step)) return step;
   const reply: ScriptedReply = typeof step === 'string' ? { text: step } : step;
   const content: Exclude<AssistantMessage['content'], string> = [];
   if (reply.reasoning) content.push({ type: 'reasoning', text: reply.reasoning });
   if (reply.text) content.push({ type: 'text', text: reply.text });
   reply.toolCalls?.forEach((call, i) => {
-    content.push({ type: 'tool-call', toolCallId: call.id ?? `call_${index + 1}_${i + 1}`, toolName: call.name, input: call.input ?? {} });
+    content.push({
+      type: 'tool-call',
+      toolCallId: call.id ?? `call_${index + 1}_${i + 1}`,
+      toolName: call.name,
+      input: call.input ?? {},
+    });
   });
   const onlyText = content.length === 1 && content[0]?.type === 'text';
   return {
@@ -182,8 +199,10 @@ function toResponse(step: Exclude<ScriptStep, Error | ((...args: never[]) => unk
 
 function estimateUsage(request: ReadonlyModelRequest, reply: ScriptedReply): Usage {
   let chars = 0;
-  for (const m of request.messages) chars += typeof m.content === 'string' ? m.content.length : JSON.stringify(m.content).length;
-  const out = (reply.text?.length ?? 0) + (reply.reasoning?.length ?? 0) + JSON.stringify(reply.toolCalls ?? []).length - 2;
+  for (const m of request.messages)
+    chars += typeof m.content === 'string' ? m.content.length : JSON.stringify(m.content).length;
+  const out =
+    (reply.text?.length ?? 0) + (reply.reasoning?.length ?? 0) + JSON.stringify(reply.toolCalls ?? []).length - 2;
   const inputTokens = Math.ceil(chars / 4);
   const outputTokens = Math.ceil(out / 4);
   return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
@@ -196,7 +215,12 @@ function* splitParts(parts: readonly StreamPart[], size: number): Generator<Stre
     } else if (part.type === 'tool-call') {
       const json = JSON.stringify(part.input);
       for (let i = 0; i < json.length; i += size) {
-        yield { type: 'tool-call-delta', toolCallId: part.toolCallId, toolName: part.toolName, inputDelta: json.slice(i, i + size) };
+        yield {
+          type: 'tool-call-delta',
+          toolCallId: part.toolCallId,
+          toolName: part.toolName,
+          inputDelta: json.slice(i, i + size),
+        };
       }
       yield part;
     } else {
