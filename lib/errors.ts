@@ -155,6 +155,51 @@ export class RetryError extends ModelwareError {
 }
 const RETRY = defineMarker(RetryError, 'RetryError');
 
+/**
+ * A model provider's API call failed: an HTTP error status, a connection failure or a timeout.
+ * Provider adapters throw it with the SDK's error as `cause`; `retry()` honours `retryable` and
+ * `retryAfterMs`.
+ */
+export class ProviderError extends ModelwareError {
+  override readonly name = 'ProviderError';
+  /** The adapter that called the provider, e.g. `openai`, `anthropic`, `ai-sdk:openai.chat`. */
+  readonly provider: string;
+  /** The HTTP status; `undefined` for connection failures, timeouts and errors sent mid-stream. */
+  readonly status: number | undefined;
+  /** Whether another attempt may succeed: 408, 409, 429, 5xx, overloads, timeouts, lost connections. */
+  readonly retryable: boolean;
+  /** How long the provider asked callers to wait (`retry-after-ms` / `retry-after`), in ms. */
+  readonly retryAfterMs: number | undefined;
+  /** The provider's error type or code, e.g. `rate_limit_error`, `insufficient_quota`, `timeout`. */
+  readonly code: string | undefined;
+  /** The provider's request id, for support tickets. */
+  readonly requestId: string | undefined;
+
+  constructor(init: {
+    provider: string;
+    message: string;
+    retryable: boolean;
+    status?: number | undefined;
+    retryAfterMs?: number | undefined;
+    code?: string | undefined;
+    requestId?: string | undefined;
+    cause?: unknown;
+  }) {
+    super(init.message, { cause: init.cause });
+    this.provider = init.provider;
+    this.status = init.status;
+    this.retryable = init.retryable;
+    this.retryAfterMs = init.retryAfterMs;
+    this.code = init.code;
+    this.requestId = init.requestId;
+  }
+
+  static override isInstance(error: unknown): error is ProviderError {
+    return hasMarker(error, PROVIDER);
+  }
+}
+const PROVIDER = defineMarker(ProviderError, 'ProviderError');
+
 /** Wraps a thrown value that is not an `Error`, so callers always get a stack and a message. */
 export function toError(value: unknown, where: string): Error {
   if (value instanceof Error) return value;

@@ -6,6 +6,7 @@ export {
   MiddlewareError,
   ModelwareError,
   PolicyViolationError,
+  ProviderError,
   RetryError,
   TimeoutError,
   isRetryable,
