@@ -12,6 +12,7 @@ import {
   responseToParts,
   tapParts,
 } from './stream.js';
+import { Touched, trackMessages } from './track.js';
 import { validateResponse, validateUpdate } from './validate.js';
 
 /**
@@ -132,7 +133,17 @@ export class CallCore {
     let after: ReadonlyModelRequest;
     let patches: Patch[] | undefined;
     let inverse: Patch[] | undefined;
-    const run = (draft: Draft<ModelRequest>) => recipe(draft, { original: before });
+    const validate = this.settings.validate;
+    const touched = validate ? new Touched() : undefined;
+    const run = (draft: Draft<ModelRequest>) => {
+      if (!touched) return recipe(draft, { original: before });
+      const tracked = trackMessages(draft, touched);
+      const result = recipe(tracked, { original: before });
+      if (result === tracked) return undefined;
+      // A replacement value bypasses the tracker: check the whole array.
+      if (result !== undefined) touched.all = true;
+      return result;
+    };
     if (this.patches) {
       const result = immer.produceWithPatches(before as ModelRequest, run as never) as unknown as [
         ReadonlyModelRequest,
@@ -144,7 +155,7 @@ export class CallCore {
       after = immer.produce(before as ModelRequest, run as never) as ReadonlyModelRequest;
     }
     if (after === before) return;
-    if (this.settings.validate) validateUpdate(before, after, layer);
+    if (validate) validateUpdate(before, after, layer, touched);
     this.request = this.settings.strict ? freeze(after, true) : Object.freeze(after);
     if (patches && patches.length > 0) {
       this.patches?.push({ layer, target: 'request', patches, inversePatches: inverse ?? [] });

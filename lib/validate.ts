@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { InvalidRequestError, InvalidResponseError, type IssuePath } from './errors.js';
 import type { ReadonlyModelRequest } from './executor.js';
+import type { Touched } from './track.js';
 import { CallOptionsSchema, type Message, MessageSchema, ModelResponseSchema, ToolSpecSchema } from './messages.js';
 
 /**
@@ -137,13 +138,18 @@ export function findRequestProblem(request: ReadonlyModelRequest): Problem | und
  * skipped; an in-place replacement that keeps the tool-call ids of the message it replaces (the
  * common case: compacting or redacting content) needs no pairing pass.
  */
-export function findUpdateProblem(before: ReadonlyModelRequest, after: ReadonlyModelRequest): Problem | undefined {
+export function findUpdateProblem(
+  before: ReadonlyModelRequest,
+  after: ReadonlyModelRequest,
+  touched?: Touched,
+): Problem | undefined {
   if (after === before) return undefined;
   const problem = checkFields(after, before);
   if (problem) return problem;
   const a = before.messages;
   const b = after.messages;
   if (a === b) return undefined;
+  if (touched && !touched.all) return checkTouched(a, b, touched.indices);
   let pairingNeeded = a.length !== b.length;
   for (let i = 0; i < b.length; i++) {
     const m = b[i];
@@ -156,6 +162,23 @@ export function findUpdateProblem(before: ReadonlyModelRequest, after: ReadonlyM
     }
   }
   return pairingNeeded ? checkToolPairing(b) : undefined;
+}
+
+/** Like the walk in `findUpdateProblem`, over the touched indices and any new tail only. */
+function checkTouched(a: readonly unknown[], b: readonly unknown[], indices: readonly number[]): Problem | undefined {
+  let pairingNeeded = a.length !== b.length;
+  for (const i of indices) {
+    const m = b[i];
+    if (i >= b.length || m === a[i]) continue;
+    const p = checkMessage(m, i);
+    if (p) return p;
+    if (!pairingNeeded) pairingNeeded = i >= a.length || toolSignature(a[i] as Message) !== toolSignature(m as Message);
+  }
+  for (let i = a.length; i < b.length; i++) {
+    const p = checkMessage(b[i], i);
+    if (p) return p;
+  }
+  return pairingNeeded ? checkToolPairing(b as readonly Message[]) : undefined;
 }
 
 function describeProblem(problem: Problem): string {
@@ -177,8 +200,13 @@ export function validateRequest(request: ReadonlyModelRequest, layer: string): v
   if (problem) throw requestError(problem, layer);
 }
 
-export function validateUpdate(before: ReadonlyModelRequest, after: ReadonlyModelRequest, layer: string): void {
-  const problem = findUpdateProblem(before, after);
+export function validateUpdate(
+  before: ReadonlyModelRequest,
+  after: ReadonlyModelRequest,
+  layer: string,
+  touched?: Touched,
+): void {
+  const problem = findUpdateProblem(before, after, touched);
   if (problem) throw requestError(problem, layer);
 }
 

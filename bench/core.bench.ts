@@ -1,0 +1,195 @@
+// Core onion benchmarks (issue 2). Run: npx tsx bench/core.bench.ts
+import { MockLanguageModelV4 } from 'ai/test';
+import { wrapLanguageModel } from 'ai';
+import koaCompose from 'koa-compose';
+import { type Executor, type ModelResponse, ModelRequestSchema, type Message, pipeline } from 'modelware';
+import { CallCore } from '../lib/context.js';
+import { EventHub } from '../lib/events.js';
+import { Touched } from '../lib/track.js';
+import { findRequestProblem, findUpdateProblem } from '../lib/validate.js';
+import { type Check, compare, fmt, printChecks } from './harness.js';
+
+const RESPONSE: ModelResponse = { message: { role: 'assistant', content: 'ok' }, finishReason: 'stop' };
+const executor: Executor = { name: 'bench', generate: async () => RESPONSE };
+const REQUEST = { model: 'bench-model', messages: [{ role: 'user' as const, content: 'hi' }] };
+
+const passThrough = async (_ctx: unknown, next: () => Promise<void>) => {
+  await next();
+};
+function ours(layers: number) {
+  const app = pipeline(executor);
+  for (let i = 0; i < layers; i++) app.use(async function pass(_ctx, next) { await next(); });
+  return app;
+}
+function koa(layers: number) {
+  const fn = koaCompose(Array.from({ length: layers }, () => passThrough));
+  const inner = async (ctx: { response?: ModelResponse }) => {
+    ctx.response = await executor.generate(REQUEST);
+  };
+  return async () => {
+    const ctx: { response?: ModelResponse } = {};
+    await fn(ctx, inner as never);
+    return ctx.response;
+  };
+}
+
+const checks: Check[] = [];
+
+// 1. Zero layers vs a direct executor call.
+{
+  const app0 = ours(0);
+  const r = await compare(
+    { direct: () => executor.generate(REQUEST), pipeline0: () => app0.generate(REQUEST) },
+    { iterations: 200_000 },
+  );
+  const added = r.pipeline0 - r.direct;
+  checks.push({
+    name: 'pipeline with 0 layers vs direct executor call',
+    measured: `${fmt(r.direct)} → ${fmt(r.pipeline0)} (+${fmt(added)})`,
+    target: '≤ +100 ns',
+    pass: added <= 100,
+  });
+}
+
+// 2. Per pass-through layer vs raw koa-compose, measured as the slope between 10 and 20 layers.
+{
+  const o10 = ours(10);
+  const o20 = ours(20);
+  const k10 = koa(10);
+  const k20 = koa(20);
+  const r = await compare(
+    { o10: () => o10.generate(REQUEST), o20: () => o20.generate(REQUEST), k10, k20 },
+    { iterations: 50_000 },
+  );
+  const oursPer = (r.o20 - r.o10) / 10;
+  const koaPer = (r.k20 - r.k10) / 10;
+  checks.push({
+    name: 'per pass-through layer vs raw koa-compose',
+    measured: `${fmt(oursPer)} vs ${fmt(koaPer)} (${(oursPer / koaPer).toFixed(2)}×)`,
+    target: '≤ 1.2×',
+    pass: oursPer / koaPer <= 1.2,
+  });
+}
+
+// 3. Ten layers vs the Vercel AI SDK's wrapLanguageModel with ten middlewares.
+{
+  const mock = new MockLanguageModelV4({
+    doGenerate: {
+      content: [{ type: 'text', text: 'ok' }],
+      finishReason: { unified: 'stop', raw: 'stop' },
+      usage: {
+        inputTokens: { total: 1, noCache: 1, cacheRead: 0, cacheWrite: 0 },
+        outputTokens: { total: 1, text: 1, reasoning: 0 },
+      },
+      warnings: [],
+    } as never,
+  });
+  const wrapped = wrapLanguageModel({
+    model: mock,
+    middleware: Array.from({ length: 10 }, () => ({
+      specificationVersion: 'v4' as const,
+      wrapGenerate: async ({ doGenerate }: { doGenerate: () => PromiseLike<unknown> }) => doGenerate(),
+    })) as never,
+  });
+  const params = { prompt: [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'hi' }] }] };
+  const o10 = ours(10);
+  const k10 = koa(10);
+  const r = await compare(
+    { ours10: () => o10.generate(REQUEST), koa10: k10, aisdk10: () => wrapped.doGenerate(params as never) },
+    { iterations: 20_000 },
+  );
+  checks.push({
+    name: 'floor: raw koa-compose, 10 pass-through layers + executor, vs the same AI SDK stack',
+    measured: `${fmt(r.koa10)} vs ${fmt(r.aisdk10)} (${(r.aisdk10 / r.koa10).toFixed(1)}× faster)`,
+    target: '(reference)',
+    pass: true,
+  });
+  checks.push({
+    name: '10 layers vs AI SDK wrapLanguageModel (10 middlewares, MockLanguageModelV4)',
+    measured: `${fmt(r.ours10)} vs ${fmt(r.aisdk10)} (${(r.aisdk10 / r.ours10).toFixed(1)}× faster)`,
+    target: '≥ 4× faster',
+    pass: r.aisdk10 / r.ours10 >= 4,
+  });
+}
+
+// 4. Replacing 1 of N messages through ctx.update vs a hand-written spread update.
+function transcript(n: number): Message[] {
+  const messages: Message[] = [{ role: 'system', content: 'You are terse.' }];
+  for (let i = 1; i < n; i++) {
+    messages.push(i % 2 ? { role: 'user', content: `question ${i}` } : { role: 'assistant', content: `answer ${i}` });
+  }
+  return messages;
+}
+const settings = { validate: true, inspect: false, strict: false, events: new EventHub() };
+const unchecked = { ...settings, validate: false };
+for (const n of [10, 100, 1_000, 10_000]) {
+  const request = { model: 'bench-model', messages: transcript(n) };
+  findRequestProblem(request); // every message known-valid, as after the request's entry check
+  const target = n >> 1;
+  let k = 0;
+  const r = await compare(
+    {
+      spread: () => {
+        const replacement: Message = { role: 'user', content: `edited ${k++}` };
+        const messages = request.messages.slice();
+        messages[target] = replacement;
+        return { ...request, messages };
+      },
+      update: () => {
+        const core = new CallCore(settings, request, 'generate', undefined, undefined, undefined);
+        const replacement: Message = { role: 'user', content: `edited ${k++}` };
+        core.update((draft) => {
+          draft.messages[target] = replacement;
+        }, 'bench');
+        return core.request;
+      },
+      unchecked: () => {
+        const core = new CallCore(unchecked, request, 'generate', undefined, undefined, undefined);
+        const replacement: Message = { role: 'user', content: `edited ${k++}` };
+        core.update((draft) => {
+          draft.messages[target] = replacement;
+        }, 'bench');
+        return core.request;
+      },
+    },
+    { iterations: n >= 10_000 ? 500 : n >= 1000 ? 5_000 : 50_000 },
+  );
+  checks.push({
+    name: `ctx.update replacing 1 of ${n.toLocaleString('en')} messages (validation on) vs spread`,
+    measured: `${fmt(r.update)} vs ${fmt(r.spread)} (${(r.update / r.spread).toFixed(2)}×; validation off: ${fmt(r.unchecked)}, ${(r.unchecked / r.spread).toFixed(2)}×)`,
+    target: '≤ 2×',
+    pass: r.update / r.spread <= 2,
+  });
+}
+
+// 5. Validation after a 1-message edit of a 10,000-message request vs a full zod parse.
+{
+  const before = { model: 'bench-model', messages: transcript(10_000) };
+  findRequestProblem(before);
+  let k = 0;
+  const edits = Array.from({ length: 64 }, () => {
+    const messages = before.messages.slice();
+    messages[5000] = { role: 'user', content: `edited ${k++}` };
+    return { ...before, messages };
+  });
+  let e = 0;
+  // What ctx.update passes: the tracker saw one index written.
+  const touched = new Touched();
+  touched.add('5000');
+  const r = await compare(
+    {
+      incremental: () => findUpdateProblem(before, edits[e++ & 63] as typeof before, touched),
+      untracked: () => findUpdateProblem(before, edits[e++ & 63] as typeof before),
+      fullParse: () => ModelRequestSchema.parse(edits[e++ & 63]),
+    },
+    { iterations: 200, rounds: 11 },
+  );
+  checks.push({
+    name: 'validation after a 1-message edit of 10,000 messages vs full zod parse',
+    measured: `${fmt(r.incremental)} vs ${fmt(r.fullParse)} (${((100 * r.incremental) / r.fullParse).toFixed(2)}%; identity walk without the tracker: ${fmt(r.untracked)})`,
+    target: '≤ 5%',
+    pass: r.incremental / r.fullParse <= 0.05,
+  });
+}
+
+printChecks('Core onion (issue 2)', checks);
