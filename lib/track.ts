@@ -47,10 +47,18 @@ export function trackMessages<T extends object>(draft: T, touched: Touched): T {
   });
 }
 
+// Methods that move or rewrite elements. Immer's optional array-methods plugin implements them on
+// its internal state, past these traps, so they force the full check. push/pop only change the
+// tail, which is always checked.
+const REARRANGING = new Set(['shift', 'unshift', 'splice', 'sort', 'reverse', 'fill', 'copyWithin']);
+
 function wrapArray(array: object, touched: Touched): object {
   return new Proxy(array, {
     get(target, key) {
-      if (typeof key === 'string') touched.add(key);
+      if (typeof key === 'string') {
+        touched.add(key);
+        if (REARRANGING.has(key)) touched.all = true;
+      }
       return (target as Record<PropertyKey, unknown>)[key];
     },
     set(target, key, value) {

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { InvalidRequestError, type Message, type ModelRequest } from 'modelware';
+import { CallCore, type RequestRecipe } from '../../lib/context.js';
+import { EventHub } from '../../lib/events.js';
+import { findRequestProblem } from '../../lib/validate.js';
+
+const SETTINGS = { validate: true, inspect: false, strict: false, events: new EventHub() };
+
+function transcript(n: number): Message[] {
+  const out: Message[] = [{ role: 'system', content: 'sys' }];
+  for (let i = 1; i < n; i++) {
+    if (i % 4 === 2) {
+      out.push({ role: 'assistant', content: [{ type: 'tool-call', toolCallId: `c${i}`, toolName: 'search', input: {} }] });
+    } else if (i % 4 === 3) {
+      out.push({ role: 'tool', toolCallId: `c${i - 1}`, toolName: 'search', content: `result ${i}` });
+    } else {
+      out.push({ role: 'user', content: `q${i}` });
+    }
+  }
+  return out;
+}
+
+/** Applies a recipe through ctx.update (tracked validation) and reports whether it was accepted. */
+function tracked(request: ModelRequest, recipe: RequestRecipe): boolean {
+  const core = new CallCore(SETTINGS, request, 'generate', undefined, undefined, undefined);
+  try {
+    core.update(recipe, 'layer');
+    return true;
+  } catch (error) {
+    if (InvalidRequestError.isInstance(error)) return false;
+    throw error;
+  }
+}
+
+/** The same recipe without validation, then a full check of the result. */
+function full(request: ModelRequest, recipe: RequestRecipe): boolean {
+  const core = new CallCore({ ...SETTINGS, validate: false }, request, 'generate', undefined, undefined, undefined);
+  core.update(recipe, 'layer');
+  return findRequestProblem(structuredClone(core.request) as ModelRequest) === undefined;
+}
+
+const BAD: Message = { role: 'tool', toolCallId: 'nope', toolName: 'search', content: 'orphan' };
+
+// Each edit: a recipe built from random indices; some keep the request valid, some break it.
+const edits: fc.Arbitrary<(n: number) => RequestRecipe> = fc.oneof(
+  fc.nat().map((k) => (n: number) => (d) => void (d.messages[k % n] = { role: 'user', content: 'replaced' })),
+  fc.nat().map((k) => (n: number) => (d) => void (d.messages[k % n] = BAD)),
+  fc.nat().map((k) => (n: number) => (d) => void ((d.messages[k % n] as { content: unknown }).content = 'x')),
+  fc.nat().map((k) => (n: number) => (d) => void ((d.messages[k % n] as { role: string }).role = 'user')),
+  fc.nat().map((k) => (n: number) => (d) => void ((d.messages[k % n] as { role: string }).role = 'tool')),
+  fc.nat().map((k) => (n: number) => (d) => void d.messages.splice(k % n, 1)),
+  fc.nat().map((k) => (n: number) => (d) => void d.messages.splice(k % n, 0, BAD)),
+  fc.constant(() => (d: Parameters<RequestRecipe>[0]) => void d.messages.reverse()),
+  fc.constant(() => (d: Parameters<RequestRecipe>[0]) => void d.messages.push({ role: 'user', content: 'more' })),
+  fc.constant(() => (d: Parameters<RequestRecipe>[0]) => void d.messages.push(BAD)),
+  fc.constant(() => (d: Parameters<RequestRecipe>[0]) => void d.messages.unshift(BAD)),
+  fc.nat().map((k) => (n: number) => (d) => void (d.messages.length = 1 + (k % n))),
+  fc.nat().map((k) => (n: number) => (d) => {
+    const { messages } = d;
+    const m = messages[k % n];
+    if (m) (m as { toolCallId?: string }).toolCallId = 'changed';
+  }),
+  fc.nat().map((k) => (n: number) => (_d, { original }) => ({
+    ...original,
+    messages: [...original.messages.slice(0, k % n), BAD],
+  }) as ModelRequest),
+);
+
+describe('tracked validation', () => {
+  it('accepts and rejects exactly what a full check of the result would', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 90 }), edits, (n, edit) => {
+        const request: ModelRequest = { model: 'm', messages: transcript(n) };
+        assert.equal(tracked(request, edit(n)), full(request, edit(n)));
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('catches a nested edit that breaks pairing without replacing the message from the recipe', () => {
+    const request: ModelRequest = { model: 'm', messages: transcript(8) };
+    const core = new CallCore(SETTINGS, request, 'generate', undefined, undefined, undefined);
+    assert.throws(
+      () =>
+        core.update((d) => {
+          (d.messages[3] as { toolCallId: string }).toolCallId = 'zzz';
+        }, 'rename'),
+      (e: unknown) => InvalidRequestError.isInstance(e) && e.layer === 'rename' && e.path.join('.') === 'messages.3.toolCallId',
+    );
+    assert.equal(core.request, request);
+  });
+});
