@@ -1,0 +1,57 @@
+// Every runnable file in examples/ must run offline and exit 0 (README snippets are among them).
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+function examples(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    if (entry.name.startsWith('_') || entry.name === 'support') return [];
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return examples(path);
+    return entry.name.endsWith('.ts') ? [relative(root, path)] : [];
+  });
+}
+
+// Keys and endpoints from the environment would send the examples to real providers.
+const env: NodeJS.ProcessEnv = { ...process.env, NODE_NO_WARNINGS: '1' };
+for (const key of ['OPENAI_BASE_URL', 'OPENAI_API_KEY', 'ANTHROPIC_BASE_URL', 'ANTHROPIC_API_KEY']) delete env[key];
+
+function run(file: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', file],
+      { cwd: root, env, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
+// Output each example must show, beyond exiting 0.
+const EXPECTED: Record<string, readonly string[]> = {
+  'examples/quickstart.ts': ['→ demo-model, 1 message(s)', 'attempt 1 failed, retrying', '← demo-model: Paris.'],
+  'examples/writing-middleware.ts': ['HELLO THERE\nHELLO THERE\nmodel calls: 1'],
+  'examples/streaming.ts': ['The quick brown *** jumps', 'final: The quick brown *** jumps over the lazy dog.'],
+  'examples/fallback.ts': ['trying main-model\n', 'trying backup-model\n', 'answered by backup-model (provider says backup-model-2026-01)'],
+  'examples/errors.ts': ['orphan → `orphan` produced an invalid request: messages[1].toolCallId', 'next() called multiple times in `greedy`'],
+  'examples/compose.ts': ['auth:in → audit:in → redact:in → provider-retry:in → provider-retry:out → redact:out → audit:out → auth:out'],
+};
+
+describe('examples', { concurrency: 4 }, () => {
+  const files = examples(join(root, 'examples'));
+  it('include the quickstart', () => assert.ok(files.includes('examples/quickstart.ts')));
+  for (const file of files) {
+    it(`${file} runs offline and exits 0`, async () => {
+      const { code, stdout, stderr } = await run(file);
+      assert.equal(code, 0, `${file} exited ${code}\n${stderr}`);
+      for (const line of EXPECTED[file] ?? []) assert.ok(stdout.includes(line), `${file} should print "${line}":\n${stdout}`);
+    });
+  }
+});
