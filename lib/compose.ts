@@ -1,7 +1,7 @@
 import koaCompose from 'koa-compose';
 import { type CallCore, Context, type RequestRecipe } from './context.js';
 import { MiddlewareError } from './errors.js';
-import { describe } from './executor.js';
+import { type ReadonlyModelRequest, describe } from './executor.js';
 
 /** Runs the rest of the stack. Await it once (a `replay` layer may await it again, one at a time). */
 export type Next = () => Promise<void>;
@@ -152,13 +152,25 @@ function once(layer: Layer): (core: CallCore, next: Next) => Promise<void> | voi
   };
 }
 
-/** A replay layer's view: remembers its own updates made after an attempt succeeded. */
+/**
+ * A replay layer's view. `base` is the request as this layer shaped it (the snapshot taken on entry
+ * plus this layer's own updates), without the inner layers' changes; each attempt starts from it.
+ * After an attempt succeeded the request holds the inner changes, so this layer's updates are
+ * queued in `pending` and re-applied to `base` before the next attempt.
+ */
 class ReplayContext extends Context {
+  base: ReadonlyModelRequest;
   pending: RequestRecipe[] | undefined;
+
+  constructor(core: CallCore, layer: string) {
+    super(core, layer);
+    this.base = core.request;
+  }
 
   override update(recipe: RequestRecipe): void {
     super.update(recipe);
-    this.pending?.push(recipe);
+    if (this.pending) this.pending.push(recipe);
+    else this.base = this.core.request;
   }
 }
 
@@ -167,7 +179,6 @@ function replayStep(layer: Layer, inner: Step): Step {
   const fn = layer.call as MiddlewareFn;
   return async (core) => {
     const ctx = new ReplayContext(core, name);
-    const snapshot = core.request;
     let running = false;
     let attempts = 0;
     const next: Next = async () => {
@@ -178,13 +189,13 @@ function replayStep(layer: Layer, inner: Step): Step {
         );
       }
       if (attempts > 0) {
-        // After a success the request holds the inner layers' changes: rewind to the snapshot and
-        // re-apply what this layer changed since. After a failure it was rewound already.
+        // After a success the request holds the inner layers' changes: rewind to this layer's base
+        // and re-apply what this layer changed since. After a failure it was rewound already.
         const pending = ctx.pending;
         ctx.pending = undefined;
         if (pending) {
-          core.request = snapshot;
-          for (const recipe of pending) core.update(recipe, name);
+          core.request = ctx.base;
+          for (const recipe of pending) ctx.update(recipe);
         }
         core.response = undefined;
         core.stream = undefined;
@@ -197,7 +208,7 @@ function replayStep(layer: Layer, inner: Step): Step {
         ctx.pending = [];
       } catch (error) {
         // The failed attempt's dispatched model stays visible (ctx.model, `failed` events) until the next attempt.
-        core.request = snapshot;
+        core.request = ctx.base;
         throw error;
       } finally {
         running = false;
