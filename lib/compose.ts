@@ -2,6 +2,8 @@ import koaCompose from 'koa-compose';
 import { type CallCore, Context, type RequestRecipe } from './context.js';
 import { MiddlewareError } from './errors.js';
 import { type ReadonlyModelRequest, describe } from './executor.js';
+import type { RunMiddlewareFn, TurnMiddlewareFn } from './run-context.js';
+import type { ToolMiddlewareFn } from './tool-context.js';
 
 /** Runs the rest of the stack. Await it once (a `replay` layer may await it again, one at a time). */
 export type Next = () => Promise<void>;
@@ -24,8 +26,12 @@ export interface MiddlewareDefinition {
    * @default false
    */
   readonly replay?: boolean | undefined;
-  /** Tool-level layer, mounted on the agent loop's tool stack. */
-  readonly tool?: ((ctx: never, next: Next) => Promise<void> | void) | undefined;
+  /** Tool-level layer, mounted on the agent loop's tool stack: wraps each tool call. */
+  readonly tool?: ToolMiddlewareFn | undefined;
+  /** Run-level layer: wraps a whole `runAgent()` run (run start before `next()`, run end after). */
+  readonly run?: RunMiddlewareFn | undefined;
+  /** Turn-level layer: wraps each turn of a run (the model call and the tool calls it asked for). */
+  readonly turn?: TurnMiddlewareFn | undefined;
   /** @internal Layers bundled by `compose()`. */
   readonly layers?: readonly Layer[] | undefined;
 }
@@ -39,6 +45,8 @@ export interface Layer {
   readonly call: MiddlewareFn | undefined;
   readonly replay: boolean;
   readonly tool: MiddlewareDefinition['tool'];
+  readonly run?: MiddlewareDefinition['run'];
+  readonly turn?: MiddlewareDefinition['turn'];
 }
 
 /**
@@ -91,12 +99,21 @@ export function toLayers(value: unknown, where: string, index = 0): Layer[] {
         `${where}: \`tool\` of middleware \`${def.name}\` must be a function, got ${describe(def.tool)}.`,
       );
     }
-    if (def.call === undefined && def.tool === undefined) {
+    for (const part of ['run', 'turn'] as const) {
+      if (def[part] !== undefined && typeof def[part] !== 'function') {
+        throw new TypeError(
+          `${where}: \`${part}\` of middleware \`${def.name}\` must be a function, got ${describe(def[part])}.`,
+        );
+      }
+    }
+    if (def.call === undefined && def.tool === undefined && def.run === undefined && def.turn === undefined) {
       throw new TypeError(
-        `${where}: middleware \`${def.name}\` has neither \`call\` nor \`tool\`; give it at least one.`,
+        `${where}: middleware \`${def.name}\` has neither \`call\` nor \`tool\` (nor \`run\`, \`turn\`); give it at least one.`,
       );
     }
-    return [{ name: def.name, call: def.call, replay: def.replay === true, tool: def.tool }];
+    return [
+      { name: def.name, call: def.call, replay: def.replay === true, tool: def.tool, run: def.run, turn: def.turn },
+    ];
   }
   throw new TypeError(
     `${where}: expected a middleware function (ctx, next) => ... or a defineMiddleware() object, got ${describe(value)}.`,

@@ -34,7 +34,7 @@ export interface RunState {}
 /** What a call knows about the agent run it belongs to (`ctx.run`, absent outside a loop). */
 export interface RunContext {
   readonly runId: string;
-  /** 1-based turn number. */
+  /** 1-based turn number (0 in a run layer before the first turn). */
   readonly turn: number;
   /** The persisted message history of the run. */
   readonly transcript: Immutable<Message[]>;
@@ -46,6 +46,8 @@ export interface RunContext {
   /** Metadata passed to the run (tenant, user, tags). */
   readonly metadata: Readonly<Record<string, unknown>>;
 }
+
+const FOR_LAYER = Symbol.for('modelware.run.forLayer');
 
 export type RequestRecipe = (
   draft: Draft<ModelRequest>,
@@ -246,7 +248,9 @@ export class Context {
   }
   /** The agent run this call belongs to; `undefined` outside `runAgent()`. */
   get run(): RunContext | undefined {
-    return this.core.run;
+    // The agent's run object hands out per-layer views, so `updateTranscript` errors name this layer.
+    const run = this.core.run as (RunContext & { [FOR_LAYER]?: (layer: string) => RunContext }) | undefined;
+    return run?.[FOR_LAYER]?.(this.layer) ?? run;
   }
   /** Per-call state shared by all layers; typed through the `CallState` interface. */
   get state(): CallState {

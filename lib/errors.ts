@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { Message, Usage } from './messages.js';
 
 const MARKER = Symbol.for('modelware.error');
 
@@ -199,6 +200,75 @@ export class ProviderError extends ModelwareError {
   }
 }
 const PROVIDER = defineMarker(ProviderError, 'ProviderError');
+
+/** Why an agent run ended with an error instead of a result. */
+export type AgentErrorReason = 'aborted' | 'max-turns';
+
+/**
+ * An agent run was cancelled through its signal (`reason: 'aborted'`, the signal's reason as
+ * `cause`), or reached `maxTurns` with `onMaxTurns: 'throw'`. Carries everything the run had
+ * completed, so nothing persisted is lost: the transcript up to the last completed step (a turn
+ * whose tool calls were cut off is left out whole, so the transcript never holds an unanswered
+ * tool call), the turns completed and their summed usage.
+ */
+export class AgentError extends ModelwareError {
+  override readonly name = 'AgentError';
+  readonly reason: AgentErrorReason;
+  readonly runId: string;
+  readonly transcript: readonly Message[];
+  /** Turns completed before the run ended. */
+  readonly turns: number;
+  readonly usage: Usage;
+  /** Never worth retrying as is: the cause is the caller's decision or the run's limit. */
+  readonly retryable = false;
+
+  constructor(init: {
+    reason: AgentErrorReason;
+    message: string;
+    runId: string;
+    transcript: readonly Message[];
+    turns: number;
+    usage: Usage;
+    cause?: unknown;
+  }) {
+    super(init.message, { cause: init.cause });
+    this.reason = init.reason;
+    this.runId = init.runId;
+    this.transcript = init.transcript;
+    this.turns = init.turns;
+    this.usage = init.usage;
+  }
+
+  static override isInstance(error: unknown): error is AgentError {
+    return hasMarker(error, AGENT);
+  }
+}
+const AGENT = defineMarker(AgentError, 'AgentError');
+
+/** A token budget cannot be met even after its strategy removed everything it may remove. */
+export class BudgetExceededError extends ModelwareError {
+  override readonly name = 'BudgetExceededError';
+  /** The tokens the request may use: `maxInputTokens - reserveOutputTokens`. */
+  readonly budget: number;
+  /** The tokens the request still needs after the strategy ran. */
+  readonly counted: number;
+  /** The layer that enforced the budget. */
+  readonly layer: string;
+  /** Retrying the same request cannot fit it. */
+  readonly retryable = false;
+
+  constructor(init: { budget: number; counted: number; layer: string; message: string }) {
+    super(init.message);
+    this.budget = init.budget;
+    this.counted = init.counted;
+    this.layer = init.layer;
+  }
+
+  static override isInstance(error: unknown): error is BudgetExceededError {
+    return hasMarker(error, BUDGET);
+  }
+}
+const BUDGET = defineMarker(BudgetExceededError, 'BudgetExceededError');
 
 /** Wraps a thrown value that is not an `Error`, so callers always get a stack and a message. */
 export function toError(value: unknown, where: string): Error {

@@ -54,6 +54,10 @@ export interface Pipeline extends Executor {
   on<T extends ModelEventType>(type: T, listener: ModelEventListener<T>): () => void;
   /** @internal Tool-level layers, for the agent loop. */
   readonly toolLayers: readonly Layer[];
+  /** @internal Run-level layers, for the agent loop. */
+  readonly runLayers: readonly Layer[];
+  /** @internal Turn-level layers, for the agent loop. */
+  readonly turnLayers: readonly Layer[];
 }
 
 /**
@@ -66,7 +70,7 @@ export interface Pipeline extends Executor {
  */
 export function pipeline(executor: Executor | PipelineOptions, ...middleware: Middleware[]): Pipeline {
   const options: PipelineOptions =
-    typeof (executor as Executor).generate === 'function'
+    typeof (executor as Executor | null | undefined)?.generate === 'function'
       ? { executor: executor as Executor }
       : (executor as PipelineOptions);
   if (typeof options !== 'object' || options === null) {
@@ -86,6 +90,8 @@ class PipelineImpl implements Pipeline {
   readonly #events = new EventHub();
   readonly #callLayers: Layer[] = [];
   readonly #toolLayers: Layer[] = [];
+  readonly #runLayers: Layer[] = [];
+  readonly #turnLayers: Layer[] = [];
   #stack: ((core: CallCore) => Promise<void>) | undefined;
 
   constructor(options: PipelineOptions) {
@@ -109,11 +115,21 @@ class PipelineImpl implements Pipeline {
     return this.#toolLayers;
   }
 
+  get runLayers(): readonly Layer[] {
+    return this.#runLayers;
+  }
+
+  get turnLayers(): readonly Layer[] {
+    return this.#turnLayers;
+  }
+
   use(...middleware: Middleware[]): this {
     const added = middleware.flatMap((mw, i) => toLayers(mw, 'use()', this.#callLayers.length + i));
     for (const layer of added) {
       if (layer.call) this.#callLayers.push(layer);
       if (layer.tool) this.#toolLayers.push(layer);
+      if (layer.run) this.#runLayers.push(layer);
+      if (layer.turn) this.#turnLayers.push(layer);
     }
     this.#stack = undefined;
     return this;

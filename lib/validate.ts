@@ -121,16 +121,31 @@ function toolSignature(m: Message): string | undefined {
   return sig;
 }
 
+/**
+ * Frozen message arrays already checked as a whole (every message and the tool pairing). Only
+ * frozen ones: a caller may push to its own array between calls. The agent loop freezes each
+ * transcript version it creates, so a request built from the transcript is checked in O(1).
+ */
+const validArrays = new WeakSet<object>();
+
+/** Records a frozen message array as valid as a whole; a no-op for an array that is not frozen. */
+export function markValidMessages(messages: readonly unknown[]): void {
+  if (Object.isFrozen(messages)) validArrays.add(messages);
+}
+
 /** Full check of a request: every field, every message not seen before, tool pairing. */
 export function findRequestProblem(request: ReadonlyModelRequest): Problem | undefined {
   const problem = checkFields(request, undefined);
   if (problem) return problem;
   const { messages } = request;
+  if (validArrays.has(messages)) return undefined;
   for (let i = 0; i < messages.length; i++) {
     const p = checkMessage(messages[i], i);
     if (p) return p;
   }
-  return checkToolPairing(messages);
+  const pairing = checkToolPairing(messages);
+  if (!pairing) markValidMessages(messages);
+  return pairing;
 }
 
 /**
