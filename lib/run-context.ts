@@ -1,0 +1,229 @@
+import { Immer, type Immutable } from 'immer';
+import type { Next } from './compose.js';
+import type { RunContext, RunState } from './context.js';
+import { InvalidRequestError } from './errors.js';
+import type { Message, ModelResponse, ToolCallPart, ToolMessage, Usage } from './messages.js';
+import { checkToolPairing, findUpdateProblem, formatPath, markValidMessages } from './validate.js';
+
+/** What one turn did: the model's response, the tool calls it made and their results. */
+export interface TurnRecord {
+  /** 1-based. */
+  readonly turn: number;
+  /** The model's answer; its `message` is the assistant message appended to the transcript. */
+  readonly response: ModelResponse;
+  readonly toolCalls: readonly Immutable<ToolCallPart>[];
+  /** The tool messages appended to the transcript, in call order. */
+  readonly toolResults: readonly ToolMessage[];
+}
+
+/**
+ * Why the loop ended: the model answered without calling a tool (`no-tool-calls`), a `stopWhen`
+ * condition held (`stop-when`), or `maxTurns` was reached with `onMaxTurns: 'stop'` (`max-turns`).
+ */
+export type StopReason = 'no-tool-calls' | 'stop-when' | 'max-turns';
+
+/** What `runAgent()` resolves with. */
+export interface AgentResult {
+  readonly runId: string;
+  /** The persisted history: the messages passed in, every turn's messages and every `updateTranscript` edit. */
+  readonly transcript: Immutable<Message[]>;
+  /** The last model response. */
+  readonly response: ModelResponse;
+  /** The text of the last response. */
+  readonly text: string;
+  readonly turns: readonly TurnRecord[];
+  /** Summed over every model call of the run. */
+  readonly usage: Usage;
+  readonly stopReason: StopReason;
+  readonly state: RunState;
+}
+
+/** What a run-level layer sees: it wraps the whole run (`run_start` before `next()`, `run_end` after). */
+export interface RunLayerContext {
+  readonly layer: string;
+  readonly run: RunContext;
+  readonly signal: AbortSignal;
+  /** After `await next()`: the run's result. */
+  readonly result: AgentResult | undefined;
+}
+
+/** What a turn-level layer sees: it wraps one turn, the model call and the tool calls it asked for. */
+export interface TurnLayerContext {
+  readonly layer: string;
+  readonly run: RunContext;
+  /** 1-based. */
+  readonly turn: number;
+  readonly signal: AbortSignal;
+  /** After `await next()`: what the turn did. */
+  readonly record: TurnRecord | undefined;
+}
+
+export type RunMiddlewareFn = (ctx: RunLayerContext, next: Next) => Promise<void> | void;
+export type TurnMiddlewareFn = (ctx: TurnLayerContext, next: Next) => Promise<void> | void;
+
+type TranscriptRecipe = Parameters<RunContext['updateTranscript']>[0];
+
+// Same reason as the call context's instance: auto-freeze would walk the whole transcript.
+const immer = new Immer({ autoFreeze: false });
+
+/** Lets `Context.run` hand each call layer a view that names it (see lib/context.ts). */
+const FOR_LAYER = Symbol.for('modelware.run.forLayer');
+
+/**
+ * @internal The state of one run. Every transcript version is a new frozen array that shares its
+ * message objects with the previous one, so an append costs one array copy and caches keyed by
+ * message objects stay warm across turns.
+ */
+export class RunCore {
+  transcript: Immutable<Message[]>;
+  turn = 0;
+  result: AgentResult | undefined = undefined;
+  /** The assistant message whose tool calls are running: an abort leaves it out of the transcript. */
+  pending: object | undefined = undefined;
+  readonly #views = new Map<string, RunContext>();
+
+  constructor(
+    readonly runId: string,
+    messages: readonly Message[],
+    readonly state: RunState,
+    readonly metadata: Readonly<Record<string, unknown>>,
+    readonly signal: AbortSignal,
+    readonly validate: boolean,
+  ) {
+    // A copy: the caller may keep pushing to its own array.
+    this.transcript = this.#seal([...messages]);
+  }
+
+  /** The run as the layer named `layer` sees it: `updateTranscript` errors name that layer. */
+  view(layer: string): RunContext {
+    let view = this.#views.get(layer);
+    if (!view) this.#views.set(layer, (view = new RunView(this, layer)));
+    return view;
+  }
+
+  /** Appends messages the loop built and checked (an assistant message, or its tool results). */
+  append(messages: readonly Message[]): void {
+    const start = this.transcript.length;
+    const next = [...(this.transcript as readonly Message[]), ...messages];
+    if (this.validate) {
+      // Tool results answer the pending assistant message: while it is still there (the usual
+      // case, found at the end) checking from it on is enough; if an edit removed it, check all.
+      const from = this.pending ? Math.max(0, next.lastIndexOf(this.pending as Message)) : start;
+      const problem = checkToolPairing(from === 0 ? next : next.slice(from));
+      if (problem) throw transcriptError('runAgent', problem);
+    }
+    this.transcript = this.#seal(next);
+  }
+
+  updateTranscript(recipe: TranscriptRecipe, layer: string): void {
+    const before = this.transcript;
+    const after = immer.produce(before as Message[], (draft) => recipe(draft, { original: before })) as Message[];
+    if (after === before) return;
+    if (this.validate) {
+      const problem = findUpdateProblem(
+        { model: 'transcript', messages: before },
+        { model: 'transcript', messages: after },
+      );
+      if (problem) throw transcriptError(layer, problem);
+    }
+    this.transcript = this.#seal(after);
+  }
+
+  #seal(messages: Message[]): Immutable<Message[]> {
+    Object.freeze(messages);
+    if (this.validate) markValidMessages(messages);
+    return messages as Immutable<Message[]>;
+  }
+}
+
+function transcriptError(
+  layer: string,
+  problem: { path: readonly PropertyKey[]; issues: readonly never[] | readonly unknown[] },
+) {
+  const issues = problem.issues as InvalidRequestError['issues'];
+  const first = issues[0]?.message ?? 'invalid';
+  return new InvalidRequestError({
+    layer,
+    path: problem.path,
+    issues,
+    message: `\`${layer}\` produced an invalid transcript: ${formatPath(problem.path)}: ${first}. The transcript was left as it was.`,
+  });
+}
+
+class RunView implements RunContext {
+  readonly #core: RunCore;
+  readonly #layer: string;
+
+  constructor(core: RunCore, layer: string) {
+    this.#core = core;
+    this.#layer = layer;
+  }
+  get runId(): string {
+    return this.#core.runId;
+  }
+  get turn(): number {
+    return this.#core.turn;
+  }
+  get transcript(): Immutable<Message[]> {
+    return this.#core.transcript;
+  }
+  get state(): RunState {
+    return this.#core.state;
+  }
+  get metadata(): Readonly<Record<string, unknown>> {
+    return this.#core.metadata;
+  }
+  updateTranscript(recipe: TranscriptRecipe): void {
+    this.#core.updateTranscript(recipe, this.#layer);
+  }
+  [FOR_LAYER](layer: string): RunContext {
+    return this.#core.view(layer);
+  }
+}
+
+/** @internal */
+export class RunLayerView implements RunLayerContext {
+  readonly #core: RunCore;
+  readonly layer: string;
+  constructor(core: RunCore, layer: string) {
+    this.#core = core;
+    this.layer = layer;
+  }
+  get run(): RunContext {
+    return this.#core.view(this.layer);
+  }
+  get signal(): AbortSignal {
+    return this.#core.signal;
+  }
+  get result(): AgentResult | undefined {
+    return this.#core.result;
+  }
+}
+
+/** @internal The turn's outcome, filled in by the loop for the turn layers to read after next(). */
+export interface TurnSlot {
+  record: TurnRecord | undefined;
+}
+
+/** @internal */
+export class TurnLayerView implements TurnLayerContext {
+  readonly #core: RunCore;
+  readonly #slot: TurnSlot;
+  readonly turn: number;
+  readonly layer: string;
+  constructor(core: RunCore, turn: number, slot: TurnSlot, layer: string) {
+    this.#core = core;
+    this.#slot = slot;
+    this.turn = turn;
+    this.layer = layer;
+  }
+  get run(): RunContext {
+    return this.#core.view(this.layer);
+  }
+  get signal(): AbortSignal {
+    return this.#core.signal;
+  }
+  get record(): TurnRecord | undefined {
+    return this.#slot.record;
+  }
+}
