@@ -18,17 +18,17 @@ export interface PipelineOptions {
   /** The executor at the centre of the onion. */
   readonly executor: Executor;
   /** Shown in errors and events when this pipeline is another pipeline's executor. @default 'pipeline' */
-  readonly name?: string;
+  readonly name?: string | undefined;
   /**
    * Validate the request on entry and after every layer's update, and the executor's response.
    * Only changed messages are checked. Turn off in production once your layers are trusted.
    * @default true
    */
-  readonly validate?: boolean;
+  readonly validate?: boolean | undefined;
   /** Record the Immer patches of every layer's update in `ctx.patches`. @default false */
-  readonly inspect?: boolean;
+  readonly inspect?: boolean | undefined;
   /** Deep-freeze every request version a layer produces (development aid; slower). @default false */
-  readonly strict?: boolean;
+  readonly strict?: boolean | undefined;
 }
 
 /** Options of one `generate()`/`stream()` call. */

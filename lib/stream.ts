@@ -96,13 +96,13 @@ export async function* fromParts(parts: readonly StreamPart[]): AsyncGenerator<S
 /** Observes a stream part by part; see `Context.tapStream`. */
 export interface StreamObserver {
   /** Called for every part, in order. */
-  readonly onPart?: (part: StreamPart) => void | Promise<void>;
+  readonly onPart?: ((part: StreamPart) => void | Promise<void>) | undefined;
   /** Called once with the response assembled from every part this layer saw. */
-  readonly onFinish?: (response: ModelResponse) => void | Promise<void>;
+  readonly onFinish?: ((response: ModelResponse) => void | Promise<void>) | undefined;
   /** Called once if the stream fails (not when the consumer stops early). */
-  readonly onError?: (error: unknown) => void | Promise<void>;
+  readonly onError?: ((error: unknown) => void | Promise<void>) | undefined;
   /** Called exactly once when the stream ends for any reason: finished, failed, broken out of or aborted. */
-  readonly onClose?: () => void;
+  readonly onClose?: (() => void) | undefined;
 }
 
 export async function* tapParts(

@@ -9,9 +9,11 @@ export interface FallbackOptions {
    * Whether to try the next model after this error. By default the same rule as `retry()`:
    * provider failures yes; invalid requests, policy violations and aborts no.
    */
-  readonly shouldFallback?: (error: unknown, model: string, ctx: Context) => boolean;
+  readonly shouldFallback?: ((error: unknown, model: string, ctx: Context) => boolean) | undefined;
   /** Called when switching from a failed model to the next one. */
-  readonly onFallback?: (info: { readonly error: unknown; readonly from: string; readonly to: string }) => void;
+  readonly onFallback?:
+    | ((info: { readonly error: unknown; readonly from: string; readonly to: string }) => void)
+    | undefined;
 }
 
 /**

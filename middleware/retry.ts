@@ -5,21 +5,23 @@ import { sleep } from '../lib/signals.js';
 
 export interface RetryOptions {
   /** Retries after the first attempt. @default 2 */
-  readonly retries?: number;
+  readonly retries?: number | undefined;
   /** Delay before the first retry, in ms. @default 200 */
-  readonly initialDelayMs?: number;
+  readonly initialDelayMs?: number | undefined;
   /** Multiplier applied to the delay after each retry. @default 2 */
-  readonly factor?: number;
+  readonly factor?: number | undefined;
   /** Upper bound of any delay, including a provider's `retryAfterMs`. @default 10_000 */
-  readonly maxDelayMs?: number;
+  readonly maxDelayMs?: number | undefined;
   /**
    * Whether an error is worth another attempt. By default: the error's own `retryable` flag
    * (set by the provider adapters for 429, 5xx and timeouts); never for invalid requests,
    * policy violations, contract errors or aborts.
    */
-  readonly shouldRetry?: (error: unknown, attempt: number, ctx: Context) => boolean;
+  readonly shouldRetry?: ((error: unknown, attempt: number, ctx: Context) => boolean) | undefined;
   /** Called before each retry. */
-  readonly onRetry?: (info: { readonly error: unknown; readonly attempt: number; readonly delayMs: number }) => void;
+  readonly onRetry?:
+    | ((info: { readonly error: unknown; readonly attempt: number; readonly delayMs: number }) => void)
+    | undefined;
 }
 
 /**

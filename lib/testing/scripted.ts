@@ -6,24 +6,24 @@ import { responseToParts } from '../stream.js';
 
 /** A scripted tool call; `id` defaults to `call_<n>`. */
 export interface ScriptedToolCall {
-  readonly id?: string;
+  readonly id?: string | undefined;
   readonly name: string;
-  readonly input?: unknown;
+  readonly input?: unknown | undefined;
 }
 
 /** One scripted turn, in shorthand. */
 export interface ScriptedReply {
-  readonly text?: string;
-  readonly reasoning?: string;
-  readonly toolCalls?: readonly ScriptedToolCall[];
+  readonly text?: string | undefined;
+  readonly reasoning?: string | undefined;
+  readonly toolCalls?: readonly ScriptedToolCall[] | undefined;
   /** @default 'tool-calls' when there are tool calls, else 'stop' */
-  readonly finishReason?: FinishReason;
+  readonly finishReason?: FinishReason | undefined;
   /** @default estimated: about one token per 4 characters */
-  readonly usage?: Usage;
+  readonly usage?: Usage | undefined;
   /** The model the "provider" reports. @default the request's model */
-  readonly model?: string;
+  readonly model?: string | undefined;
   /** Delay before answering (abortable). Overrides the executor's `delayMs`. */
-  readonly delayMs?: number;
+  readonly delayMs?: number | undefined;
 }
 
 /**
@@ -39,17 +39,17 @@ export type ScriptStep =
 
 export interface ScriptedExecutorOptions {
   /** @default 'scripted' */
-  readonly name?: string;
+  readonly name?: string | undefined;
   /** Delay before each answer, in ms; abortable through the signal. @default 0 */
-  readonly delayMs?: number;
+  readonly delayMs?: number | undefined;
   /** Characters per text delta when streaming. @default 8 */
-  readonly chunkSize?: number;
+  readonly chunkSize?: number | undefined;
   /** Delay between streamed parts, in ms. @default 0 */
-  readonly chunkDelayMs?: number;
+  readonly chunkDelayMs?: number | undefined;
   /** What to do when the script runs out. @default 'throw' */
-  readonly whenDone?: 'throw' | 'repeat-last' | 'cycle';
+  readonly whenDone?: 'throw' | 'repeat-last' | 'cycle' | undefined;
   /** Offer `stream()`; without it, pipelines replay `generate()` as parts. @default true */
-  readonly streaming?: boolean;
+  readonly streaming?: boolean | undefined;
 }
 
 /** One call the scripted executor received. */
