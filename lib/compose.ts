@@ -36,8 +36,12 @@ export interface MiddlewareDefinition {
   readonly layers?: readonly Layer[] | undefined;
 }
 
-/** Anything `use()` accepts: a middleware function or a definition. */
-export type Middleware = MiddlewareFn | MiddlewareDefinition;
+/**
+ * Anything `use()` accepts: a middleware function or a definition. Every function has a `name` and
+ * a `call` (from `Function.prototype`), so without the `never` member any function, such as the
+ * factory `retry` in place of `retry()`, would pass for a definition.
+ */
+export type Middleware = MiddlewareFn | (MiddlewareDefinition & { readonly apply?: never });
 
 /** @internal A normalised layer. */
 export interface Layer {
