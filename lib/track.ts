@@ -24,12 +24,19 @@ export class Touched {
 const MAX_TRACKED = 64;
 
 export function trackMessages<T extends object>(draft: T, touched: Touched): T {
-  let wrapped: unknown;
+  let wrapped: object | undefined;
+  let wrappedArray: unknown;
   return new Proxy(draft, {
     get(target, key) {
       const value = (target as Record<PropertyKey, unknown>)[key];
       if (key !== 'messages' || typeof value !== 'object' || value === null) return value;
-      return (wrapped ??= wrapArray(value as object, touched));
+      // Keyed by the array: after `draft.messages = [...]` a cached wrapper would still point at the
+      // old array, and writes through it would be lost.
+      if (value !== wrappedArray) {
+        wrappedArray = value;
+        wrapped = wrapArray(value, touched);
+      }
+      return wrapped;
     },
     set(target, key, value) {
       if (key === 'messages') touched.all = true;
