@@ -111,14 +111,17 @@ function checkFields(request: ReadonlyModelRequest, before: ReadonlyModelRequest
   return undefined;
 }
 
-/** Whether a message carries tool-call ids (an assistant message with tool calls, or a tool result). */
+/**
+ * The tool-call ids and names a message carries (an assistant message with tool calls, or a tool
+ * result). JSON, not a joined string: ids and names may contain any separator, and `a` + `b:c`
+ * must not read the same as `a:b` + `c`.
+ */
 function toolSignature(m: Message): string | undefined {
-  if (m.role === 'tool') return `r:${m.toolCallId}:${m.toolName}`;
+  if (m.role === 'tool') return JSON.stringify([m.toolCallId, m.toolName]);
   if (m.role !== 'assistant' || typeof m.content === 'string') return undefined;
-  let sig: string | undefined;
-  for (const part of m.content)
-    if (part.type === 'tool-call') sig = `${sig ?? 'c'}:${part.toolCallId}:${part.toolName}`;
-  return sig;
+  let sig: string[] | undefined;
+  for (const part of m.content) if (part.type === 'tool-call') (sig ??= ['c']).push(part.toolCallId, part.toolName);
+  return sig && JSON.stringify(sig);
 }
 
 /**
