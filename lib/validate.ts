@@ -86,7 +86,11 @@ function checkFields(request: ReadonlyModelRequest, before: ReadonlyModelRequest
       `expected a request object { model, messages }, got ${request === null ? 'null' : typeof request}`,
     );
   }
-  if (request.model !== before?.model && (typeof request.model !== 'string' || request.model.length === 0)) {
+  // `before?.model` alone would let a request with no model through a full check (undefined === undefined).
+  if (
+    (!before || request.model !== before.model) &&
+    (typeof request.model !== 'string' || request.model.length === 0)
+  ) {
     return custom(['model'], 'expected `model` to be a non-empty string');
   }
   if (!Array.isArray(request.messages)) return custom(['messages'], 'expected `messages` to be an array');

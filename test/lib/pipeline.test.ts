@@ -144,6 +144,7 @@ describe('pipeline: creation', () => {
 describe('pipeline: caller input validation', () => {
   const malformed: readonly [string, unknown, readonly PropertyKey[]][] = [
     ['an empty model', { model: '', messages: [] }, ['model']],
+    ['a missing model', { messages: [] }, ['model']],
     ['messages that are not an array', { model: 'm', messages: 'hi' }, ['messages']],
     [
       'a message with a wrong role',
