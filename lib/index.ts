@@ -35,6 +35,13 @@ export { ModelStream } from './model-stream.js';
 export { pipeline } from './pipeline.js';
 export { sleep } from './signals.js';
 export { assemble } from './stream.js';
+export { runAgent } from './agent.js';
+export { AgentStream, streamAgent } from './agent-stream.js';
+export { AgentError, BudgetExceededError } from './errors.js';
+export { hasToolCall, stepCountIs } from './stop.js';
+export { ToolContext } from './tool-context.js';
+export { tool } from './tools.js';
+export { countTokens } from './tokens.js';
 
 export type { Middleware, MiddlewareDefinition, MiddlewareFn, Next } from './compose.js';
 export type {
@@ -69,3 +76,19 @@ export type {
 } from './messages.js';
 export type { CallSettings, Pipeline, PipelineOptions } from './pipeline.js';
 export type { PartMapper, StreamObserver } from './stream.js';
+export type { RunAgentOptions } from './agent.js';
+export type { AgentEvent } from './agent-stream.js';
+export type { AgentErrorReason } from './errors.js';
+export type {
+  AgentResult,
+  RunLayerContext,
+  RunMiddlewareFn,
+  StopReason,
+  TurnLayerContext,
+  TurnMiddlewareFn,
+  TurnRecord,
+} from './run-context.js';
+export type { StopCondition, StopState } from './stop.js';
+export type { ToolCallState, ToolMiddlewareFn, ToolResult } from './tool-context.js';
+export type { AnyTool, Tool, ToolDefinition, ToolExecuteOptions } from './tools.js';
+export type { CountTokensOptions, Tokenizer } from './tokens.js';

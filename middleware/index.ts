@@ -1,6 +1,12 @@
+export { compactToolResults } from './compact-tool-results.js';
 export { fallback } from './fallback.js';
 export { retry } from './retry.js';
+export { tokenBudget } from './token-budget.js';
+export { transformContext } from './transform-context.js';
 export { timeout } from './timeout.js';
+export type { CompactToolResultsOptions } from './compact-tool-results.js';
 export type { FallbackOptions } from './fallback.js';
 export type { RetryOptions } from './retry.js';
+export type { TokenBudgetInfo, TokenBudgetOptions, TokenBudgetStrategy } from './token-budget.js';
+export type { TransformContextInfo, TransformContextOptions, TransformContextRecipe } from './transform-context.js';
 export type { TimeoutOptions } from './timeout.js';

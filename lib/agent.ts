@@ -1,0 +1,184 @@
+import type { Immutable } from 'immer';
+import { type Layer, type Middleware, toLayers } from './compose.js';
+import type { RunState } from './context.js';
+import { newId } from './context.js';
+import { InvalidRequestError } from './errors.js';
+import { assertExecutor, describe, type Executor } from './executor.js';
+import type { CallOptions, Message } from './messages.js';
+import { type Prepared, driveRun } from './agent-loop.js';
+import type { OnionLayer } from './onion.js';
+import { pipeline } from './pipeline.js';
+import type { AgentResult, RunLayerContext, TurnLayerContext } from './run-context.js';
+import { type StopCondition, toStopConditions } from './stop.js';
+import type { ToolContext } from './tool-context.js';
+import type { AnyTool } from './tools.js';
+import { findRequestProblem, formatPath } from './validate.js';
+
+export interface RunAgentOptions {
+  /** Any executor; usually a pipeline, whose call, tool, run and turn layers all apply. */
+  readonly model: Executor;
+  /** The conversation so far; the run's transcript starts as a copy of it. */
+  readonly messages: Immutable<Message[]>;
+  /** The tools the model may call (from `tool()`); names must be unique. */
+  readonly tools?: readonly AnyTool[] | undefined;
+  /** The model id each request names (`request.model`). @default the executor's name, else 'default' */
+  readonly modelId?: string | undefined;
+  /** Sampling options sent with every model call (`request.options`). */
+  readonly callOptions?: CallOptions | undefined;
+  /** A safety limit on turns (model calls). @default 20 */
+  readonly maxTurns?: number | undefined;
+  /**
+   * At `maxTurns` with tools still being called: `'throw'` an `AgentError` (reason `max-turns`,
+   * carrying the transcript), or `'stop'` and resolve with stop reason `max-turns`.
+   * @default 'throw'
+   */
+  readonly onMaxTurns?: 'throw' | 'stop' | undefined;
+  /** Ends the run after a turn when any condition holds (besides the model calling no tool). */
+  readonly stopWhen?: StopCondition | readonly StopCondition[] | undefined;
+  /** Cancels the in-flight model call and running tools; the run rejects with `AgentError` (reason `aborted`). */
+  readonly signal?: AbortSignal | undefined;
+  /** Run-level state (`ctx.run.state`), typed through `RunState`. @default {} */
+  readonly state?: RunState | undefined;
+  /** Data about the run (tenant, user, tags): `ctx.run.metadata`, and `request.metadata` of every call. */
+  readonly metadata?: Readonly<Record<string, unknown>> | undefined;
+  /**
+   * Middleware for this run only, mounted outside the model's own stack at every level: call parts
+   * wrap the model like an outer pipeline; tool, run and turn parts run before the model's own.
+   */
+  readonly middleware?: readonly Middleware[] | undefined;
+  /** Tool calls of one turn that may run at the same time. @default Infinity */
+  readonly toolConcurrency?: number | undefined;
+  /**
+   * Reject the run when a tool throws, gets invalid arguments or is unknown, instead of sending
+   * the model an error result (`isError: true`) it can correct on its next turn.
+   * @default false
+   */
+  readonly throwOnToolError?: boolean | undefined;
+  /** Validate the messages passed in, each response and each transcript edit. @default true */
+  readonly validate?: boolean | undefined;
+}
+
+/**
+ * Runs the agent loop: each turn builds the request from the transcript, calls the model through
+ * its stack, appends the assistant message, runs the tool calls it asked for through the tool
+ * stack and appends their results in call order, until the model calls no tool, a `stopWhen`
+ * condition holds or `maxTurns` is reached.
+ *
+ * @example
+ * const { text, transcript, usage } = await runAgent({
+ *   model: app,
+ *   messages: [{ role: 'user', content: 'What is 2 + 3?' }],
+ *   tools: [add],
+ * });
+ */
+export function runAgent(options: RunAgentOptions): Promise<AgentResult> {
+  try {
+    const prepared = prepareRun(options, 'runAgent()');
+    return driveRun(prepared, options.signal ?? new AbortController().signal, undefined);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** @internal Checks and normalises the options once per run (shared with `streamAgent`). */
+export function prepareRun(options: RunAgentOptions, where: string): Prepared {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`${where}: expected an options object { model, messages, tools }, got ${describe(options)}.`);
+  }
+  const { model, messages, maxTurns = 20, onMaxTurns = 'throw', toolConcurrency = Number.POSITIVE_INFINITY } = options;
+  assertExecutor(model, `${where} \`model\``);
+  const validate = options.validate ?? true;
+  const modelId = options.modelId ?? model.name ?? 'default';
+  if (!Array.isArray(messages)) {
+    throw new TypeError(`${where}: expected \`messages\` to be an array of messages, got ${describe(messages)}.`);
+  }
+  if (validate) {
+    const problem = findRequestProblem({ model: modelId, messages });
+    if (problem) {
+      throw new InvalidRequestError({
+        layer: 'caller',
+        path: problem.path,
+        issues: problem.issues,
+        message: `${where}: invalid \`messages\`: ${formatPath(problem.path)}: ${problem.issues[0]?.message ?? 'invalid'}. Fix the messages passed to the run.`,
+      });
+    }
+  }
+  if (!Number.isInteger(maxTurns) || maxTurns < 1) {
+    throw new TypeError(`${where}: expected \`maxTurns\` to be a positive integer, got \`${String(maxTurns)}\`.`);
+  }
+  if (onMaxTurns !== 'throw' && onMaxTurns !== 'stop') {
+    throw new TypeError(`${where}: expected \`onMaxTurns\` to be 'throw' or 'stop', got \`${String(onMaxTurns)}\`.`);
+  }
+  if (!(toolConcurrency >= 1) || (toolConcurrency !== Number.POSITIVE_INFINITY && !Number.isInteger(toolConcurrency))) {
+    throw new TypeError(
+      `${where}: expected \`toolConcurrency\` to be a positive integer or Infinity, got \`${String(toolConcurrency)}\`.`,
+    );
+  }
+  const tools = toolMap(options.tools, where);
+  const own = (options.middleware ?? []).flatMap((mw, i) => toLayers(mw, `${where} \`middleware\``, i));
+  // A pipeline's tool, run and turn layers; run-scoped ones go outside them, like an outer pipeline.
+  const mounted = model as Partial<Record<'toolLayers' | 'runLayers' | 'turnLayers', readonly Layer[]>>;
+  const executor = own.some((l) => l.call)
+    ? pipeline({ executor: model, name: 'runAgent', validate }).use(...(options.middleware ?? []))
+    : model;
+  return {
+    executor,
+    modelId,
+    messages: messages as readonly Message[],
+    tools,
+    specs: tools.size > 0 ? Object.freeze([...tools.values()].map((t) => t.spec)) : undefined,
+    callOptions: options.callOptions,
+    metadata: options.metadata ?? {},
+    requestMetadata: options.metadata as Record<string, unknown> | undefined,
+    state: options.state ?? {},
+    runLayers: onionLayers<RunLayerContext>('run', own, mounted.runLayers),
+    turnLayers: onionLayers<TurnLayerContext>('turn', own, mounted.turnLayers),
+    toolSettings: {
+      tools,
+      layers: onionLayers<ToolContext>('tool', own, mounted.toolLayers),
+      concurrency: toolConcurrency,
+      throwOnToolError: options.throwOnToolError === true,
+    },
+    stopWhen: toStopConditions(options.stopWhen, where),
+    maxTurns,
+    onMaxTurns,
+    validate,
+    runId: newId('run'),
+  };
+}
+
+function onionLayers<C>(
+  part: 'tool' | 'run' | 'turn',
+  own: readonly Layer[],
+  mounted: readonly Layer[] | undefined,
+): OnionLayer<C>[] {
+  const layers: OnionLayer<C>[] = [];
+  for (const layer of mounted ? [...own, ...mounted] : own) {
+    const fn = layer[part] as OnionLayer<C>['fn'] | undefined;
+    // Only tool layers may replay: run and turn layers wrap the loop itself.
+    if (fn) layers.push({ name: layer.name, fn, replay: part === 'tool' && layer.replay });
+  }
+  return layers;
+}
+
+function toolMap(tools: readonly AnyTool[] | undefined, where: string): ReadonlyMap<string, AnyTool> {
+  const map = new Map<string, AnyTool>();
+  if (tools === undefined) return map;
+  if (!Array.isArray(tools)) {
+    throw new TypeError(`${where}: expected \`tools\` to be an array of tool() definitions, got ${describe(tools)}.`);
+  }
+  tools.forEach((t: AnyTool, i) => {
+    if (typeof t !== 'object' || t === null || typeof t.execute !== 'function' || typeof t.spec !== 'object') {
+      throw new TypeError(
+        `${where}: \`tools[${i}]\` is not a tool; create it with tool({ name, input, execute }), got ${describe(t)}.`,
+      );
+    }
+    if (map.has(t.name)) {
+      throw new TypeError(
+        `${where}: two tools are named \`${t.name}\` (tools[${i}]); tool names must be unique in a run.`,
+      );
+    }
+    map.set(t.name, t);
+  });
+  return map;
+}
