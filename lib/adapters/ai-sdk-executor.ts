@@ -1,0 +1,306 @@
+import type {
+  LanguageModelV4,
+  LanguageModelV4CallOptions,
+  LanguageModelV4FilePart,
+  LanguageModelV4GenerateResult,
+  LanguageModelV4Message,
+  LanguageModelV4StreamPart,
+  LanguageModelV4TextPart,
+  LanguageModelV4ToolResultPart,
+  LanguageModelV4Usage,
+  SharedV4ProviderOptions,
+} from '@ai-sdk/provider';
+import { ProviderError } from '../errors.js';
+import type { ExecuteOptions, Executor, ReadonlyModelRequest } from '../executor.js';
+import type { AssistantMessage, FinishReason, ModelResponse, StreamPart, Usage } from '../messages.js';
+import { callExtras, imageSource, parseToolInput } from './content.js';
+import { retryAfterMs } from './provider-errors.js';
+
+type Part = Exclude<AssistantMessage['content'], string>[number];
+type ToolMessage = Extract<LanguageModelV4Message, { role: 'tool' }>;
+
+export interface AiSdkExecutorOptions {
+  /** Shown in errors and events. @default `ai-sdk:<model.provider>`, or 'ai-sdk' for a resolver */
+  readonly name?: string;
+  /**
+   * The key of `providerOptions`/`providerMetadata` that carries reasoning signatures.
+   * @default the provider id before its first dot (`anthropic.messages` → `anthropic`)
+   */
+  readonly providerKey?: string;
+}
+
+/**
+ * Any Vercel AI SDK language model (spec v4) as an executor. Pass a model, or a function from the
+ * request's model id to a model (`(id) => openai(id)`) so routing and fallback can switch models.
+ * Per-call `providerOptions` go in `request.options.providerOptions`.
+ *
+ * @example
+ * const app = pipeline(aiSdkExecutor(openai('gpt-5-mini'))).use(retry());
+ */
+export function aiSdkExecutor(
+  model: LanguageModelV4 | ((modelId: string) => LanguageModelV4),
+  options: AiSdkExecutorOptions = {},
+): Executor {
+  if (typeof model !== 'function') assertModel(model, 'aiSdkExecutor()');
+  const name = options.name ?? (typeof model === 'function' ? 'ai-sdk' : `ai-sdk:${model.provider}`);
+
+  function resolve(request: ReadonlyModelRequest): { model: LanguageModelV4; key: string } {
+    const resolved = typeof model === 'function' ? model(request.model) : model;
+    if (typeof model === 'function') assertModel(resolved, `aiSdkExecutor() resolver for \`${request.model}\``);
+    return { model: resolved, key: options.providerKey ?? resolved.provider.split('.')[0] ?? resolved.provider };
+  }
+
+  return {
+    name,
+    async generate(request: ReadonlyModelRequest, callOptions?: ExecuteOptions): Promise<ModelResponse> {
+      const signal = callOptions?.signal;
+      const { model: resolved, key } = resolve(request);
+      let result: LanguageModelV4GenerateResult;
+      try {
+        result = await resolved.doGenerate(toCallOptions(request, signal, key));
+      } catch (error) {
+        throw fromAiSdkError(error, name, signal);
+      }
+      return fromGenerateResult(result, resolved.modelId, key);
+    },
+
+    async *stream(request: ReadonlyModelRequest, callOptions?: ExecuteOptions): AsyncGenerator<StreamPart> {
+      const signal = callOptions?.signal;
+      const { model: resolved, key } = resolve(request);
+      let reader: ReadableStreamDefaultReader<LanguageModelV4StreamPart>;
+      try {
+        reader = (await resolved.doStream(toCallOptions(request, signal, key))).stream.getReader();
+      } catch (error) {
+        throw fromAiSdkError(error, name, signal);
+      }
+      let finish: StreamPart | undefined;
+      let modelId = resolved.modelId;
+      let ended = false;
+      try {
+        for (;;) {
+          let next: ReadableStreamReadResult<LanguageModelV4StreamPart>;
+          try {
+            next = await reader.read();
+          } catch (error) {
+            throw fromAiSdkError(error, name, signal);
+          }
+          if (next.done) break;
+          const part = next.value;
+          if (part.type === 'text-delta') yield { type: 'text-delta', text: part.delta };
+          else if (part.type === 'reasoning-delta') yield { type: 'reasoning-delta', text: part.delta };
+          else if (part.type === 'reasoning-end') {
+            const signature = signatureOf(part.providerMetadata, key);
+            if (signature !== undefined) yield { type: 'reasoning-delta', text: '', signature };
+          } else if (part.type === 'tool-input-start' && !part.providerExecuted) {
+            yield { type: 'tool-call-delta', toolCallId: part.id, toolName: part.toolName, inputDelta: '' };
+          } else if (part.type === 'tool-input-delta') {
+            yield { type: 'tool-call-delta', toolCallId: part.id, inputDelta: part.delta };
+          } else if (part.type === 'tool-call' && !part.providerExecuted) {
+            yield {
+              type: 'tool-call',
+              toolCallId: part.toolCallId,
+              toolName: part.toolName,
+              input: parseToolInput(part.input),
+            };
+          } else if (part.type === 'response-metadata' && part.modelId) modelId = part.modelId;
+          else if (part.type === 'finish') {
+            finish = {
+              type: 'finish',
+              finishReason: toFinishReason(part.finishReason.unified),
+              usage: toUsage(part.usage),
+            };
+          } else if (part.type === 'error') throw fromAiSdkError(part.error, name, signal);
+        }
+        ended = true;
+      } finally {
+        // Cancelling the provider's stream closes its HTTP response when the consumer stops early.
+        if (!ended) await reader.cancel().catch(() => {});
+        reader.releaseLock();
+      }
+      signal?.throwIfAborted();
+      if (!finish) {
+        throw new ProviderError({
+          provider: name,
+          message: `${name}: the model's stream ended without a finish part. Retryable: add retry() to try again.`,
+          retryable: true,
+          code: 'incomplete_stream',
+        });
+      }
+      yield { ...finish, model: modelId };
+    },
+  };
+}
+
+function assertModel(model: unknown, where: string): asserts model is LanguageModelV4 {
+  const version = (model as { specificationVersion?: unknown } | null)?.specificationVersion;
+  if (typeof model !== 'object' || model === null || typeof (model as LanguageModelV4).doGenerate !== 'function') {
+    throw new TypeError(
+      `${where}: expected an AI SDK language model (e.g. openai('gpt-5-mini')), got ${typeof model}.`,
+    );
+  }
+  if (version !== 'v4') {
+    throw new TypeError(
+      `${where}: expected a LanguageModelV4 (specificationVersion 'v4'), got \`${String(version)}\`. Upgrade the provider package to one built for ai@7.`,
+    );
+  }
+}
+
+function toCallOptions(
+  request: ReadonlyModelRequest,
+  signal: AbortSignal | undefined,
+  key: string,
+): LanguageModelV4CallOptions {
+  const call: LanguageModelV4CallOptions = { prompt: toPrompt(request, key) };
+  if (request.tools && request.tools.length > 0) {
+    call.tools = request.tools.map((tool) =>
+      tool.description === undefined
+        ? { type: 'function', name: tool.name, inputSchema: tool.inputSchema as object }
+        : { type: 'function', name: tool.name, description: tool.description, inputSchema: tool.inputSchema as object },
+    );
+  }
+  const options = request.options;
+  if (options?.maxOutputTokens !== undefined) call.maxOutputTokens = options.maxOutputTokens;
+  if (options?.temperature !== undefined) call.temperature = options.temperature;
+  if (options?.topP !== undefined) call.topP = options.topP;
+  if (options?.stopSequences !== undefined) call.stopSequences = [...options.stopSequences];
+  if (options?.seed !== undefined) call.seed = options.seed;
+  if (options?.toolChoice !== undefined) {
+    const choice = options.toolChoice;
+    call.toolChoice = typeof choice === 'string' ? { type: choice } : { type: 'tool', toolName: choice.toolName };
+  }
+  const providerOptions = callExtras(request, 'providerOptions');
+  if (providerOptions) call.providerOptions = providerOptions as SharedV4ProviderOptions;
+  if (signal) call.abortSignal = signal;
+  return call;
+}
+
+function toPrompt(request: ReadonlyModelRequest, key: string): LanguageModelV4Message[] {
+  const prompt: LanguageModelV4Message[] = [];
+  let tools: ToolMessage | undefined;
+  request.messages.forEach((message, i) => {
+    if (message.role !== 'tool') tools = undefined;
+    if (message.role === 'system') prompt.push({ role: 'system', content: message.content });
+    else if (message.role === 'user') {
+      const content: (LanguageModelV4TextPart | LanguageModelV4FilePart)[] =
+        typeof message.content === 'string'
+          ? [{ type: 'text', text: message.content }]
+          : message.content.map((part, j) => {
+              if (part.type === 'text') return { type: 'text', text: part.text };
+              const source = imageSource(part, `ai-sdk: messages[${i}].content[${j}]`);
+              return source.kind === 'url'
+                ? {
+                    type: 'file',
+                    mediaType: part.mediaType ?? 'image',
+                    data: { type: 'url', url: new URL(source.url) },
+                  }
+                : { type: 'file', mediaType: source.mediaType, data: { type: 'data', data: source.data } };
+            });
+      prompt.push({ role: 'user', content });
+    } else if (message.role === 'assistant') {
+      const parts =
+        typeof message.content === 'string' ? [{ type: 'text' as const, text: message.content }] : message.content;
+      const content: Extract<LanguageModelV4Message, { role: 'assistant' }>['content'] = [];
+      for (const part of parts as readonly Part[]) {
+        if (part.type === 'text') {
+          if (part.text) content.push({ type: 'text', text: part.text });
+        } else if (part.type === 'reasoning') {
+          content.push(
+            part.signature === undefined
+              ? { type: 'reasoning', text: part.text }
+              : { type: 'reasoning', text: part.text, providerOptions: { [key]: { signature: part.signature } } },
+          );
+        } else
+          content.push({ type: 'tool-call', toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
+      }
+      prompt.push({ role: 'assistant', content });
+    } else {
+      const result: LanguageModelV4ToolResultPart = {
+        type: 'tool-result',
+        toolCallId: message.toolCallId,
+        toolName: message.toolName,
+        output: message.isError
+          ? { type: 'error-text', value: message.content }
+          : { type: 'text', value: message.content },
+      };
+      if (tools) tools.content.push(result);
+      else prompt.push((tools = { role: 'tool', content: [result] }));
+    }
+  });
+  return prompt;
+}
+
+function fromGenerateResult(result: LanguageModelV4GenerateResult, modelId: string, key: string): ModelResponse {
+  const parts: Part[] = [];
+  for (const item of result.content) {
+    if (item.type === 'text') parts.push({ type: 'text', text: item.text });
+    else if (item.type === 'reasoning') {
+      const signature = signatureOf(item.providerMetadata, key);
+      parts.push(
+        signature === undefined
+          ? { type: 'reasoning', text: item.text }
+          : { type: 'reasoning', text: item.text, signature },
+      );
+    } else if (item.type === 'tool-call' && !item.providerExecuted) {
+      parts.push({
+        type: 'tool-call',
+        toolCallId: item.toolCallId,
+        toolName: item.toolName,
+        input: parseToolInput(item.input),
+      });
+    }
+    // Sources, files, provider-executed tool calls and their results have no modelware part.
+  }
+  const onlyText = parts.length === 1 && parts[0]?.type === 'text';
+  return {
+    message: {
+      role: 'assistant',
+      content: parts.length === 0 ? '' : onlyText ? (parts[0] as { text: string }).text : parts,
+    },
+    finishReason: toFinishReason(result.finishReason.unified),
+    usage: toUsage(result.usage),
+    model: result.response?.modelId ?? modelId,
+  };
+}
+
+function toFinishReason(reason: LanguageModelV4GenerateResult['finishReason']['unified']): FinishReason {
+  return reason === 'interrupted' ? 'other' : reason;
+}
+
+function toUsage(usage: LanguageModelV4Usage): Usage {
+  const inputTokens = usage.inputTokens.total ?? 0;
+  const outputTokens = usage.outputTokens.total ?? 0;
+  const out: Usage = { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
+  if (usage.inputTokens.cacheRead !== undefined) out.cachedInputTokens = usage.inputTokens.cacheRead;
+  if (usage.outputTokens.reasoning !== undefined) out.reasoningTokens = usage.outputTokens.reasoning;
+  return out;
+}
+
+function signatureOf(metadata: Readonly<Record<string, unknown>> | undefined, key: string): string | undefined {
+  const signature = (metadata?.[key] as { signature?: unknown } | undefined)?.signature;
+  return typeof signature === 'string' ? signature : undefined;
+}
+
+/** AI SDK providers throw `APICallError` (marked with a `Symbol.for`) with `isRetryable` and the response headers. */
+function fromAiSdkError(error: unknown, provider: string, signal: AbortSignal | undefined): unknown {
+  if (signal?.aborted) return signal.reason;
+  if (typeof error !== 'object' || error === null) return error;
+  if ((error as Record<symbol, unknown>)[Symbol.for('vercel.ai.error.AI_APICallError')] !== true) return error;
+  const { statusCode, isRetryable, responseHeaders, message } = error as {
+    statusCode?: number;
+    isRetryable?: boolean;
+    responseHeaders?: Record<string, string>;
+    message: string;
+  };
+  const retryable = isRetryable === true;
+  const retryAfter = retryAfterMs(responseHeaders);
+  return new ProviderError({
+    provider,
+    message:
+      `${provider}: ${statusCode ?? ''} ${message}`.replace('  ', ' ') +
+      (retryable ? ' Retryable: add retry() to try again.' : ' Not retryable.'),
+    status: statusCode,
+    retryable,
+    retryAfterMs: retryAfter,
+    cause: error,
+  });
+}

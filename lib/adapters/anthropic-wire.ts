@@ -1,0 +1,267 @@
+import type {
+  ContentBlockParam,
+  ImageBlockParam,
+  Message,
+  MessageCreateParamsBase,
+  MessageParam,
+  RawMessageStreamEvent,
+  TextBlockParam,
+  ToolChoice,
+  ToolResultBlockParam,
+} from '@anthropic-ai/sdk/resources/messages';
+import type { ReadonlyModelRequest } from '../executor.js';
+import type { AssistantMessage, FinishReason, ModelResponse, StreamPart, Usage } from '../messages.js';
+import { imageSource, parseToolInput } from './content.js';
+
+/** Messages API mapping: modelware request → wire params, wire message/events → modelware. */
+
+type Part = Exclude<AssistantMessage['content'], string>[number];
+type ToolChoiceOption = NonNullable<NonNullable<ReadonlyModelRequest['options']>['toolChoice']>;
+
+export function toMessageParams(request: ReadonlyModelRequest, maxTokens: number): MessageCreateParamsBase {
+  const system: string[] = [];
+  const messages: MessageParam[] = [];
+  // Tool results answer the assistant turn before them; Anthropic wants them together in one user turn.
+  let results: ToolResultBlockParam[] | undefined;
+  request.messages.forEach((message, i) => {
+    if (message.role !== 'tool') results = undefined;
+    switch (message.role) {
+      case 'system':
+        // Leading system messages are the system prompt; later ones stay in place (API 2026-10-21 accepts them).
+        if (messages.length === 0) system.push(message.content);
+        else messages.push({ role: 'system', content: message.content });
+        return;
+      case 'user':
+        if (typeof message.content === 'string') messages.push({ role: 'user', content: message.content });
+        else {
+          messages.push({
+            role: 'user',
+            content: message.content.map((part, j): TextBlockParam | ImageBlockParam =>
+              part.type === 'text'
+                ? { type: 'text', text: part.text }
+                : toImageBlock(part, `anthropic: messages[${i}].content[${j}]`),
+            ),
+          });
+        }
+        return;
+      case 'assistant':
+        messages.push({ role: 'assistant', content: toAssistantContent(message.content) });
+        return;
+      case 'tool': {
+        const block: ToolResultBlockParam = {
+          type: 'tool_result',
+          tool_use_id: message.toolCallId,
+          content: message.content,
+        };
+        if (message.isError) block.is_error = true;
+        if (results) results.push(block);
+        else {
+          results = [block];
+          messages.push({ role: 'user', content: results });
+        }
+        return;
+      }
+    }
+  });
+  const params: MessageCreateParamsBase = {
+    model: request.model,
+    max_tokens: request.options?.maxOutputTokens ?? maxTokens,
+    messages,
+  };
+  if (system.length > 0) params.system = system.join('\n\n');
+  if (request.tools && request.tools.length > 0) {
+    params.tools = request.tools.map((tool) => {
+      const input_schema = tool.inputSchema as { type: 'object' };
+      return tool.description === undefined
+        ? { name: tool.name, input_schema }
+        : { name: tool.name, description: tool.description, input_schema };
+    });
+  }
+  const options = request.options;
+  if (options?.stopSequences !== undefined) params.stop_sequences = [...options.stopSequences];
+  if (options?.toolChoice !== undefined) params.tool_choice = toToolChoice(options.toolChoice);
+  return params;
+}
+
+function toImageBlock(
+  part: { readonly image: string; readonly mediaType?: string | undefined },
+  where: string,
+): ImageBlockParam {
+  const source = imageSource(part, where);
+  if (source.kind === 'url') return { type: 'image', source: { type: 'url', url: source.url } };
+  const media_type = source.mediaType as 'image/png';
+  return { type: 'image', source: { type: 'base64', media_type, data: source.data } };
+}
+
+function toAssistantContent(
+  content: ReadonlyModelRequest['messages'][number]['content'],
+): string | ContentBlockParam[] {
+  if (typeof content === 'string') return content;
+  const blocks: ContentBlockParam[] = [];
+  for (const part of content as readonly Part[]) {
+    if (part.type === 'text') {
+      // The API rejects empty text blocks.
+      if (part.text) blocks.push({ type: 'text', text: part.text });
+    } else if (part.type === 'reasoning') {
+      // Only signed thinking can be sent back; the API verifies the signature.
+      if (part.signature) blocks.push({ type: 'thinking', thinking: part.text, signature: part.signature });
+    } else {
+      const input = typeof part.input === 'object' && part.input !== null ? part.input : {};
+      blocks.push({ type: 'tool_use', id: part.toolCallId, name: part.toolName, input });
+    }
+  }
+  return blocks;
+}
+
+function toToolChoice(choice: ToolChoiceOption): ToolChoice {
+  if (typeof choice !== 'string') return { type: 'tool', name: choice.toolName };
+  return choice === 'required' ? { type: 'any' } : { type: choice };
+}
+
+export function fromMessage(message: Message): ModelResponse {
+  const parts: Part[] = [];
+  for (const block of message.content) {
+    if (block.type === 'text') parts.push({ type: 'text', text: block.text });
+    else if (block.type === 'thinking')
+      parts.push({ type: 'reasoning', text: block.thinking, signature: block.signature });
+    else if (block.type === 'tool_use') {
+      parts.push({ type: 'tool-call', toolCallId: block.id, toolName: block.name, input: block.input });
+    }
+    // redacted_thinking and server-tool blocks have no modelware part (docs/adapters.md).
+  }
+  const onlyText = parts.length === 1 && parts[0]?.type === 'text';
+  return {
+    message: {
+      role: 'assistant',
+      content: parts.length === 0 ? '' : onlyText ? (parts[0] as { text: string }).text : parts,
+    },
+    finishReason: toFinishReason(message.stop_reason),
+    usage: toUsage(message.usage),
+    model: message.model,
+  };
+}
+
+export function toFinishReason(reason: string | null | undefined): FinishReason {
+  switch (reason) {
+    case 'end_turn':
+    case 'stop_sequence':
+      return 'stop';
+    case 'max_tokens':
+    case 'model_context_window_exceeded':
+      return 'length';
+    case 'tool_use':
+      return 'tool-calls';
+    case 'refusal':
+      return 'content-filter';
+    default:
+      return 'other';
+  }
+}
+
+interface WireUsage {
+  input_tokens?: number | null;
+  output_tokens?: number | null;
+  cache_creation_input_tokens?: number | null;
+  cache_read_input_tokens?: number | null;
+  output_tokens_details?: { thinking_tokens?: number } | null;
+}
+
+/** Anthropic counts cache reads and writes apart from `input_tokens`; modelware's input is the sum. */
+export function toUsage(usage: WireUsage): Usage {
+  const cacheRead = usage.cache_read_input_tokens ?? 0;
+  const inputTokens = (usage.input_tokens ?? 0) + cacheRead + (usage.cache_creation_input_tokens ?? 0);
+  const outputTokens = usage.output_tokens ?? 0;
+  const out: Usage = { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
+  if (usage.cache_read_input_tokens != null) out.cachedInputTokens = cacheRead;
+  const thinking = usage.output_tokens_details?.thinking_tokens;
+  if (typeof thinking === 'number') out.reasoningTokens = thinking;
+  return out;
+}
+
+interface OpenBlock {
+  readonly type: string;
+  readonly id: string;
+  readonly name: string;
+  json: string;
+}
+
+/** Turns the Messages stream events into stream parts, keeping usage across message_start and message_delta. */
+export class MessageEventMapper {
+  finishReason: FinishReason | undefined;
+  model: string | undefined;
+  stopped = false;
+  readonly #usage: WireUsage = {};
+  readonly #blocks: (OpenBlock | undefined)[] = [];
+
+  map(event: RawMessageStreamEvent, out: StreamPart[]): void {
+    switch (event.type) {
+      case 'message_start':
+        this.model = event.message.model;
+        this.#mergeUsage(event.message.usage);
+        return;
+      case 'content_block_start': {
+        const block = event.content_block;
+        if (block.type === 'tool_use') {
+          this.#blocks[event.index] = { type: block.type, id: block.id, name: block.name, json: '' };
+          out.push({ type: 'tool-call-delta', toolCallId: block.id, toolName: block.name, inputDelta: '' });
+          return;
+        }
+        this.#blocks[event.index] = { type: block.type, id: '', name: '', json: '' };
+        if (block.type === 'text' && block.text) out.push({ type: 'text-delta', text: block.text });
+        if (block.type === 'thinking' && block.thinking) out.push({ type: 'reasoning-delta', text: block.thinking });
+        return;
+      }
+      case 'content_block_delta': {
+        const { delta } = event;
+        if (delta.type === 'text_delta') out.push({ type: 'text-delta', text: delta.text });
+        else if (delta.type === 'thinking_delta') out.push({ type: 'reasoning-delta', text: delta.thinking });
+        else if (delta.type === 'signature_delta')
+          out.push({ type: 'reasoning-delta', text: '', signature: delta.signature });
+        else if (delta.type === 'input_json_delta') {
+          const block = this.#blocks[event.index];
+          if (block?.type !== 'tool_use') return;
+          block.json += delta.partial_json;
+          out.push({ type: 'tool-call-delta', toolCallId: block.id, inputDelta: delta.partial_json });
+        }
+        return;
+      }
+      case 'content_block_stop': {
+        const block = this.#blocks[event.index];
+        if (block?.type === 'tool_use') {
+          out.push({
+            type: 'tool-call',
+            toolCallId: block.id,
+            toolName: block.name,
+            input: parseToolInput(block.json),
+          });
+        }
+        this.#blocks[event.index] = undefined;
+        return;
+      }
+      case 'message_delta':
+        this.finishReason = toFinishReason(event.delta.stop_reason);
+        this.#mergeUsage(event.usage);
+        return;
+      case 'message_stop':
+        this.stopped = true;
+        return;
+    }
+  }
+
+  finish(): StreamPart {
+    const part: StreamPart = {
+      type: 'finish',
+      finishReason: this.finishReason ?? 'other',
+      usage: toUsage(this.#usage),
+    };
+    if (this.model !== undefined) part.model = this.model;
+    return part;
+  }
+
+  // message_delta carries cumulative counts; null means "unchanged since message_start".
+  #mergeUsage(usage: WireUsage): void {
+    for (const [key, value] of Object.entries(usage)) {
+      if (value !== null && value !== undefined) (this.#usage as Record<string, unknown>)[key] = value;
+    }
+  }
+}

@@ -1,0 +1,107 @@
+import type Anthropic from '@anthropic-ai/sdk';
+import type {
+  Message,
+  MessageCreateParamsBase,
+  RawMessageStreamEvent,
+  ThinkingConfigParam,
+} from '@anthropic-ai/sdk/resources/messages';
+import { ProviderError } from '../errors.js';
+import type { ExecuteOptions, Executor, ReadonlyModelRequest } from '../executor.js';
+import type { ModelResponse, StreamPart } from '../messages.js';
+import { MessageEventMapper, fromMessage, toMessageParams } from './anthropic-wire.js';
+import { assertClient, callExtras } from './content.js';
+import { fromSdkError } from './provider-errors.js';
+
+/** The part of an `Anthropic` client the adapter uses. */
+export type AnthropicClient = Pick<Anthropic, 'messages'>;
+
+export interface AnthropicExecutorOptions {
+  /** The SDK client, e.g. `new Anthropic({ apiKey })`; its base URL, timeout and retries apply. */
+  readonly client: AnthropicClient;
+  /** Shown in errors and events, and as `ProviderError.provider`. @default 'anthropic' */
+  readonly name?: string;
+  /** `max_tokens` when a request has no `options.maxOutputTokens` (the API requires one). @default 4096 */
+  readonly maxTokens?: number;
+  /**
+   * Extended thinking for every call, e.g. `{ type: 'enabled', budget_tokens: 2048 }`; thinking
+   * blocks come back as reasoning parts with their signature. @default undefined (provider default)
+   */
+  readonly thinking?: ThinkingConfigParam;
+  /**
+   * Extra body fields for every call (e.g. `{ service_tier: 'auto' }`). A call adds its own in
+   * `request.options.anthropic`, which win. @default undefined
+   */
+  readonly body?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * An executor over the Anthropic Messages API. Pass the SDK client; modelware never loads the SDK
+ * itself. Leading system messages become `system`, tool results are grouped into the next user
+ * turn, thinking blocks map to reasoning parts with their signature. The call's signal aborts the
+ * HTTP request; API failures become `ProviderError`s that `retry()` honours.
+ *
+ * @example
+ * const app = pipeline(anthropicExecutor({ client: new Anthropic(), maxTokens: 2048 })).use(retry());
+ */
+export function anthropicExecutor(options: AnthropicExecutorOptions): Executor {
+  const { client, name = 'anthropic', maxTokens = 4096, thinking, body } = options ?? ({} as AnthropicExecutorOptions);
+  assertClient(client, ['messages', 'create'], 'anthropicExecutor()', 'new Anthropic({ apiKey })');
+  if (!Number.isInteger(maxTokens) || maxTokens < 1) {
+    throw new TypeError(
+      `anthropicExecutor(): expected \`maxTokens\` to be a positive integer, got \`${String(maxTokens)}\`.`,
+    );
+  }
+  const messages = client.messages;
+
+  function params(request: ReadonlyModelRequest): MessageCreateParamsBase {
+    const mapped = toMessageParams(request, maxTokens);
+    if (thinking) mapped.thinking = thinking;
+    const extras = callExtras(request, 'anthropic');
+    return body || extras ? { ...mapped, ...body, ...extras } : mapped;
+  }
+
+  return {
+    name,
+    async generate(request: ReadonlyModelRequest, callOptions?: ExecuteOptions): Promise<ModelResponse> {
+      const signal = callOptions?.signal;
+      let message: Message;
+      try {
+        message = await messages.create({ ...params(request), stream: false }, { signal });
+      } catch (error) {
+        throw fromSdkError(error, name, signal);
+      }
+      return fromMessage(message);
+    },
+
+    async *stream(request: ReadonlyModelRequest, callOptions?: ExecuteOptions): AsyncGenerator<StreamPart> {
+      const signal = callOptions?.signal;
+      const mapper = new MessageEventMapper();
+      const out: StreamPart[] = [];
+      try {
+        const events: AsyncIterable<RawMessageStreamEvent> = await messages.create(
+          { ...params(request), stream: true },
+          { signal },
+        );
+        for await (const event of events) {
+          mapper.map(event, out);
+          if (out.length === 0) continue;
+          for (const part of out) yield part;
+          out.length = 0;
+        }
+      } catch (error) {
+        throw fromSdkError(error, name, signal);
+      }
+      // The SDK ends the iteration quietly when the request is aborted: report the abort.
+      signal?.throwIfAborted();
+      if (!mapper.stopped) {
+        throw new ProviderError({
+          provider: name,
+          message: `${name}: the stream ended before message_stop (the connection was cut). Retryable: add retry() to try again.`,
+          retryable: true,
+          code: 'incomplete_stream',
+        });
+      }
+      yield mapper.finish();
+    },
+  };
+}

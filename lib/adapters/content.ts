@@ -1,0 +1,78 @@
+import type { ReadonlyModelRequest } from '../executor.js';
+
+/** An image part resolved to what wire formats take: a fetchable URL, or base64 bytes with their type. */
+export type ImageSource =
+  | { readonly kind: 'url'; readonly url: string }
+  | { readonly kind: 'base64'; readonly data: string; readonly mediaType: string };
+
+/**
+ * Resolves an image part (`https:` URL, `data:` URL or bare base64). Bare base64 without a
+ * `mediaType` is identified by its first bytes (PNG, JPEG, GIF, WebP).
+ */
+export function imageSource(
+  part: { readonly image: string; readonly mediaType?: string | undefined },
+  where: string,
+): ImageSource {
+  const { image } = part;
+  if (image.startsWith('data:')) {
+    const comma = image.indexOf(',');
+    const header = image.slice(5, comma);
+    if (comma > 0 && header.endsWith(';base64')) {
+      return { kind: 'base64', data: image.slice(comma + 1), mediaType: part.mediaType ?? header.slice(0, -7) };
+    }
+    throw new TypeError(`${where}: only base64 \`data:\` URLs are supported, got \`${image.slice(0, 40)}…\`.`);
+  }
+  if (/^https?:\/\//i.test(image)) return { kind: 'url', url: image };
+  const mediaType = part.mediaType ?? sniffImageType(image);
+  if (mediaType === undefined) {
+    throw new TypeError(
+      `${where}: cannot tell the media type of a base64 image starting \`${image.slice(0, 12)}\`. Set \`mediaType\` on the part (e.g. 'image/png').`,
+    );
+  }
+  return { kind: 'base64', data: image, mediaType };
+}
+
+const SIGNATURES: readonly (readonly [string, string])[] = [
+  ['iVBORw0KGgo', 'image/png'],
+  ['/9j/', 'image/jpeg'],
+  ['R0lGOD', 'image/gif'],
+  ['UklGR', 'image/webp'],
+];
+
+function sniffImageType(base64: string): string | undefined {
+  for (const [prefix, type] of SIGNATURES) if (base64.startsWith(prefix)) return type;
+  return undefined;
+}
+
+/**
+ * Parses streamed or returned tool arguments. Invalid JSON is kept as the raw string, so the tool's
+ * input schema rejects it and the model reads the error (DESIGN §6), instead of the call crashing.
+ */
+export function parseToolInput(json: string): unknown {
+  if (json.trim() === '') return {};
+  try {
+    return JSON.parse(json);
+  } catch {
+    return json;
+  }
+}
+
+/** Provider-specific body fields a caller put in `request.options[key]` for one call. */
+export function callExtras(request: ReadonlyModelRequest, key: string): Readonly<Record<string, unknown>> | undefined {
+  const value = (request.options as Readonly<Record<string, unknown>> | undefined)?.[key];
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Readonly<Record<string, unknown>>)
+    : undefined;
+}
+
+/** Throws unless `client` has the method the adapter calls, e.g. `chat.completions.create`. */
+export function assertClient(client: unknown, path: readonly string[], where: string, example: string): void {
+  let value: unknown = client;
+  for (const key of path)
+    value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+  if (typeof value !== 'function') {
+    throw new TypeError(
+      `${where}: expected \`client\` to be an SDK client with ${path.join('.')}(), got ${client === undefined ? 'undefined' : typeof client}. Pass { client: ${example} }.`,
+    );
+  }
+}

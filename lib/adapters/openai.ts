@@ -1,0 +1,121 @@
+import type OpenAI from 'openai';
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionCreateParamsBase,
+} from 'openai/resources/chat/completions';
+import { ProviderError } from '../errors.js';
+import type { ExecuteOptions, Executor, ReadonlyModelRequest } from '../executor.js';
+import type { ModelResponse, StreamPart } from '../messages.js';
+import { assertClient, callExtras } from './content.js';
+import { ChatChunkMapper, fromChatCompletion, toChatParams } from './openai-wire.js';
+import { fromSdkError } from './provider-errors.js';
+
+/** The part of an `OpenAI` (or `AzureOpenAI`) client the adapter uses. */
+export type OpenAIClient = Pick<OpenAI, 'chat'>;
+
+export interface OpenAIExecutorOptions {
+  /** The SDK client, e.g. `new OpenAI({ apiKey })`; its base URL, timeout and retries apply. */
+  readonly client: OpenAIClient;
+  /** Shown in errors and events, and as `ProviderError.provider`. @default 'openai' */
+  readonly name?: string;
+  /** Role for system messages: `developer` is what OpenAI's reasoning models expect. @default 'system' */
+  readonly systemRole?: 'system' | 'developer';
+  /**
+   * Field that carries `options.maxOutputTokens`: `max_tokens` for OpenAI-compatible servers that
+   * predate `max_completion_tokens`. @default 'max_completion_tokens'
+   */
+  readonly maxTokensField?: 'max_completion_tokens' | 'max_tokens';
+  /** Ask for usage in streamed calls (`stream_options.include_usage`). @default true */
+  readonly streamUsage?: boolean;
+  /**
+   * Extra body fields for every call (e.g. `{ reasoning_effort: 'low', service_tier: 'flex' }`).
+   * A call adds its own in `request.options.openai`, which win. @default undefined
+   */
+  readonly body?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * An executor over OpenAI Chat Completions. Pass the SDK client; modelware never loads the SDK
+ * itself. The call's signal aborts the HTTP request, and API failures become `ProviderError`s with
+ * `retryable` and `retryAfterMs`, which `retry()` honours.
+ *
+ * @example
+ * const app = pipeline(openaiExecutor({ client: new OpenAI() })).use(retry());
+ * const response = await app.generate({ model: 'gpt-5-mini', messages: [{ role: 'user', content: 'Hi' }] });
+ */
+export function openaiExecutor(options: OpenAIExecutorOptions): Executor {
+  const {
+    client,
+    name = 'openai',
+    systemRole = 'system',
+    maxTokensField = 'max_completion_tokens',
+    streamUsage = true,
+    body,
+  } = options ?? ({} as OpenAIExecutorOptions);
+  assertClient(client, ['chat', 'completions', 'create'], 'openaiExecutor()', 'new OpenAI({ apiKey })');
+  if (systemRole !== 'system' && systemRole !== 'developer') {
+    throw new TypeError(
+      `openaiExecutor(): expected \`systemRole\` to be 'system' or 'developer', got \`${String(systemRole)}\`.`,
+    );
+  }
+  if (maxTokensField !== 'max_completion_tokens' && maxTokensField !== 'max_tokens') {
+    throw new TypeError(
+      `openaiExecutor(): expected \`maxTokensField\` to be 'max_completion_tokens' or 'max_tokens', got \`${String(maxTokensField)}\`.`,
+    );
+  }
+  const settings = { systemRole, maxTokensField };
+  const completions = client.chat.completions;
+
+  function params(request: ReadonlyModelRequest): ChatCompletionCreateParamsBase {
+    const mapped = toChatParams(request, settings);
+    const extras = callExtras(request, 'openai');
+    return body || extras ? { ...mapped, ...body, ...extras } : mapped;
+  }
+
+  return {
+    name,
+    async generate(request: ReadonlyModelRequest, callOptions?: ExecuteOptions): Promise<ModelResponse> {
+      const signal = callOptions?.signal;
+      let completion: ChatCompletion;
+      try {
+        completion = await completions.create({ ...params(request), stream: false }, { signal });
+      } catch (error) {
+        throw fromSdkError(error, name, signal);
+      }
+      return fromChatCompletion(completion, name);
+    },
+
+    async *stream(request: ReadonlyModelRequest, callOptions?: ExecuteOptions): AsyncGenerator<StreamPart> {
+      const signal = callOptions?.signal;
+      const wire = { ...params(request), stream: true as const };
+      if (streamUsage) wire.stream_options = { ...wire.stream_options, include_usage: true };
+      const mapper = new ChatChunkMapper();
+      const out: StreamPart[] = [];
+      try {
+        const chunks: AsyncIterable<ChatCompletionChunk> = await completions.create(wire, { signal });
+        for await (const chunk of chunks) {
+          mapper.map(chunk, out);
+          if (out.length === 0) continue;
+          for (const part of out) yield part;
+          out.length = 0;
+        }
+      } catch (error) {
+        throw fromSdkError(error, name, signal);
+      }
+      // The SDK ends the iteration quietly when the request is aborted: report the abort.
+      signal?.throwIfAborted();
+      if (mapper.finishReason === undefined) {
+        throw new ProviderError({
+          provider: name,
+          message: `${name}: the stream ended before a finish reason (the connection was cut). Retryable: add retry() to try again.`,
+          retryable: true,
+          code: 'incomplete_stream',
+        });
+      }
+      mapper.flushCalls(out);
+      yield* out;
+      yield mapper.finish();
+    },
+  };
+}
