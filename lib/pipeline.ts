@@ -182,7 +182,8 @@ class PipelineImpl implements Pipeline {
       }
       return response;
     } catch (thrown) {
-      const error = toError(thrown, 'a middleware');
+      // An abort rejects with the signal's reason as is, whatever its type (as fetch does).
+      const error = thrown === core.signal.reason && core.signal.aborted ? thrown : toError(thrown, 'a middleware');
       if (this.#events.has('failed')) {
         this.#events.emit({ type: 'failed', ...this.#base(core), error, durationMs: performance.now() - started });
       }
@@ -245,7 +246,8 @@ class PipelineImpl implements Pipeline {
       return response;
     } catch (thrown) {
       settled = true;
-      const error = toError(thrown, 'a middleware');
+      const signal = controller.signal;
+      const error = thrown === signal.reason && signal.aborted ? thrown : toError(thrown, 'a middleware');
       if (this.#events.has('failed')) {
         this.#events.emit({ type: 'failed', ...this.#base(core), error, durationMs: performance.now() - started });
       }

@@ -11,7 +11,7 @@ import {
   pipeline,
 } from 'modelware';
 import { scriptedExecutor } from 'modelware/testing';
-import { BASE_REQUEST, TEXT_RESPONSE, freshRequest, logLayer } from '../fixtures/core.js';
+import { BASE_REQUEST, TEXT_RESPONSE, flush, freshRequest, logLayer } from '../fixtures/core.js';
 
 const MODES = ['generate', 'stream'] as const;
 type Mode = (typeof MODES)[number];
@@ -243,6 +243,32 @@ describe('pipeline: executor output validation', () => {
     });
     await assert.rejects(app.generate(BASE_REQUEST), { name: 'InvalidResponseError', source: 'breaker' });
   });
+});
+
+describe('pipeline: aborting a generate() call', () => {
+  const reasons: readonly [string, unknown][] = [
+    ['an Error', new Error('user cancelled')],
+    ['a string', 'user cancelled'],
+    ['an object', { code: 'CANCELLED' }],
+  ];
+  const stacks: readonly [string, Middleware[]][] = [
+    ['no layers', []],
+    ['a layer', [logLayer('a', [])]],
+  ];
+  for (const [reasonLabel, reason] of reasons) {
+    for (const [stackLabel, layers] of stacks) {
+      test(`with ${stackLabel}, aborting with ${reasonLabel} rejects with exactly that reason`, async () => {
+        const controller = new AbortController();
+        const model = scriptedExecutor(['late'], { delayMs: 60_000 });
+        const result = pipeline(model)
+          .use(...layers)
+          .generate(BASE_REQUEST, { signal: controller.signal });
+        await flush();
+        controller.abort(reason);
+        await assert.rejects(result, (error) => error === reason);
+      });
+    }
+  }
 });
 
 describe('pipeline: the caller’s objects are never touched', () => {
