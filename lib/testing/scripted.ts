@@ -190,7 +190,8 @@ function toResponse(
   });
   const onlyText = content.length === 1 && content[0]?.type === 'text';
   return {
-    message: { role: 'assistant', content: onlyText ? (reply.text as string) : content },
+    // An empty reply is '' (what providers send and what a stream assembles to), not [].
+    message: { role: 'assistant', content: onlyText ? (reply.text as string) : content.length === 0 ? '' : content },
     finishReason: reply.finishReason ?? (reply.toolCalls?.length ? 'tool-calls' : 'stop'),
     usage: reply.usage ?? estimateUsage(request, reply),
     model: reply.model ?? request.model,
