@@ -164,7 +164,7 @@ function toCallOptions(
   if (options?.topP !== undefined) call.topP = options.topP;
   if (options?.stopSequences !== undefined) call.stopSequences = [...options.stopSequences];
   if (options?.seed !== undefined) call.seed = options.seed;
-  if (options?.toolChoice !== undefined) {
+  if (options?.toolChoice !== undefined && call.tools) {
     const choice = options.toolChoice;
     call.toolChoice = typeof choice === 'string' ? { type: choice } : { type: 'tool', toolName: choice.toolName };
   }

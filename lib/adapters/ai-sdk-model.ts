@@ -134,7 +134,8 @@ function toRequest(
   if (call.topP !== undefined) options.topP = call.topP;
   if (call.stopSequences !== undefined) options.stopSequences = call.stopSequences;
   if (call.seed !== undefined) options.seed = call.seed;
-  if (call.toolChoice !== undefined) {
+  // generateText sends toolChoice 'auto' even without tools; providers reject tool_choice without tools.
+  if (call.toolChoice !== undefined && tools.length > 0) {
     options.toolChoice =
       call.toolChoice.type === 'tool' ? { type: 'tool', toolName: call.toolChoice.toolName } : call.toolChoice.type;
   }

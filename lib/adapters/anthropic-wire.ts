@@ -79,7 +79,8 @@ export function toMessageParams(request: ReadonlyModelRequest, maxTokens: number
   }
   const options = request.options;
   if (options?.stopSequences !== undefined) params.stop_sequences = [...options.stopSequences];
-  if (options?.toolChoice !== undefined) params.tool_choice = toToolChoice(options.toolChoice);
+  // The API rejects a tool choice without tools (a layer may have removed them).
+  if (options?.toolChoice !== undefined && params.tools) params.tool_choice = toToolChoice(options.toolChoice);
   return params;
 }
 

@@ -47,7 +47,8 @@ export function toChatParams(
     if (options.maxOutputTokens !== undefined) params[settings.maxTokensField] = options.maxOutputTokens;
     if (options.stopSequences !== undefined) params.stop = [...options.stopSequences];
     if (options.seed !== undefined) params.seed = options.seed;
-    if (options.toolChoice !== undefined) params.tool_choice = toToolChoice(options.toolChoice);
+    // Providers reject a tool choice without tools (a layer may have removed them).
+    if (options.toolChoice !== undefined && params.tools) params.tool_choice = toToolChoice(options.toolChoice);
   }
   return params;
 }

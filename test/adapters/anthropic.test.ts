@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
-import { type ModelRequest, ProviderError, type StreamPart, pipeline } from 'modelware';
+import { z } from 'zod';
+import { type ModelRequest, ProviderError, type StreamPart, pipeline, runAgent, tool } from 'modelware';
 import { type AnthropicExecutorOptions, anthropicExecutor } from 'modelware/anthropic';
 import { retry } from 'modelware/middleware';
 import { type FakeServer, type FakeStep, startAnthropicServer } from '../../lib/adapters/testing/index.js';
@@ -9,6 +10,7 @@ import { collect, settles, until } from '../fixtures/adapters.js';
 
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
 const HELLO: ModelRequest = { model: 'claude-test', messages: [{ role: 'user', content: 'Hello' }] };
+const LOOKUP = { name: 'lookup', inputSchema: { type: 'object' } };
 
 /** Runs `fn` against a loopback Messages API server and the real SDK client, and closes both. */
 async function withAnthropic(
@@ -148,11 +150,18 @@ describe('anthropicExecutor: request mapping', () => {
   ] as const) {
     test(`maps toolChoice ${JSON.stringify(choice)}`, async () => {
       await withAnthropic(['ok'], async (server, client) => {
-        await app(client).generate({ ...HELLO, options: { toolChoice: choice } });
+        await app(client).generate({ ...HELLO, tools: [LOOKUP], options: { toolChoice: choice } });
         assert.deepEqual(server.requests[0]?.body.tool_choice, wire);
       });
     });
   }
+
+  test('sends no tool_choice when the request has no tools (the API would reject it)', async () => {
+    await withAnthropic(['ok'], async (server, client) => {
+      await app(client).generate({ ...HELLO, options: { toolChoice: 'auto' } });
+      assert.equal('tool_choice' in server.requests[0]?.body, false);
+    });
+  });
 
   test('rejects a missing client and a bad maxTokens when the factory is called', () => {
     assert.throws(
@@ -215,7 +224,7 @@ describe('anthropicExecutor: responses', () => {
     });
   }
 
-  test('a tool-call round trip with thinking: the signed thinking and tool_use go back with the tool_result', async () => {
+  test('a tool-call round trip with thinking inside runAgent: signed thinking and tool_use go back with the tool_result', async () => {
     const script: FakeStep[] = [
       {
         reasoning: 'Need the weather.',
@@ -225,14 +234,19 @@ describe('anthropicExecutor: responses', () => {
       'Cold in Oslo.',
     ];
     await withAnthropic(script, async (server, client) => {
-      const model = app(client);
-      const tools = [{ name: 'weather', inputSchema: { type: 'object', properties: { city: { type: 'string' } } } }];
-      const messages: ModelRequest['messages'] = [{ role: 'user', content: 'Weather in Oslo?' }];
-      const first = await model.generate({ model: 'claude-test', messages, tools });
-      assert.equal(first.finishReason, 'tool-calls');
-      messages.push(first.message, { role: 'tool', toolCallId: 'toolu_w', toolName: 'weather', content: '-3°C' });
-      const second = await model.generate({ model: 'claude-test', messages, tools });
-      assert.equal(second.message.content, 'Cold in Oslo.');
+      const weather = tool({
+        name: 'weather',
+        input: z.object({ city: z.string() }),
+        execute: ({ city }) => (city === 'Oslo' ? '-3°C' : 'unknown'),
+      });
+      const result = await runAgent({
+        model: app(client),
+        modelId: 'claude-test',
+        messages: [{ role: 'user', content: 'Weather in Oslo?' }],
+        tools: [weather],
+      });
+      assert.equal(result.text, 'Cold in Oslo.');
+      assert.equal(result.turns.length, 2);
       assert.deepEqual(server.requests[1]?.body.messages, [
         { role: 'user', content: 'Weather in Oslo?' },
         {

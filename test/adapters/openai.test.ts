@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import OpenAI from 'openai';
-import { type ModelRequest, ProviderError, type StreamPart, pipeline } from 'modelware';
+import { z } from 'zod';
+import { type ModelRequest, ProviderError, type StreamPart, pipeline, runAgent, tool } from 'modelware';
 import { retry } from 'modelware/middleware';
 import { type OpenAIExecutorOptions, openaiExecutor } from 'modelware/openai';
 import { type FakeServer, type FakeStep, startOpenAIServer } from '../../lib/adapters/testing/index.js';
@@ -122,6 +123,13 @@ describe('openaiExecutor: request mapping', () => {
     });
   });
 
+  test('sends no tool_choice when the request has no tools (the API would reject it)', async () => {
+    await withOpenAI(['ok'], async (server, client) => {
+      await app(client).generate({ ...HELLO, options: { toolChoice: 'required' } });
+      assert.equal('tool_choice' in server.requests[0]?.body, false);
+    });
+  });
+
   test('rejects a missing client and bad options when the factory is called', () => {
     assert.throws(
       () => openaiExecutor({} as OpenAIExecutorOptions),
@@ -168,24 +176,39 @@ describe('openaiExecutor: responses', () => {
     });
   }
 
-  test('a tool-call round trip: the call comes back parsed and the result goes out paired', async () => {
+  test('a tool-call round trip inside runAgent: the call comes back parsed, the result goes out paired', async () => {
     const script: FakeStep[] = [
-      { toolCalls: [{ id: 'call_w', name: 'weather', input: { city: 'Paris' } }] },
-      'Sunny in Paris.',
+      {
+        toolCalls: [{ id: 'call_w', name: 'weather', input: { city: 'Paris' } }],
+        usage: { prompt_tokens: 20, completion_tokens: 8, total_tokens: 28 },
+      },
+      { text: 'Sunny in Paris.', usage: { prompt_tokens: 40, completion_tokens: 5, total_tokens: 45 } },
     ];
     await withOpenAI(script, async (server, client) => {
-      const model = app(client);
-      const tools = [{ name: 'weather', inputSchema: { type: 'object', properties: { city: { type: 'string' } } } }];
-      const messages: ModelRequest['messages'] = [{ role: 'user', content: 'Weather in Paris?' }];
-      const first = await model.generate({ model: 'gpt-test', messages, tools });
-      assert.equal(first.finishReason, 'tool-calls');
-      assert.deepEqual(first.message.content, [
-        { type: 'tool-call', toolCallId: 'call_w', toolName: 'weather', input: { city: 'Paris' } },
-      ]);
-      messages.push(first.message, { role: 'tool', toolCallId: 'call_w', toolName: 'weather', content: 'sunny, 24°C' });
-      const second = await model.generate({ model: 'gpt-test', messages, tools });
-      assert.equal(second.message.content, 'Sunny in Paris.');
-      assert.deepEqual(server.requests[1]?.body.messages.slice(1), [
+      const cities: string[] = [];
+      const weather = tool({
+        name: 'weather',
+        description: 'Current weather',
+        input: z.object({ city: z.string() }),
+        execute: ({ city }) => {
+          cities.push(city);
+          return 'sunny, 24°C';
+        },
+      });
+      const result = await runAgent({
+        model: app(client),
+        modelId: 'gpt-test',
+        messages: [{ role: 'user', content: 'Weather in Paris?' }],
+        tools: [weather],
+      });
+      assert.deepEqual(cities, ['Paris']);
+      assert.equal(result.text, 'Sunny in Paris.');
+      assert.equal(result.stopReason, 'no-tool-calls');
+      assert.equal(result.usage.inputTokens, 60);
+      assert.equal(result.usage.outputTokens, 13);
+      assert.equal(server.requests[0]?.body.tools[0].function.name, 'weather');
+      assert.deepEqual(server.requests[1]?.body.messages, [
+        { role: 'user', content: 'Weather in Paris?' },
         {
           role: 'assistant',
           content: null,
