@@ -270,6 +270,65 @@ export class BudgetExceededError extends ModelwareError {
 }
 const BUDGET = defineMarker(BudgetExceededError, 'BudgetExceededError');
 
+/**
+ * What went wrong in a plugin handler: it threw, timed out, changed a read-only field, produced an
+ * invalid payload, broke its mode's contract, or its circuit breaker is open.
+ */
+export type PluginFailure = 'threw' | 'timeout' | 'read-only' | 'invalid' | 'contract' | 'circuit-open';
+
+/** A plugin handler failed under `onError: 'fail'` (or was reported under `ignore`/`disable`). */
+export class PluginError extends ModelwareError {
+  override readonly name = 'PluginError';
+  readonly plugin: string;
+  readonly hook: string;
+  readonly failure: PluginFailure;
+  /** The payload field involved, for `read-only` and `invalid`, e.g. `request.model`. */
+  readonly field: string | undefined;
+  readonly retryable = false;
+
+  constructor(init: {
+    plugin: string;
+    hook: string;
+    failure: PluginFailure;
+    message: string;
+    field?: string | undefined;
+    cause?: unknown;
+  }) {
+    super(init.message, { cause: init.cause });
+    this.plugin = init.plugin;
+    this.hook = init.hook;
+    this.failure = init.failure;
+    this.field = init.field;
+  }
+
+  static override isInstance(error: unknown): error is PluginError {
+    return hasMarker(error, PLUGIN);
+  }
+}
+const PLUGIN = defineMarker(PluginError, 'PluginError');
+
+/** A plugin config file is unreadable or invalid; `path` points into the file. */
+export class PluginConfigError extends ModelwareError {
+  override readonly name = 'PluginConfigError';
+  readonly file: string;
+  /** Where in the file, e.g. `['plugins', 1, 'mode']`. */
+  readonly path: IssuePath;
+  /** 1-based line, when the format reports one (YAML). */
+  readonly line: number | undefined;
+
+  constructor(init: { file: string; path: IssuePath; line?: number | undefined; message: string; cause?: unknown }) {
+    super(init.message, { cause: init.cause });
+    this.file = init.file;
+    this.path = init.path;
+    this.line = init.line;
+  }
+
+  static override isInstance(error: unknown): error is PluginConfigError {
+    return hasMarker(error, PLUGIN_CONFIG);
+  }
+}
+const PLUGIN_CONFIG = defineMarker(PluginConfigError, 'PluginConfigError');
+
 /** Wraps a thrown value that is not an `Error`, so callers always get a stack and a message. */
 export function toError(value: unknown, where: string): Error {
   if (value instanceof Error) return value;

@@ -42,6 +42,14 @@ export { hasToolCall, stepCountIs } from './stop.js';
 export { ToolContext } from './tool-context.js';
 export { tool } from './tools.js';
 export { countTokens } from './tokens.js';
+export { PluginConfigError, PluginError } from './errors.js';
+export { HOOKS } from './hook-points.js';
+export { block, defineHook } from './hooks.js';
+export { fireHook } from './fire-hook.js';
+export { definePlugin, pluginSet, withSettings } from './plugins.js';
+export { PluginManager } from './plugin-manager.js';
+export { PluginScope } from './plugin-scope.js';
+export { loadPluginConfig, parsePluginConfig, pluginFactory } from './config.js';
 
 export type { Middleware, MiddlewareDefinition, MiddlewareFn, Next } from './compose.js';
 export type {
@@ -92,3 +100,36 @@ export type { StopCondition, StopState } from './stop.js';
 export type { ToolCallState, ToolMiddlewareFn, ToolResult } from './tool-context.js';
 export type { AnyTool, Tool, ToolDefinition, ToolExecuteOptions } from './tools.js';
 export type { CountTokensOptions, Tokenizer } from './tokens.js';
+export type { PluginFailure } from './errors.js';
+export type { HookRegistry, ValidationFailure } from './hook-points.js';
+export type {
+  DefineHookOptions,
+  HookBlock,
+  HookContext,
+  HookDraft,
+  HookHandler,
+  HookHandlerOf,
+  HookName,
+  HookPayload,
+  HookPoint,
+  HookResult,
+  HookSubject,
+} from './hooks.js';
+export type {
+  BreakerOptions,
+  ClassPlugin,
+  ClassPluginHooks,
+  Plugin,
+  PluginConditions,
+  PluginErrorPolicy,
+  PluginHooks,
+  PluginLike,
+  PluginMode,
+  PluginOptions,
+  PluginSet,
+  PluginSettings,
+} from './plugins.js';
+export type { DispatchOptions, PluginManagerOptions } from './plugin-manager.js';
+export type { PluginEvent } from './plugin-events.js';
+export type { BreakerState } from './plugin-policy.js';
+export type { PluginFactories, PluginFactory } from './config.js';
