@@ -1,6 +1,7 @@
-import { type Draft, Immer, type Immutable, type Patch } from 'immer';
+import { type Draft, Immer, type Immutable, type Patch, current, isDraft } from 'immer';
 import { type Middleware, defineMiddleware } from '../lib/compose.js';
 import type { Context, RunContext } from '../lib/context.js';
+import { MiddlewareError } from '../lib/errors.js';
 import type { EffectiveModel } from '../lib/events.js';
 import type { Message } from '../lib/messages.js';
 import { type Tokenizer, countTokens } from '../lib/tokens.js';
@@ -87,9 +88,24 @@ export function transformContext(recipe: TransformContextRecipe, options: Transf
       };
       let patches: Patch[] | undefined;
       const listener = ctx.patches ? (p: Patch[]) => void (patches = p) : undefined;
-      const run_ = (draft: Draft<Message[]>) => recipe(draft, info);
-      let out = immer.produce(original as Message[], run_ as never, listener) as Message[] | Promise<Message[]>;
-      if (out instanceof Promise) out = await out;
+      // createDraft/finishDraft rather than produce(): Immer 11 recipes cannot be async.
+      const draft = immer.createDraft(original as Message[]);
+      let returned = recipe(draft, info);
+      if (returned instanceof Promise) returned = await returned;
+      let out: Message[];
+      if (returned === undefined || returned === draft) out = immer.finishDraft(draft, listener);
+      else {
+        // What produce() would do to a returned value: a message taken from the draft is finalised.
+        const replacement = (returned as Message[]).map((m) => (isDraft(m) ? current(m) : m));
+        if (immer.finishDraft(draft) !== original) {
+          throw new MiddlewareError(
+            name,
+            `\`${name}\` both changed the draft and returned a replacement. A recipe mutates the draft and returns nothing, or returns a replacement and touches nothing.`,
+          );
+        }
+        out = replacement;
+        if (listener) patches = [{ op: 'replace', path: [], value: replacement }];
+      }
       if (out !== original) {
         const result = out;
         // With inspection on, replay the recipe's own patches so ctx.patches says which messages changed.

@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { type Message, type ToolMessage, pipeline, runAgent, tool } from 'modelware';
+import { compactToolResults } from 'modelware/middleware';
+import { scriptedExecutor } from 'modelware/testing';
+import { z } from 'zod';
+import { checkToolPairing } from '../../lib/validate.js';
+import { USER, newestUser, recordingExecutor, summary, transcriptArb } from '../fixtures/agent.js';
+
+const fetchPage = tool({
+  name: 'fetch',
+  input: z.object({ page: z.number() }),
+  execute: ({ page }) => `page ${page} `.repeat(10),
+});
+
+describe('compactToolResults', () => {
+  test('stubs older results, keeps the newest keepLast and short ones; the transcript keeps everything', async () => {
+    const model = scriptedExecutor([
+      { toolCalls: [{ id: 'p1', name: 'fetch', input: { page: 1 } }] },
+      { toolCalls: [{ id: 'p2', name: 'fetch', input: { page: 2 } }] },
+      { toolCalls: [{ id: 'p3', name: 'fetch', input: { page: 3 } }] },
+      'done',
+    ]);
+    const app = pipeline(model).use(compactToolResults({ keepLast: 1, minChars: 10, replaceWith: '[old]' }));
+    const result = await runAgent({ model: app, messages: [USER], tools: [fetchPage] });
+    const tools = (messages: readonly unknown[]) =>
+      summary(messages.filter((m) => (m as Message).role === 'tool')).map((s) => s.slice(0, 19));
+    assert.deepEqual(tools(model.calls[3]?.request.messages ?? []), [
+      'tool(p1):[old]',
+      'tool(p2):[old]',
+      'tool(p3):page 3 pag',
+    ]);
+    assert.deepEqual(tools(model.calls[2]?.request.messages ?? []), ['tool(p1):[old]', 'tool(p2):page 2 pag']);
+    assert.deepEqual(tools(result.transcript), ['tool(p1):page 1 pag', 'tool(p2):page 2 pag', 'tool(p3):page 3 pag']);
+  });
+
+  test('results shorter than minChars are sent as they are; replaceWith may be a function', async () => {
+    const executor = recordingExecutor();
+    const messages: Message[] = [
+      USER,
+      {
+        role: 'assistant',
+        content: [1, 2, 3].map((i) => ({ type: 'tool-call' as const, toolCallId: `c${i}`, toolName: 't', input: {} })),
+      },
+      { role: 'tool', toolCallId: 'c1', toolName: 't', content: 'short' },
+      { role: 'tool', toolCallId: 'c2', toolName: 't', content: 'a long enough result' },
+      { role: 'tool', toolCallId: 'c3', toolName: 't', content: 'newest' },
+    ];
+    await pipeline(executor)
+      .use(
+        compactToolResults({ keepLast: 1, minChars: 6, replaceWith: (m) => `<${m.toolCallId}: ${m.content.length}>` }),
+      )
+      .generate({ model: 'm', messages });
+    const sent = executor.requests[0]?.messages ?? [];
+    assert.deepEqual(summary(sent).slice(2), ['tool(c1):short', 'tool(c2):<c2: 20>', 'tool(c3):newest']);
+    // Structural sharing: unchanged messages keep their identity, the stub keeps every other field.
+    assert.equal(sent[2], messages[2]);
+    assert.equal(sent[4], messages[4]);
+    assert.deepEqual({ ...(sent[3] as ToolMessage), content: '' }, { ...(messages[3] as ToolMessage), content: '' });
+  });
+
+  test('a stub is made once per message and reused by later calls (same object)', async () => {
+    const executor = recordingExecutor();
+    const app = pipeline(executor).use(compactToolResults({ keepLast: 0, minChars: 0 }));
+    const messages: Message[] = [
+      USER,
+      { role: 'assistant', content: [{ type: 'tool-call', toolCallId: 'c', toolName: 't', input: {} }] },
+      { role: 'tool', toolCallId: 'c', toolName: 't', content: 'result' },
+    ];
+    await app.generate({ model: 'm', messages });
+    await app.generate({ model: 'm', messages: [...messages, { role: 'user', content: 'again' }] });
+    const [first, second] = executor.requests.map((r) => r.messages[2]);
+    assert.notEqual(first, messages[2]);
+    assert.equal(first, second);
+    assert.ok(Object.isFrozen(first));
+  });
+
+  test('property: never orphans a call or a result, keeps system and newest user, stubs exactly the older results', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        transcriptArb,
+        fc.nat({ max: 4 }),
+        fc.nat({ max: 2000 }),
+        async (messages, keepLast, minChars) => {
+          const executor = recordingExecutor();
+          await pipeline(executor)
+            .use(compactToolResults({ keepLast, minChars, replaceWith: '[stub]' }))
+            .generate({ model: 'm', messages });
+          const sent = (executor.requests[0]?.messages ?? []) as readonly Message[];
+          assert.equal(checkToolPairing(sent), undefined);
+          assert.equal(sent.length, messages.length);
+          const toolIndices = messages.flatMap((m, i) => (m.role === 'tool' ? [i] : []));
+          const kept = new Set(toolIndices.slice(Math.max(0, toolIndices.length - keepLast)));
+          messages.forEach((original, i) => {
+            const out = sent[i] as Message;
+            if (original.role !== 'tool') {
+              assert.equal(out, original);
+              return;
+            }
+            assert.equal((out as ToolMessage).toolCallId, original.toolCallId);
+            const stubbed = !kept.has(i) && original.content.length >= minChars;
+            assert.equal(out.content, stubbed ? '[stub]' : original.content);
+          });
+          const user = newestUser(messages);
+          if (user >= 0) assert.equal(sent[user], messages[user]);
+          if (messages[0]?.role === 'system') assert.equal(sent[0], messages[0]);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  const cases: { label: string; options: Record<string, unknown>; says: RegExp }[] = [
+    { label: 'keepLast', options: { keepLast: -1 }, says: /`keepLast` to be a non-negative integer, got `-1`/ },
+    { label: 'minChars', options: { minChars: Number.NaN }, says: /`minChars` to be a non-negative number, got `NaN`/ },
+    { label: 'replaceWith', options: { replaceWith: 3 }, says: /`replaceWith` to be a string or a function/ },
+  ];
+  for (const { label, options, says } of cases) {
+    test(`rejects a bad ${label} at factory time`, () => {
+      assert.throws(() => compactToolResults(options as never), { name: 'TypeError', message: says });
+    });
+  }
+});
