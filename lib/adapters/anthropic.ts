@@ -23,8 +23,9 @@ export interface AnthropicExecutorOptions {
   /** `max_tokens` when a request has no `options.maxOutputTokens` (the API requires one). @default 4096 */
   readonly maxTokens?: number;
   /**
-   * Extended thinking for every call, e.g. `{ type: 'enabled', budget_tokens: 2048 }`; thinking
-   * blocks come back as reasoning parts with their signature. @default undefined (provider default)
+   * Extended thinking for every call, e.g. `{ type: 'adaptive' }` (or `{ type: 'enabled',
+   * budget_tokens: 2048 }` on older models); thinking blocks come back as reasoning parts with
+   * their signature. @default undefined (the API's default)
    */
   readonly thinking?: ThinkingConfigParam;
   /**
