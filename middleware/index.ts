@@ -3,7 +3,7 @@ export { fallback } from './fallback.js';
 export { retry } from './retry.js';
 export { tokenBudget } from './token-budget.js';
 export { transformContext } from './transform-context.js';
-export { plugins } from './plugins.js';
+export { plugins, runPlugins } from './plugins.js';
 export { timeout } from './timeout.js';
 export type { CompactToolResultsOptions } from './compact-tool-results.js';
 export type { FallbackOptions } from './fallback.js';

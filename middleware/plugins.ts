@@ -10,6 +10,8 @@ import { PluginManager } from '../lib/plugin-manager.js';
 import type { PluginScope } from '../lib/plugin-scope.js';
 import { agentLayers, runScopeOf } from './plugins-agent.js';
 
+export { runPlugins } from './plugins-agent.js';
+
 export interface PluginsOptions {
   /**
    * Attempts to repair a response that failed `validation_check`: each runs the `repair` hook and
