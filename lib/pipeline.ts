@@ -150,7 +150,14 @@ class PipelineImpl implements Pipeline {
   async #direct(request: ReadonlyModelRequest, options: CallSettings | undefined): Promise<ModelResponse> {
     if (this.#settings.validate) validateRequest(request, 'caller');
     options?.signal?.throwIfAborted();
-    const response = await this.#executor.generate(request, options);
+    let response: ModelResponse;
+    try {
+      response = await this.#executor.generate(request, options);
+    } catch (thrown) {
+      // Same errors as with layers: a non-Error becomes a MiddlewareError, an abort keeps its reason.
+      const signal = options?.signal;
+      throw signal?.aborted && thrown === signal.reason ? thrown : toError(thrown, 'a middleware');
+    }
     if (this.#settings.validate) validateResponse(response, this.#executorName);
     return response;
   }
