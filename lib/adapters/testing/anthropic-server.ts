@@ -1,5 +1,6 @@
 import {
   type FakeServer,
+  type FakeServerOptions,
   type FakeStep,
   type FakeTurn,
   type WireFormat,
@@ -21,8 +22,8 @@ import {
  * const server = await startAnthropicServer([{ reasoning: 'Think', text: 'Hi' }]);
  * const client = new Anthropic({ baseURL: server.baseURL, apiKey: 'test', maxRetries: 0 });
  */
-export function startAnthropicServer(script: readonly FakeStep[]): Promise<FakeServer> {
-  return startFakeServer(ANTHROPIC_WIRE, script);
+export function startAnthropicServer(script: readonly FakeStep[], options?: FakeServerOptions): Promise<FakeServer> {
+  return startFakeServer(ANTHROPIC_WIRE, script, options);
 }
 
 const ERROR_TYPES: Readonly<Record<number, string>> = {

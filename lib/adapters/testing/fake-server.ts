@@ -106,8 +106,21 @@ export interface WireFormat {
   notFound(path: string): WireReply;
 }
 
+export interface FakeServerOptions {
+  /** When the script runs out: answer a 500 naming the request, or repeat the last step. @default 'fail' */
+  readonly whenDone?: 'fail' | 'repeat-last';
+  /** Keep every request in `requests` (turn off for long benchmark runs). @default true */
+  readonly record?: boolean;
+}
+
 /** Starts a loopback server on a free port that answers the script's steps in order. */
-export async function startFakeServer(format: WireFormat, script: readonly FakeStep[]): Promise<FakeServer> {
+export async function startFakeServer(
+  format: WireFormat,
+  script: readonly FakeStep[],
+  options: FakeServerOptions = {},
+): Promise<FakeServer> {
+  const { whenDone = 'fail', record = true } = options;
+  let served = 0;
   const requests: RecordedRequest[] = [];
   const open = new Set<ServerResponse>();
   const server = createServer((req, res) => {
@@ -128,14 +141,15 @@ export async function startFakeServer(format: WireFormat, script: readonly FakeS
           resolve(!res.writableEnded);
         });
       });
-      const index = requests.length;
-      requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body, closedEarly });
+      const index = served++;
+      if (record)
+        requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body, closedEarly });
       let reply: WireReply;
       if (req.url !== format.endpoint) reply = format.notFound(req.url ?? '');
       else {
-        let step: FakeStep = script[index] ?? {
-          error: { status: 500, message: `fake server: no step left for request #${index + 1}` },
-        };
+        const last = whenDone === 'repeat-last' ? script.at(-1) : undefined;
+        let step: FakeStep = script[index] ??
+          last ?? { error: { status: 500, message: `fake server: no step left for request #${index + 1}` } };
         while (typeof step === 'function') step = step(body, index);
         reply = format.answer(step, body, index);
       }

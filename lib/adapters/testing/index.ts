@@ -3,4 +3,12 @@
 export { startAnthropicServer } from './anthropic-server.js';
 export { startOpenAIServer } from './openai-server.js';
 
-export type { FakeError, FakeServer, FakeStep, FakeToolCall, FakeTurn, RecordedRequest } from './fake-server.js';
+export type {
+  FakeError,
+  FakeServer,
+  FakeServerOptions,
+  FakeStep,
+  FakeToolCall,
+  FakeTurn,
+  RecordedRequest,
+} from './fake-server.js';

@@ -1,5 +1,6 @@
 import {
   type FakeServer,
+  type FakeServerOptions,
   type FakeStep,
   type FakeTurn,
   type WireFormat,
@@ -20,8 +21,8 @@ import {
  * const server = await startOpenAIServer(['Hello!']);
  * const client = new OpenAI({ baseURL: server.baseURL, apiKey: 'test', maxRetries: 0 });
  */
-export function startOpenAIServer(script: readonly FakeStep[]): Promise<FakeServer> {
-  return startFakeServer(OPENAI_WIRE, script);
+export function startOpenAIServer(script: readonly FakeStep[], options?: FakeServerOptions): Promise<FakeServer> {
+  return startFakeServer(OPENAI_WIRE, script, options);
 }
 
 const ERROR_TYPES: Readonly<Record<number, string>> = {
