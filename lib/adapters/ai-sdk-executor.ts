@@ -76,6 +76,7 @@ export function aiSdkExecutor(
       let finish: StreamPart | undefined;
       let modelId = resolved.modelId;
       let ended = false;
+      const providerTools = new Set<string>();
       try {
         for (;;) {
           let next: ReadableStreamReadResult<LanguageModelV4StreamPart>;
@@ -91,9 +92,11 @@ export function aiSdkExecutor(
           else if (part.type === 'reasoning-end') {
             const signature = signatureOf(part.providerMetadata, key);
             if (signature !== undefined) yield { type: 'reasoning-delta', text: '', signature };
-          } else if (part.type === 'tool-input-start' && !part.providerExecuted) {
-            yield { type: 'tool-call-delta', toolCallId: part.id, toolName: part.toolName, inputDelta: '' };
-          } else if (part.type === 'tool-input-delta') {
+          } else if (part.type === 'tool-input-start') {
+            // The provider runs its own tools (web search, code execution): nothing for the agent loop.
+            if (part.providerExecuted) providerTools.add(part.id);
+            else yield { type: 'tool-call-delta', toolCallId: part.id, toolName: part.toolName, inputDelta: '' };
+          } else if (part.type === 'tool-input-delta' && !providerTools.has(part.id)) {
             yield { type: 'tool-call-delta', toolCallId: part.id, inputDelta: part.delta };
           } else if (part.type === 'tool-call' && !part.providerExecuted) {
             yield {
@@ -295,9 +298,9 @@ function fromAiSdkError(error: unknown, provider: string, signal: AbortSignal | 
   const retryAfter = retryAfterMs(responseHeaders);
   return new ProviderError({
     provider,
-    message:
-      `${provider}: ${statusCode ?? ''} ${message}`.replace('  ', ' ') +
-      (retryable ? ' Retryable: add retry() to try again.' : ' Not retryable.'),
+    message: `${provider}: ${statusCode === undefined ? '' : `${statusCode} `}${message}. ${
+      retryable ? 'Retryable: add retry() to try again.' : 'Not retryable: fix the request (see the provider message).'
+    }`,
     status: statusCode,
     retryable,
     retryAfterMs: retryAfter,

@@ -159,7 +159,7 @@ describe('aiSdkExecutor: an AI SDK model as an executor', () => {
     });
   });
 
-  test('maps the v4 stream: block deltas, the signature at reasoning-end, tool input, response model, finish', async () => {
+  test('maps the v4 stream: block deltas, the signature at reasoning-end, tool input, response model, finish; skips provider-run tools', async () => {
     const parts: LanguageModelV4StreamPart[] = [
       { type: 'stream-start', warnings: [] },
       { type: 'response-metadata', modelId: 'claude-x-2026' },
@@ -175,6 +175,11 @@ describe('aiSdkExecutor: an AI SDK model as an executor', () => {
       { type: 'tool-input-delta', id: 'c1', delta: ':1}' },
       { type: 'tool-input-end', id: 'c1' },
       { type: 'tool-call', toolCallId: 'c1', toolName: 'lookup', input: '{"id":1}' },
+      // The provider's own tools are not the agent loop's to run: no parts for them.
+      { type: 'tool-input-start', id: 'srv', toolName: 'web_search', providerExecuted: true },
+      { type: 'tool-input-delta', id: 'srv', delta: '{"q":"x"}' },
+      { type: 'tool-input-end', id: 'srv' },
+      { type: 'tool-call', toolCallId: 'srv', toolName: 'web_search', input: '{"q":"x"}', providerExecuted: true },
       { type: 'finish', finishReason: { unified: 'tool-calls', raw: 'tool_use' }, usage: usage(10, 5) },
     ];
     const model = new MockLanguageModelV4({
