@@ -1,23 +1,17 @@
 import type {
   LanguageModelV4,
-  LanguageModelV4CallOptions,
-  LanguageModelV4FilePart,
   LanguageModelV4GenerateResult,
-  LanguageModelV4Message,
   LanguageModelV4StreamPart,
-  LanguageModelV4TextPart,
-  LanguageModelV4ToolResultPart,
   LanguageModelV4Usage,
-  SharedV4ProviderOptions,
 } from '@ai-sdk/provider';
 import { ProviderError } from '../errors.js';
 import type { ExecuteOptions, Executor, ReadonlyModelRequest } from '../executor.js';
 import type { AssistantMessage, FinishReason, ModelResponse, StreamPart, Usage } from '../messages.js';
-import { callExtras, imageSource, parseToolInput } from './content.js';
+import { toCallOptions } from './ai-sdk-prompt.js';
+import { parseToolInput } from './content.js';
 import { retryAfterMs } from './provider-errors.js';
 
 type Part = Exclude<AssistantMessage['content'], string>[number];
-type ToolMessage = Extract<LanguageModelV4Message, { role: 'tool' }>;
 
 export interface AiSdkExecutorOptions {
   /** Shown in errors and events. @default `ai-sdk:<model.provider>`, or 'ai-sdk' for a resolver */
@@ -146,90 +140,6 @@ function assertModel(model: unknown, where: string): asserts model is LanguageMo
       `${where}: expected a LanguageModelV4 (specificationVersion 'v4'), got \`${String(version)}\`. Upgrade the provider package to one built for ai@7.`,
     );
   }
-}
-
-function toCallOptions(
-  request: ReadonlyModelRequest,
-  signal: AbortSignal | undefined,
-  key: string,
-): LanguageModelV4CallOptions {
-  const call: LanguageModelV4CallOptions = { prompt: toPrompt(request, key) };
-  if (request.tools && request.tools.length > 0) {
-    call.tools = request.tools.map((tool) =>
-      tool.description === undefined
-        ? { type: 'function', name: tool.name, inputSchema: tool.inputSchema as object }
-        : { type: 'function', name: tool.name, description: tool.description, inputSchema: tool.inputSchema as object },
-    );
-  }
-  const options = request.options;
-  if (options?.maxOutputTokens !== undefined) call.maxOutputTokens = options.maxOutputTokens;
-  if (options?.temperature !== undefined) call.temperature = options.temperature;
-  if (options?.topP !== undefined) call.topP = options.topP;
-  if (options?.stopSequences !== undefined) call.stopSequences = [...options.stopSequences];
-  if (options?.seed !== undefined) call.seed = options.seed;
-  if (options?.toolChoice !== undefined && call.tools) {
-    const choice = options.toolChoice;
-    call.toolChoice = typeof choice === 'string' ? { type: choice } : { type: 'tool', toolName: choice.toolName };
-  }
-  const providerOptions = callExtras(request, 'providerOptions');
-  if (providerOptions) call.providerOptions = providerOptions as SharedV4ProviderOptions;
-  if (signal) call.abortSignal = signal;
-  return call;
-}
-
-function toPrompt(request: ReadonlyModelRequest, key: string): LanguageModelV4Message[] {
-  const prompt: LanguageModelV4Message[] = [];
-  let tools: ToolMessage | undefined;
-  request.messages.forEach((message, i) => {
-    if (message.role !== 'tool') tools = undefined;
-    if (message.role === 'system') prompt.push({ role: 'system', content: message.content });
-    else if (message.role === 'user') {
-      const content: (LanguageModelV4TextPart | LanguageModelV4FilePart)[] =
-        typeof message.content === 'string'
-          ? [{ type: 'text', text: message.content }]
-          : message.content.map((part, j) => {
-              if (part.type === 'text') return { type: 'text', text: part.text };
-              const source = imageSource(part, `ai-sdk: messages[${i}].content[${j}]`);
-              return source.kind === 'url'
-                ? {
-                    type: 'file',
-                    mediaType: part.mediaType ?? 'image',
-                    data: { type: 'url', url: new URL(source.url) },
-                  }
-                : { type: 'file', mediaType: source.mediaType, data: { type: 'data', data: source.data } };
-            });
-      prompt.push({ role: 'user', content });
-    } else if (message.role === 'assistant') {
-      const parts =
-        typeof message.content === 'string' ? [{ type: 'text' as const, text: message.content }] : message.content;
-      const content: Extract<LanguageModelV4Message, { role: 'assistant' }>['content'] = [];
-      for (const part of parts as readonly Part[]) {
-        if (part.type === 'text') {
-          if (part.text) content.push({ type: 'text', text: part.text });
-        } else if (part.type === 'reasoning') {
-          content.push(
-            part.signature === undefined
-              ? { type: 'reasoning', text: part.text }
-              : { type: 'reasoning', text: part.text, providerOptions: { [key]: { signature: part.signature } } },
-          );
-        } else
-          content.push({ type: 'tool-call', toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
-      }
-      prompt.push({ role: 'assistant', content });
-    } else {
-      const result: LanguageModelV4ToolResultPart = {
-        type: 'tool-result',
-        toolCallId: message.toolCallId,
-        toolName: message.toolName,
-        output: message.isError
-          ? { type: 'error-text', value: message.content }
-          : { type: 'text', value: message.content },
-      };
-      if (tools) tools.content.push(result);
-      else prompt.push((tools = { role: 'tool', content: [result] }));
-    }
-  });
-  return prompt;
 }
 
 function fromGenerateResult(result: LanguageModelV4GenerateResult, modelId: string, key: string): ModelResponse {

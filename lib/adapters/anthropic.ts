@@ -8,7 +8,8 @@ import type {
 import { ProviderError } from '../errors.js';
 import type { ExecuteOptions, Executor, ReadonlyModelRequest } from '../executor.js';
 import type { ModelResponse, StreamPart } from '../messages.js';
-import { MessageEventMapper, fromMessage, toMessageParams } from './anthropic-wire.js';
+import { MessageEventMapper } from './anthropic-stream.js';
+import { fromMessage, toMessageParams } from './anthropic-wire.js';
 import { assertClient, callExtras } from './content.js';
 import { fromSdkError } from './provider-errors.js';
 
