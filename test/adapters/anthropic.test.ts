@@ -159,7 +159,7 @@ describe('anthropicExecutor: request mapping', () => {
   test('sends no tool_choice when the request has no tools (the API would reject it)', async () => {
     await withAnthropic(['ok'], async (server, client) => {
       await app(client).generate({ ...HELLO, options: { toolChoice: 'auto' } });
-      assert.equal('tool_choice' in server.requests[0]?.body, false);
+      assert.equal(Object.hasOwn(server.requests[0]?.body ?? {}, 'tool_choice'), false);
     });
   });
 

@@ -126,7 +126,7 @@ describe('openaiExecutor: request mapping', () => {
   test('sends no tool_choice when the request has no tools (the API would reject it)', async () => {
     await withOpenAI(['ok'], async (server, client) => {
       await app(client).generate({ ...HELLO, options: { toolChoice: 'required' } });
-      assert.equal('tool_choice' in server.requests[0]?.body, false);
+      assert.equal(Object.hasOwn(server.requests[0]?.body ?? {}, 'tool_choice'), false);
     });
   });
 
