@@ -64,7 +64,7 @@ export interface Pipeline extends Executor {
  * Creates a pipeline around an executor.
  *
  * @example
- * const app = pipeline(openaiExecutor(client), retry({ retries: 2 }));
+ * const app = pipeline(openaiExecutor({ client }), retry({ retries: 2 }));
  * app.use(logger);
  * const response = await app.generate({ model: 'gpt-5-mini', messages });
  */
