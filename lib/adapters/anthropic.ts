@@ -10,7 +10,7 @@ import type { ExecuteOptions, Executor, ReadonlyModelRequest } from '../executor
 import type { ModelResponse, StreamPart } from '../messages.js';
 import { MessageEventMapper } from './anthropic-stream.js';
 import { fromMessage, toMessageParams } from './anthropic-wire.js';
-import { assertClient, callExtras } from './content.js';
+import { assertBody, assertClient, callExtras } from './content.js';
 import { fromSdkError } from './provider-errors.js';
 
 /** The part of an `Anthropic` client the adapter uses. */
@@ -48,6 +48,7 @@ export interface AnthropicExecutorOptions {
 export function anthropicExecutor(options: AnthropicExecutorOptions): Executor {
   const { client, name = 'anthropic', maxTokens = 4096, thinking, body } = options ?? ({} as AnthropicExecutorOptions);
   assertClient(client, ['messages', 'create'], 'anthropicExecutor()', 'new Anthropic({ apiKey })');
+  assertBody(body, 'anthropicExecutor()');
   if (!Number.isInteger(maxTokens) || maxTokens < 1) {
     throw new TypeError(
       `anthropicExecutor(): expected \`maxTokens\` to be a positive integer, got \`${String(maxTokens)}\`.`,

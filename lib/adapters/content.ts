@@ -76,3 +76,12 @@ export function assertClient(client: unknown, path: readonly string[], where: st
     );
   }
 }
+
+/** Throws unless an adapter's `body` option is absent or a plain object. */
+export function assertBody(body: unknown, where: string): void {
+  if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) {
+    throw new TypeError(
+      `${where}: expected \`body\` to be an object of extra body fields, got ${Array.isArray(body) ? 'an array' : `\`${String(body)}\``}.`,
+    );
+  }
+}

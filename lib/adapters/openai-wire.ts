@@ -8,6 +8,7 @@ import type {
   ChatCompletionToolChoiceOption,
 } from 'openai/resources/chat/completions';
 import type { CompletionUsage } from 'openai/resources/completions';
+import { ProviderError } from '../errors.js';
 import type { ReadonlyModelRequest } from '../executor.js';
 import type { AssistantMessage, FinishReason, ModelResponse, StreamPart, Usage } from '../messages.js';
 import { imageSource, parseToolInput } from './content.js';
@@ -109,7 +110,12 @@ function toToolChoice(
 export function fromChatCompletion(completion: ChatCompletion, provider: string): ModelResponse {
   const choice = completion.choices[0];
   if (!choice) {
-    throw new TypeError(`${provider}: the completion \`${completion.id}\` has no choices; expected at least one.`);
+    throw new ProviderError({
+      provider,
+      message: `${provider}: the completion \`${completion.id}\` has no choices. Not retryable: check the request (n, content filters).`,
+      retryable: false,
+      code: 'no_choices',
+    });
   }
   const { message } = choice;
   const parts: Part[] = [];

@@ -7,7 +7,7 @@ import type {
 import { ProviderError } from '../errors.js';
 import type { ExecuteOptions, Executor, ReadonlyModelRequest } from '../executor.js';
 import type { ModelResponse, StreamPart } from '../messages.js';
-import { assertClient, callExtras } from './content.js';
+import { assertBody, assertClient, callExtras } from './content.js';
 import { ChatChunkMapper, fromChatCompletion, toChatParams } from './openai-wire.js';
 import { fromSdkError } from './provider-errors.js';
 
@@ -54,6 +54,7 @@ export function openaiExecutor(options: OpenAIExecutorOptions): Executor {
     body,
   } = options ?? ({} as OpenAIExecutorOptions);
   assertClient(client, ['chat', 'completions', 'create'], 'openaiExecutor()', 'new OpenAI({ apiKey })');
+  assertBody(body, 'openaiExecutor()');
   if (systemRole !== 'system' && systemRole !== 'developer') {
     throw new TypeError(
       `openaiExecutor(): expected \`systemRole\` to be 'system' or 'developer', got \`${String(systemRole)}\`.`,

@@ -140,6 +140,10 @@ describe('openaiExecutor: request mapping', () => {
       () => openaiExecutor({ client, systemRole: 'admin' as 'system' }),
       /expected `systemRole` to be 'system' or 'developer', got `admin`/,
     );
+    assert.throws(
+      () => openaiExecutor({ client, body: 'fast' as never }),
+      /openaiExecutor\(\): expected `body` to be an object of extra body fields, got `fast`/,
+    );
   });
 });
 
