@@ -126,6 +126,11 @@ export class CallCore {
     this._signal = signal;
   }
 
+  /** The signal if one exists yet, without creating one: a signal nobody created cannot abort. */
+  get existingSignal(): AbortSignal | undefined {
+    return this._signal;
+  }
+
   get model(): EffectiveModel {
     return { requested: this.requestedModel, resolved: this.dispatchedModel ?? this.request.model };
   }

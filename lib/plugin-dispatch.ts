@@ -1,9 +1,10 @@
 import type { Immutable } from 'immer';
 import { PolicyViolationError } from './errors.js';
-import type { HookPoint, HookSubject } from './hooks.js';
+import type { HookPoint } from './hooks.js';
 import type { PluginEvent } from './plugin-events.js';
-import type { Outcome, PluginRunner } from './plugin-runner.js';
-import type { ActiveMode, Handler } from './plugin-registry.js';
+import type { ActiveMode, Handler, HandlerLists } from './plugin-registry.js';
+import { mergeLists } from './plugin-registry.js';
+import type { Outcome, PluginRunner, Subject } from './plugin-runner.js';
 
 /** @internal What the phases need from the manager. */
 export interface PhaseHost {
@@ -13,54 +14,75 @@ export interface PhaseHost {
   track(task: Promise<unknown>): void;
 }
 
+/** @internal What one dispatch needs to know about its call. */
+export interface PhaseOptions {
+  /** Read only when a handler turns out to be async: a call's signal may be costly to create. */
+  readonly signal?: AbortSignal | undefined;
+  readonly readOnly?: string | undefined;
+}
+
+const NONE: readonly Handler[] = [];
+
+function listFor(own: HandlerLists | undefined, run: HandlerLists | undefined, mode: ActiveMode): readonly Handler[] {
+  return mergeLists(own?.[mode] ?? NONE, run?.[mode] ?? NONE);
+}
+
+function logViolation(host: PhaseHost, h: Handler, hook: string, mode: ActiveMode, out: Outcome | undefined): void {
+  if (out?.block) host.emit({ type: 'violation', plugin: h.plugin.name, hook, mode, violation: out.block });
+}
+
 /**
  * @internal Runs one hook's handlers phase by phase: sequential and transform in order, each on
  * the previous one's result; audit in parallel on the result; concurrent in parallel, fail-fast;
- * fire-and-forget in the background on the final payload.
+ * fire-and-forget in the background on the final payload. No closure is created per dispatch
+ * (they are not free, least of all under tsx's keepNames).
  */
 export async function runPhases<P extends object>(
   host: PhaseHost,
   point: HookPoint<string, P, string>,
-  lists: (mode: ActiveMode) => readonly Handler[],
+  own: HandlerLists | undefined,
+  run: HandlerLists | undefined,
   payload: Immutable<P>,
-  signal: AbortSignal | undefined,
-  readOnly: string | undefined,
+  options: PhaseOptions,
 ): Promise<Immutable<P>> {
   const { runner } = host;
   const hook = point as unknown as HookPoint;
+  const subject: Subject = { point: hook, payload: payload as object, value: undefined };
   let current = payload as object;
-  let subject: HookSubject | undefined;
-  const about = () => (subject ??= hook.subject(current));
-  const log = (h: Handler, mode: ActiveMode) => (out: Outcome | undefined) => {
-    if (out?.block)
-      host.emit({ type: 'violation', plugin: h.plugin.name, hook: hook.name, mode, violation: out.block });
-  };
 
   for (const mode of ['sequential', 'transform'] as const) {
-    for (const h of lists(mode)) {
-      if (!runner.admit(h, mode, about)) continue;
-      signal?.throwIfAborted();
-      const out = await runner.invoke(h, hook, current, mode, signal, readOnly);
+    for (const h of listFor(own, run, mode)) {
+      if (!runner.admit(h, mode, subject)) continue;
+      options.signal?.throwIfAborted();
+      const out = await runner.invoke(h, hook, current, mode, options.signal, options.readOnly);
       if (!out) continue;
       if (out.block && mode === 'sequential') throw new PolicyViolationError(out.block);
-      log(h, mode)(out);
+      logViolation(host, h, hook.name, mode, out);
       if (out.next !== current) {
         current = out.next;
-        subject = undefined;
+        subject.payload = current;
+        subject.value = undefined;
       }
     }
   }
-  const admitted = (mode: ActiveMode) => lists(mode).filter((h) => runner.admit(h, mode, about));
-  const audits = admitted('audit');
+  const audits = listFor(own, run, 'audit').filter((h) => runner.admit(h, 'audit', subject));
   if (audits.length > 0) {
-    signal?.throwIfAborted();
+    options.signal?.throwIfAborted();
     const snapshot = current;
-    await Promise.all(audits.map((h) => runner.invoke(h, hook, snapshot, 'audit', signal).then(log(h, 'audit'))));
+    await Promise.all(
+      audits.map((h) =>
+        runner
+          .invoke(h, hook, snapshot, 'audit', options.signal)
+          .then((out) => logViolation(host, h, hook.name, 'audit', out)),
+      ),
+    );
   }
-  const concurrent = admitted('concurrent');
-  if (concurrent.length > 0) await runner.concurrently(concurrent, hook, current, signal);
-  for (const h of admitted('fire_and_forget')) {
-    host.track(runner.invoke(h, hook, current, 'fire_and_forget', undefined).then(log(h, 'fire_and_forget')));
+  const concurrent = listFor(own, run, 'concurrent').filter((h) => runner.admit(h, 'concurrent', subject));
+  if (concurrent.length > 0) await runner.concurrently(concurrent, hook, current, options.signal);
+  for (const h of listFor(own, run, 'fire_and_forget')) {
+    if (!runner.admit(h, 'fire_and_forget', subject)) continue;
+    const task = runner.invoke(h, hook, current, 'fire_and_forget', undefined);
+    host.track(task.then((out) => logViolation(host, h, hook.name, 'fire_and_forget', out)));
   }
   return current as Immutable<P>;
 }

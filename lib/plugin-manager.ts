@@ -4,7 +4,7 @@ import type { HookPoint } from './hooks.js';
 import { type PhaseHost, runPhases } from './plugin-dispatch.js';
 import { type PluginEvent, type PluginState, emitWarning, warn } from './plugin-events.js';
 import { type BreakerState, CircuitBreaker } from './plugin-policy.js';
-import { type ActiveMode, PluginRegistry, mergeLists } from './plugin-registry.js';
+import { PluginRegistry } from './plugin-registry.js';
 import { PluginRunner } from './plugin-runner.js';
 import { PluginScope } from './plugin-scope.js';
 import type { Plugin, PluginLike } from './plugins.js';
@@ -133,15 +133,7 @@ export class PluginManager {
     const own = this.#registry.lists(point.name);
     const run = options.scope?.registry?.lists(point.name);
     if (!own && !run) return payload;
-    const lists = (mode: ActiveMode) => mergeLists(own?.[mode] ?? [], run?.[mode] ?? []);
-    return runPhases(
-      this.#host,
-      point as HookPoint<string, P, string>,
-      lists,
-      payload,
-      options.signal,
-      options.readOnly,
-    );
+    return runPhases(this.#host, point as HookPoint<string, P, string>, own, run, payload, options);
   }
 
   /** Resolves once every fire-and-forget handler started so far (and any started meanwhile) has settled. */

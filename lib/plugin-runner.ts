@@ -13,6 +13,17 @@ import type { Plugin } from './plugins.js';
 // Our own instance: auto-freeze off (DESIGN §3), and the user's global Immer settings untouched.
 const immer = new Immer({ autoFreeze: false });
 
+/** @internal What `when` conditions read, computed once per payload version and only if a plugin has one. */
+export interface Subject {
+  readonly point: HookPoint;
+  payload: object;
+  value: HookSubject | undefined;
+}
+
+function subjectOf(subject: Subject): HookSubject {
+  return (subject.value ??= subject.point.subject(subject.payload));
+}
+
 /** A handler call that completed: the payload it left, and its block if it blocked. */
 export interface Outcome {
   readonly next: object;
@@ -35,15 +46,15 @@ export class PluginRunner {
    * Whether a handler runs for this payload: its plugin is not disabled, its `when` holds and its
    * breaker lets the call through. An open breaker under `onError: 'fail'` throws instead.
    */
-  admit(h: Handler, mode: ActiveMode, subject: () => HookSubject): boolean {
+  admit(h: Handler, mode: ActiveMode, subject: Subject): boolean {
     const { plugin } = h;
     const state = this.host.state(plugin);
     if (state.disabled) return false;
-    if (plugin.when !== undefined && !conditionHolds(plugin.when, subject())) return false;
+    if (plugin.when !== undefined && !conditionHolds(plugin.when, subjectOf(subject))) return false;
     if (!state.breaker || state.breaker.allow()) return true;
     if (plugin.onError !== 'fail' || mode === 'fire_and_forget') return false;
     const { failures, windowMs, cooldownMs } = state.breaker.options;
-    const { hook } = subject();
+    const hook = subject.point.name;
     throw new PluginError({
       plugin: plugin.name,
       hook,

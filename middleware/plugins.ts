@@ -1,10 +1,9 @@
 import type { Immutable } from 'immer';
-import { type Middleware, defineMiddleware } from '../lib/compose.js';
+import { type Middleware, type Next, defineMiddleware } from '../lib/compose.js';
 import type { Context } from '../lib/context.js';
 import { PolicyViolationError } from '../lib/errors.js';
 import { attachPlugins } from '../lib/fire-hook.js';
 import { HOOKS, type ValidationFailure } from '../lib/hook-points.js';
-import type { HookPoint } from '../lib/hooks.js';
 import type { ModelResponse, StreamPart } from '../lib/messages.js';
 import { PluginManager } from '../lib/plugin-manager.js';
 import type { PluginScope } from '../lib/plugin-scope.js';
@@ -50,82 +49,101 @@ export function plugins(manager: PluginManager, options: PluginsOptions = {}): M
     );
   }
 
+  const attached = { manager, scope: undefined };
+
   return defineMiddleware({
     name: 'plugins',
-    // Repair re-runs the layers inside; a plain call never calls next() twice.
-    replay: true,
+    // Repair re-runs the layers inside, which only a replay layer may do; without repairs the
+    // layer stays an ordinary (cheaper) one.
+    replay: maxRepairs > 0,
     ...agentLayers(manager),
     async call(ctx, next) {
       const scope = runScopeOf(ctx.run);
-      attachPlugins(ctx.state as object, { manager, scope });
-      const wants = (point: HookPoint) => manager.wants(point.name, scope);
-      const fire = <P extends object>(point: HookPoint<string, P, string>, payload: Immutable<P>, readOnly?: string) =>
-        manager.dispatch(point, payload, { signal: ctx.signal, scope, readOnly });
-
-      if (wants(HOOKS.model_resolve)) {
-        const out = await fire(HOOKS.model_resolve, {
-          ...base(ctx),
-          requested: ctx.model.requested,
-          model: ctx.request.model,
-          request: ctx.request,
-        });
-        if (out.model !== ctx.request.model) ctx.update((draft) => void (draft.model = out.model));
+      attachPlugins(ctx.state as object, scope ? { manager, scope } : attached);
+      // Each hook point costs one lookup when nobody handles it: no payload, no extra await.
+      // Helpers live at module level, since a closure per call would cost more than the checks.
+      if (
+        manager.wants('model_resolve', scope) ||
+        manager.wants('transform_context', scope) ||
+        manager.wants('llm_input', scope)
+      ) {
+        await beforeCall(ctx, manager, scope);
       }
-      if (wants(HOOKS.transform_context)) {
-        const messages = ctx.request.messages;
-        const out = await fire(HOOKS.transform_context, { ...base(ctx), model: ctx.model, messages });
-        if (out.messages !== messages) ctx.update((draft) => void (draft.messages = out.messages as never));
-      }
-      if (wants(HOOKS.llm_input)) {
-        const request = ctx.request;
-        const out = await fire(HOOKS.llm_input, { ...base(ctx), model: ctx.model, request });
-        if (out.request !== request) ctx.update(() => out.request);
-      }
-
-      // The request as this layer sends it: what `repair` changes (inner layers re-apply theirs).
-      let sent = ctx.request;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await next();
-        } catch (error) {
-          if (!wants(HOOKS.llm_error)) throw error;
-          const out = await fire(HOOKS.llm_error, { ...base(ctx), model: ctx.model, request: ctx.request, error });
-          if (out.response === undefined) throw error;
-          ctx.response = out.response as ModelResponse;
-        }
-        if (ctx.mode === 'stream') return streamHooks(ctx, manager, scope);
-        if (!wants(HOOKS.validation_check)) break;
+      if (manager.wants('llm_error', scope) || manager.wants('validation_check', scope)) {
+        await callWithRepairs(ctx, next, manager, scope, maxRepairs);
+      } else await next();
+      if (ctx.mode === 'stream') streamHooks(ctx, manager, scope);
+      else if (manager.wants('llm_output', scope)) {
         const response = ctx.response as ModelResponse;
-        const checked = await fire(HOOKS.validation_check, {
-          ...base(ctx),
-          model: ctx.model,
-          request: ctx.request,
-          response,
-          attempt,
-          failures: [],
-        });
-        const { failures } = checked;
-        if (failures.length === 0) break;
-        if (attempt > maxRepairs || !wants(HOOKS.repair)) throw validationFailed(failures, attempt);
-        const repaired = await fire(HOOKS.repair, {
-          ...base(ctx),
-          model: ctx.model,
-          request: sent,
-          response,
-          attempt,
-          failures,
-        });
-        if (repaired.request === sent) throw validationFailed(failures, attempt);
-        ctx.update(() => repaired.request);
-        sent = repaired.request;
-      }
-      if (wants(HOOKS.llm_output)) {
-        const response = ctx.response as ModelResponse;
-        const out = await fire(HOOKS.llm_output, { ...base(ctx), model: ctx.model, request: ctx.request, response });
+        const payload = { ...base(ctx), model: ctx.model, request: ctx.request, response };
+        const out = await manager.dispatch(HOOKS.llm_output, payload, dispatchOptions(ctx, scope));
         if (out.response !== response) ctx.updateResponse(() => out.response as ModelResponse);
       }
     },
   });
+}
+
+function dispatchOptions(ctx: Context, scope: PluginScope | undefined, readOnly?: string) {
+  // ctx.signal would create an AbortController for every call that has none (microseconds each).
+  return { signal: ctx.core.existingSignal, scope, readOnly };
+}
+
+/** `model_resolve`, `transform_context` and `llm_input`, each applied with ctx.update (validated, chained). */
+async function beforeCall(ctx: Context, manager: PluginManager, scope: PluginScope | undefined): Promise<void> {
+  if (manager.wants('model_resolve', scope)) {
+    const payload = { ...base(ctx), requested: ctx.model.requested, model: ctx.request.model, request: ctx.request };
+    const out = await manager.dispatch(HOOKS.model_resolve, payload, dispatchOptions(ctx, scope));
+    if (out.model !== ctx.request.model) ctx.update((draft) => void (draft.model = out.model));
+  }
+  if (manager.wants('transform_context', scope)) {
+    const messages = ctx.request.messages;
+    const payload = { ...base(ctx), model: ctx.model, messages };
+    const out = await manager.dispatch(HOOKS.transform_context, payload, dispatchOptions(ctx, scope));
+    if (out.messages !== messages) ctx.update((draft) => void (draft.messages = out.messages as never));
+  }
+  if (manager.wants('llm_input', scope)) {
+    const request = ctx.request;
+    const out = await manager.dispatch(
+      HOOKS.llm_input,
+      { ...base(ctx), model: ctx.model, request },
+      dispatchOptions(ctx, scope),
+    );
+    if (out.request !== request) ctx.update(() => out.request);
+  }
+}
+
+/** Runs the layers inside; `llm_error` may recover a failure; `validation_check` failures run `repair` and go again. */
+async function callWithRepairs(
+  ctx: Context,
+  next: Next,
+  manager: PluginManager,
+  scope: PluginScope | undefined,
+  maxRepairs: number,
+): Promise<void> {
+  // The request as this layer sends it: what `repair` changes (inner layers re-apply theirs).
+  let sent = ctx.request;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await next();
+    } catch (error) {
+      if (!manager.wants('llm_error', scope)) throw error;
+      const payload = { ...base(ctx), model: ctx.model, request: ctx.request, error };
+      const out = await manager.dispatch(HOOKS.llm_error, payload, dispatchOptions(ctx, scope));
+      if (out.response === undefined) throw error;
+      ctx.response = out.response as ModelResponse;
+    }
+    if (ctx.mode === 'stream' || !manager.wants('validation_check', scope)) return;
+    const response = ctx.response as ModelResponse;
+    const check = { ...base(ctx), model: ctx.model, request: ctx.request, response, attempt, failures: [] };
+    const { failures } = await manager.dispatch(HOOKS.validation_check, check, dispatchOptions(ctx, scope));
+    if (failures.length === 0) return;
+    if (attempt > maxRepairs || !manager.wants('repair', scope)) throw validationFailed(failures, attempt);
+    const payload = { ...base(ctx), model: ctx.model, request: sent, response, attempt, failures };
+    const repaired = await manager.dispatch(HOOKS.repair, payload, dispatchOptions(ctx, scope));
+    if (repaired.request === sent) throw validationFailed(failures, attempt);
+    ctx.update(() => repaired.request);
+    sent = repaired.request;
+  }
 }
 
 /** The ids and metadata every call payload carries. */
@@ -156,7 +174,6 @@ function validationFailed(failures: Immutable<ValidationFailure[]>, attempts: nu
 
 /** In stream mode: `stream_chunk` per part, then `validation_check` and a read-only `llm_output` at the end. */
 function streamHooks(ctx: Context, manager: PluginManager, scope: PluginScope | undefined): void {
-  const opts = (readOnly?: string) => ({ signal: ctx.signal, scope, readOnly });
   if (manager.wants('stream_chunk', scope)) {
     const source = ctx.core.streamFor(ctx.layer, 'stream_chunk');
     ctx.core.stream = (async function* () {
@@ -165,7 +182,7 @@ function streamHooks(ctx: Context, manager: PluginManager, scope: PluginScope | 
         const out = await manager.dispatch(
           HOOKS.stream_chunk,
           { ...base(ctx), model: ctx.model, index: index++, part },
-          opts(),
+          dispatchOptions(ctx, scope),
         );
         if (out.part !== null) yield out.part as StreamPart;
       }
@@ -182,11 +199,11 @@ function streamHooks(ctx: Context, manager: PluginManager, scope: PluginScope | 
         const { failures } = await manager.dispatch(
           HOOKS.validation_check,
           { ...payload, attempt: 1, failures: [] },
-          opts(),
+          dispatchOptions(ctx, scope),
         );
         if (failures.length > 0) throw validationFailed(failures, 1);
       }
-      if (output) await manager.dispatch(HOOKS.llm_output, payload, opts(STREAMED));
+      if (output) await manager.dispatch(HOOKS.llm_output, payload, dispatchOptions(ctx, scope, STREAMED));
     },
     async onError(error) {
       if (!errors) return;
@@ -194,7 +211,7 @@ function streamHooks(ctx: Context, manager: PluginManager, scope: PluginScope | 
       await manager.dispatch(
         HOOKS.llm_error,
         payload,
-        opts('the stream failed after it started; it cannot be replaced'),
+        dispatchOptions(ctx, scope, 'the stream failed after it started; it cannot be replaced'),
       );
     },
   });

@@ -291,6 +291,52 @@ describe('call hooks', () => {
     assert.equal(model.calls.length, 3);
   });
 
+  test('with maxRepairs: 0 a validation failure fails the call at once; repair handlers are not called', async () => {
+    const log: string[] = [];
+    const manager = new PluginManager({
+      plugins: [
+        definePlugin({
+          name: 'never',
+          hooks: { validation_check: (p) => void p.failures.push({ reason: 'nope', code: 'V_1' }) },
+        }),
+        definePlugin({ name: 'fixer', hooks: { repair: () => void log.push('repair') } }),
+      ],
+    });
+    const model = scriptedExecutor(['a', 'b']);
+    await assert.rejects(
+      pipeline(model)
+        .use(plugins(manager, { maxRepairs: 0 }))
+        .generate(REQUEST),
+      (e: unknown) => PolicyViolationError.isInstance(e) && e.violation.code === 'V_1',
+    );
+    assert.deepEqual([log, model.calls.length], [[], 1]);
+  });
+
+  test('the caller’s signal aborts a running handler, and the call rejects with its reason', { timeout: 5_000 }, async () => {
+    const controller = new AbortController();
+    let handlerSignal: AbortSignal | undefined;
+    const manager = new PluginManager({
+      plugins: [
+        definePlugin({
+          name: 'slow',
+          timeoutMs: 0,
+          hooks: {
+            llm_input: (_p, ctx) => {
+              handlerSignal = ctx.signal;
+              controller.abort(new Error('caller gave up'));
+              return new Promise<void>(() => {});
+            },
+          },
+        }),
+      ],
+    });
+    const model = scriptedExecutor(['ok']);
+    const call = pipeline(model).use(plugins(manager)).generate(REQUEST, { signal: controller.signal });
+    await assert.rejects(call, /caller gave up/);
+    assert.equal(handlerSignal?.aborted, true);
+    assert.equal(model.calls.length, 0);
+  });
+
   test('plugins() validates its options', () => {
     assert.throws(() => plugins({} as never), /plugins\(\): expected a PluginManager/);
     assert.throws(
