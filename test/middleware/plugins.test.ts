@@ -312,7 +312,9 @@ describe('call hooks', () => {
     assert.deepEqual([log, model.calls.length], [[], 1]);
   });
 
-  test('the caller’s signal aborts a running handler, and the call rejects with its reason', { timeout: 5_000 }, async () => {
+  test('the caller’s signal aborts a running handler, and the call rejects with its reason', {
+    timeout: 5_000,
+  }, async () => {
     const controller = new AbortController();
     let handlerSignal: AbortSignal | undefined;
     const manager = new PluginManager({
