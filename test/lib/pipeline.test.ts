@@ -245,6 +245,29 @@ describe('pipeline: executor output validation', () => {
   });
 });
 
+describe('pipeline: concurrent calls', () => {
+  test('calls in flight at the same time keep their own request, state and response', async () => {
+    const model = scriptedExecutor([(request) => `echo ${request.messages.map((m) => m.content).join('+')}`], {
+      whenDone: 'repeat-last',
+      delayMs: 1,
+    });
+    const app = pipeline(model).use(async function tagger(ctx, next) {
+      const tag = ctx.request.model;
+      (ctx.state as Record<string, unknown>).tag = tag;
+      await new Promise((resolve) => setImmediate(resolve));
+      ctx.update((draft) => void draft.messages.push({ role: 'user', content: tag }));
+      await next();
+      assert.equal((ctx.state as Record<string, unknown>).tag, tag);
+    });
+    const [one, two] = await Promise.all([
+      app.generate({ ...BASE_REQUEST, model: 'one' }),
+      app.generate({ ...BASE_REQUEST, model: 'two' }),
+    ]);
+    assert.equal(one.message.content, 'echo hi+one');
+    assert.equal(two.message.content, 'echo hi+two');
+  });
+});
+
 describe('pipeline: aborting a generate() call', () => {
   const reasons: readonly [string, unknown][] = [
     ['an Error', new Error('user cancelled')],

@@ -201,8 +201,9 @@ describe('stream: the assembled response', () => {
 
 describe('stream: stopping early', () => {
   test('breaking out of for await cancels the executor stream and closes every layer once', async () => {
+    const before = activeResources();
     const log: string[] = [];
-    const model = scriptedExecutor(['a long answer that streams slowly'], { chunkSize: 2 });
+    const model = scriptedExecutor(['a long answer that streams slowly'], { chunkSize: 2, chunkDelayMs: 1 });
     const app = pipeline(model).use(tapLayer('a', log), tapLayer('b', log), tapLayer('c', log));
     let seen = 0;
     for await (const _ of app.stream(BASE_REQUEST)) {
@@ -213,6 +214,8 @@ describe('stream: stopping early', () => {
     assert.deepEqual(closes(log), ['c:close', 'b:close', 'a:close']);
     assert.equal(model.calls[0]?.signal?.aborted, true);
     assert.ok(!log.some((l) => l.endsWith(':finish') || l.endsWith(':error')));
+    await flush();
+    assert.deepEqual(activeResources(), before);
   });
 
   test('after breaking out, stream.response rejects with an AbortError', async () => {
