@@ -1,0 +1,50 @@
+// Type tests for the provider adapters: checked by `npx tsc --noEmit`. Nothing here runs; each
+// `@ts-expect-error` fails the type check if the misuse it marks ever compiles.
+import type Anthropic from '@anthropic-ai/sdk';
+import type { LanguageModelV4 } from '@ai-sdk/provider';
+import type { LanguageModel } from 'ai';
+import type OpenAI from 'openai';
+import type { AzureOpenAI } from 'openai';
+import { type Executor, ProviderError, pipeline } from 'modelware';
+import { aiSdkExecutor, toLanguageModel } from 'modelware/ai-sdk';
+import { anthropicExecutor } from 'modelware/anthropic';
+import { openaiExecutor } from 'modelware/openai';
+
+declare const openai: OpenAI;
+declare const azure: AzureOpenAI;
+declare const anthropic: Anthropic;
+declare const v4: LanguageModelV4;
+
+// Adapters are executors, and take the SDK clients (Azure's too).
+const executors: Executor[] = [
+  openaiExecutor({ client: openai, systemRole: 'developer', body: { service_tier: 'flex' } }),
+  openaiExecutor({ client: azure }),
+  anthropicExecutor({ client: anthropic, maxTokens: 2048, thinking: { type: 'adaptive' } }),
+  aiSdkExecutor(v4),
+  aiSdkExecutor((id: string) => (id === 'x' ? v4 : v4), { providerKey: 'anthropic' }),
+];
+void executors;
+
+// @ts-expect-error the client goes in an options object
+openaiExecutor(openai);
+// @ts-expect-error an Anthropic client is not an OpenAI client
+openaiExecutor({ client: anthropic });
+// @ts-expect-error systemRole is 'system' or 'developer'
+openaiExecutor({ client: openai, systemRole: 'assistant' });
+// @ts-expect-error thinking takes the SDK's ThinkingConfigParam
+anthropicExecutor({ client: anthropic, thinking: { budget: 100 } });
+
+// A pipeline as an AI SDK model: assignable wherever `ai` takes a model.
+const model: LanguageModel = toLanguageModel(pipeline(openaiExecutor({ client: openai })), { modelId: 'gpt-5-mini' });
+void model;
+// @ts-expect-error modelId is required
+toLanguageModel(pipeline(openaiExecutor({ client: openai })), {});
+
+// ProviderError's fields are typed for retry decisions.
+declare const error: unknown;
+if (ProviderError.isInstance(error)) {
+  const status: number | undefined = error.status;
+  const retryable: boolean = error.retryable;
+  const wait: number | undefined = error.retryAfterMs;
+  void [status, retryable, wait];
+}
