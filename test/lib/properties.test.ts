@@ -32,7 +32,11 @@ const transformArb: fc.Arbitrary<Transform> = fc.oneof(
   fc.record({ kind: fc.constant('option' as const), temperature: fc.integer({ min: 0, max: 20 }).map((t) => t / 10) }),
 );
 
-type PlainRequest = { model: string; messages: { role: 'user' | 'system'; content: string }[]; options?: object };
+type PlainRequest = {
+  model: string;
+  messages: { role: 'user' | 'system'; content: string }[];
+  options?: { temperature?: number };
+};
 
 const startArb: fc.Arbitrary<PlainRequest> = fc
   .record({
