@@ -122,17 +122,21 @@ export class PluginManager {
    * Runs a hook's handlers, phase by phase, and resolves with the payload as the handlers left it.
    * A block throws `PolicyViolationError`; a failure under `onError: 'fail'` throws `PluginError`.
    */
-  async dispatch<P extends object>(
+  dispatch<P extends object>(
     hook: HookPoint<string, P, string> | string,
     payload: Immutable<P>,
     options: DispatchOptions = {},
   ): Promise<Immutable<P>> {
+    // Not async: one promise less per dispatch; errors still arrive as rejections.
     const point = typeof hook === 'string' ? lookupHook(hook) : hook;
-    if (!point)
-      throw new TypeError(`PluginManager.dispatch(): no hook named \`${String(hook)}\`. Define it with defineHook().`);
+    if (!point) {
+      return Promise.reject(
+        new TypeError(`PluginManager.dispatch(): no hook named \`${String(hook)}\`. Define it with defineHook().`),
+      );
+    }
     const own = this.#registry.lists(point.name);
     const run = options.scope?.registry?.lists(point.name);
-    if (!own && !run) return payload;
+    if (!own && !run) return Promise.resolve(payload);
     return runPhases(this.#host, point as HookPoint<string, P, string>, own, run, payload, options);
   }
 

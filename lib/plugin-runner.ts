@@ -86,7 +86,10 @@ export class PluginRunner {
         return this.#fail(h, point, mode, 'threw', `its init() failed: ${message(state.initError)}`, state.initError);
       }
       const draft = immer.createDraft(payload);
-      result = await settle(h.fn(draft, ctx), ctx as HandlerContext<unknown>, plugin.timeoutMs, signal);
+      result = h.fn(draft, ctx);
+      // Only an async handler needs the timeout race (and a tick).
+      if (result instanceof Promise)
+        result = await settle(result, ctx as HandlerContext<unknown>, plugin.timeoutMs, signal);
       next = immer.finishDraft(draft) as object;
     } catch (error) {
       if (error instanceof Aborted) {
