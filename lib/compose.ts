@@ -158,6 +158,7 @@ function once(layer: Layer): (core: CallCore, next: Next) => Promise<void> | voi
   const fn = layer.call as MiddlewareFn;
   return (core, next) => {
     let called = false;
+    core.entered = name;
     return fn(new Context(core, name), () => {
       if (called) {
         return Promise.reject(
@@ -200,6 +201,7 @@ function replayStep(layer: Layer, inner: Step): Step {
   const fn = layer.call as MiddlewareFn;
   return async (core) => {
     const ctx = new ReplayContext(core, name);
+    core.entered = name;
     let running = false;
     let attempts = 0;
     const next: Next = async () => {

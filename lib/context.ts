@@ -95,6 +95,8 @@ export class CallCore {
   /** The model of the latest dispatch to the executor in the current attempt. */
   dispatchedModel: string | undefined = undefined;
   dispatches = 0;
+  /** The innermost layer entered so far: the one to name when no response comes back. */
+  entered: string | undefined = undefined;
   readonly requestedModel: string;
   private _id: string | undefined;
   private _signal: AbortSignal | undefined;

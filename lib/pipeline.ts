@@ -178,7 +178,7 @@ class PipelineImpl implements Pipeline {
     try {
       await this.#getStack()(core);
       const response = core.response;
-      if (response === undefined) throw this.#noResponse();
+      if (response === undefined) throw this.#noResponse(core);
       if (this.#events.has('completed')) {
         this.#events.emit({
           type: 'completed',
@@ -228,7 +228,7 @@ class PipelineImpl implements Pipeline {
     try {
       await this.#getStack()(core);
       const source = core.stream ?? (core.response ? fromParts(responseToParts(core.response)) : undefined);
-      if (!source) throw this.#noResponse();
+      if (!source) throw this.#noResponse(core);
       iterator = source[Symbol.asyncIterator]();
       const assembler = new ResponseAssembler();
       for (;;) {
@@ -362,11 +362,12 @@ class PipelineImpl implements Pipeline {
     return { callId: core.id, parentId: core.parentId, mode: core.mode, model: core.model };
   }
 
-  #noResponse(): MiddlewareError {
-    const last = this.#callLayers.at(-1)?.name ?? this.name;
+  #noResponse(core: CallCore): MiddlewareError {
+    // The innermost layer reached is the one that neither called next() nor answered.
+    const layer = core.entered ?? this.name;
     return new MiddlewareError(
-      last,
-      `No response: a layer returned without calling \`await next()\` and without setting ctx.response (layers: ${this.layers.join(' → ')}). Call next(), or set ctx.response to answer directly.`,
+      layer,
+      `No response: \`${layer}\` returned without calling \`await next()\` and without setting ctx.response (layers: ${this.layers.join(' → ')}). Call next(), or set ctx.response to answer directly.`,
     );
   }
 }

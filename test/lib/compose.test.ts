@@ -375,6 +375,25 @@ describe('compose: context and return values', () => {
     });
   });
 
+  for (const mode of ['generate', 'stream'] as const) {
+    test(`${mode}: the MiddlewareError for a missing response names the layer that skipped next(), not the last one`, async () => {
+      const log: string[] = [];
+      const app = pipeline(scriptedExecutor(['x'])).use(
+        logLayer('outer', log),
+        function forgetful() {},
+        logLayer('neverReached', log),
+      );
+      const call = mode === 'generate' ? app.generate(BASE_REQUEST) : app.stream(BASE_REQUEST).text();
+      await assert.rejects(call, (error: unknown) => {
+        assert.ok(MiddlewareError.isInstance(error));
+        assert.equal(error.layer, 'forgetful');
+        assert.match(error.message, /^No response: `forgetful` /);
+        return true;
+      });
+      assert.deepEqual(log, ['outer:in', 'outer:out']);
+    });
+  }
+
   test('a layer that returns without awaiting next() still gets the inner result before the caller', async () => {
     const log: string[] = [];
     const app = pipeline(loggingExecutor(log)).use(logLayer('a', log), (_ctx, next) => next(), logLayer('c', log));
