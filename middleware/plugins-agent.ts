@@ -14,6 +14,8 @@ import type { ToolContext, ToolMiddlewareFn, ToolResult } from '../lib/tool-cont
 interface RunSlot {
   plugins: readonly PluginLike[] | undefined;
   scope: PluginScope | undefined;
+  /** A `plugins(manager)` layer picked the plugins up. */
+  opened: boolean;
 }
 
 // Per run: keyed by the run's state object (shared by every view of one run, collected with it),
@@ -24,7 +26,7 @@ function slotOf(run: RunContext, create: boolean): RunSlot | undefined {
   let byId = slots.get(run.state as object);
   if (!byId && create) slots.set(run.state as object, (byId = new Map()));
   let slot = byId?.get(run.runId);
-  if (!slot && create) byId?.set(run.runId, (slot = { plugins: undefined, scope: undefined }));
+  if (!slot && create) byId?.set(run.runId, (slot = { plugins: undefined, scope: undefined, opened: false }));
   return slot;
 }
 
@@ -58,6 +60,12 @@ export function runPlugins(...plugins: PluginLike[]): Middleware {
       } finally {
         release(ctx.run);
       }
+      if (!slot.opened && plugins.length > 0) {
+        process.emitWarning(
+          `modelware: runPlugins(): the run's model has no plugins(manager) layer, so its run plugins (${plugins.length}) never ran. Add plugins(manager) to the pipeline passed as \`model\`.`,
+          { code: 'MODELWARE_PLUGIN' },
+        );
+      }
     },
   });
 }
@@ -77,7 +85,10 @@ export function agentLayers(manager: PluginManager): {
     async run(ctx, next) {
       const { run } = ctx;
       const slot = slotOf(run, false);
-      if (slot?.plugins && !slot.scope) slot.scope = manager.runScope(...slot.plugins);
+      if (slot?.plugins && !slot.scope) {
+        slot.scope = manager.runScope(...slot.plugins);
+        slot.opened = true;
+      }
       try {
         const messages = run.transcript;
         const started = await fire(HOOKS.run_start, run, () => ({

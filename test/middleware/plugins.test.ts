@@ -637,6 +637,20 @@ describe('agent hooks', () => {
     assert.deepEqual(log, ['input', 'shutdown']);
   });
 
+  test('run plugins without a plugins() layer in the model warn that they never ran', async () => {
+    const warnings: string[] = [];
+    const listen = (w: Error) => void warnings.push(w.message);
+    process.on('warning', listen);
+    try {
+      const p = definePlugin({ name: 'lost', hooks: { llm_input: () => undefined } });
+      await runAgent({ model: scriptedExecutor(['ok']), messages: [USER], middleware: [runPlugins(p)] });
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', listen);
+    }
+    assert.equal(warnings.filter((w) => w.includes('runPlugins(): the run')).length, 1);
+  });
+
   test('a block at run level rejects the run', async () => {
     const manager = new PluginManager({
       plugins: [
