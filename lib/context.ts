@@ -173,6 +173,13 @@ export class CallCore {
 
   updateResponse(recipe: ResponseRecipe, layer: string): void {
     const before = this.response;
+    if (before === undefined && this.stream) {
+      // After next() in stream mode the parts have not flowed yet: "call it after next()" would mislead.
+      throw new MiddlewareError(
+        layer,
+        `\`${layer}\` called ctx.updateResponse() in stream mode, where the response exists only once the stream has ended. Use ctx.mapStream() to change the parts, or ctx.tapStream({ onFinish }) to read the final response.`,
+      );
+    }
     if (before === undefined) {
       throw new MiddlewareError(
         layer,

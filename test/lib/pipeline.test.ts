@@ -5,6 +5,7 @@ import {
   InvalidRequestError,
   InvalidResponseError,
   type Middleware,
+  MiddlewareError,
   type ModelResponse,
   type StreamPart,
   defineMiddleware,
@@ -99,6 +100,21 @@ describe('pipeline: onion order', () => {
     const app = pipeline(loggingExecutor([])).use(wrapText('a'), wrapText('b'));
     const response = await app.generate(BASE_REQUEST);
     assert.equal(response.message.content, 'a(b(raw))');
+  });
+
+  test('stream: updateResponse after next() is a MiddlewareError pointing to mapStream and tapStream', async () => {
+    const app = pipeline(scriptedExecutor(['x'])).use(async function rewriter(ctx, next) {
+      await next();
+      ctx.updateResponse(() => {});
+    });
+    await assert.rejects(app.stream(BASE_REQUEST).text(), (error: unknown) => {
+      assert.ok(MiddlewareError.isInstance(error));
+      assert.equal(error.layer, 'rewriter');
+      assert.match(error.message, /in stream mode/);
+      assert.match(error.message, /ctx\.mapStream\(\)/);
+      assert.match(error.message, /ctx\.tapStream\(\{ onFinish \}\)/);
+      return true;
+    });
   });
 
   test('updateResponse before next() is a MiddlewareError naming the layer', async () => {
