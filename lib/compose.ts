@@ -2,6 +2,7 @@ import koaCompose from 'koa-compose';
 import { type CallCore, Context, type RequestRecipe } from './context.js';
 import { MiddlewareError } from './errors.js';
 import { type ReadonlyModelRequest, describe } from './executor.js';
+import { discardStream } from './stream.js';
 import type { RunMiddlewareFn, TurnMiddlewareFn } from './run-context.js';
 import type { ToolMiddlewareFn } from './tool-context.js';
 
@@ -221,6 +222,8 @@ function replayStep(layer: Layer, inner: Step): Step {
           for (const recipe of pending) ctx.update(recipe);
         }
         core.response = undefined;
+        // The previous attempt's stream will not be read: close it (its taps and the provider request).
+        await discardStream(core.stream);
         core.stream = undefined;
         core.dispatchedModel = undefined;
       }
@@ -232,6 +235,8 @@ function replayStep(layer: Layer, inner: Step): Step {
       } catch (error) {
         // The failed attempt's dispatched model stays visible (ctx.model, `failed` events) until the next attempt.
         core.request = ctx.base;
+        await discardStream(core.stream);
+        core.stream = undefined;
         throw error;
       } finally {
         running = false;

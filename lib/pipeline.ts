@@ -11,7 +11,7 @@ import {
 } from './executor.js';
 import type { ModelResponse, StreamPart } from './messages.js';
 import { ModelStream } from './model-stream.js';
-import { ResponseAssembler, fromParts, responseToParts } from './stream.js';
+import { ResponseAssembler, closable, discardStream, fromParts, responseToParts } from './stream.js';
 import { validateRequest, validateResponse } from './validate.js';
 
 export interface PipelineOptions {
@@ -88,8 +88,6 @@ class PipelineImpl implements Pipeline {
   readonly #executorName: string;
   readonly #settings: CoreSettings;
   readonly #events = new EventHub();
-  /** Executor streams opened for a call whose parts nobody started reading: closed if abandoned. */
-  readonly #unread = new WeakMap<CallCore, Set<AsyncIterator<StreamPart>>>();
   readonly #callLayers: Layer[] = [];
   readonly #toolLayers: Layer[] = [];
   readonly #runLayers: Layer[] = [];
@@ -261,8 +259,8 @@ class PipelineImpl implements Pipeline {
       throw error;
     } finally {
       outer?.removeEventListener('abort', forward);
-      // A layer that failed after next() left the executor stream unread: close it.
-      await this.#closeUnread(core);
+      // A layer that failed after next() left the stream unread: close it (and each layer's tap).
+      if (iterator === undefined) await discardStream(core.stream);
       if (!settled) {
         // The consumer stopped early: cancel first, so the provider request closes, then unwind
         // every layer's stream (each runs its cleanup once).
@@ -307,25 +305,11 @@ class PipelineImpl implements Pipeline {
       core.stream = this.#observe(core, fromParts(responseToParts(response))[Symbol.asyncIterator](), undefined);
       return;
     }
-    // Dispatching again means a replay layer abandoned the previous attempt's stream.
-    await this.#closeUnread(core);
     const iterator = executor.stream(request, options)[Symbol.asyncIterator]();
     // Wait for the first part so connection errors surface here, where retry and fallback see them.
     const first = await iterator.next();
-    let unread = this.#unread.get(core);
-    if (!unread) this.#unread.set(core, (unread = new Set()));
-    if (!first.done) unread.add(iterator);
-    core.stream = this.#observe(core, iterator, first);
-  }
-
-  /** Closes executor streams that were opened but never read (the generator that reads one owns it). */
-  async #closeUnread(core: CallCore): Promise<void> {
-    const unread = this.#unread.get(core);
-    if (!unread || unread.size === 0) return;
-    const iterators = [...unread];
-    unread.clear();
-    // Cleanup must not replace the error that abandoned the stream.
-    await Promise.allSettled(iterators.map(async (iterator) => iterator.return?.()));
+    // Closable even before it is read, so discarding an unread stream ends the provider request.
+    core.stream = closable(this.#observe(core, iterator, first), () => (first.done ? undefined : iterator.return?.()));
   }
 
   /** Emits chunk events and validates what the executor streamed once it ends. */
@@ -334,7 +318,6 @@ class PipelineImpl implements Pipeline {
     iterator: AsyncIterator<StreamPart>,
     first: IteratorResult<StreamPart> | undefined,
   ): AsyncGenerator<StreamPart> {
-    this.#unread.get(core)?.delete(iterator);
     const assembler = this.#settings.validate ? new ResponseAssembler() : undefined;
     let done = false;
     try {

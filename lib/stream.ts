@@ -105,10 +105,56 @@ export interface StreamObserver {
   readonly onClose?: (() => void) | undefined;
 }
 
-export async function* tapParts(
+/**
+ * Makes `return()` work before the first `next()`: an unstarted async generator skips its
+ * `finally`, so a stream that a layer wrapped but nobody read (a layer failed after `next()`, a
+ * replay discarded the attempt) would never run its cleanup nor close the stream it wraps.
+ */
+export function closable<T>(generator: AsyncGenerator<T>, cleanup: () => unknown): AsyncIterableIterator<T> {
+  let started = false;
+  return {
+    next() {
+      started = true;
+      return generator.next();
+    },
+    async return(value?: unknown) {
+      if (started) return generator.return(value);
+      started = true;
+      await generator.return(value);
+      await cleanup();
+      return { done: true, value };
+    },
+    throw(error?: unknown) {
+      started = true;
+      return generator.throw(error);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+/** Closes a stream that will not be read, so every layer's cleanup runs once and the provider request ends. */
+export async function discardStream(stream: AsyncIterable<StreamPart> | undefined): Promise<void> {
+  if (!stream) return;
+  try {
+    await stream[Symbol.asyncIterator]().return?.();
+  } catch {
+    // Whoever discards is already handling a failure or an answer of its own.
+  }
+}
+
+export function tapParts(
   source: AsyncIterable<StreamPart>,
   observer: StreamObserver,
-): AsyncGenerator<StreamPart> {
+): AsyncIterableIterator<StreamPart> {
+  return closable(tapGenerator(source, observer), async () => {
+    await discardStream(source);
+    observer.onClose?.();
+  });
+}
+
+async function* tapGenerator(source: AsyncIterable<StreamPart>, observer: StreamObserver): AsyncGenerator<StreamPart> {
   const assembler = observer.onFinish ? new ResponseAssembler() : undefined;
   try {
     for await (const part of source) {
@@ -127,7 +173,11 @@ export async function* tapParts(
 
 export type PartMapper = (part: StreamPart) => StreamPart | readonly StreamPart[] | null | undefined;
 
-export async function* mapParts(source: AsyncIterable<StreamPart>, fn: PartMapper): AsyncGenerator<StreamPart> {
+export function mapParts(source: AsyncIterable<StreamPart>, fn: PartMapper): AsyncIterableIterator<StreamPart> {
+  return closable(mapGenerator(source, fn), () => discardStream(source));
+}
+
+async function* mapGenerator(source: AsyncIterable<StreamPart>, fn: PartMapper): AsyncGenerator<StreamPart> {
   for await (const part of source) {
     const out = fn(part);
     if (out == null) continue;
