@@ -226,5 +226,5 @@ export function lookupHook(name: string): HookPoint | undefined {
 
 /** @internal Every hook name, built-in first. */
 export function knownHooks(): string[] {
-  return Object.keys(HOOKS).length > 0 ? hookNames() : [];
+  return hookNames();
 }

@@ -3,6 +3,8 @@ import { type HookRegistry, knownHooks, lookupHook } from './hook-points.js';
 import type { HookHandler, HookName, HookSubject } from './hooks.js';
 import { ConditionsSchema, type PluginConditions } from './plugin-conditions.js';
 
+export type { PluginConditions };
+
 /**
  * `sequential` may modify and block; `transform` may modify, its blocks are only logged; `audit`
  * sees the final payload, its changes are discarded and its blocks logged; `concurrent` runs in
@@ -10,8 +12,6 @@ import { ConditionsSchema, type PluginConditions } from './plugin-conditions.js'
  * `fire_and_forget` runs in the background on a snapshot (`await manager.drain()`); `disabled`
  * never runs. Phases run in that order.
  */
-export type { PluginConditions };
-
 export type PluginMode = 'sequential' | 'transform' | 'audit' | 'concurrent' | 'fire_and_forget' | 'disabled';
 export const PLUGIN_MODES = ['sequential', 'transform', 'audit', 'concurrent', 'fire_and_forget', 'disabled'] as const;
 
