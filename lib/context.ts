@@ -7,6 +7,7 @@ import {
   type PartMapper,
   type StreamObserver,
   assemble,
+  discardStream,
   fromParts,
   mapParts,
   responseToParts,
@@ -205,6 +206,13 @@ export class CallCore {
   setResponse(response: ModelResponse | undefined, layer: string): void {
     if (response !== undefined && this.settings.validate) validateResponse(response, layer);
     this.response = response;
+    if (this.stream) {
+      // In stream mode an answer set after next() replaces the stream (as it replaces the response in
+      // generate mode); otherwise a guard's refusal caught outside would still stream what it refused.
+      const replaced = this.stream;
+      this.stream = undefined;
+      void discardStream(replaced);
+    }
   }
 
   /** The stream for a layer to wrap; synthesised from `response` when a layer inside answered directly. */

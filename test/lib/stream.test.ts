@@ -313,6 +313,104 @@ describe('stream: failures', () => {
     assert.equal(model.closedStreams, 1);
   });
 
+  test('a layer that throws after next() still runs the onClose of the taps inside it, once each', async () => {
+    const log: string[] = [];
+    const model = scriptedExecutor(['never read'], { chunkSize: 1 });
+    const app = pipeline(model).use(
+      tapLayer('outside', log),
+      async function guard(_ctx, next) {
+        await next();
+        throw new Error('blocked after dispatch');
+      },
+      tapLayer('a', log),
+      tapLayer('b', log),
+    );
+    await assert.rejects(app.stream(BASE_REQUEST).text(), { message: 'blocked after dispatch' });
+    assert.deepEqual(log, ['b:close', 'a:close']);
+    assert.equal(model.openStreams, 0);
+  });
+
+  test('an outer layer that catches a refusal and answers with ctx.response streams that answer, not the refused stream', async () => {
+    const log: string[] = [];
+    const model = scriptedExecutor(['SECRET'], { chunkSize: 2 });
+    const app = pipeline(model).use(
+      async function safeAnswer(ctx, next) {
+        try {
+          await next();
+        } catch {
+          ctx.response = { message: { role: 'assistant', content: 'I cannot help with that.' }, finishReason: 'stop' };
+        }
+      },
+      async function guard(_ctx, next) {
+        await next();
+        throw new Error('refused');
+      },
+      tapLayer('inner', log),
+    );
+    const stream = app.stream(BASE_REQUEST);
+    assert.equal(await stream.text(), 'I cannot help with that.');
+    assert.equal((await stream.response).message.content, 'I cannot help with that.');
+    await flush();
+    assert.deepEqual(log, ['inner:close']);
+    assert.equal(model.openStreams, 0);
+  });
+
+  test('a layer that sets ctx.response after next() in stream mode replaces the stream, as in generate mode', async () => {
+    const model = scriptedExecutor(['from the model'], { chunkSize: 2, whenDone: 'repeat-last' });
+    const app = pipeline(model).use(async function override(ctx, next) {
+      await next();
+      ctx.response = { message: { role: 'assistant', content: 'overridden' }, finishReason: 'stop' };
+    });
+    assert.equal(await app.generate(BASE_REQUEST).then((r) => r.message.content), 'overridden');
+    assert.equal(await app.stream(BASE_REQUEST).text(), 'overridden');
+    await flush();
+    assert.equal(model.openStreams, 0);
+  });
+
+  test('a retried attempt that was abandoned after dispatch closes its taps; the winning attempt finishes', async () => {
+    const log: string[] = [];
+    let attempts = 0;
+    const model = scriptedExecutor(['one', 'two'], { chunkSize: 10 });
+    const app = pipeline(model).use(
+      defineMiddleware({
+        name: 'again',
+        replay: true,
+        async call(_ctx, next) {
+          await next().catch(() => {});
+          await next();
+        },
+      }),
+      async function failFirst(_ctx, next) {
+        await next();
+        if (++attempts === 1) throw providerError('bad first attempt');
+      },
+      tapLayer('tap', log),
+    );
+    assert.equal(await app.stream(BASE_REQUEST).text(), 'two');
+    assert.deepEqual(log, ['tap:close', 'tap:part:two', 'tap:part:finish', 'tap:finish', 'tap:close']);
+  });
+
+  test('a replay layer that calls next() again after a success closes the first attempt’s stream', async () => {
+    const log: string[] = [];
+    const model = scriptedExecutor(['first', 'second'], { chunkSize: 10 });
+    const app = pipeline(model).use(
+      defineMiddleware({
+        name: 'repair',
+        replay: true,
+        async call(_ctx, next) {
+          await next();
+          await next();
+        },
+      }),
+      tapLayer('tap', log),
+    );
+    assert.equal(await app.stream(BASE_REQUEST).text(), 'second');
+    assert.equal(log[0], 'tap:close');
+    assert.deepEqual(closes(log), ['tap:close', 'tap:close']);
+    assert.equal(model.openStreams, 0);
+    assert.equal(model.closedStreams, 2);
+  });
+
   test('a retry around a layer that fails after next() closes each abandoned attempt', async () => {
     let attempts = 0;
     const model = scriptedExecutor(['one', 'two'], { chunkSize: 1 });
