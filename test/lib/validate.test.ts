@@ -122,6 +122,22 @@ describe('findUpdateProblem', () => {
     assert.deepEqual(findUpdateProblem(before, after)?.path, ['messages', 0, 'role']);
   });
 
+  const notObjects: readonly [string, unknown][] = [
+    ['null', null],
+    ['undefined', undefined],
+    ['a string', 'hello'],
+  ];
+  for (const [label, value] of notObjects) {
+    test(`${label} in place of a message is reported as a problem, not a crash`, () => {
+      const before = request({ role: 'user', content: 'a' }, { role: 'user', content: 'b' });
+      const replaced = { ...before, messages: [before.messages[0], value] as Message[] };
+      const inserted = { ...before, messages: [value, ...before.messages] as Message[] };
+      assert.deepEqual(findUpdateProblem(before, replaced)?.path.slice(0, 2), ['messages', 1]);
+      assert.deepEqual(findUpdateProblem(before, inserted)?.path.slice(0, 2), ['messages', 0]);
+      assert.deepEqual(findRequestProblem(inserted)?.path.slice(0, 2), ['messages', 0]);
+    });
+  }
+
   test('a changed model is checked', () => {
     assert.deepEqual(findUpdateProblem(BASE_REQUEST, { ...BASE_REQUEST, model: '' })?.path, ['model']);
   });
