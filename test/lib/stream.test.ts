@@ -218,6 +218,17 @@ describe('stream: stopping early', () => {
     assert.deepEqual(activeResources(), before);
   });
 
+  test('breaking out of a nested pipeline’s stream closes both pipelines’ layers and the executor once', async () => {
+    const log: string[] = [];
+    const model = scriptedExecutor(['abcdefgh'], { chunkSize: 1 });
+    const inner = pipeline(model).use(tapLayer('inner', log));
+    const outer = pipeline(inner).use(tapLayer('outer', log));
+    for await (const _ of outer.stream(BASE_REQUEST)) break;
+    assert.deepEqual(closes(log), ['inner:close', 'outer:close']);
+    assert.deepEqual([model.openStreams, model.closedStreams], [0, 1]);
+    assert.equal(model.calls[0]?.signal?.aborted, true);
+  });
+
   test('after breaking out, stream.response rejects with an AbortError', async () => {
     const stream = pipeline(scriptedExecutor(['abcdef'], { chunkSize: 1 })).stream(BASE_REQUEST);
     for await (const _ of stream) break;
