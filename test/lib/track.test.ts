@@ -12,7 +12,10 @@ function transcript(n: number): Message[] {
   const out: Message[] = [{ role: 'system', content: 'sys' }];
   for (let i = 1; i < n; i++) {
     if (i % 4 === 2) {
-      out.push({ role: 'assistant', content: [{ type: 'tool-call', toolCallId: `c${i}`, toolName: 'search', input: {} }] });
+      out.push({
+        role: 'assistant',
+        content: [{ type: 'tool-call', toolCallId: `c${i}`, toolName: 'search', input: {} }],
+      });
     } else if (i % 4 === 3) {
       out.push({ role: 'tool', toolCallId: `c${i - 1}`, toolName: 'search', content: `result ${i}` });
     } else {
@@ -44,28 +47,38 @@ function full(request: ModelRequest, recipe: RequestRecipe): boolean {
 const BAD: Message = { role: 'tool', toolCallId: 'nope', toolName: 'search', content: 'orphan' };
 
 // Each edit: a recipe built from random indices; some keep the request valid, some break it.
-const edits: fc.Arbitrary<(n: number) => RequestRecipe> = fc.oneof(
-  fc.nat().map((k) => (n: number) => (d) => void (d.messages[k % n] = { role: 'user', content: 'replaced' })),
-  fc.nat().map((k) => (n: number) => (d) => void (d.messages[k % n] = BAD)),
-  fc.nat().map((k) => (n: number) => (d) => void ((d.messages[k % n] as { content: unknown }).content = 'x')),
-  fc.nat().map((k) => (n: number) => (d) => void ((d.messages[k % n] as { role: string }).role = 'user')),
-  fc.nat().map((k) => (n: number) => (d) => void ((d.messages[k % n] as { role: string }).role = 'tool')),
-  fc.nat().map((k) => (n: number) => (d) => void d.messages.splice(k % n, 1)),
-  fc.nat().map((k) => (n: number) => (d) => void d.messages.splice(k % n, 0, BAD)),
-  fc.constant(() => (d: Parameters<RequestRecipe>[0]) => void d.messages.reverse()),
-  fc.constant(() => (d: Parameters<RequestRecipe>[0]) => void d.messages.push({ role: 'user', content: 'more' })),
-  fc.constant(() => (d: Parameters<RequestRecipe>[0]) => void d.messages.push(BAD)),
-  fc.constant(() => (d: Parameters<RequestRecipe>[0]) => void d.messages.unshift(BAD)),
-  fc.nat().map((k) => (n: number) => (d) => void (d.messages.length = 1 + (k % n))),
-  fc.nat().map((k) => (n: number) => (d) => {
+type Edit = (n: number) => RequestRecipe;
+const at = (make: (k: number, n: number) => RequestRecipe): fc.Arbitrary<Edit> =>
+  fc.nat().map(
+    (k): Edit =>
+      (n) =>
+        make(k, n),
+  );
+const fixed = (recipe: RequestRecipe): fc.Arbitrary<Edit> => fc.constant((): RequestRecipe => recipe);
+
+const edits: fc.Arbitrary<Edit> = fc.oneof(
+  at((k, n) => (d) => void (d.messages[k % n] = { role: 'user', content: 'replaced' })),
+  at((k, n) => (d) => void (d.messages[k % n] = BAD)),
+  at((k, n) => (d) => void ((d.messages[k % n] as { content: unknown }).content = 'x')),
+  at((k, n) => (d) => void ((d.messages[k % n] as { role: string }).role = 'user')),
+  at((k, n) => (d) => void ((d.messages[k % n] as { role: string }).role = 'tool')),
+  at((k, n) => (d) => void d.messages.splice(k % n, 1)),
+  at((k, n) => (d) => void d.messages.splice(k % n, 0, BAD)),
+  fixed((d) => void d.messages.reverse()),
+  fixed((d) => void d.messages.push({ role: 'user', content: 'more' })),
+  fixed((d) => void d.messages.push(BAD)),
+  fixed((d) => void d.messages.unshift(BAD)),
+  at((k, n) => (d) => void (d.messages.length = 1 + (k % n))),
+  at((k, n) => (d) => {
     const { messages } = d;
     const m = messages[k % n];
     if (m) (m as { toolCallId?: string }).toolCallId = 'changed';
   }),
-  fc.nat().map((k) => (n: number) => (_d, { original }) => ({
-    ...original,
-    messages: [...original.messages.slice(0, k % n), BAD],
-  }) as ModelRequest),
+  at(
+    (k, n) =>
+      (_d, { original }) =>
+        ({ ...original, messages: [...original.messages.slice(0, k % n), BAD] }) as ModelRequest,
+  ),
 );
 
 describe('tracked validation', () => {
@@ -87,7 +100,8 @@ describe('tracked validation', () => {
         core.update((d) => {
           (d.messages[3] as { toolCallId: string }).toolCallId = 'zzz';
         }, 'rename'),
-      (e: unknown) => InvalidRequestError.isInstance(e) && e.layer === 'rename' && e.path.join('.') === 'messages.3.toolCallId',
+      (e: unknown) =>
+        InvalidRequestError.isInstance(e) && e.layer === 'rename' && e.path.join('.') === 'messages.3.toolCallId',
     );
     assert.equal(core.request, request);
   });
