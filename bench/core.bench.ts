@@ -18,7 +18,10 @@ const passThrough = async (_ctx: unknown, next: () => Promise<void>) => {
 };
 function ours(layers: number) {
   const app = pipeline(executor);
-  for (let i = 0; i < layers; i++) app.use(async function pass(_ctx, next) { await next(); });
+  for (let i = 0; i < layers; i++)
+    app.use(async function pass(_ctx, next) {
+      await next();
+    });
   return app;
 }
 function koa(layers: number) {

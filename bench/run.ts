@@ -12,7 +12,9 @@ const files = readdirSync(dir)
   .sort();
 
 console.log(`# modelware benchmarks — ${new Date().toISOString().slice(0, 10)}`);
-console.log(`node ${process.version}, ${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`);
+console.log(
+  `node ${process.version}, ${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`,
+);
 let failed = 0;
 for (const file of files) {
   const result = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', `${dir}${file}`], {

@@ -3,7 +3,9 @@ import { InvalidRequestError, MiddlewareError, pipeline } from 'modelware';
 import { scriptedExecutor } from 'modelware/testing';
 
 const app = pipeline(scriptedExecutor(['ok'], { whenDone: 'repeat-last' })).use(async function orphan(ctx, next) {
-  ctx.update((draft) => void draft.messages.push({ role: 'tool', toolCallId: 'x1', toolName: 'search', content: '{}' }));
+  ctx.update(
+    (draft) => void draft.messages.push({ role: 'tool', toolCallId: 'x1', toolName: 'search', content: '{}' }),
+  );
   await next();
 });
 

@@ -21,7 +21,9 @@ export interface TimeoutOptions {
 export function timeout(options: TimeoutOptions): Middleware {
   const timeoutMs = options?.timeoutMs;
   if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new TypeError(`timeout(): expected \`timeoutMs\` to be a positive number of milliseconds, got \`${String(timeoutMs)}\`.`);
+    throw new TypeError(
+      `timeout(): expected \`timeoutMs\` to be a positive number of milliseconds, got \`${String(timeoutMs)}\`.`,
+    );
   }
   return defineMiddleware({
     name: 'timeout',

@@ -76,7 +76,10 @@ describe('timeout()', () => {
 
   for (const bad of [0, -5, Number.NaN, Number.POSITIVE_INFINITY, '10']) {
     it(`rejects timeoutMs = ${String(bad)} at factory time`, () => {
-      assert.throws(() => timeout({ timeoutMs: bad as number }), (e: unknown) => e instanceof TypeError && e.message.includes('`timeoutMs`'));
+      assert.throws(
+        () => timeout({ timeoutMs: bad as number }),
+        (e: unknown) => e instanceof TypeError && e.message.includes('`timeoutMs`'),
+      );
     });
   }
 });
