@@ -17,16 +17,14 @@ export class ResponseAssembler {
     switch (part.type) {
       case 'text-delta':
       case 'reasoning-delta': {
+        // The accumulating part is ours until response() copies it: append in place rather than
+        // allocating a new part per delta.
         const type = part.type === 'text-delta' ? 'text' : 'reasoning';
-        const last = this.parts.at(-1);
-        if (last?.type === type) {
-          this.parts[this.parts.length - 1] = { ...last, text: last.text + part.text } as AssistantPart;
-        } else {
-          this.parts.push({ type, text: part.text } as AssistantPart);
-        }
+        const last = this.parts[this.parts.length - 1] as { type: string; text: string; signature?: string } | undefined;
+        if (last !== undefined && last.type === type) last.text += part.text;
+        else this.parts.push({ type, text: part.text } as AssistantPart);
         if (part.type === 'reasoning-delta' && part.signature !== undefined) {
-          const cur = this.parts.at(-1) as AssistantPart & { signature?: string };
-          this.parts[this.parts.length - 1] = { ...cur, signature: part.signature } as AssistantPart;
+          (this.parts[this.parts.length - 1] as { signature?: string }).signature = part.signature;
         }
         return;
       }
@@ -47,7 +45,11 @@ export class ResponseAssembler {
   response(): ModelResponse {
     const onlyText = this.parts.length === 1 && this.parts[0]?.type === 'text';
     const content =
-      this.parts.length === 0 ? '' : onlyText ? (this.parts[0] as { text: string }).text : [...this.parts];
+      this.parts.length === 0
+        ? ''
+        : onlyText
+          ? (this.parts[0] as { text: string }).text
+          : this.parts.map((p) => (p.type === 'tool-call' ? p : { ...p }));
     const response: ModelResponse = {
       message: { role: 'assistant', content },
       finishReason: this.finishReason ?? (this.sawToolCall ? 'tool-calls' : 'other'),
