@@ -2,7 +2,14 @@
 import { MockLanguageModelV4 } from 'ai/test';
 import { wrapLanguageModel } from 'ai';
 import koaCompose from 'koa-compose';
-import { type Executor, type ModelResponse, ModelRequestSchema, type Message, pipeline } from 'modelware';
+import {
+  type Executor,
+  type Message,
+  ModelRequestSchema,
+  type ModelResponse,
+  type StreamPart,
+  pipeline,
+} from 'modelware';
 import { CallCore } from '../lib/context.js';
 import { EventHub } from '../lib/events.js';
 import { Touched } from '../lib/track.js';
@@ -192,6 +199,44 @@ for (const n of [10, 100, 1_000, 10_000]) {
     measured: `${fmt(r.incremental)} vs ${fmt(r.fullParse)} (${((100 * r.incremental) / r.fullParse).toFixed(2)}%; identity walk without the tracker: ${fmt(r.untracked)})`,
     target: '≤ 5%',
     pass: r.incremental / r.fullParse <= 0.05,
+  });
+}
+
+// 6. Streaming: per-part overhead of the stack (reference; no target in the issue).
+{
+  const parts: StreamPart[] = [
+    ...Array.from({ length: 100 }, (_, i) => ({ type: 'text-delta' as const, text: `w${i} ` })),
+    { type: 'finish', finishReason: 'stop' },
+  ];
+  const streaming: Executor = {
+    name: 'bench-stream',
+    generate: executor.generate,
+    async *stream() {
+      yield* parts;
+    },
+  };
+  const s0 = pipeline(streaming);
+  const s10 = pipeline(streaming);
+  for (let i = 0; i < 10; i++)
+    s10.use(async function pass(_ctx, next) {
+      await next();
+    });
+  const drain = async (iterable: AsyncIterable<StreamPart>) => {
+    for await (const _ of iterable);
+  };
+  const r = await compare(
+    {
+      direct: () => drain((streaming.stream as NonNullable<Executor['stream']>)(REQUEST)),
+      layers0: () => drain(s0.stream(REQUEST)),
+      layers10: () => drain(s10.stream(REQUEST)),
+    },
+    { iterations: 300 },
+  );
+  checks.push({
+    name: 'stream of 100 parts: direct vs pipeline with 0 / 10 layers',
+    measured: `${fmt(r.direct)} vs ${fmt(r.layers0)} / ${fmt(r.layers10)} (+${fmt((r.layers0 - r.direct) / 101)} per part)`,
+    target: '(reference)',
+    pass: true,
   });
 }
 
