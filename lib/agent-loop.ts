@@ -214,7 +214,7 @@ function abortedError(core: RunCore, turns: number, usage: Usage, reason: unknow
   let transcript = core.transcript as readonly Message[];
   // A turn whose tools were cut off is left out whole, so no tool call is left unanswered.
   const at = core.pending ? transcript.lastIndexOf(core.pending as Message) : -1;
-  if (at >= 0) transcript = Object.freeze([...transcript.slice(0, at), ...transcript.slice(at + 1)]);
+  if (at >= 0) transcript = [...transcript.slice(0, at), ...transcript.slice(at + 1)];
   const why = reason instanceof Error ? reason.message : String(reason);
   return new AgentError({
     reason: 'aborted',

@@ -70,16 +70,18 @@ const immer = new Immer({ autoFreeze: false });
 const FOR_LAYER = Symbol.for('modelware.run.forLayer');
 
 /**
- * @internal The state of one run. Every transcript version is a new frozen array that shares its
- * message objects with the previous one, so an append costs one array copy and caches keyed by
- * message objects stay warm across turns.
+ * @internal The state of one run. Every transcript version is a new array that shares its
+ * message objects with the previous one, so caches keyed by message objects stay warm across
+ * turns. Appends are merged into a new array when the transcript is next read, so a turn whose
+ * tools never look at it costs one array copy, not two.
  */
 export class RunCore {
-  transcript: Immutable<Message[]>;
   turn = 0;
   result: AgentResult | undefined = undefined;
   /** The assistant message whose tool calls are running: an abort leaves it out of the transcript. */
   pending: object | undefined = undefined;
+  #transcript: Message[];
+  #appended: Message[] | undefined = undefined;
   readonly #views = new Map<string, RunContext>();
 
   constructor(
@@ -91,7 +93,16 @@ export class RunCore {
     readonly validate: boolean,
   ) {
     // A copy: the caller may keep pushing to its own array.
-    this.transcript = this.#seal([...messages]);
+    this.#transcript = this.#seal([...messages]);
+  }
+
+  get transcript(): Immutable<Message[]> {
+    const appended = this.#appended;
+    if (appended) {
+      this.#appended = undefined;
+      this.#transcript = this.#seal([...this.#transcript, ...appended]);
+    }
+    return this.#transcript as Immutable<Message[]>;
   }
 
   /** The run as the layer named `layer` sees it: `updateTranscript` errors name that layer. */
@@ -103,16 +114,22 @@ export class RunCore {
 
   /** Appends messages the loop built and checked (an assistant message, or its tool results). */
   append(messages: readonly Message[]): void {
-    const start = this.transcript.length;
-    const next = [...(this.transcript as readonly Message[]), ...messages];
     if (this.validate) {
       // Tool results answer the pending assistant message: while it is still there (the usual
-      // case, found at the end) checking from it on is enough; if an edit removed it, check all.
-      const from = this.pending ? Math.max(0, next.lastIndexOf(this.pending as Message)) : start;
-      const problem = checkToolPairing(from === 0 ? next : next.slice(from));
+      // case, among the appended ones) checking from it on is enough; if an edit removed it, check all.
+      let scope = messages;
+      const pending = this.pending as Message | undefined;
+      if (pending) {
+        const at = this.#appended?.lastIndexOf(pending) ?? -1;
+        const all = at >= 0 ? (this.#appended as Message[]).slice(at) : (this.transcript as readonly Message[]);
+        scope = [...all, ...messages];
+        if (at < 0) scope = scope.slice(Math.max(0, scope.lastIndexOf(pending)));
+      }
+      const problem = checkToolPairing(scope);
       if (problem) throw transcriptError('runAgent', problem);
     }
-    this.transcript = this.#seal(next);
+    if (this.#appended) this.#appended.push(...messages);
+    else this.#appended = [...messages];
   }
 
   updateTranscript(recipe: TranscriptRecipe, layer: string): void {
@@ -126,13 +143,14 @@ export class RunCore {
       );
       if (problem) throw transcriptError(layer, problem);
     }
-    this.transcript = this.#seal(after);
+    this.#transcript = this.#seal(after);
   }
 
-  #seal(messages: Message[]): Immutable<Message[]> {
-    Object.freeze(messages);
+  // Not frozen: V8 copies a frozen array through a slow path (~80× slower), and every transform
+  // copies the messages array. The array is ours and never changed in place.
+  #seal(messages: Message[]): Message[] {
     if (this.validate) markValidMessages(messages);
-    return messages as Immutable<Message[]>;
+    return messages;
   }
 }
 

@@ -83,6 +83,7 @@ async function runToolCall(
     content: result.content,
   };
   if (result.isError) message.isError = true;
+  // Valid by construction (ids from a validated call, string content), so frozen, not re-checked.
   Object.freeze(message);
   await onResult?.(message, result);
   return message;
@@ -97,7 +98,7 @@ async function execute(core: ToolCallCore, tools: ReadonlyMap<string, AnyTool>):
     core.result = { content, isError: true, error: new ModelwareError(`The model called an unknown tool: ${content}`) };
     return;
   }
-  const parsed = await tool.input.safeParseAsync(core.input);
+  const parsed = await parseInput(tool, core.input);
   if (!parsed.success) {
     core.result = {
       content: `Invalid arguments for tool \`${tool.name}\`:\n${z.prettifyError(parsed.error)}\nFix the arguments and call the tool again.`,
@@ -119,6 +120,19 @@ async function execute(core: ToolCallCore, tools: ReadonlyMap<string, AnyTool>):
     if (signal.aborted) throw error;
     const reason = error instanceof Error ? error.message : String(error);
     core.result = { content: `Tool \`${tool.name}\` failed: ${reason}`, isError: true, error };
+  }
+}
+
+/** Sync parse first (several times faster); schemas with async refinements need the async one. */
+function parseInput(
+  tool: AnyTool,
+  input: unknown,
+): ReturnType<AnyTool['input']['safeParse']> | Promise<ReturnType<AnyTool['input']['safeParse']>> {
+  try {
+    return tool.input.safeParse(input);
+  } catch (error) {
+    if (error instanceof z.core.$ZodAsyncError) return tool.input.safeParseAsync(input);
+    throw error;
   }
 }
 

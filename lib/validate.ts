@@ -2,7 +2,15 @@ import type { z } from 'zod';
 import { InvalidRequestError, InvalidResponseError, type IssuePath } from './errors.js';
 import type { ReadonlyModelRequest } from './executor.js';
 import type { Touched } from './track.js';
-import { CallOptionsSchema, type Message, MessageSchema, ModelResponseSchema, ToolSpecSchema } from './messages.js';
+import {
+  CallOptionsSchema,
+  type Message,
+  MessageSchema,
+  ModelResponseSchema,
+  type ToolCallPart,
+  ToolSpecSchema,
+  toolCallsOf,
+} from './messages.js';
 
 /**
  * Validation only checks: zod's parse output is discarded so the caller's objects (and every
@@ -25,8 +33,24 @@ export function formatPath(path: IssuePath): string {
   return out || '(root)';
 }
 
+/**
+ * The same knowledge kept on the message itself, for frozen messages the library builds (tool
+ * results, compacted and truncated copies): a property read costs a tenth of a WeakSet lookup, and
+ * a compacted view re-sends hundreds of such messages on every call. Non-enumerable, so a copy
+ * (spread, Immer) never carries it.
+ */
+const VALID = Symbol('modelware.valid');
+
+/** Checks a message the library built, marks it valid if it is, and freezes it (shallowly). */
+export function sealMessage<T extends object>(message: T): Readonly<T> {
+  if (checkMessage(message, 0) === undefined) Object.defineProperty(message, VALID, { value: true });
+  return Object.freeze(message);
+}
+
 function checkMessage(message: unknown, index: number): Problem | undefined {
-  if (typeof message === 'object' && message !== null && validMessages.has(message)) return undefined;
+  if (typeof message === 'object' && message !== null) {
+    if ((message as { [VALID]?: boolean })[VALID] === true || validMessages.has(message)) return undefined;
+  }
   const result = MessageSchema.safeParse(message);
   if (!result.success) return prefixed(['messages', index], result.error.issues);
   validMessages.add(message as object);
@@ -79,6 +103,12 @@ export function checkToolPairing(messages: readonly Message[] | ReadonlyModelReq
   return undefined;
 }
 
+/**
+ * Frozen tool specs and call options that passed once. An agent run sends the same objects on
+ * every call (`tool()` freezes its spec), and a zod parse of a spec costs microseconds.
+ */
+const validParts = new WeakSet<object>();
+
 function checkFields(request: ReadonlyModelRequest, before: ReadonlyModelRequest | undefined): Problem | undefined {
   if (typeof request !== 'object' || request === null || Array.isArray(request)) {
     return custom(
@@ -97,13 +127,17 @@ function checkFields(request: ReadonlyModelRequest, before: ReadonlyModelRequest
   if (request.tools !== before?.tools && request.tools !== undefined) {
     if (!Array.isArray(request.tools)) return custom(['tools'], 'expected `tools` to be an array');
     for (let i = 0; i < request.tools.length; i++) {
-      const result = ToolSpecSchema.safeParse(request.tools[i]);
+      const spec = request.tools[i];
+      if (validParts.has(spec as object)) continue;
+      const result = ToolSpecSchema.safeParse(spec);
       if (!result.success) return prefixed(['tools', i], result.error.issues);
+      if (Object.isFrozen(spec)) validParts.add(spec as object);
     }
   }
-  if (request.options !== before?.options && request.options !== undefined) {
+  if (request.options !== before?.options && request.options !== undefined && !validParts.has(request.options)) {
     const result = CallOptionsSchema.safeParse(request.options);
     if (!result.success) return prefixed(['options'], result.error.issues);
+    if (Object.isFrozen(request.options)) validParts.add(request.options);
   }
   if (
     request.metadata !== before?.metadata &&
@@ -116,28 +150,37 @@ function checkFields(request: ReadonlyModelRequest, before: ReadonlyModelRequest
 }
 
 /**
- * The tool-call ids and names a message carries (an assistant message with tool calls, or a tool
- * result). JSON, not a joined string: ids and names may contain any separator, and `a` + `b:c`
- * must not read the same as `a:b` + `c`.
+ * Whether two messages carry the same tool-call ids and names, in order (an assistant message's
+ * tool calls, or a tool result's answer). Compared field by field: no separator can make different
+ * ids read the same, and nothing is allocated on this hot path (every compacted message of every
+ * call goes through it).
  */
-function toolSignature(m: Message): string | undefined {
-  if (m.role === 'tool') return JSON.stringify([m.toolCallId, m.toolName]);
-  if (m.role !== 'assistant' || typeof m.content === 'string') return undefined;
-  let sig: string[] | undefined;
-  for (const part of m.content) if (part.type === 'tool-call') (sig ??= ['c']).push(part.toolCallId, part.toolName);
-  return sig && JSON.stringify(sig);
+function sameToolIds(a: Message, b: Message): boolean {
+  if (a.role === 'tool' || b.role === 'tool') {
+    return a.role === b.role && a.toolCallId === (b as typeof a).toolCallId && a.toolName === (b as typeof a).toolName;
+  }
+  const x = toolCallsOf(a);
+  const y = toolCallsOf(b);
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) {
+    const p = x[i] as ToolCallPart;
+    const q = y[i] as ToolCallPart;
+    if (p.toolCallId !== q.toolCallId || p.toolName !== q.toolName) return false;
+  }
+  return true;
 }
 
 /**
- * Frozen message arrays already checked as a whole (every message and the tool pairing). Only
- * frozen ones: a caller may push to its own array between calls. The agent loop freezes each
- * transcript version it creates, so a request built from the transcript is checked in O(1).
+ * Message arrays already checked as a whole (every message and the tool pairing), so a request
+ * built from them is checked in O(1). Only arrays nobody changes afterwards: frozen ones, and the
+ * agent loop's transcript versions (never frozen: V8 copies a frozen array ~80× slower, and Immer
+ * copies the messages array on every transform). A caller's own array may be pushed to between calls.
  */
 const validArrays = new WeakSet<object>();
 
-/** Records a frozen message array as valid as a whole; a no-op for an array that is not frozen. */
+/** Records a message array as valid as a whole. Only for arrays that are never changed in place. */
 export function markValidMessages(messages: readonly unknown[]): void {
-  if (Object.isFrozen(messages)) validArrays.add(messages);
+  validArrays.add(messages);
 }
 
 /** Full check of a request: every field, every message not seen before, tool pairing. */
@@ -151,7 +194,7 @@ export function findRequestProblem(request: ReadonlyModelRequest): Problem | und
     if (p) return p;
   }
   const pairing = checkToolPairing(messages);
-  if (!pairing) markValidMessages(messages);
+  if (!pairing && Object.isFrozen(messages)) markValidMessages(messages);
   return pairing;
 }
 
@@ -175,13 +218,22 @@ export function findUpdateProblem(
   let pairingNeeded = a.length !== b.length;
   for (let i = 0; i < b.length; i++) {
     const m = b[i];
-    if (m === a[i]) continue;
+    const old = a[i];
+    if (m === old) continue;
+    // The common replacement, inline: a library-built tool result in place of one with the same ids
+    // (compaction, truncation). Hundreds per call in a long run, so no call and no lookup.
+    if (
+      (m as { [VALID]?: boolean } | null)?.[VALID] === true &&
+      m?.role === 'tool' &&
+      old?.role === 'tool' &&
+      m.toolCallId === old.toolCallId &&
+      m.toolName === old.toolName
+    ) {
+      continue;
+    }
     const p = checkMessage(m, i);
     if (p) return p;
-    if (!pairingNeeded) {
-      const old = a[i] as Message | undefined;
-      pairingNeeded = old === undefined || toolSignature(old) !== toolSignature(m as Message);
-    }
+    if (!pairingNeeded) pairingNeeded = old === undefined || !sameToolIds(old as Message, m as Message);
   }
   return pairingNeeded ? checkToolPairing(b) : undefined;
 }
@@ -194,7 +246,7 @@ function checkTouched(a: readonly unknown[], b: readonly unknown[], indices: rea
     if (i >= b.length || m === a[i]) continue;
     const p = checkMessage(m, i);
     if (p) return p;
-    if (!pairingNeeded) pairingNeeded = i >= a.length || toolSignature(a[i] as Message) !== toolSignature(m as Message);
+    if (!pairingNeeded) pairingNeeded = i >= a.length || !sameToolIds(a[i] as Message, m as Message);
   }
   for (let i = a.length; i < b.length; i++) {
     const p = checkMessage(b[i], i);

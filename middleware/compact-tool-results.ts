@@ -1,7 +1,7 @@
 import type { Immutable } from 'immer';
-import type { Middleware } from '../lib/compose.js';
-import type { ToolMessage } from '../lib/messages.js';
-import { transformContext } from './transform-context.js';
+import { type Middleware, defineMiddleware } from '../lib/compose.js';
+import type { Message, ToolMessage } from '../lib/messages.js';
+import { sealMessage } from '../lib/validate.js';
 
 export interface CompactToolResultsOptions {
   /** Tool results kept intact, counting from the newest. @default 3 */
@@ -50,7 +50,8 @@ export function compactToolResults(options: CompactToolResultsOptions = {}): Mid
     let stub = stubs.get(message);
     if (stub === undefined) {
       const content = message.content.length < minChars ? message.content : replacement(message);
-      stub = content === message.content ? null : Object.freeze({ ...(message as ToolMessage), content });
+      stub =
+        content === message.content ? null : (sealMessage({ ...(message as ToolMessage), content }) as ToolMessage);
       stubs.set(message, stub);
     }
     return stub;
@@ -63,18 +64,51 @@ export function compactToolResults(options: CompactToolResultsOptions = {}): Mid
     return content;
   };
 
-  return transformContext(
-    function compactToolResults(draft, { original }) {
-      let kept = 0;
-      for (let i = original.length - 1; i >= 0; i--) {
-        const message = original[i] as Immutable<ToolMessage>;
-        if (message.role !== 'tool' || ++kept <= keepLast) continue;
-        const stub = stubOf(message);
-        if (stub) draft[i] = stub;
+  // The previous call's input and output, and where its stale results ended. A run's calls share
+  // most messages at the same positions (the transcript only grows), so decisions made last time
+  // are reused by identity; only new messages and those leaving the keepLast window are looked up.
+  let prevIn: readonly unknown[] = [];
+  let prevOut: readonly unknown[] = [];
+  let prevBoundary = 0;
+
+  return defineMiddleware({
+    name,
+    call(ctx, next) {
+      const original = ctx.request.messages;
+      // Tool results before `boundary` are older than the newest keepLast.
+      let boundary = original.length;
+      for (let i = original.length - 1, kept = 0; i >= 0 && kept < keepLast; i--) {
+        if (original[i]?.role !== 'tool') continue;
+        boundary = ++kept < keepLast ? 0 : i;
       }
+      let out: Immutable<Message>[] | undefined;
+      const lastIn = prevIn;
+      const lastOut = prevOut;
+      const reusable = Math.min(prevBoundary, boundary);
+      let i = 0;
+      for (; i < reusable; i++) {
+        const message = original[i] as Immutable<Message>;
+        const sent = message === lastIn[i] ? lastOut[i] : message.role === 'tool' ? stubOf(message) : null;
+        if (sent && sent !== message) (out ??= original.slice())[i] = sent as Immutable<Message>;
+      }
+      for (; i < boundary; i++) {
+        const message = original[i] as Immutable<Message>;
+        const stub = message.role === 'tool' ? stubOf(message) : null;
+        if (stub) (out ??= original.slice())[i] = stub;
+      }
+      prevIn = original;
+      prevOut = out ?? original;
+      prevBoundary = boundary;
+      // One replacement array assigned without reading the draft: every older result is stubbed
+      // again on every call (the view starts from the transcript), and an Immer array write costs
+      // ~1 µs where a plain one costs ~1 ns.
+      if (out) {
+        const messages = out as Message[];
+        ctx.update((draft) => void (draft.messages = messages));
+      }
+      return next();
     },
-    { name },
-  );
+  });
 }
 
 function defaultStub(message: Immutable<ToolMessage>): string {

@@ -1,6 +1,7 @@
 import type { Immutable } from 'immer';
 import type { Message, ToolMessage } from '../lib/messages.js';
 import { toolCallsOf } from '../lib/messages.js';
+import { sealMessage } from '../lib/validate.js';
 import type { TokenBudgetInfo, TokenBudgetStrategy } from './token-budget.js';
 
 /** Whether the strategies may remove or cut a message: never system messages or the newest user message. */
@@ -77,5 +78,5 @@ export function truncateToolResults(): TokenBudgetStrategy {
 
 function truncated(message: Immutable<ToolMessage>, tokens: number): ToolMessage {
   const content = `${message.content.slice(0, KEEP_CHARS)}\n…[truncated by tokenBudget: ${tokens} tokens in full]`;
-  return Object.freeze({ ...(message as ToolMessage), content });
+  return sealMessage({ ...(message as ToolMessage), content }) as ToolMessage;
 }

@@ -88,6 +88,21 @@ describe('tool execution', () => {
     assert.deepEqual(summary([result.transcript[2]]), ['tool(e1):abab']);
   });
 
+  test('an input schema with an async refinement is parsed asynchronously', async () => {
+    const known = tool({
+      name: 'known',
+      input: z.object({ id: z.string().refine(async (id) => id.startsWith('k'), 'unknown id') }),
+      execute: ({ id }) => `found ${id}`,
+    });
+    const model = scriptedExecutor([
+      { toolCalls: [{ id: 'x', name: 'known', input: { id: 'zz' } }, { id: 'y', name: 'known', input: { id: 'k1' } }] },
+      'ok',
+    ]);
+    const result = await runAgent({ model, messages: [USER], tools: [known] });
+    assert.match((result.transcript[2] as ToolMessage).content, /unknown id/);
+    assert.equal((result.transcript[3] as ToolMessage).content, 'found k1');
+  });
+
   test('non-string results are sent as JSON', async () => {
     const info = tool({ name: 'info', input: z.object({}), execute: () => ({ ok: true, n: [1, 2] }) });
     const model = scriptedExecutor([{ toolCalls: [{ id: 'i', name: 'info' }] }, 'ok']);

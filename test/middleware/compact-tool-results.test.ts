@@ -111,6 +111,30 @@ describe('compactToolResults', () => {
     );
   });
 
+  test('property: reusing the previous call across calls of any prefixes gives what a fresh instance gives', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        transcriptArb,
+        fc.array(fc.nat(), { minLength: 1, maxLength: 6 }),
+        fc.nat({ max: 3 }),
+        async (messages, cuts, keepLast) => {
+          const options = { keepLast, minChars: 10, replaceWith: '[stub]' };
+          const shared = recordingExecutor();
+          const app = pipeline(shared).use(compactToolResults(options));
+          for (const cut of cuts) {
+            // Prefixes in any order, as turns, retries and other runs would send them.
+            const prefix = messages.slice(0, cut % (messages.length + 1));
+            const fresh = recordingExecutor();
+            await pipeline(fresh).use(compactToolResults(options)).generate({ model: 'm', messages: prefix });
+            await app.generate({ model: 'm', messages: prefix });
+            assert.deepEqual(shared.requests.at(-1)?.messages, fresh.requests[0]?.messages);
+          }
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
   const cases: { label: string; options: Record<string, unknown>; says: RegExp }[] = [
     { label: 'keepLast', options: { keepLast: -1 }, says: /`keepLast` to be a non-negative integer, got `-1`/ },
     { label: 'minChars', options: { minChars: Number.NaN }, says: /`minChars` to be a non-negative number, got `NaN`/ },

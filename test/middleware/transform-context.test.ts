@@ -146,6 +146,16 @@ describe('transformContext', () => {
     assert.match(error.message, /`both` both changed the draft and returned a replacement/);
   });
 
+  test('a recipe that returns a promise without being declared async is a MiddlewareError', async () => {
+    const later = (draft: Message[]) => Promise.resolve().then(() => void draft.push(USER));
+    const error = await pipeline(recordingExecutor())
+      .use(transformContext((draft) => later(draft) as never, { name: 'later' }))
+      .generate({ model: 'm', messages: [USER] })
+      .catch((e) => e);
+    assert.equal(error.name, 'MiddlewareError');
+    assert.match(error.message, /`later` returned a promise but is not declared `async`/);
+  });
+
   test('outside a run: turn 0 and no run', async () => {
     let info: unknown;
     await pipeline(recordingExecutor())
