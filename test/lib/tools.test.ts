@@ -95,7 +95,12 @@ describe('tool execution', () => {
       execute: ({ id }) => `found ${id}`,
     });
     const model = scriptedExecutor([
-      { toolCalls: [{ id: 'x', name: 'known', input: { id: 'zz' } }, { id: 'y', name: 'known', input: { id: 'k1' } }] },
+      {
+        toolCalls: [
+          { id: 'x', name: 'known', input: { id: 'zz' } },
+          { id: 'y', name: 'known', input: { id: 'k1' } },
+        ],
+      },
       'ok',
     ]);
     const result = await runAgent({ model, messages: [USER], tools: [known] });

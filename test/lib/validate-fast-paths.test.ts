@@ -5,7 +5,10 @@ import { InvalidRequestError, type Message, type ToolMessage, pipeline } from 'm
 import { sealMessage } from '../../lib/validate.js';
 import { USER, recordingExecutor } from '../fixtures/agent.js';
 
-const call: Message = { role: 'assistant', content: [{ type: 'tool-call', toolCallId: 'c1', toolName: 't', input: {} }] };
+const call: Message = {
+  role: 'assistant',
+  content: [{ type: 'tool-call', toolCallId: 'c1', toolName: 't', input: {} }],
+};
 const result: ToolMessage = { role: 'tool', toolCallId: 'c1', toolName: 't', content: 'full result' };
 const HISTORY: Message[] = [USER, call, result];
 
