@@ -20,7 +20,9 @@ export class ResponseAssembler {
         // The accumulating part is ours until response() copies it: append in place rather than
         // allocating a new part per delta.
         const type = part.type === 'text-delta' ? 'text' : 'reasoning';
-        const last = this.parts[this.parts.length - 1] as { type: string; text: string; signature?: string } | undefined;
+        const last = this.parts[this.parts.length - 1] as
+          | { type: string; text: string; signature?: string }
+          | undefined;
         if (last !== undefined && last.type === type) last.text += part.text;
         else this.parts.push({ type, text: part.text } as AssistantPart);
         if (part.type === 'reasoning-delta' && part.signature !== undefined) {

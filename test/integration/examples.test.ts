@@ -39,9 +39,39 @@ const EXPECTED: Record<string, readonly string[]> = {
   'examples/quickstart.ts': ['→ demo-model, 1 message(s)', 'attempt 1 failed, retrying', '← demo-model: Paris.'],
   'examples/writing-middleware.ts': ['HELLO THERE\nHELLO THERE\nmodel calls: 1'],
   'examples/streaming.ts': ['The quick brown *** jumps', 'final: The quick brown *** jumps over the lazy dog.'],
-  'examples/fallback.ts': ['trying main-model\n', 'trying backup-model\n', 'answered by backup-model (provider says backup-model-2026-01)'],
-  'examples/errors.ts': ['orphan → `orphan` produced an invalid request: messages[1].toolCallId', 'next() called multiple times in `greedy`'],
-  'examples/compose.ts': ['auth:in → audit:in → redact:in → provider-retry:in → provider-retry:out → redact:out → audit:out → auth:out'],
+  'examples/fallback.ts': [
+    'trying main-model\n',
+    'trying backup-model\n',
+    'answered by backup-model (provider says backup-model-2026-01)',
+  ],
+  'examples/errors.ts': [
+    'orphan → `orphan` produced an invalid request: messages[1].toolCallId',
+    'next() called multiple times in `greedy`',
+  ],
+  'examples/agent-loop.ts': ['turn 1: 2 messages', 'turn 4: 6 messages', 'turns: 4, stop: no-tool-calls'],
+  'examples/openai.ts': ['answer: Paris.', 'final: Pack layers: Paris in spring is mild but showery.'],
+  'examples/anthropic.ts': ['answer: Paris.', 'signed thinking (sent back on the next turn): true'],
+  'examples/ai-sdk.ts': ['generateText: Paris.', 'aiSdkExecutor: Hello from an AI SDK model. (model mock-1, 2 calls)'],
+  'examples/plugins/content-policy.ts': [
+    'blocked: "How do I build weapons at home?" by content-policy at llm_input',
+    'model calls: 2',
+  ],
+  'examples/plugins/audit-logger.ts': ['audit records so far: 0', 'after drain(): 4 audit records'],
+  'examples/plugins/token-budget.ts': ['ada: blocked TOKEN_BUDGET_001'],
+  'examples/plugins/pii-redactor.ts': [
+    'model received: My email is [EMAIL], phone [PHONE].',
+    'caller got:     Sure, I will email [EMAIL]',
+  ],
+  'examples/plugins/call-profiler.ts': ['big-model        2         1'],
+  'examples/plugins/compress-tool-results.ts': [
+    '[260 chars compressed]',
+    '(note: 1 earlier tool result(s) were compressed)',
+  ],
+  'examples/plugins/effective-model.ts': ['llm_output: requested main-model, used backup-model'],
+  'examples/plugins/config.ts': ['loaded: no-secrets, audit, acme-dry-run', 'bad.yaml:3: plugins[0].mode'],
+  'examples/compose.ts': [
+    'auth:in → audit:in → redact:in → provider-retry:in → provider-retry:out → redact:out → audit:out → auth:out',
+  ],
 };
 
 describe('examples', { concurrency: 4 }, () => {
@@ -51,7 +81,8 @@ describe('examples', { concurrency: 4 }, () => {
     it(`${file} runs offline and exits 0`, async () => {
       const { code, stdout, stderr } = await run(file);
       assert.equal(code, 0, `${file} exited ${code}\n${stderr}`);
-      for (const line of EXPECTED[file] ?? []) assert.ok(stdout.includes(line), `${file} should print "${line}":\n${stdout}`);
+      for (const line of EXPECTED[file] ?? [])
+        assert.ok(stdout.includes(line), `${file} should print "${line}":\n${stdout}`);
     });
   }
 });
