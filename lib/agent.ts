@@ -13,6 +13,8 @@ import { type StopCondition, toStopConditions } from './stop.js';
 import type { ToolContext } from './tool-context.js';
 import type { AnyTool } from './tools.js';
 import { findRequestProblem, formatPath } from './validate.js';
+import { runPlugins } from '../middleware/plugins-agent.js';
+import type { PluginLike } from './plugins.js';
 
 export interface RunAgentOptions {
   /** Any executor; usually a pipeline, whose call, tool, run and turn layers all apply. */
@@ -46,6 +48,11 @@ export interface RunAgentOptions {
    * wrap the model like an outer pipeline; tool, run and turn parts run before the model's own.
    */
   readonly middleware?: readonly Middleware[] | undefined;
+  /**
+   * Plugins for this run only (sugar for `middleware: [runPlugins(...plugins)]`): the model's
+   * `plugins()` layer dispatches them beside its own, by priority, and no other run sees them.
+   */
+  readonly plugins?: readonly PluginLike[] | undefined;
   /** Tool calls of one turn that may run at the same time. @default Infinity */
   readonly toolConcurrency?: number | undefined;
   /**
@@ -115,11 +122,17 @@ export function prepareRun(options: RunAgentOptions, where: string): Prepared {
     );
   }
   const tools = toolMap(options.tools, where);
-  const own = (options.middleware ?? []).flatMap((mw, i) => toLayers(mw, `${where} \`middleware\``, i));
+  if (options.plugins !== undefined && !Array.isArray(options.plugins)) {
+    throw new TypeError(`${where}: expected \`plugins\` to be an array of plugins, got ${describe(options.plugins)}.`);
+  }
+  const middleware = options.plugins?.length
+    ? [runPlugins(...options.plugins), ...(options.middleware ?? [])]
+    : (options.middleware ?? []);
+  const own = middleware.flatMap((mw, i) => toLayers(mw, `${where} \`middleware\``, i));
   // A pipeline's tool, run and turn layers; run-scoped ones go outside them, like an outer pipeline.
   const mounted = model as Partial<Record<'toolLayers' | 'runLayers' | 'turnLayers', readonly Layer[]>>;
   const executor = own.some((l) => l.call)
-    ? pipeline({ executor: model, name: 'runAgent', validate }).use(...(options.middleware ?? []))
+    ? pipeline({ executor: model, name: 'runAgent', validate }).use(...middleware)
     : model;
   return {
     executor,

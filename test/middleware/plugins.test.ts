@@ -624,6 +624,29 @@ describe('agent hooks', () => {
     assert.deepEqual(manager.plugins, ['global']);
   });
 
+  test('runAgent({ plugins }) scopes plugins to that run, like runPlugins()', async () => {
+    const seen: string[] = [];
+    const gate = deferred();
+    const manager = new PluginManager({ plugins: [logger(seen, ['llm_input'], 'global')] });
+    const mark = (name: string) => definePlugin({ name, hooks: { llm_input: () => void seen.push(name) } });
+    const model = scriptedExecutor([
+      async () => {
+        await gate.promise;
+        return 'a done';
+      },
+      'b done',
+    ]);
+    const app = pipeline(model).use(plugins(manager));
+    const runA = runAgent({ model: app, messages: [USER], plugins: [mark('only-a')] });
+    await new Promise((r) => setImmediate(r));
+    const b = await runAgent({ model: app, messages: [USER], plugins: [mark('only-b')] });
+    gate.resolve();
+    const a = await runA;
+    assert.deepEqual([a.text, b.text], ['a done', 'b done']);
+    assert.deepEqual(seen, ['global:llm_input', 'only-a', 'global:llm_input', 'only-b']);
+    assert.deepEqual(manager.plugins, ['global']);
+  });
+
   test('run plugins are shut down when the run ends, even when it fails', async () => {
     const { manager } = managerWithEvents();
     const log: string[] = [];
