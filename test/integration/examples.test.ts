@@ -69,6 +69,11 @@ const EXPECTED: Record<string, readonly string[]> = {
   ],
   'examples/plugins/effective-model.ts': ['llm_output: requested main-model, used backup-model'],
   'examples/plugins/config.ts': ['loaded: no-secrets, audit, acme-dry-run', 'bad.yaml:3: plugins[0].mode'],
+  'examples/transform-context.ts': [
+    'turn sees 6 messages, last: (turn 3: answer briefly)',
+    'record 1: da… | assistant | record 2: data d',
+    'transcript keeps 6 messages, full results, no reminders',
+  ],
   'examples/compose.ts': [
     'auth:in → audit:in → redact:in → provider-retry:in → provider-retry:out → redact:out → audit:out → auth:out',
   ],
