@@ -145,20 +145,25 @@ class PipelineImpl implements Pipeline {
   }
 
   // Zero-cost default: no layers and no listeners means no context, just checks around the call.
-  async #direct(request: ReadonlyModelRequest, options: CallSettings | undefined): Promise<ModelResponse> {
-    if (this.#settings.validate) validateRequest(request, 'caller');
-    options?.signal?.throwIfAborted();
-    let response: ModelResponse;
+  // A plain promise chain rather than an async function: one promise and one hop fewer.
+  #direct(request: ReadonlyModelRequest, options: CallSettings | undefined): Promise<ModelResponse> {
+    let pending: Promise<ModelResponse>;
     try {
-      response = await this.#executor.generate(request, options);
+      if (this.#settings.validate) validateRequest(request, 'caller');
+      options?.signal?.throwIfAborted();
+      pending = this.#executor.generate(request, options);
     } catch (thrown) {
-      // Same errors as with layers: a non-Error becomes a MiddlewareError, an abort keeps its reason.
-      const signal = options?.signal;
-      throw signal?.aborted && thrown === signal.reason ? thrown : toError(thrown, 'a middleware');
+      return Promise.reject(callError(thrown, options?.signal));
     }
+    return pending.then(this.#checkResponse, (thrown: unknown) => {
+      throw callError(thrown, options?.signal);
+    });
+  }
+
+  readonly #checkResponse = (response: ModelResponse): ModelResponse => {
     if (this.#settings.validate) validateResponse(response, this.#executorName);
     return response;
-  }
+  };
 
   async #generate(request: ReadonlyModelRequest, options: CallSettings | undefined): Promise<ModelResponse> {
     if (this.#settings.validate) validateRequest(request, 'caller');
@@ -353,6 +358,11 @@ class PipelineImpl implements Pipeline {
       `No response: \`${layer}\` returned without calling \`await next()\` and without setting ctx.response (layers: ${this.layers.join(' → ')}). Call next(), or set ctx.response to answer directly.`,
     );
   }
+}
+
+/** Same errors as with layers: a non-Error becomes a MiddlewareError, an abort keeps its reason. */
+function callError(thrown: unknown, signal: AbortSignal | undefined): unknown {
+  return signal?.aborted && thrown === signal.reason ? thrown : toError(thrown, 'a middleware');
 }
 
 /** What the executor receives; fields are read lazily so an unused id is never generated. */

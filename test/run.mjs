@@ -1,6 +1,10 @@
 // Runs every *.test.ts under test/ with node:test through tsx. Node 20's --test does not expand
 // globs (and npm scripts run under sh, where ** is *), so the files are listed here.
 // Ends with one plain summary line: "N passed, N failed, N skipped".
+//
+// No --test-force-exit: it makes each test file's process exit before its stdout is flushed, and
+// the runner then silently loses the results of whole suites (seen here: 456 of 467 reported, exit
+// code 0). Tests must close what they open; a watchdog fails the run if something keeps it alive.
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -30,9 +34,17 @@ if (files.length === 0) {
 
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=tap', '--test-force-exit', '--test-concurrency=2', ...files],
+  ['--import', 'tsx', '--test', '--test-reporter=tap', '--test-concurrency=2', ...files],
   { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_NO_WARNINGS: '1' } },
 );
+
+const WATCHDOG_MS = 10 * 60_000;
+let timedOut = false;
+const watchdog = setTimeout(() => {
+  timedOut = true;
+  console.error(`\ntest run still going after ${WATCHDOG_MS / 60_000} minutes: a test left a handle open; killing it`);
+  child.kill('SIGKILL');
+}, WATCHDOG_MS);
 
 const counts = { pass: 0, fail: 0, skipped: 0, todo: 0 };
 let buffer = '';
@@ -48,9 +60,10 @@ child.stdout.on('data', (chunk) => {
 });
 
 child.on('close', (code) => {
+  clearTimeout(watchdog);
   const m = /^# (pass|fail|skipped|todo) (\d+)$/.exec(buffer.trim());
   if (m) counts[m[1]] = Number(m[2]);
-  const failed = counts.fail + (code !== 0 && counts.fail === 0 ? 1 : 0);
+  const failed = counts.fail + ((code !== 0 || timedOut) && counts.fail === 0 ? 1 : 0);
   console.log(`\n${counts.pass} passed, ${failed} failed, ${counts.skipped + counts.todo} skipped`);
   process.exit(code === 0 && failed === 0 ? 0 : 1);
 });
