@@ -74,6 +74,11 @@ const EXPECTED: Record<string, readonly string[]> = {
     'record 1: da… | assistant | record 2: data d',
     'transcript keeps 6 messages, full results, no reminders',
   ],
+  'examples/plugins/run-scoped.ts': [
+    'acme run:   hello, Tenant: acme.',
+    'globex run: hello, Tenant: globex.',
+    'acme tagged a call; globex tagged a call',
+  ],
   'examples/compose.ts': [
     'auth:in → audit:in → redact:in → provider-retry:in → provider-retry:out → redact:out → audit:out → auth:out',
   ],
