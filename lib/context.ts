@@ -96,6 +96,14 @@ export class CallCore {
   /** The model of the latest dispatch to the executor in the current attempt. */
   dispatchedModel: string | undefined = undefined;
   dispatches = 0;
+  /**
+   * Bumped when a layer abandons the work inside it without waiting for it (a `timeout` that fired
+   * while the executor ignored its signal): a dispatch that started in an earlier epoch must not
+   * write its late result into the call.
+   */
+  epoch = 0;
+  /** Reports the effective model to a calling pipeline when this call runs as its executor. */
+  reportModel: ((model: string) => void) | undefined = undefined;
   /** The innermost layer entered so far: the one to name when no response comes back. */
   entered: string | undefined = undefined;
   readonly requestedModel: string;

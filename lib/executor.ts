@@ -12,6 +12,12 @@ export interface ExecuteOptions {
   readonly parentId?: string | undefined;
   /** The agent run this call belongs to, when there is one. */
   readonly run?: unknown;
+  /**
+   * Tells the caller which model this executor actually used, when it chose one itself (a nested
+   * pipeline's fallback or router, a multi-provider executor). The calling pipeline records it as
+   * the effective model (`ctx.model.resolved`, events). Call it before answering.
+   */
+  readonly reportModel?: ((model: string) => void) | undefined;
 }
 
 /**

@@ -176,6 +176,7 @@ class PipelineImpl implements Pipeline {
       options?.parentId,
       options?.run as RunContext,
     );
+    core.reportModel = options?.reportModel?.bind(options);
     const started = this.#events.count > 0 ? performance.now() : 0;
     this.#emitRequested(core);
     try {
@@ -224,10 +225,13 @@ class PipelineImpl implements Pipeline {
       options?.parentId,
       options?.run as RunContext,
     );
+    core.reportModel = options?.reportModel?.bind(options);
     const started = this.#events.count > 0 ? performance.now() : 0;
     this.#emitRequested(core);
     let iterator: AsyncIterator<StreamPart> | undefined;
     let settled = false;
+    // True once the source itself has ended or failed; until then it holds resources to release.
+    let sourceEnded = false;
     try {
       await this.#getStack()(core);
       const source = core.stream ?? (core.response ? fromParts(responseToParts(core.response)) : undefined);
@@ -235,8 +239,17 @@ class PipelineImpl implements Pipeline {
       iterator = source[Symbol.asyncIterator]();
       const assembler = new ResponseAssembler();
       for (;;) {
-        const result = await iterator.next();
-        if (result.done) break;
+        let result: IteratorResult<StreamPart>;
+        try {
+          result = await iterator.next();
+        } catch (error) {
+          sourceEnded = true;
+          throw error;
+        }
+        if (result.done) {
+          sourceEnded = true;
+          break;
+        }
         // An executor that ignores the signal still stops at the next part.
         controller.signal.throwIfAborted();
         assembler.add(result.value);
@@ -266,12 +279,20 @@ class PipelineImpl implements Pipeline {
       outer?.removeEventListener('abort', forward);
       // A layer that failed after next() left the stream unread: close it (and each layer's tap).
       if (iterator === undefined) await discardStream(core.stream);
-      if (!settled) {
-        // The consumer stopped early: cancel first, so the provider request closes, then unwind
-        // every layer's stream (each runs its cleanup once).
+      if (iterator !== undefined && !sourceEnded) {
+        // The consumer stopped early, or this loop failed (an abort the executor ignored): cancel
+        // first, so the provider request closes, then unwind every layer's stream (each runs its
+        // cleanup once).
         const reason = new DOMException('The stream consumer stopped before the end.', 'AbortError');
-        controller.abort(reason);
-        await iterator?.return?.();
+        if (!controller.signal.aborted) controller.abort(reason);
+        try {
+          await iterator.return?.();
+        } catch {
+          // The call already has its outcome; a failing cleanup must not replace it.
+        }
+      }
+      if (!settled) {
+        const reason = controller.signal.reason;
         if (this.#events.has('failed')) {
           this.#events.emit({
             type: 'failed',
@@ -291,7 +312,9 @@ class PipelineImpl implements Pipeline {
   /** The innermost step: records the effective model and calls the executor. */
   async #dispatch(core: CallCore): Promise<void> {
     const request = core.request;
+    const epoch = core.epoch;
     core.dispatchedModel = request.model;
+    core.reportModel?.(request.model);
     core.dispatches++;
     if (this.#events.has('dispatched')) {
       this.#events.emit({ type: 'dispatched', ...this.#base(core), request, attempt: core.dispatches });
@@ -300,6 +323,7 @@ class PipelineImpl implements Pipeline {
     const executor = this.#executor;
     if (core.mode === 'generate') {
       const response = await executor.generate(request, options);
+      if (core.epoch !== epoch) throw abandoned();
       if (this.#settings.validate) validateResponse(response, this.#executorName);
       core.response = response;
       return;
@@ -313,6 +337,10 @@ class PipelineImpl implements Pipeline {
     const iterator = executor.stream(request, options)[Symbol.asyncIterator]();
     // Wait for the first part so connection errors surface here, where retry and fallback see them.
     const first = await iterator.next();
+    if (core.epoch !== epoch) {
+      if (!first.done) void Promise.resolve(iterator.return?.()).catch(() => {});
+      throw abandoned();
+    }
     // Closable even before it is read, so discarding an unread stream ends the provider request.
     core.stream = closable(this.#observe(core, iterator, first), () => (first.done ? undefined : iterator.return?.()));
   }
@@ -366,10 +394,21 @@ function callError(thrown: unknown, signal: AbortSignal | undefined): unknown {
 }
 
 /** What the executor receives; fields are read lazily so an unused id is never generated. */
+function abandoned(): MiddlewareError {
+  return new MiddlewareError(
+    'timeout',
+    'This attempt was abandoned by a timeout before the executor answered; its late result is discarded.',
+  );
+}
+
 class DispatchOptions implements ExecuteOptions {
   readonly #core: CallCore;
   constructor(core: CallCore) {
     this.#core = core;
+  }
+  /** A nested pipeline or a routing executor reports the model it used. */
+  reportModel(model: string): void {
+    this.#core.dispatchedModel = model;
   }
   get signal(): AbortSignal {
     return this.#core.signal;

@@ -6,6 +6,7 @@ import { attachPlugins } from '../lib/fire-hook.js';
 import { HOOKS, type ValidationFailure } from '../lib/hook-points.js';
 import type { ModelResponse, StreamPart } from '../lib/messages.js';
 import { PluginManager } from '../lib/plugin-manager.js';
+import { closable, discardStream } from '../lib/stream.js';
 import type { PluginScope } from '../lib/plugin-scope.js';
 import { agentLayers, runScopeOf } from './plugins-agent.js';
 
@@ -176,17 +177,21 @@ function validationFailed(failures: Immutable<ValidationFailure[]>, attempts: nu
 function streamHooks(ctx: Context, manager: PluginManager, scope: PluginScope | undefined): void {
   if (manager.wants('stream_chunk', scope)) {
     const source = ctx.core.streamFor(ctx.layer, 'stream_chunk');
-    ctx.core.stream = (async function* () {
-      let index = 0;
-      for await (const part of source) {
-        const out = await manager.dispatch(
-          HOOKS.stream_chunk,
-          { ...base(ctx), model: ctx.model, index: index++, part },
-          dispatchOptions(ctx, scope),
-        );
-        if (out.part !== null) yield out.part as StreamPart;
-      }
-    })();
+    // Closable before its first part, like every stream wrapper, so an abandoned stream still closes its source.
+    ctx.core.stream = closable(
+      (async function* () {
+        let index = 0;
+        for await (const part of source) {
+          const out = await manager.dispatch(
+            HOOKS.stream_chunk,
+            { ...base(ctx), model: ctx.model, index: index++, part },
+            dispatchOptions(ctx, scope),
+          );
+          if (out.part !== null) yield out.part as StreamPart;
+        }
+      })(),
+      () => discardStream(source),
+    );
   }
   const check = manager.wants('validation_check', scope);
   const output = manager.wants('llm_output', scope);

@@ -45,12 +45,23 @@ export function timeout(options: TimeoutOptions): Middleware {
       });
       const timer = setTimeout(() => controller.abort(error), timeoutMs);
       core.signal = linked.signal;
+      let keepLink = false;
       try {
         await Promise.race([next(), aborted]);
+        // In stream mode the executor goes on reading with the linked signal after the first part:
+        // keep the link, so the caller's abort still reaches it, until the stream closes.
+        if (core.mode === 'stream' && core.stream) {
+          keepLink = true;
+          await ctx.tapStream({ onClose: () => linked.dispose() });
+        }
+      } catch (thrown) {
+        // Gave up without waiting for the layers inside: whatever they still produce is late.
+        if (controller.signal.aborted) core.epoch++;
+        throw thrown;
       } finally {
         clearTimeout(timer);
         if (onAbort) linked.signal.removeEventListener('abort', onAbort);
-        linked.dispose();
+        if (!keepLink) linked.dispose();
         core.signal = previous;
       }
     },

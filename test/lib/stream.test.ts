@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  type Executor,
   type Middleware,
   type ModelResponse,
   type StreamObserver,
@@ -442,5 +443,44 @@ describe('stream: failures', () => {
     assert.equal(await app.stream(BASE_REQUEST).text(), 'two');
     assert.equal(model.openStreams, 0);
     assert.equal(model.closedStreams, 2);
+  });
+});
+
+describe('stream cleanup when the pipeline itself stops reading', () => {
+  test('closes an executor that ignores its signal, and runs every tap onClose once, after an abort', async () => {
+    let executorCleanup = 0;
+    let onClose = 0;
+    const deaf: Executor = {
+      name: 'deaf',
+      async generate() {
+        throw new Error('unused');
+      },
+      async *stream() {
+        try {
+          for (let i = 0; i < 20; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+            yield { type: 'text-delta', text: 'x' } as StreamPart;
+          }
+          yield { type: 'finish', finishReason: 'stop' } as StreamPart;
+        } finally {
+          executorCleanup++;
+        }
+      },
+    };
+    const app = pipeline(deaf).use(async function tap(ctx, next) {
+      await next();
+      await ctx.tapStream({ onClose: () => void onClose++ });
+    });
+    const controller = new AbortController();
+    const reason = new Error('user abort');
+    setTimeout(() => controller.abort(reason), 50);
+    await assert.rejects(async () => {
+      for await (const _ of app.stream(
+        { model: 'm', messages: [{ role: 'user', content: 'hi' }] },
+        { signal: controller.signal },
+      ));
+    }, reason);
+    assert.equal(executorCleanup, 1);
+    assert.equal(onClose, 1);
   });
 });

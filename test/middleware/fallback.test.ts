@@ -214,3 +214,23 @@ describe('fallback: options are validated at factory time', () => {
     });
   }
 });
+
+describe('fallback() in a nested pipeline', () => {
+  test('the outer pipeline sees the model the inner one resolved (reportModel)', async () => {
+    const overloaded = Object.assign(new Error('overloaded'), { retryable: true });
+    const inner = pipeline(scriptedExecutor([overloaded, { text: 'ok', model: 'backup-2026' }])).use(
+      fallback({ models: ['backup'] }),
+    );
+    const seen: unknown[] = [];
+    const outer = pipeline(inner).use(async function report(ctx, next) {
+      await next();
+      seen.push(ctx.model);
+    });
+    outer.on('completed', (event) => seen.push(event.model));
+    await outer.generate({ model: 'main', messages: [{ role: 'user', content: 'hi' }] });
+    assert.deepEqual(seen, [
+      { requested: 'main', resolved: 'backup' },
+      { requested: 'main', resolved: 'backup' },
+    ]);
+  });
+});

@@ -689,3 +689,25 @@ describe('agent hooks', () => {
     );
   });
 });
+
+describe('plugins(): stream_chunk wrapper', () => {
+  test('an abandoned stream (an outer layer answers instead) still closes the executor stream and inner taps', async () => {
+    const model = scriptedExecutor(['hello world, this is long'], { chunkSize: 3 });
+    let onClose = 0;
+    const p = definePlugin({ name: 'p', hooks: { stream_chunk() {} } });
+    const app = pipeline(model)
+      .use(async function guard(ctx, next) {
+        await next();
+        ctx.response = { message: { role: 'assistant', content: 'refused' }, finishReason: 'content-filter' };
+      })
+      .use(plugins(new PluginManager({ plugins: [p] }), { maxRepairs: 0 }))
+      .use(async function tap(ctx, next) {
+        await next();
+        await ctx.tapStream({ onClose: () => void onClose++ });
+      });
+    const text = await app.stream({ model: 'm', messages: [USER] }).text();
+    assert.equal(text, 'refused');
+    assert.equal(model.openStreams, 0);
+    assert.equal(onClose, 1);
+  });
+});

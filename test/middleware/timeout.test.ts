@@ -83,3 +83,45 @@ describe('timeout()', () => {
     });
   }
 });
+
+describe('timeout() in stream mode and when abandoning work', () => {
+  it('keeps the caller abort reaching the executor after the first part (the link outlives next())', async () => {
+    const model = scriptedExecutor(['a b c d e f g h i j k l'], { chunkSize: 2, chunkDelayMs: 30 });
+    const app = pipeline(model, timeout({ timeoutMs: 5_000 }));
+    const controller = new AbortController();
+    const reason = new Error('user abort');
+    setTimeout(() => controller.abort(reason), 70);
+    await assert.rejects(async () => {
+      for await (const _ of app.stream(BASE_REQUEST, { signal: controller.signal }));
+    }, reason);
+    assert.equal(model.calls[0]?.signal?.aborted, true);
+    assert.equal(model.openStreams, 0);
+    assert.equal(model.closedStreams, 1);
+  });
+
+  it('inside retry(), discards the late result of an attempt it abandoned', async () => {
+    const log: string[] = [];
+    let n = 0;
+    const deaf: Executor = {
+      name: 'deaf',
+      async generate() {
+        const k = ++n;
+        log.push(`exec${k}:start`);
+        await new Promise((resolve) => setTimeout(resolve, k === 1 ? 80 : 0));
+        log.push(`exec${k}:end`);
+        return { message: { role: 'assistant', content: `answer ${k}` }, finishReason: 'stop' };
+      },
+    };
+    const app = pipeline(deaf)
+      .use(retry({ initialDelayMs: 0 }), timeout({ timeoutMs: 30 }))
+      .use(async function inner(ctx, next) {
+        await next();
+        log.push(`inner:out ${ctx.response?.message.content}`);
+      });
+    const response = await app.generate(BASE_REQUEST);
+    assert.equal(response.message.content, 'answer 2');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Attempt 1 finished after attempt 2 answered; its inner layer never saw its result.
+    assert.deepEqual(log, ['exec1:start', 'exec2:start', 'exec2:end', 'inner:out answer 2', 'exec1:end']);
+  });
+});
