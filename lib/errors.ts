@@ -353,6 +353,8 @@ export function isRetryable(error: unknown): boolean {
   if (typeof flag === 'boolean') return flag;
   if (InvalidRequestError.isInstance(error) || PolicyViolationError.isInstance(error)) return false;
   if (MiddlewareError.isInstance(error)) return false;
+  // A retry layer outside another one would multiply the attempts.
+  if (RetryError.isInstance(error)) return false;
   if ((error as { name?: unknown }).name === 'AbortError') return false;
   return true;
 }

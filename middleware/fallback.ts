@@ -54,7 +54,7 @@ export function fallback(options: FallbackOptions): Middleware {
         }
       }
       throw new RetryError(
-        `fallback: every model failed (${chain.join(', ')}); the last error: ${String((errors.at(-1) as Error)?.message ?? errors.at(-1))}.`,
+        `fallback: every model failed (${chain.join(', ')}); the last error: ${String((errors.at(-1) as Error)?.message ?? errors.at(-1)).replace(/\.$/, '')}.`,
         'modelsExhausted',
         errors,
       );

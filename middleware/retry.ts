@@ -83,8 +83,9 @@ function retryAfter(error: unknown): number {
   return typeof value === 'number' && value > 0 ? value : 0;
 }
 
+/** The error's message without a final full stop, to sit inside a sentence of ours. */
 function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return (error instanceof Error ? error.message : String(error)).replace(/\.$/, '');
 }
 
 function check(name: string, value: unknown, ok: boolean, expected: string): void {

@@ -392,3 +392,15 @@ describe('retry: stream mode', () => {
     await assert.rejects(stream.text(), { name: 'RetryError', reason: 'maxRetriesExceeded' });
   });
 });
+
+describe('retry() around another retry()', () => {
+  test('does not retry the inner RetryError (attempts add, they do not multiply)', async () => {
+    const flaky = () => Object.assign(new Error('503'), { retryable: true });
+    const model = scriptedExecutor([flaky(), flaky(), flaky(), flaky(), flaky(), flaky(), flaky(), flaky(), flaky()]);
+    const app = pipeline(model, retry({ retries: 2, initialDelayMs: 0 }), retry({ retries: 2, initialDelayMs: 0 }));
+    await assert.rejects(app.generate({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }), (e: unknown) =>
+      RetryError.isInstance(e),
+    );
+    assert.equal(model.calls.length, 3);
+  });
+});
