@@ -14,11 +14,24 @@ import {
 
 /**
  * Validation only checks: zod's parse output is discarded so the caller's objects (and every
- * WeakMap cache keyed by them) survive. A message object that passed once is remembered, so a
- * transcript is checked once per message, not once per call. The cache assumes messages are not
- * mutated in place after they were sent, which the read-only types already forbid.
+ * WeakMap cache keyed by them) survive. A message object that passed once is remembered with the
+ * fields that decide its validity and its pairing (role, content, tool-call id), so a transcript is
+ * checked once per message, not once per call, and a caller who edits one of those fields in place
+ * between calls gets it checked again. (An edit deep inside a content array is not seen; the
+ * read-only types forbid it.)
  */
-const validMessages = new WeakSet<object>();
+const validMessages = new WeakMap<object, Fingerprint>();
+
+interface Fingerprint {
+  readonly role: unknown;
+  readonly content: unknown;
+  readonly toolCallId: unknown;
+}
+
+function fingerprintMatches(message: object, seen: Fingerprint | undefined): boolean {
+  const m = message as Record<string, unknown>;
+  return seen !== undefined && seen.role === m.role && seen.content === m.content && seen.toolCallId === m.toolCallId;
+}
 
 type Issue = z.core.$ZodIssue;
 
@@ -49,11 +62,13 @@ export function sealMessage<T extends object>(message: T): Readonly<T> {
 
 function checkMessage(message: unknown, index: number): Problem | undefined {
   if (typeof message === 'object' && message !== null) {
-    if ((message as { [VALID]?: boolean })[VALID] === true || validMessages.has(message)) return undefined;
+    if ((message as { [VALID]?: boolean })[VALID] === true) return undefined;
+    if (fingerprintMatches(message, validMessages.get(message))) return undefined;
   }
   const result = MessageSchema.safeParse(message);
   if (!result.success) return prefixed(['messages', index], result.error.issues);
-  validMessages.add(message as object);
+  const m = message as Record<string, unknown>;
+  validMessages.set(message as object, { role: m.role, content: m.content, toolCallId: m.toolCallId });
   return undefined;
 }
 

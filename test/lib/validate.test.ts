@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { InvalidRequestError, InvalidResponseError, type Message, type ModelRequest } from 'modelware';
+import { InvalidRequestError, InvalidResponseError, type Message, type ModelRequest, pipeline } from 'modelware';
+import { scriptedExecutor } from 'modelware/testing';
 import {
   checkToolPairing,
   findRequestProblem,
@@ -238,4 +239,23 @@ describe('errors from validation', () => {
       assert.equal(formatPath(path), shown);
     });
   }
+});
+
+describe('the validation cache and callers who edit messages in place', () => {
+  test('a message edited in place between calls is checked again', async () => {
+    const model = scriptedExecutor(['ok'], { whenDone: 'repeat-last' });
+    const app = pipeline(model);
+    const message: { role: string; content: unknown } = { role: 'user', content: 'hi' };
+    const request = { model: 'm', messages: [message] } as unknown as ModelRequest;
+    await app.generate(request);
+    message.role = 'bogus';
+    await assert.rejects(
+      app.generate(request),
+      (e: unknown) => InvalidRequestError.isInstance(e) && e.layer === 'caller',
+    );
+    message.role = 'user';
+    message.content = 42;
+    await assert.rejects(app.generate(request), (e: unknown) => InvalidRequestError.isInstance(e));
+    assert.equal(model.calls.length, 1);
+  });
 });
