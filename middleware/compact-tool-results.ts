@@ -5,17 +5,17 @@ import { sealMessage } from '../lib/validate.js';
 
 export interface CompactToolResultsOptions {
   /** Tool results kept intact, counting from the newest. @default 3 */
-  readonly keepLast?: number;
+  readonly keepLast?: number | undefined;
   /**
    * The content an older tool result is sent with instead of its own: a string, or a function of
    * the message.
    * @default (m) => `[${m.toolName} result omitted to save context: ${m.content.length} characters]`
    */
-  readonly replaceWith?: string | ((message: Immutable<ToolMessage>) => string);
+  readonly replaceWith?: (string | ((message: Immutable<ToolMessage>) => string)) | undefined;
   /** Results shorter than this many characters are sent as they are. @default 200 */
-  readonly minChars?: number;
+  readonly minChars?: number | undefined;
   /** Names the layer. @default 'compactToolResults' */
-  readonly name?: string;
+  readonly name?: string | undefined;
 }
 
 /**

@@ -31,7 +31,10 @@ export function fallback(options: FallbackOptions): Middleware {
       `fallback(): expected \`models\` to be a non-empty array of model ids, got \`${JSON.stringify(models)}\`.`,
     );
   }
-  const decide = shouldFallback ?? ((error: unknown) => isRetryable(error));
+  // An inner retry() that gave up on this model is a reason to try the next one, if its last
+  // error was the kind worth another attempt.
+  const decide =
+    shouldFallback ?? ((error: unknown) => isRetryable(RetryError.isInstance(error) ? error.lastError : error));
 
   return defineMiddleware({
     name: 'fallback',

@@ -19,7 +19,7 @@ export interface PluginsOptions {
    * already sent): a failure rejects the stream at its end.
    * @default 2
    */
-  readonly maxRepairs?: number;
+  readonly maxRepairs?: number | undefined;
 }
 
 const EMPTY: Readonly<Record<string, unknown>> = Object.freeze({});

@@ -25,18 +25,18 @@ export interface TokenBudgetOptions {
   /** The model's input limit, in tokens. */
   readonly maxInputTokens: number;
   /** Tokens kept free for the answer: the messages and tools must fit in `maxInputTokens - reserveOutputTokens`. @default 0 */
-  readonly reserveOutputTokens?: number;
+  readonly reserveOutputTokens?: number | undefined;
   /**
    * How to fit: `'drop-oldest'` drops the oldest messages (an assistant tool-call message always
    * with all its tool results); `'truncate-tool-results'` cuts the oldest tool results down to a
    * short head. Both keep system messages and the newest user message. Or a function.
    * @default 'drop-oldest'
    */
-  readonly strategy?: 'drop-oldest' | 'truncate-tool-results' | TokenBudgetStrategy;
+  readonly strategy?: 'drop-oldest' | 'truncate-tool-results' | TokenBudgetStrategy | undefined;
   /** Counts the tokens of a text. @default gpt-tokenizer's o200k_base, loaded on first use */
-  readonly tokenizer?: Tokenizer;
+  readonly tokenizer?: Tokenizer | undefined;
   /** Names the layer. @default 'tokenBudget' */
-  readonly name?: string;
+  readonly name?: string | undefined;
 }
 
 /**

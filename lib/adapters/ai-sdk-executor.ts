@@ -15,12 +15,12 @@ type Part = Exclude<AssistantMessage['content'], string>[number];
 
 export interface AiSdkExecutorOptions {
   /** Shown in errors and events. @default `ai-sdk:<model.provider>`, or 'ai-sdk' for a resolver */
-  readonly name?: string;
+  readonly name?: string | undefined;
   /**
    * The key of `providerOptions`/`providerMetadata` that carries reasoning signatures.
    * @default the provider id before its first dot (`anthropic.messages` → `anthropic`)
    */
-  readonly providerKey?: string;
+  readonly providerKey?: string | undefined;
 }
 
 /**

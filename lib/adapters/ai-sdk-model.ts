@@ -16,12 +16,12 @@ export interface ToLanguageModelOptions {
   /** The model id the pipeline receives as `request.model`. */
   readonly modelId: string;
   /** The provider id AI SDK reports (and the `providerMetadata` key of reasoning signatures). @default 'modelware' */
-  readonly provider?: string;
+  readonly provider?: string | undefined;
   /**
    * URL patterns the executor's provider fetches itself; the AI SDK downloads other URLs first.
    * @default { 'image/*': [/^https?:\/\//] }
    */
-  readonly supportedUrls?: Record<string, RegExp[]>;
+  readonly supportedUrls?: Record<string, RegExp[]> | undefined;
 }
 
 /**

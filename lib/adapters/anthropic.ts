@@ -20,20 +20,20 @@ export interface AnthropicExecutorOptions {
   /** The SDK client, e.g. `new Anthropic({ apiKey })`; its base URL, timeout and retries apply. */
   readonly client: AnthropicClient;
   /** Shown in errors and events, and as `ProviderError.provider`. @default 'anthropic' */
-  readonly name?: string;
+  readonly name?: string | undefined;
   /** `max_tokens` when a request has no `options.maxOutputTokens` (the API requires one). @default 4096 */
-  readonly maxTokens?: number;
+  readonly maxTokens?: number | undefined;
   /**
    * Extended thinking for every call, e.g. `{ type: 'adaptive' }` (or `{ type: 'enabled',
    * budget_tokens: 2048 }` on older models); thinking blocks come back as reasoning parts with
    * their signature. @default undefined (the API's default)
    */
-  readonly thinking?: ThinkingConfigParam;
+  readonly thinking?: ThinkingConfigParam | undefined;
   /**
    * Extra body fields for every call (e.g. `{ service_tier: 'auto' }`). A call adds its own in
    * `request.options.anthropic`, which win. @default undefined
    */
-  readonly body?: Readonly<Record<string, unknown>>;
+  readonly body?: Readonly<Record<string, unknown>> | undefined;
 }
 
 /**

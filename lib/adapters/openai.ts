@@ -18,21 +18,21 @@ export interface OpenAIExecutorOptions {
   /** The SDK client, e.g. `new OpenAI({ apiKey })`; its base URL, timeout and retries apply. */
   readonly client: OpenAIClient;
   /** Shown in errors and events, and as `ProviderError.provider`. @default 'openai' */
-  readonly name?: string;
+  readonly name?: string | undefined;
   /** Role for system messages: `developer` is what OpenAI's reasoning models expect. @default 'system' */
-  readonly systemRole?: 'system' | 'developer';
+  readonly systemRole?: 'system' | 'developer' | undefined;
   /**
    * Field that carries `options.maxOutputTokens`: `max_tokens` for OpenAI-compatible servers that
    * predate `max_completion_tokens`. @default 'max_completion_tokens'
    */
-  readonly maxTokensField?: 'max_completion_tokens' | 'max_tokens';
+  readonly maxTokensField?: 'max_completion_tokens' | 'max_tokens' | undefined;
   /** Ask for usage in streamed calls (`stream_options.include_usage`). @default true */
-  readonly streamUsage?: boolean;
+  readonly streamUsage?: boolean | undefined;
   /**
    * Extra body fields for every call (e.g. `{ reasoning_effort: 'low', service_tier: 'flex' }`).
    * A call adds its own in `request.options.openai`, which win. @default undefined
    */
-  readonly body?: Readonly<Record<string, unknown>>;
+  readonly body?: Readonly<Record<string, unknown>> | undefined;
 }
 
 /**
