@@ -141,25 +141,26 @@ export function buildStack(layers: readonly Layer[], innermost: Step): Step {
     end = i;
     const head = segment[0] as Layer;
     if (head.replay) {
-      downstream = replayStep(head, segment.length > 1 ? chain(segment.slice(1), downstream) : downstream);
+      downstream = replayStep(head, i, segment.length > 1 ? chain(segment.slice(1), i + 1, downstream) : downstream);
     } else {
-      downstream = chain(segment, downstream);
+      downstream = chain(segment, i, downstream);
     }
   }
   return downstream;
 }
 
-function chain(segment: readonly Layer[], downstream: Step): Step {
-  const composed = koaCompose(segment.map(once));
+function chain(segment: readonly Layer[], start: number, downstream: Step): Step {
+  const composed = koaCompose(segment.map((layer, k) => once(layer, start + k)));
   return (core) => composed(core, downstream);
 }
 
-function once(layer: Layer): (core: CallCore, next: Next) => Promise<void> | void {
+function once(layer: Layer, index: number): (core: CallCore, next: Next) => Promise<void> | void {
   const { name } = layer;
   const fn = layer.call as MiddlewareFn;
   return (core, next) => {
     let called = false;
-    core.entered = name;
+    // An index, not the name: storing a small integer needs no GC write barrier.
+    core.entered = index;
     return fn(new Context(core, name), () => {
       if (called) {
         return Promise.reject(
@@ -197,12 +198,12 @@ class ReplayContext extends Context {
   }
 }
 
-function replayStep(layer: Layer, inner: Step): Step {
+function replayStep(layer: Layer, index: number, inner: Step): Step {
   const { name } = layer;
   const fn = layer.call as MiddlewareFn;
   return async (core) => {
     const ctx = new ReplayContext(core, name);
-    core.entered = name;
+    core.entered = index;
     let running = false;
     let attempts = 0;
     const next: Next = async () => {

@@ -104,8 +104,8 @@ export class CallCore {
   epoch = 0;
   /** Reports the effective model to a calling pipeline when this call runs as its executor. */
   reportModel: ((model: string) => void) | undefined = undefined;
-  /** The innermost layer entered so far: the one to name when no response comes back. */
-  entered: string | undefined = undefined;
+  /** Index of the innermost layer entered so far (-1: none): the one to name when no response comes back. */
+  entered = -1;
   readonly requestedModel: string;
   private _id: string | undefined;
   private _signal: AbortSignal | undefined;

@@ -380,7 +380,7 @@ class PipelineImpl implements Pipeline {
 
   #noResponse(core: CallCore): MiddlewareError {
     // The innermost layer reached is the one that neither called next() nor answered.
-    const layer = core.entered ?? this.name;
+    const layer = this.#callLayers[core.entered]?.name ?? this.name;
     return new MiddlewareError(
       layer,
       `No response: \`${layer}\` returned without calling \`await next()\` and without setting ctx.response (layers: ${this.layers.join(' → ')}). Call next(), or set ctx.response to answer directly.`,
