@@ -10,7 +10,7 @@ import {
   type StreamPart,
   pipeline,
 } from 'modelware';
-import { CallCore } from '../lib/context.js';
+import { CallCore } from '../lib/call-core.js';
 import { EventHub } from '../lib/events.js';
 import { Touched } from '../lib/track.js';
 import { findRequestProblem, findUpdateProblem } from '../lib/validate.js';

@@ -1,7 +1,7 @@
 import type { Immutable } from 'immer';
 import { type Layer, type Middleware, toLayers } from './compose.js';
 import type { RunState } from './context.js';
-import { newId } from './context.js';
+import { newId } from './call-core.js';
 import { InvalidRequestError } from './errors.js';
 import { assertExecutor, describe, type Executor } from './executor.js';
 import type { CallOptions, Message } from './messages.js';

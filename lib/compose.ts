@@ -1,5 +1,6 @@
 import koaCompose from 'koa-compose';
-import { type CallCore, Context, type RequestRecipe } from './context.js';
+import type { CallCore } from './call-core.js';
+import { Context, type RequestRecipe } from './context.js';
 import { MiddlewareError } from './errors.js';
 import { type ReadonlyModelRequest, describe } from './executor.js';
 import { discardStream } from './stream.js';

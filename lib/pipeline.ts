@@ -1,5 +1,6 @@
 import { type Layer, type Middleware, buildStack, toLayers } from './compose.js';
-import { CallCore, type CoreSettings, type RunContext, enableInspection } from './context.js';
+import { CallCore, type CoreSettings, enableInspection } from './call-core.js';
+import type { RunContext } from './context.js';
 import { MiddlewareError, toError } from './errors.js';
 import { EventHub, type ModelEventListener, type ModelEventType } from './events.js';
 import {

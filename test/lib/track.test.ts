@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { InvalidRequestError, type Message, type ModelRequest } from 'modelware';
-import { CallCore, type RequestRecipe } from '../../lib/context.js';
+import { CallCore } from '../../lib/call-core.js';
+import type { RequestRecipe } from '../../lib/context.js';
 import { EventHub } from '../../lib/events.js';
 import { findRequestProblem } from '../../lib/validate.js';
 

@@ -1,0 +1,182 @@
+import { type Draft, Immer, type Immutable, type Patch, enablePatches, freeze } from 'immer';
+import type { CallState, LayerPatches, RequestRecipe, ResponseRecipe, RunContext } from './context.js';
+import { MiddlewareError } from './errors.js';
+import type { EffectiveModel, EventHub } from './events.js';
+import type { ReadonlyModelRequest } from './executor.js';
+import type { ModelRequest, ModelResponse, StreamPart } from './messages.js';
+import { discardStream, fromParts, responseToParts } from './stream.js';
+import { Touched, trackMessages } from './track.js';
+import { validateResponse, validateUpdate } from './validate.js';
+
+// Auto-freeze makes every produce() walk the whole tree (DESIGN §3): off, and our own instance so
+// the user's global Immer settings are untouched.
+const immer = new Immer({ autoFreeze: false });
+let patchesEnabled = false;
+
+let seq = 0;
+const idPrefix = Math.random().toString(36).slice(2, 8);
+export function newId(kind: string): string {
+  return `${kind}_${idPrefix}${(++seq).toString(36)}`;
+}
+
+export interface CoreSettings {
+  readonly validate: boolean;
+  readonly inspect: boolean;
+  readonly strict: boolean;
+  readonly events: EventHub;
+}
+
+/** @internal The shared state of one call; layers see it through a `Context` view. */
+export class CallCore {
+  request: ReadonlyModelRequest;
+  response: ModelResponse | undefined = undefined;
+  stream: AsyncIterable<StreamPart> | undefined = undefined;
+  state: CallState | undefined = undefined;
+  patches: LayerPatches[] | undefined;
+  /** The model of the latest dispatch to the executor in the current attempt. */
+  dispatchedModel: string | undefined = undefined;
+  dispatches = 0;
+  /**
+   * Bumped when a layer abandons the work inside it without waiting for it (a `timeout` that fired
+   * while the executor ignored its signal): a dispatch that started in an earlier epoch must not
+   * write its late result into the call.
+   */
+  epoch = 0;
+  /** Reports the effective model to a calling pipeline when this call runs as its executor. */
+  reportModel: ((model: string) => void) | undefined = undefined;
+  /** Index of the innermost layer entered so far (-1: none): the one to name when no response comes back. */
+  entered = -1;
+  readonly requestedModel: string;
+  private _id: string | undefined;
+  private _signal: AbortSignal | undefined;
+
+  constructor(
+    readonly settings: CoreSettings,
+    request: ReadonlyModelRequest,
+    readonly mode: 'generate' | 'stream',
+    signal: AbortSignal | undefined,
+    readonly parentId: string | undefined,
+    readonly run: RunContext | undefined,
+  ) {
+    this.request = request;
+    this.requestedModel = request.model;
+    this._signal = signal;
+    this.patches = settings.inspect ? [] : undefined;
+  }
+
+  get id(): string {
+    return (this._id ??= newId('call'));
+  }
+
+  get signal(): AbortSignal {
+    // Created lazily: most calls never look at it, and AbortController is not free.
+    return (this._signal ??= new AbortController().signal);
+  }
+
+  set signal(signal: AbortSignal) {
+    this._signal = signal;
+  }
+
+  /** The signal if one exists yet, without creating one: a signal nobody created cannot abort. */
+  get existingSignal(): AbortSignal | undefined {
+    return this._signal;
+  }
+
+  get model(): EffectiveModel {
+    return { requested: this.requestedModel, resolved: this.dispatchedModel ?? this.request.model };
+  }
+
+  update(recipe: RequestRecipe, layer: string): void {
+    const before = this.request;
+    let after: ReadonlyModelRequest;
+    let patches: Patch[] | undefined;
+    let inverse: Patch[] | undefined;
+    const validate = this.settings.validate;
+    const touched = validate ? new Touched() : undefined;
+    const run = (draft: Draft<ModelRequest>) => {
+      if (!touched) return recipe(draft, { original: before });
+      const tracked = trackMessages(draft, touched);
+      const result = recipe(tracked, { original: before });
+      if (result === tracked) return undefined;
+      // A replacement value bypasses the tracker: check the whole array.
+      if (result !== undefined) touched.all = true;
+      return result;
+    };
+    if (this.patches) {
+      const result = immer.produceWithPatches(before as ModelRequest, run as never) as unknown as [
+        ReadonlyModelRequest,
+        Patch[],
+        Patch[],
+      ];
+      [after, patches, inverse] = result;
+    } else {
+      after = immer.produce(before as ModelRequest, run as never) as ReadonlyModelRequest;
+    }
+    if (after === before) return;
+    if (validate) validateUpdate(before, after, layer, touched);
+    this.request = this.settings.strict ? freeze(after, true) : Object.freeze(after);
+    if (patches && patches.length > 0) {
+      this.patches?.push({ layer, target: 'request', patches, inversePatches: inverse ?? [] });
+    }
+  }
+
+  updateResponse(recipe: ResponseRecipe, layer: string): void {
+    const before = this.response;
+    if (before === undefined && this.stream) {
+      // After next() in stream mode the parts have not flowed yet: "call it after next()" would mislead.
+      throw new MiddlewareError(
+        layer,
+        `\`${layer}\` called ctx.updateResponse() in stream mode, where the response exists only once the stream has ended. Use ctx.mapStream() to change the parts, or ctx.tapStream({ onFinish }) to read the final response.`,
+      );
+    }
+    if (before === undefined) {
+      throw new MiddlewareError(
+        layer,
+        `\`${layer}\` called ctx.updateResponse() before there was a response. Call it after \`await next()\`, or set ctx.response to answer without calling next().`,
+      );
+    }
+    let after: ModelResponse;
+    let patches: Patch[] | undefined;
+    let inverse: Patch[] | undefined;
+    const run = (draft: Draft<ModelResponse>) => recipe(draft, { original: before as Immutable<ModelResponse> });
+    if (this.patches) {
+      const result = immer.produceWithPatches(before, run as never) as unknown as [ModelResponse, Patch[], Patch[]];
+      [after, patches, inverse] = result;
+    } else after = immer.produce(before, run as never) as ModelResponse;
+    if (after === before) return;
+    if (this.settings.validate) validateResponse(after, layer);
+    this.response = after;
+    if (patches && patches.length > 0) {
+      this.patches?.push({ layer, target: 'response', patches, inversePatches: inverse ?? [] });
+    }
+  }
+
+  setResponse(response: ModelResponse | undefined, layer: string): void {
+    if (response !== undefined && this.settings.validate) validateResponse(response, layer);
+    this.response = response;
+    if (this.stream) {
+      // In stream mode an answer set after next() replaces the stream (as it replaces the response in
+      // generate mode); otherwise a guard's refusal caught outside would still stream what it refused.
+      const replaced = this.stream;
+      this.stream = undefined;
+      void discardStream(replaced);
+    }
+  }
+
+  /** The stream for a layer to wrap; synthesised from `response` when a layer inside answered directly. */
+  streamFor(layer: string, method: string): AsyncIterable<StreamPart> {
+    if (this.stream) return this.stream;
+    if (this.response) return (this.stream = fromParts(responseToParts(this.response)));
+    throw new MiddlewareError(
+      layer,
+      `\`${layer}\` called ctx.${method}() before there was a stream. Call it after \`await next()\`.`,
+    );
+  }
+}
+
+export function enableInspection(): void {
+  if (!patchesEnabled) {
+    enablePatches();
+    patchesEnabled = true;
+  }
+}
