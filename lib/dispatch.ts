@@ -1,0 +1,119 @@
+import type { CallCore, CoreSettings } from './call-core.js';
+import type { RunContext } from './context.js';
+import { MiddlewareError } from './errors.js';
+import type { EventHub } from './events.js';
+import type { ExecuteOptions, Executor } from './executor.js';
+import type { StreamPart } from './messages.js';
+import { ResponseAssembler, closable, fromParts, responseToParts } from './stream.js';
+import { validateResponse } from './validate.js';
+
+/** What every call of one pipeline shares. */
+export interface CallEnv {
+  readonly settings: CoreSettings;
+  readonly events: EventHub;
+  readonly executor: Executor;
+  readonly executorName: string;
+}
+
+/** The fields every lifecycle event of a call carries. */
+export function eventBase(core: CallCore) {
+  return { callId: core.id, parentId: core.parentId, mode: core.mode, model: core.model };
+}
+
+export function emitRequested(events: EventHub, core: CallCore): void {
+  if (events.has('requested')) events.emit({ type: 'requested', ...eventBase(core), request: core.request });
+}
+
+/** The innermost step of a pipeline's stack. */
+export function dispatcher(env: CallEnv): (core: CallCore) => Promise<void> {
+  return (core) => dispatch(env, core);
+}
+
+/** The innermost step: records the effective model and calls the executor. */
+async function dispatch(env: CallEnv, core: CallCore): Promise<void> {
+  const request = core.request;
+  const epoch = core.epoch;
+  core.dispatchedModel = request.model;
+  core.reportModel?.(request.model);
+  core.dispatches++;
+  if (env.events.has('dispatched')) {
+    env.events.emit({ type: 'dispatched', ...eventBase(core), request, attempt: core.dispatches });
+  }
+  const options = new DispatchOptions(core);
+  const executor = env.executor;
+  if (core.mode === 'generate') {
+    const response = await executor.generate(request, options);
+    if (core.epoch !== epoch) throw abandoned();
+    if (env.settings.validate) validateResponse(response, env.executorName);
+    core.response = response;
+    return;
+  }
+  if (!executor.stream) {
+    const response = await executor.generate(request, options);
+    if (env.settings.validate) validateResponse(response, env.executorName);
+    core.stream = observe(env, core, fromParts(responseToParts(response))[Symbol.asyncIterator](), undefined);
+    return;
+  }
+  const iterator = executor.stream(request, options)[Symbol.asyncIterator]();
+  // Wait for the first part so connection errors surface here, where retry and fallback see them.
+  const first = await iterator.next();
+  if (core.epoch !== epoch) {
+    if (!first.done) void Promise.resolve(iterator.return?.()).catch(() => {});
+    throw abandoned();
+  }
+  // Closable even before it is read, so discarding an unread stream ends the provider request.
+  core.stream = closable(observe(env, core, iterator, first), () => (first.done ? undefined : iterator.return?.()));
+}
+
+/** Emits chunk events and validates what the executor streamed once it ends. */
+async function* observe(
+  env: CallEnv,
+  core: CallCore,
+  iterator: AsyncIterator<StreamPart>,
+  first: IteratorResult<StreamPart> | undefined,
+): AsyncGenerator<StreamPart> {
+  const assembler = env.settings.validate ? new ResponseAssembler() : undefined;
+  let done = false;
+  try {
+    for (let result = first ?? (await iterator.next()); !result.done; result = await iterator.next()) {
+      assembler?.add(result.value);
+      if (env.events.has('chunk')) env.events.emit({ type: 'chunk', ...eventBase(core), part: result.value });
+      yield result.value;
+    }
+    done = true;
+    if (assembler) validateResponse(assembler.response(), env.executorName);
+  } catch (error) {
+    done = true;
+    throw error;
+  } finally {
+    if (!done) await iterator.return?.();
+  }
+}
+
+function abandoned(): MiddlewareError {
+  return new MiddlewareError(
+    'timeout',
+    'This attempt was abandoned by a timeout before the executor answered; its late result is discarded.',
+  );
+}
+
+/** What the executor receives; fields are read lazily so an unused id is never generated. */
+class DispatchOptions implements ExecuteOptions {
+  readonly #core: CallCore;
+  constructor(core: CallCore) {
+    this.#core = core;
+  }
+  /** A nested pipeline or a routing executor reports the model it used. */
+  reportModel(model: string): void {
+    this.#core.dispatchedModel = model;
+  }
+  get signal(): AbortSignal {
+    return this.#core.signal;
+  }
+  get parentId(): string {
+    return this.#core.id;
+  }
+  get run(): RunContext | undefined {
+    return this.#core.run;
+  }
+}

@@ -1,0 +1,117 @@
+import { CallCore } from './call-core.js';
+import type { RunContext } from './context.js';
+import { type CallEnv, emitRequested, eventBase } from './dispatch.js';
+import { type MiddlewareError, toError } from './errors.js';
+import type { ExecuteOptions, ReadonlyModelRequest } from './executor.js';
+import type { ModelResponse, StreamPart } from './messages.js';
+import { ResponseAssembler, discardStream, fromParts, responseToParts } from './stream.js';
+import { validateRequest } from './validate.js';
+
+export interface StreamEnv extends CallEnv {
+  readonly stack: () => (core: CallCore) => Promise<void>;
+  readonly noResponse: (core: CallCore) => MiddlewareError;
+}
+
+/**
+ * One call in stream mode: runs the stack, then hands the parts to the consumer, assembling the final
+ * response; cancels the provider request and unwinds every layer's stream when the consumer stops.
+ */
+export async function* streamCall(
+  env: StreamEnv,
+  request: ReadonlyModelRequest,
+  options: ExecuteOptions | undefined,
+): AsyncGenerator<StreamPart, ModelResponse> {
+  if (env.settings.validate) validateRequest(request, 'caller');
+  const outer = options?.signal;
+  outer?.throwIfAborted();
+  // Our own controller, so that a consumer who stops early cancels the provider request.
+  const controller = new AbortController();
+  const forward = () => controller.abort(outer?.reason);
+  outer?.addEventListener('abort', forward, { once: true });
+  const core = new CallCore(
+    env.settings,
+    request,
+    'stream',
+    controller.signal,
+    options?.parentId,
+    options?.run as RunContext,
+  );
+  core.reportModel = options?.reportModel?.bind(options);
+  const started = env.events.count > 0 ? performance.now() : 0;
+  emitRequested(env.events, core);
+  let iterator: AsyncIterator<StreamPart> | undefined;
+  let settled = false;
+  // True once the source itself has ended or failed; until then it holds resources to release.
+  let sourceEnded = false;
+  try {
+    await env.stack()(core);
+    const source = core.stream ?? (core.response ? fromParts(responseToParts(core.response)) : undefined);
+    if (!source) throw env.noResponse(core);
+    iterator = source[Symbol.asyncIterator]();
+    const assembler = new ResponseAssembler();
+    for (;;) {
+      let result: IteratorResult<StreamPart>;
+      try {
+        result = await iterator.next();
+      } catch (error) {
+        sourceEnded = true;
+        throw error;
+      }
+      if (result.done) {
+        sourceEnded = true;
+        break;
+      }
+      // An executor that ignores the signal still stops at the next part.
+      controller.signal.throwIfAborted();
+      assembler.add(result.value);
+      yield result.value;
+    }
+    settled = true;
+    const response = assembler.response();
+    core.response = response;
+    if (env.events.has('completed')) {
+      env.events.emit({
+        type: 'completed',
+        ...eventBase(core),
+        response,
+        durationMs: performance.now() - started,
+      });
+    }
+    return response;
+  } catch (thrown) {
+    settled = true;
+    const signal = controller.signal;
+    const error = thrown === signal.reason && signal.aborted ? thrown : toError(thrown, 'a middleware');
+    if (env.events.has('failed')) {
+      env.events.emit({ type: 'failed', ...eventBase(core), error, durationMs: performance.now() - started });
+    }
+    throw error;
+  } finally {
+    outer?.removeEventListener('abort', forward);
+    // A layer that failed after next() left the stream unread: close it (and each layer's tap).
+    if (iterator === undefined) await discardStream(core.stream);
+    if (iterator !== undefined && !sourceEnded) {
+      // The consumer stopped early, or this loop failed (an abort the executor ignored): cancel
+      // first, so the provider request closes, then unwind every layer's stream (each runs its
+      // cleanup once).
+      const reason = new DOMException('The stream consumer stopped before the end.', 'AbortError');
+      if (!controller.signal.aborted) controller.abort(reason);
+      try {
+        await iterator.return?.();
+      } catch {
+        // The call already has its outcome; a failing cleanup must not replace it.
+      }
+    }
+    if (!settled) {
+      const reason = controller.signal.reason;
+      if (env.events.has('failed')) {
+        env.events.emit({
+          type: 'failed',
+          ...eventBase(core),
+          error: reason,
+          durationMs: performance.now() - started,
+        });
+      }
+    }
+  }
+}
