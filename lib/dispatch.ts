@@ -1,6 +1,6 @@
 import type { CallCore, CoreSettings } from './call-core.js';
 import type { RunContext } from './context.js';
-import { MiddlewareError } from './errors.js';
+import { MiddlewareError, toError } from './errors.js';
 import type { EventHub } from './events.js';
 import type { ExecuteOptions, Executor } from './executor.js';
 import type { StreamPart } from './messages.js';
@@ -22,6 +22,14 @@ export function eventBase(core: CallCore) {
 
 export function emitRequested(events: EventHub, core: CallCore): void {
   if (events.has('requested')) events.emit({ type: 'requested', ...eventBase(core), request: core.request });
+}
+
+/**
+ * What a failed call rejects with, the same on every path: an abort keeps its reason, any other
+ * non-Error is wrapped in a MiddlewareError.
+ */
+export function callError(thrown: unknown, signal: AbortSignal | undefined): unknown {
+  return signal?.aborted && thrown === signal.reason ? thrown : toError(thrown, 'a middleware');
 }
 
 /** The innermost step of a pipeline's stack. */

@@ -1,7 +1,7 @@
 import { CallCore } from './call-core.js';
 import type { RunContext } from './context.js';
-import { type CallEnv, emitRequested, eventBase } from './dispatch.js';
-import { type MiddlewareError, toError } from './errors.js';
+import { type CallEnv, callError, emitRequested, eventBase } from './dispatch.js';
+import type { MiddlewareError } from './errors.js';
 import type { ExecuteOptions, ReadonlyModelRequest } from './executor.js';
 import type { ModelResponse, StreamPart } from './messages.js';
 import { ResponseAssembler, discardStream, fromParts, responseToParts } from './stream.js';
@@ -81,7 +81,7 @@ export async function* streamCall(
   } catch (thrown) {
     settled = true;
     const signal = controller.signal;
-    const error = thrown === signal.reason && signal.aborted ? thrown : toError(thrown, 'a middleware');
+    const error = callError(thrown, signal);
     if (env.events.has('failed')) {
       env.events.emit({ type: 'failed', ...eventBase(core), error, durationMs: performance.now() - started });
     }

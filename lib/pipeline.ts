@@ -1,8 +1,8 @@
 import { type Layer, type Middleware, buildStack, toLayers } from './compose.js';
 import { CallCore, type CoreSettings, enableInspection } from './call-core.js';
 import type { RunContext } from './context.js';
-import { dispatcher, emitRequested, eventBase } from './dispatch.js';
-import { MiddlewareError, toError } from './errors.js';
+import { callError, dispatcher, emitRequested, eventBase } from './dispatch.js';
+import { MiddlewareError } from './errors.js';
 import { EventHub, type ModelEventListener, type ModelEventType } from './events.js';
 import {
   type ExecuteOptions,
@@ -205,7 +205,7 @@ class PipelineImpl implements Pipeline {
       return response;
     } catch (thrown) {
       // An abort rejects with the signal's reason as is, whatever its type (as fetch does).
-      const error = thrown === core.signal.reason && core.signal.aborted ? thrown : toError(thrown, 'a middleware');
+      const error = callError(thrown, core.signal);
       if (this.#events.has('failed')) {
         this.#events.emit({ type: 'failed', ...eventBase(core), error, durationMs: performance.now() - started });
       }
@@ -229,9 +229,4 @@ class PipelineImpl implements Pipeline {
       `No response: \`${layer}\` returned without calling \`await next()\` and without setting ctx.response (layers: ${this.layers.join(' → ')}). Call next(), or set ctx.response to answer directly.`,
     );
   }
-}
-
-/** Same errors as with layers: a non-Error becomes a MiddlewareError, an abort keeps its reason. */
-function callError(thrown: unknown, signal: AbortSignal | undefined): unknown {
-  return signal?.aborted && thrown === signal.reason ? thrown : toError(thrown, 'a middleware');
 }
