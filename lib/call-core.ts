@@ -1,4 +1,5 @@
-import { type Draft, Immer, type Immutable, type Patch, enablePatches, freeze } from 'immer';
+import { type Draft, type Immutable, type Patch, enablePatches, freeze } from 'immer';
+import { immer } from './immer.js';
 import type { CallState, LayerPatches, RequestRecipe, ResponseRecipe, RunContext } from './context.js';
 import { MiddlewareError } from './errors.js';
 import type { EffectiveModel, EventHub } from './events.js';
@@ -8,9 +9,6 @@ import { discardStream, fromParts, responseToParts } from './stream.js';
 import { Touched, trackMessages } from './track.js';
 import { validateResponse, validateUpdate } from './validate.js';
 
-// Auto-freeze makes every produce() walk the whole tree (DESIGN §3): off, and our own instance so
-// the user's global Immer settings are untouched.
-const immer = new Immer({ autoFreeze: false });
 let patchesEnabled = false;
 
 let seq = 0;

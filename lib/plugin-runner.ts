@@ -1,4 +1,5 @@
-import { Immer, type Immutable } from 'immer';
+import type { Immutable } from 'immer';
+import { immer } from './immer.js';
 import { PluginError, type PluginFailure, PolicyViolationError, TimeoutError, type Violation } from './errors.js';
 import { describe } from './executor.js';
 import { findFieldProblem, findReadOnlyChange } from './hook-policy.js';
@@ -9,9 +10,6 @@ import { Aborted, HandlerContext, settle } from './plugin-policy.js';
 import type { ActiveMode, Handler } from './plugin-registry.js';
 import { conditionHolds } from './plugin-conditions.js';
 import type { Plugin } from './plugins.js';
-
-// Our own instance: auto-freeze off (DESIGN §3), and the user's global Immer settings untouched.
-const immer = new Immer({ autoFreeze: false });
 
 /** @internal What `when` conditions read, computed once per payload version and only if a plugin has one. */
 export interface Subject {

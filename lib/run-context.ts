@@ -1,4 +1,5 @@
-import { Immer, type Immutable } from 'immer';
+import type { Immutable } from 'immer';
+import { immer } from './immer.js';
 import type { Next } from './compose.js';
 import type { RunContext, RunState } from './context.js';
 import { InvalidRequestError } from './errors.js';
@@ -62,9 +63,6 @@ export type RunMiddlewareFn = (ctx: RunLayerContext, next: Next) => Promise<void
 export type TurnMiddlewareFn = (ctx: TurnLayerContext, next: Next) => Promise<void> | void;
 
 type TranscriptRecipe = Parameters<RunContext['updateTranscript']>[0];
-
-// Same reason as the call context's instance: auto-freeze would walk the whole transcript.
-const immer = new Immer({ autoFreeze: false });
 
 /** Lets `Context.run` hand each call layer a view that names it (see lib/context.ts). */
 const FOR_LAYER = Symbol.for('modelware.run.forLayer');

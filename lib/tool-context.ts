@@ -1,4 +1,5 @@
-import { type Draft, Immer, type Immutable } from 'immer';
+import type { Draft, Immutable } from 'immer';
+import { immer } from './immer.js';
 import type { Next } from './compose.js';
 import type { RunContext } from './context.js';
 import { MiddlewareError } from './errors.js';
@@ -28,9 +29,6 @@ export interface ToolCallState {}
 
 /** A tool-level layer: Koa's shape around one tool call. */
 export type ToolMiddlewareFn = (ctx: ToolContext, next: Next) => Promise<void> | void;
-
-// Arguments are small JSON values: auto-freeze would only cost time (DESIGN §3).
-const immer = new Immer({ autoFreeze: false });
 
 /** @internal The shared state of one tool call; each layer sees it through a `ToolContext`. */
 export class ToolCallCore {

@@ -1,4 +1,5 @@
-import { type Draft, Immer, type Immutable, type Patch, current, isDraft } from 'immer';
+import { type Draft, type Immutable, type Patch, current, isDraft } from 'immer';
+import { immer } from '../lib/immer.js';
 import { type Middleware, defineMiddleware } from '../lib/compose.js';
 import type { Context, RunContext } from '../lib/context.js';
 import { MiddlewareError } from '../lib/errors.js';
@@ -40,9 +41,6 @@ export interface TransformContextOptions {
   /** The tokenizer behind `info.countTokens`. @default gpt-tokenizer's o200k_base, loaded on first use */
   readonly tokenizer?: Tokenizer | undefined;
 }
-
-// Auto-freeze would walk every message on every call (DESIGN §3).
-const immer = new Immer({ autoFreeze: false });
 
 /**
  * Reshapes the messages each model call sends, on every call of every turn, without touching the
