@@ -5,6 +5,7 @@ import type { MiddlewareError } from './errors.js';
 import type { ExecuteOptions, ReadonlyModelRequest } from './executor.js';
 import type { ModelResponse, StreamPart } from './messages.js';
 import { ResponseAssembler, discardStream, fromParts, responseToParts } from './stream.js';
+import { forwardAbort } from './signals.js';
 import { validateRequest } from './validate.js';
 
 export interface StreamEnv extends CallEnv {
@@ -26,8 +27,7 @@ export async function* streamCall(
   outer?.throwIfAborted();
   // Our own controller, so that a consumer who stops early cancels the provider request.
   const controller = new AbortController();
-  const forward = () => controller.abort(outer?.reason);
-  outer?.addEventListener('abort', forward, { once: true });
+  const detach = forwardAbort(outer, controller);
   const core = new CallCore(
     env.settings,
     request,
@@ -87,7 +87,7 @@ export async function* streamCall(
     }
     throw error;
   } finally {
-    outer?.removeEventListener('abort', forward);
+    detach();
     // A layer that failed after next() left the stream unread: close it (and each layer's tap).
     if (iterator === undefined) await discardStream(core.stream);
     if (iterator !== undefined && !sourceEnded) {

@@ -1,5 +1,6 @@
 import type { Immutable } from 'immer';
 import { immer } from './immer.js';
+import { forwardAbort } from './signals.js';
 import { PluginError, type PluginFailure, PolicyViolationError, TimeoutError, type Violation } from './errors.js';
 import { describe } from './executor.js';
 import { findFieldProblem, findReadOnlyChange } from './hook-policy.js';
@@ -158,14 +159,13 @@ export class PluginRunner {
     payload: object,
     signal: AbortSignal | undefined,
   ): Promise<void> {
-    const controller = new AbortController();
-    const forward = () => controller.abort(signal?.reason);
     if (signal?.aborted) return Promise.reject(signal.reason);
-    signal?.addEventListener('abort', forward, { once: true });
+    const controller = new AbortController();
+    const detach = forwardAbort(signal, controller);
     return new Promise<void>((resolve, reject) => {
       let left = handlers.length;
       const stop = (error: unknown) => {
-        signal?.removeEventListener('abort', forward);
+        detach();
         controller.abort(error);
         reject(error);
       };
@@ -173,7 +173,7 @@ export class PluginRunner {
         this.invoke(h, point, payload, 'concurrent', controller.signal).then((out) => {
           if (out?.block) stop(new PolicyViolationError(out.block));
           else if (--left === 0) {
-            signal?.removeEventListener('abort', forward);
+            detach();
             resolve();
           }
         }, stop);

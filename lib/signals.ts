@@ -34,3 +34,14 @@ export function linkSignals(parent: AbortSignal, child: AbortSignal): { signal: 
     },
   };
 }
+
+/**
+ * Aborts `controller` (with the same reason) when `signal` aborts; returns the function that
+ * detaches the listener. For a controller of one's own that must also follow a caller.
+ */
+export function forwardAbort(signal: AbortSignal | undefined, controller: AbortController): () => void {
+  if (!signal) return () => {};
+  const forward = () => controller.abort(signal.reason);
+  signal.addEventListener('abort', forward, { once: true });
+  return () => signal.removeEventListener('abort', forward);
+}
