@@ -127,7 +127,8 @@ async function callWithRepairs(
     try {
       await next();
     } catch (error) {
-      if (!manager.wants('llm_error', scope)) throw error;
+      // A cancelled call stays cancelled: no handler may answer for it.
+      if (ctx.signal.aborted || !manager.wants('llm_error', scope)) throw error;
       const payload = { ...base(ctx), model: ctx.model, request: ctx.request, error };
       const out = await manager.dispatch(HOOKS.llm_error, payload, dispatchOptions(ctx, scope));
       if (out.response === undefined) throw error;

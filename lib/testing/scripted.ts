@@ -101,8 +101,13 @@ export function scriptedExecutor(
   let open = 0;
   let closed = 0;
 
-  async function respond(request: ReadonlyModelRequest, signal: AbortSignal | undefined): Promise<ModelResponse> {
-    const index = calls.length - 1;
+  // `index` is fixed when the call is made, not when a stream is first read, so streams created
+  // before any is iterated still take their own steps.
+  async function respond(
+    request: ReadonlyModelRequest,
+    signal: AbortSignal | undefined,
+    index: number,
+  ): Promise<ModelResponse> {
     let step = pick(index);
     while (typeof step === 'function') step = await step(request, index);
     signal?.throwIfAborted();
@@ -132,16 +137,16 @@ export function scriptedExecutor(
       return closed;
     },
     async generate(request, callOptions) {
-      calls.push(record('generate', request, callOptions));
-      return respond(request, callOptions?.signal);
+      const index = calls.push(record('generate', request, callOptions)) - 1;
+      return respond(request, callOptions?.signal, index);
     },
     stream(request, callOptions) {
       const signal = callOptions?.signal;
-      calls.push(record('stream', request, callOptions));
+      const index = calls.push(record('stream', request, callOptions)) - 1;
       return (async function* () {
         open++;
         try {
-          const response = await respond(request, signal);
+          const response = await respond(request, signal, index);
           for (const part of splitParts(responseToParts(response), chunkSize)) {
             if (chunkDelayMs > 0) await sleep(chunkDelayMs, signal);
             signal?.throwIfAborted();

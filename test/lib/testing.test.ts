@@ -283,3 +283,17 @@ describe('scriptedExecutor: delays honour the signal', () => {
     );
   });
 });
+
+describe('scriptedExecutor: streams take their step when created', () => {
+  test('two streams created before either is read get steps 1 and 2', async () => {
+    const model = scriptedExecutor(['first', 'second']);
+    const a = model.stream(BASE_REQUEST);
+    const b = model.stream(BASE_REQUEST);
+    const text = async (s: AsyncIterable<StreamPart>) => {
+      let out = '';
+      for await (const part of s) if (part.type === 'text-delta') out += part.text;
+      return out;
+    };
+    assert.deepEqual([await text(b), await text(a)], ['second', 'first']);
+  });
+});
