@@ -127,7 +127,7 @@ async function callWithRepairs(
     try {
       await next();
     } catch (error) {
-      // A cancelled call stays cancelled: no handler may answer for it.
+      // A cancelled call stays cancelled (the dispatcher would refuse an aborted signal anyway).
       if (ctx.signal.aborted || !manager.wants('llm_error', scope)) throw error;
       const payload = { ...base(ctx), model: ctx.model, request: ctx.request, error };
       const out = await manager.dispatch(HOOKS.llm_error, payload, dispatchOptions(ctx, scope));
