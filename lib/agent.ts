@@ -2,7 +2,6 @@ import type { Immutable } from 'immer';
 import { type Layer, type Middleware, toLayers } from './compose.js';
 import type { RunState } from './context.js';
 import { newId } from './call-core.js';
-import { InvalidRequestError } from './errors.js';
 import { assertExecutor, describe, type Executor } from './executor.js';
 import type { CallOptions, Message } from './messages.js';
 import { type Prepared, driveRun } from './agent-loop.js';
@@ -12,7 +11,7 @@ import type { AgentResult, RunLayerContext, TurnLayerContext } from './run-conte
 import { type StopCondition, toStopConditions } from './stop.js';
 import type { ToolContext } from './tool-context.js';
 import type { AnyTool } from './tools.js';
-import { findRequestProblem, formatPath } from './validate.js';
+import { findRequestProblem, requestError } from './validate.js';
 import { runPlugins } from '../middleware/plugins-agent.js';
 import type { PluginLike } from './plugins.js';
 
@@ -102,12 +101,11 @@ export function prepareRun(options: RunAgentOptions, where: string): Prepared {
   if (validate) {
     const problem = findRequestProblem({ model: modelId, messages });
     if (problem) {
-      throw new InvalidRequestError({
-        layer: 'caller',
-        path: problem.path,
-        issues: problem.issues,
-        message: `${where}: invalid \`messages\`: ${formatPath(problem.path)}: ${problem.issues[0]?.message ?? 'invalid'}. Fix the messages passed to the run.`,
-      });
+      throw requestError(
+        problem,
+        'caller',
+        (detail) => `${where}: invalid \`messages\`: ${detail}. Fix the messages passed to the run.`,
+      );
     }
   }
   if (!Number.isInteger(maxTurns) || maxTurns < 1) {

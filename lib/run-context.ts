@@ -2,9 +2,9 @@ import type { Immutable } from 'immer';
 import { immer } from './immer.js';
 import type { Next } from './compose.js';
 import type { RunContext, RunState } from './context.js';
-import { InvalidRequestError } from './errors.js';
+import type { InvalidRequestError } from './errors.js';
 import type { Message, ModelResponse, ToolCallPart, ToolMessage, Usage } from './messages.js';
-import { checkToolPairing, findUpdateProblem, formatPath, markValidMessages } from './validate.js';
+import { checkToolPairing, findUpdateProblem, markValidMessages, requestError } from './validate.js';
 
 /** What one turn did: the model's response, the tool calls it made and their results. */
 export interface TurnRecord {
@@ -152,18 +152,12 @@ export class RunCore {
   }
 }
 
-function transcriptError(
-  layer: string,
-  problem: { path: readonly PropertyKey[]; issues: readonly never[] | readonly unknown[] },
-) {
-  const issues = problem.issues as InvalidRequestError['issues'];
-  const first = issues[0]?.message ?? 'invalid';
-  return new InvalidRequestError({
+function transcriptError(layer: string, problem: Parameters<typeof requestError>[0]): InvalidRequestError {
+  return requestError(
+    problem,
     layer,
-    path: problem.path,
-    issues,
-    message: `\`${layer}\` produced an invalid transcript: ${formatPath(problem.path)}: ${first}. The transcript was left as it was.`,
-  });
+    (detail) => `\`${layer}\` produced an invalid transcript: ${detail}. The transcript was left as it was.`,
+  );
 }
 
 class RunView implements RunContext {

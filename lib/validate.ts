@@ -276,11 +276,21 @@ function describeProblem(problem: Problem): string {
   return `${formatPath(problem.path)}: ${first?.message ?? 'invalid'}${more}`;
 }
 
-export function requestError(problem: Problem, layer: string): InvalidRequestError {
-  const message =
-    layer === 'caller'
-      ? `Invalid request: ${describeProblem(problem)}. Fix the request before calling generate() or stream().`
-      : `\`${layer}\` produced an invalid request: ${describeProblem(problem)}. The request was left as it was before this update.`;
+/**
+ * The one way an `InvalidRequestError` is built. `phrase` wraps the problem's description
+ * (`messages[3].toolCallId: ...`) in a sentence for other subjects than a request.
+ */
+export function requestError(
+  problem: Problem,
+  layer: string,
+  phrase?: (detail: string) => string,
+): InvalidRequestError {
+  const detail = describeProblem(problem);
+  const message = phrase
+    ? phrase(detail)
+    : layer === 'caller'
+      ? `Invalid request: ${detail}. Fix the request before calling generate() or stream().`
+      : `\`${layer}\` produced an invalid request: ${detail}. The request was left as it was before this update.`;
   return new InvalidRequestError({ layer, path: problem.path, issues: problem.issues, message });
 }
 
