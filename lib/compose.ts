@@ -128,6 +128,22 @@ export function toLayers(value: unknown, where: string, index = 0): Layer[] {
 
 type Step = (core: CallCore) => Promise<void>;
 
+/** @internal The single-`next()` contract, shared by the call stack and the run/turn/tool stacks. */
+export function nextCalledTwice(layer: string, kind?: string): MiddlewareError {
+  return new MiddlewareError(
+    layer,
+    `next() called multiple times in ${kind ? `${kind} layer ` : ''}\`${layer}\`. Call \`await next()\` at most once, or declare the layer with defineMiddleware({ replay: true }) to re-run the layers inside it.`,
+  );
+}
+
+/** @internal A replay layer may call `next()` again, but never while an attempt is running. */
+export function nextWhileRunning(layer: string): MiddlewareError {
+  return new MiddlewareError(
+    layer,
+    `next() called again in \`${layer}\` while the previous attempt is still running. A replay layer must await each attempt before starting the next one.`,
+  );
+}
+
 /**
  * Builds the call stack. Ordinary layers are composed with koa-compose; the stack is cut into
  * segments at each replay layer, whose `next` runs the composed segment inside it afresh on every
@@ -164,12 +180,7 @@ function once(layer: Layer, index: number): (core: CallCore, next: Next) => Prom
     core.entered = index;
     return fn(new Context(core, name), () => {
       if (called) {
-        return Promise.reject(
-          new MiddlewareError(
-            name,
-            `next() called multiple times in \`${name}\`. Call \`await next()\` at most once, or declare the layer with defineMiddleware({ replay: true }) to re-run the layers inside it.`,
-          ),
-        );
+        return Promise.reject(nextCalledTwice(name));
       }
       called = true;
       return next();
@@ -209,10 +220,7 @@ function replayStep(layer: Layer, index: number, inner: Step): Step {
     let attempts = 0;
     const next: Next = async () => {
       if (running) {
-        throw new MiddlewareError(
-          name,
-          `next() called again in \`${name}\` while the previous attempt is still running. A replay layer must await each attempt before starting the next one.`,
-        );
+        throw nextWhileRunning(name);
       }
       if (attempts > 0) {
         // After a success the request holds the inner layers' changes: rewind to this layer's base

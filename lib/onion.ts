@@ -1,4 +1,4 @@
-import type { Next } from './compose.js';
+import { type Next, nextCalledTwice, nextWhileRunning } from './compose.js';
 import { MiddlewareError } from './errors.js';
 
 /** @internal One layer of a run, turn or tool stack. */
@@ -52,12 +52,7 @@ async function runLayer<C>(layer: OnionLayer<C>, ctx: C, inner: () => Promise<vo
   let running = false;
   const next: Next = async () => {
     if (running || (calls > 0 && !layer.replay)) {
-      throw new MiddlewareError(
-        name,
-        running
-          ? `next() called again in \`${name}\` while the previous attempt is still running. Await each attempt before starting the next one.`
-          : `next() called multiple times in ${options.kind} layer \`${name}\`. Call \`await next()\` at most once, or declare the layer with defineMiddleware({ replay: true }) to re-run the layers inside it.`,
-      );
+      throw running ? nextWhileRunning(name) : nextCalledTwice(name, options.kind);
     }
     rewind?.before(calls);
     calls++;
