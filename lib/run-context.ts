@@ -98,7 +98,8 @@ export class RunCore {
     const appended = this.#appended;
     if (appended) {
       this.#appended = undefined;
-      this.#transcript = this.#seal([...this.#transcript, ...appended]);
+      // concat, not a spread: V8 copies packed arrays with concat about twice as fast.
+      this.#transcript = this.#seal(this.#transcript.concat(appended));
     }
     return this.#transcript as Immutable<Message[]>;
   }

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { InvalidRequestError, InvalidResponseError, type IssuePath } from './errors.js';
 import type { ReadonlyModelRequest } from './executor.js';
+import { isQuickValidMessage, isQuickValidResponse } from './quick-check.js';
 import type { Touched } from './track.js';
 import {
   CallOptionsSchema,
@@ -63,6 +64,7 @@ export function sealMessage<T extends object>(message: T): Readonly<T> {
 function checkMessage(message: unknown, index: number): Problem | undefined {
   if (typeof message === 'object' && message !== null) {
     if ((message as { [VALID]?: boolean })[VALID] === true) return undefined;
+    if (isQuickValidMessage(message)) return undefined;
     if (fingerprintMatches(message, validMessages.get(message))) return undefined;
   }
   const result = MessageSchema.safeParse(message);
@@ -198,6 +200,28 @@ export function markValidMessages(messages: readonly unknown[]): void {
   validArrays.add(messages);
 }
 
+/**
+ * Message arrays the library derived from another one by swapping some tool results for sealed,
+ * valid copies with the same ids (compaction, truncation), mapped to the array they came from. An
+ * update from that array to the derived one needs no check at all: every difference was checked
+ * when its copy was sealed, and pairing cannot change. Saves a walk of the whole array per call.
+ */
+const derivedArrays = new WeakMap<object, object>();
+
+/**
+ * Records that `derived` is `from` with some tool results replaced by `sealMessage`d copies that
+ * kept their `toolCallId` and `toolName`. Only for arrays never changed in place afterwards, and
+ * only when every replacement is valid (`isSealedValid`).
+ */
+export function markDerivedMessages(derived: readonly unknown[], from: readonly unknown[]): void {
+  derivedArrays.set(derived, from);
+}
+
+/** Whether `sealMessage` found this message valid. */
+export function isSealedValid(message: object): boolean {
+  return (message as { [VALID]?: boolean })[VALID] === true;
+}
+
 /** Full check of a request: every field, every message not seen before, tool pairing. */
 export function findRequestProblem(request: ReadonlyModelRequest): Problem | undefined {
   const problem = checkFields(request, undefined);
@@ -228,7 +252,7 @@ export function findUpdateProblem(
   if (problem) return problem;
   const a = before.messages;
   const b = after.messages;
-  if (a === b) return undefined;
+  if (a === b || derivedArrays.get(b) === a) return undefined;
   if (touched && !touched.all) return checkTouched(a, b, touched.indices);
   let pairingNeeded = a.length !== b.length;
   for (let i = 0; i < b.length; i++) {
@@ -312,6 +336,7 @@ export function validateUpdate(
 const validResponses = new WeakSet<object>();
 
 export function validateResponse(response: unknown, source: string): void {
+  if (isQuickValidResponse(response)) return;
   if (typeof response === 'object' && response !== null && validResponses.has(response)) return;
   const result = ModelResponseSchema.safeParse(response);
   if (!result.success) {

@@ -1,7 +1,7 @@
 import type { Immutable } from 'immer';
 import { type Middleware, defineMiddleware } from '../lib/compose.js';
 import type { Message, ToolMessage } from '../lib/messages.js';
-import { sealMessage } from '../lib/validate.js';
+import { isSealedValid, markDerivedMessages, sealMessage } from '../lib/validate.js';
 
 export interface CompactToolResultsOptions {
   /** Tool results kept intact, counting from the newest. @default 3 */
@@ -46,12 +46,16 @@ export function compactToolResults(options: CompactToolResultsOptions = {}): Mid
   // One stub per original message, reused every turn: its identity keeps the validator's and the
   // token counter's caches warm. `null` marks a message sent as it is.
   const stubs = new WeakMap<object, ToolMessage | null>();
+  // Whether every stub built so far passed the check `sealMessage` makes (a custom `replaceWith`
+  // could return an empty string): only then is the output recorded as needing no validation.
+  let allStubsValid = true;
   const stubOf = (message: Immutable<ToolMessage>): ToolMessage | null => {
     let stub = stubs.get(message);
     if (stub === undefined) {
       const content = message.content.length < minChars ? message.content : replacement(message);
       stub =
         content === message.content ? null : (sealMessage({ ...(message as ToolMessage), content }) as ToolMessage);
+      if (stub && !isSealedValid(stub)) allStubsValid = false;
       stubs.set(message, stub);
     }
     return stub;
@@ -104,6 +108,7 @@ export function compactToolResults(options: CompactToolResultsOptions = {}): Mid
       // ~1 µs where a plain one costs ~1 ns.
       if (out) {
         const messages = out as Message[];
+        if (allStubsValid) markDerivedMessages(messages, original);
         ctx.update((draft) => void (draft.messages = messages));
       }
       return next();

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { InvalidRequestError, type Message, type ToolMessage, pipeline } from 'modelware';
-import { sealMessage } from '../../lib/validate.js';
+import { findUpdateProblem, markDerivedMessages, sealMessage } from '../../lib/validate.js';
 import { USER, recordingExecutor } from '../fixtures/agent.js';
 
 const call: Message = {
@@ -57,5 +57,18 @@ describe('validation fast paths', () => {
     await app.generate({ model: 'm', messages: [USER], tools: [spec] });
     spec.name = 'has spaces';
     await assert.rejects(app.generate({ model: 'm', messages: [USER], tools: [spec] }), /tools\[0\]\.name/);
+  });
+
+  test('an array derived by compaction skips the check only against the array it was derived from', () => {
+    const orphan: ToolMessage = { role: 'tool', toolCallId: 'c9', toolName: 't', content: 'x' };
+    const derived = [USER, call, orphan];
+    const from = [USER, call, result];
+    markDerivedMessages(derived, from);
+    // Trusted from its source (the caller of markDerivedMessages vouches for the difference)...
+    assert.equal(findUpdateProblem({ model: 'm', messages: from }, { model: 'm', messages: derived }), undefined);
+    // ...but from any other array it is checked like any replacement, and the orphan is found.
+    const other = [USER, call, { ...result }];
+    const problem = findUpdateProblem({ model: 'm', messages: other }, { model: 'm', messages: derived });
+    assert.deepEqual(problem?.path, ['messages', 2, 'toolCallId']);
   });
 });
