@@ -4,6 +4,7 @@ import type { Next } from './compose.js';
 import type { RunContext, RunState } from './context.js';
 import type { InvalidRequestError } from './errors.js';
 import type { Message, ModelResponse, ToolCallPart, ToolMessage, Usage } from './messages.js';
+import { recordDerivation } from './provenance.js';
 import { checkToolPairing, findUpdateProblem, markValidMessages, requestError } from './validate.js';
 
 /** What one turn did: the model's response, the tool calls it made and their results. */
@@ -99,7 +100,9 @@ export class RunCore {
     if (appended) {
       this.#appended = undefined;
       // concat, not a spread: V8 copies packed arrays with concat about twice as fast.
-      this.#transcript = this.#seal(this.#transcript.concat(appended));
+      const before = this.#transcript;
+      this.#transcript = this.#seal(before.concat(appended));
+      recordDerivation(this.#transcript, before);
     }
     return this.#transcript as Immutable<Message[]>;
   }

@@ -1,6 +1,7 @@
 import type { Immutable } from 'immer';
 import { type Middleware, defineMiddleware } from '../lib/compose.js';
 import type { Message, ToolMessage } from '../lib/messages.js';
+import { changedBetween } from '../lib/provenance.js';
 import { isSealedValid, markDerivedMessages, sealMessage } from '../lib/validate.js';
 
 export interface CompactToolResultsOptions {
@@ -68,12 +69,56 @@ export function compactToolResults(options: CompactToolResultsOptions = {}): Mid
     return content;
   };
 
-  // The previous call's input and output, and where its stale results ended. A run's calls share
-  // most messages at the same positions (the transcript only grows), so decisions made last time
-  // are reused by identity; only new messages and those leaving the keepLast window are looked up.
+  // The previous call's input and output, where its stale results ended, and how many it stubbed.
+  // A run's calls share most messages at the same positions (the transcript only grows), so the
+  // decisions made last time are reused: only the indices that changed since are decided again.
   let prevIn: readonly unknown[] = [];
   let prevOut: readonly unknown[] = [];
   let prevBoundary = 0;
+  let prevStubs = 0;
+
+  const decide = (message: Immutable<Message>): Immutable<Message> =>
+    (message.role === 'tool' && stubOf(message)) || message;
+
+  /** Copies the previous output's decisions and redoes the changed indices and the new ones. */
+  const fromPrevious = (
+    original: readonly Immutable<Message>[],
+    changed: readonly number[],
+    boundary: number,
+  ): [Immutable<Message>[], number] => {
+    const out = prevOut.slice(0, prevBoundary) as Immutable<Message>[];
+    let stubs = prevStubs;
+    for (const i of changed) {
+      if (i >= prevBoundary) break;
+      const sent = decide(original[i] as Immutable<Message>);
+      stubs += (sent !== original[i] ? 1 : 0) - (prevOut[i] !== prevIn[i] ? 1 : 0);
+      out[i] = sent;
+    }
+    let i = prevBoundary;
+    for (; i < boundary; i++) {
+      const sent = decide(original[i] as Immutable<Message>);
+      if (sent !== original[i]) stubs++;
+      out.push(sent);
+    }
+    for (; i < original.length; i++) out.push(original[i] as Immutable<Message>);
+    return [out, stubs];
+  };
+
+  /** Without provenance: compares with the previous input element by element. */
+  const compare = (original: readonly Immutable<Message>[], boundary: number): [Immutable<Message>[], number] => {
+    let out: Immutable<Message>[] | undefined;
+    let stubs = 0;
+    const reusable = Math.min(prevBoundary, boundary);
+    for (let i = 0; i < boundary; i++) {
+      const message = original[i] as Immutable<Message>;
+      const sent = i < reusable && message === prevIn[i] ? (prevOut[i] as Immutable<Message>) : decide(message);
+      if (sent !== message) {
+        stubs++;
+        (out ??= original.slice())[i] = sent;
+      }
+    }
+    return [out ?? (original as Immutable<Message>[]), stubs];
+  };
 
   return defineMiddleware({
     name,
@@ -85,24 +130,15 @@ export function compactToolResults(options: CompactToolResultsOptions = {}): Mid
         if (original[i]?.role !== 'tool') continue;
         boundary = ++kept < keepLast ? 0 : i;
       }
-      let out: Immutable<Message>[] | undefined;
-      const lastIn = prevIn;
-      const lastOut = prevOut;
-      const reusable = Math.min(prevBoundary, boundary);
-      let i = 0;
-      for (; i < reusable; i++) {
-        const message = original[i] as Immutable<Message>;
-        const sent = message === lastIn[i] ? lastOut[i] : message.role === 'tool' ? stubOf(message) : null;
-        if (sent && sent !== message) (out ??= original.slice())[i] = sent as Immutable<Message>;
-      }
-      for (; i < boundary; i++) {
-        const message = original[i] as Immutable<Message>;
-        const stub = message.role === 'tool' ? stubOf(message) : null;
-        if (stub) (out ??= original.slice())[i] = stub;
-      }
+      // Provenance says which indices changed since the previous call (usually two: the system
+      // prompt a transform rewrites, and the appended tail) without comparing every element.
+      const changed = prevBoundary <= boundary ? changedBetween(original, prevIn) : undefined;
+      const [candidate, stubs] = changed ? fromPrevious(original, changed, boundary) : compare(original, boundary);
+      const out = stubs > 0 ? candidate : undefined;
       prevIn = original;
       prevOut = out ?? original;
       prevBoundary = boundary;
+      prevStubs = stubs;
       // One replacement array assigned without reading the draft: every older result is stubbed
       // again on every call (the view starts from the transcript), and an Immer array write costs
       // ~1 µs where a plain one costs ~1 ns.

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { type Message, type ToolMessage, pipeline, runAgent, tool } from 'modelware';
 import { compactToolResults } from 'modelware/middleware';
@@ -132,6 +133,73 @@ describe('compactToolResults', () => {
         },
       ),
       { numRuns: 1000 },
+    );
+  });
+
+  test('property: in an agent loop with edits before it, each call sends what a fresh instance would', async () => {
+    // The reuse follows provenance (which indices changed since the last call); edits of every
+    // kind must still give exactly what compacting the same input from scratch gives.
+    type Edit = 'none' | 'system' | 'shorten' | 'lengthen' | 'push' | 'persist' | 'replace-all';
+    const edit = fc.constantFrom<Edit>('none', 'system', 'shorten', 'lengthen', 'push', 'persist', 'replace-all');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.nat({ max: 300 }), edit, fc.nat()), { minLength: 1, maxLength: 12 }),
+        fc.nat({ max: 3 }),
+        async (turns, keepLast) => {
+          const options = { keepLast, minChars: 100, replaceWith: '[stub]' };
+          let n = 0;
+          const model = {
+            name: 'loop',
+            async generate() {
+              n++;
+              if (n > turns.length)
+                return { message: { role: 'assistant' as const, content: 'done' }, finishReason: 'stop' as const };
+              const call = { type: 'tool-call' as const, toolCallId: `c${n}`, toolName: 'fetch', input: { page: n } };
+              return { message: { role: 'assistant' as const, content: [call] }, finishReason: 'tool-calls' as const };
+            },
+          };
+          const sized = tool({
+            name: 'fetch',
+            input: z.object({ page: z.number() }),
+            execute: ({ page }) => 'r'.repeat(turns[page - 1]?.[0] ?? 0),
+          });
+          let input: readonly Message[] = [];
+          const app = pipeline(model).use(
+            function editor(ctx, next) {
+              const [, kind, pick] = turns[(ctx.run?.turn ?? 1) - 1] ?? [0, 'none', 0];
+              const messages = ctx.request.messages;
+              const tools = messages.flatMap((m, i) => (m.role === 'tool' ? [i] : []));
+              const at = tools.length > 0 ? (tools[pick % tools.length] as number) : -1;
+              const resized = (content: string) => ({ ...(messages[at] as ToolMessage), content });
+              if (kind === 'system')
+                ctx.update((d) => void (d.messages[0] = { role: 'user', content: `turn ${pick}` }));
+              if (kind === 'shorten' && at >= 0) ctx.update((d) => void (d.messages[at] = resized('s')));
+              if (kind === 'lengthen' && at >= 0) ctx.update((d) => void (d.messages[at] = resized('L'.repeat(150))));
+              if (kind === 'push') ctx.update((d) => void d.messages.push({ role: 'user', content: 'more' }));
+              if (kind === 'replace-all') ctx.update((d) => void (d.messages = [...messages] as Message[]));
+              if (kind === 'persist' && at >= 0) ctx.run?.updateTranscript((d) => void (d[at] = resized('p')));
+              return next();
+            },
+            function recordInput(ctx, next) {
+              input = ctx.request.messages as readonly Message[];
+              return next();
+            },
+            compactToolResults(options),
+            async function check(ctx, next) {
+              const fresh = recordingExecutor();
+              await pipeline(fresh)
+                .use(compactToolResults(options))
+                .generate({ model: 'm', messages: [...input] });
+              assert.deepEqual(ctx.request.messages, fresh.requests[0]?.messages);
+              // Nothing to stub: no update at all, the layer's input goes on as it is.
+              if (isDeepStrictEqual(fresh.requests[0]?.messages, input)) assert.equal(ctx.request.messages, input);
+              return next();
+            },
+          );
+          await runAgent({ model: app, messages: [USER], tools: [sized], maxTurns: turns.length + 1 });
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 
