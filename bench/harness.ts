@@ -33,6 +33,15 @@ export async function compare<K extends string>(
   variants: Record<K, Variant>,
   options: CompareOptions,
 ): Promise<Record<K, number>> {
+  const samples = await sample(variants, options);
+  return Object.fromEntries(Object.entries(samples).map(([n, s]) => [n, median(s as number[])])) as Record<K, number>;
+}
+
+/** Every round's nanoseconds per operation, for each variant, in round order. */
+export async function sample<K extends string>(
+  variants: Record<K, Variant>,
+  options: CompareOptions,
+): Promise<Record<K, number[]>> {
   const { iterations, rounds = 15, warmup = 3 } = options;
   const names = Object.keys(variants) as K[];
   const samples = Object.fromEntries(names.map((n) => [n, [] as number[]])) as unknown as Record<K, number[]>;
@@ -42,7 +51,15 @@ export async function compare<K extends string>(
       if (r >= warmup) samples[name].push(ns);
     }
   }
-  return Object.fromEntries(names.map((n) => [n, median(samples[n])])) as Record<K, number>;
+  return samples;
+}
+
+/**
+ * The median of per-round ratios `a / b`. Each round times `a` and `b` back to back, so a slow
+ * spell on a shared machine hits both sides of one ratio: steadier than a ratio of two medians.
+ */
+export function pairedRatio(a: readonly number[], b: readonly number[]): number {
+  return median(a.map((x, i) => x / (b[i] as number)));
 }
 
 export function fmt(ns: number): string {

@@ -6,7 +6,7 @@ import type { EffectiveModel, EventHub } from './events.js';
 import type { ReadonlyModelRequest } from './executor.js';
 import type { ModelRequest, ModelResponse, StreamPart } from './messages.js';
 import { discardStream, fromParts, responseToParts } from './stream.js';
-import { recordDerivation } from './provenance.js';
+import { isValidArray, recordDerivation } from './provenance.js';
 import { Touched, trackMessages } from './track.js';
 import { validateResponse, validateUpdate } from './validate.js';
 
@@ -114,8 +114,10 @@ export class CallCore {
     if (after === before) return;
     if (validate) validateUpdate(before, after, layer, touched);
     // The tracker knows which indices the recipe could have changed: later layers can use that.
-    if (touched && !touched.all && after.messages !== before.messages) {
-      recordDerivation(after.messages, before.messages, touched.indices);
+    if (touched && after.messages !== before.messages) {
+      // Valid as a whole if it was before: the update was just checked against it.
+      const valid = isValidArray(before.messages);
+      recordDerivation(after.messages, before.messages, touched.all ? null : touched.indices, { valid });
     }
     this.request = this.settings.strict ? freeze(after, true) : Object.freeze(after);
     if (patches && patches.length > 0) {

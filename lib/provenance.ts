@@ -12,21 +12,30 @@
  * from each version to the one before would keep every version of a long transcript alive (a
  * `WeakRef` does too, until the job ends, and a whole run of an agent can be one job).
  */
-interface Derivation {
+interface ArrayRecord {
   readonly id: number;
   readonly parent: number;
   /** Derivations from the first recorded array of this family: the common ancestor is found by depth. */
   readonly depth: number;
-  readonly changed: readonly number[];
+  /** Indices that may differ from the parent; `null`: unknown, a search stops here. */
+  readonly changed: readonly number[] | null;
   /** The length of the array this record describes. */
   readonly length: number;
+  /** Checked as a whole: every message and the tool pairing. */
+  valid: boolean;
+  /** Differs from its parent only by sealed, valid tool results with the same ids (compaction). */
+  readonly trusted: boolean;
 }
 
-const ids = new WeakMap<readonly unknown[], number>();
+/**
+ * One record per array, holding everything the library knows of it: one WeakMap entry, since an
+ * entry for a fresh array costs ~400 ns (and a weak table is more work for every GC).
+ */
+const records = new WeakMap<readonly unknown[], ArrayRecord>();
 
 /** Enough for several concurrent runs; an evicted record only means a comparison by element. */
 const RING = 1024;
-const ring: (Derivation | undefined)[] = new Array(RING).fill(undefined);
+const ring: (ArrayRecord | undefined)[] = new Array(RING).fill(undefined);
 let nextId = 1;
 
 const NONE: readonly number[] = Object.freeze([]);
@@ -36,27 +45,63 @@ const MAX_STEPS = 16;
 /** More indices than this and a plain comparison is about as cheap. */
 const MAX_CHANGED = 256;
 
-function idOf(array: readonly unknown[], parent: Derivation | undefined, changed: readonly number[]): Derivation {
+function record(
+  array: readonly unknown[],
+  parent: ArrayRecord | undefined,
+  changed: readonly number[] | null,
+  valid: boolean,
+  trusted: boolean,
+): ArrayRecord {
   const id = nextId++;
-  const record = { id, parent: parent?.id ?? 0, depth: (parent?.depth ?? -1) + 1, changed, length: array.length };
-  ring[id % RING] = record;
-  ids.set(array, id);
-  return record;
+  const depth = (parent?.depth ?? -1) + 1;
+  const entry: ArrayRecord = { id, parent: parent?.id ?? 0, depth, changed, length: array.length, valid, trusted };
+  ring[id % RING] = entry;
+  records.set(array, entry);
+  return entry;
 }
 
-function recordOf(array: readonly unknown[]): Derivation | undefined {
-  const id = ids.get(array);
-  return id === undefined ? undefined : lookup(id);
+function lookup(id: number): ArrayRecord | undefined {
+  const entry = ring[id % RING];
+  return entry?.id === id ? entry : undefined;
 }
 
-function lookup(id: number): Derivation | undefined {
-  const record = ring[id % RING];
-  return record?.id === id ? record : undefined;
+export interface DerivationFacts {
+  /** The new array is valid as a whole. @default false */
+  readonly valid?: boolean;
+  /** Only sealed, valid tool results with unchanged ids differ from the base. @default false */
+  readonly trusted?: boolean;
 }
 
-export function recordDerivation(array: readonly unknown[], base: readonly unknown[], changed = NONE): void {
+/**
+ * Records that `array` was made from `base`, differing at most at the `changed` indices below the
+ * shorter length (`null`: anywhere). Only for arrays never changed in place afterwards.
+ */
+export function recordDerivation(
+  array: readonly unknown[],
+  base: readonly unknown[],
+  changed: readonly number[] | null,
+  facts: DerivationFacts = {},
+): void {
   if (array === base) return;
-  idOf(array, recordOf(base) ?? idOf(base, undefined, NONE), changed);
+  const parent = records.get(base) ?? record(base, undefined, NONE, false, false);
+  record(array, parent, changed, facts.valid ?? false, facts.trusted ?? false);
+}
+
+/** Records a message array as valid as a whole. Only for arrays never changed in place. */
+export function markValid(array: readonly unknown[]): void {
+  const entry = records.get(array);
+  if (entry) entry.valid = true;
+  else record(array, undefined, NONE, true, false);
+}
+
+export function isValidArray(array: readonly unknown[]): boolean {
+  return records.get(array)?.valid === true;
+}
+
+/** Whether `array` was recorded as `base` with only trusted replacements (see `DerivationFacts`). */
+export function isTrustedDerivation(array: readonly unknown[], base: readonly unknown[]): boolean {
+  const entry = records.get(array);
+  return entry?.trusted === true && entry.parent === records.get(base)?.id;
 }
 
 /**
@@ -66,8 +111,8 @@ export function recordDerivation(array: readonly unknown[], base: readonly unkno
  */
 export function changedBetween(a: readonly unknown[], b: readonly unknown[]): readonly number[] | undefined {
   if (a === b) return NONE;
-  let x = recordOf(a);
-  let y = recordOf(b);
+  let x = records.get(a);
+  let y = records.get(b);
   const limit = Math.min(a.length, b.length);
   let shortest = limit;
   const all: number[] = [];
@@ -75,7 +120,8 @@ export function changedBetween(a: readonly unknown[], b: readonly unknown[]): re
   // changed on the way and the shortest array passed (elements past it may differ).
   for (let steps = 0; x && y && x !== y; steps++) {
     if (steps === MAX_STEPS || all.length > MAX_CHANGED) return undefined;
-    const up: Derivation = x.depth >= y.depth ? x : y;
+    const up: ArrayRecord = x.depth >= y.depth ? x : y;
+    if (!up.changed) return undefined;
     for (const i of up.changed) all.push(i);
     const parent = lookup(up.parent);
     if (parent) shortest = Math.min(shortest, parent.length);

@@ -4,8 +4,8 @@ import type { Next } from './compose.js';
 import type { RunContext, RunState } from './context.js';
 import type { InvalidRequestError } from './errors.js';
 import type { Message, ModelResponse, ToolCallPart, ToolMessage, Usage } from './messages.js';
-import { recordDerivation } from './provenance.js';
-import { checkToolPairing, findUpdateProblem, markValidMessages, requestError } from './validate.js';
+import { markValid, recordDerivation } from './provenance.js';
+import { checkToolPairing, findUpdateProblem, requestError } from './validate.js';
 
 /** What one turn did: the model's response, the tool calls it made and their results. */
 export interface TurnRecord {
@@ -91,8 +91,11 @@ export class RunCore {
     readonly signal: AbortSignal,
     readonly validate: boolean,
   ) {
-    // A copy: the caller may keep pushing to its own array.
-    this.#transcript = this.#seal([...messages]);
+    // A copy: the caller may keep pushing to its own array. Transcript arrays are never frozen (V8
+    // copies a frozen array ~80× slower, and every transform copies the messages array) and never
+    // changed in place, so they are recorded as valid once checked.
+    this.#transcript = [...messages];
+    if (validate) markValid(this.#transcript);
   }
 
   get transcript(): Immutable<Message[]> {
@@ -101,8 +104,9 @@ export class RunCore {
       this.#appended = undefined;
       // concat, not a spread: V8 copies packed arrays with concat about twice as fast.
       const before = this.#transcript;
-      this.#transcript = this.#seal(before.concat(appended));
-      recordDerivation(this.#transcript, before);
+      this.#transcript = before.concat(appended);
+      // Appends change no index below the old length; the loop checked the appended messages.
+      recordDerivation(this.#transcript, before, [], { valid: this.validate });
     }
     return this.#transcript as Immutable<Message[]>;
   }
@@ -145,14 +149,9 @@ export class RunCore {
       );
       if (problem) throw transcriptError(layer, problem);
     }
-    this.#transcript = this.#seal(after);
-  }
-
-  // Not frozen: V8 copies a frozen array through a slow path (~80× slower), and every transform
-  // copies the messages array. The array is ours and never changed in place.
-  #seal(messages: Message[]): Message[] {
-    if (this.validate) markValidMessages(messages);
-    return messages;
+    // Which indices changed is not tracked here: a search for them stops at this version.
+    recordDerivation(after, before, null, { valid: this.validate });
+    this.#transcript = after;
   }
 }
 

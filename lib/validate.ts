@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { InvalidRequestError, InvalidResponseError, type IssuePath } from './errors.js';
 import type { ReadonlyModelRequest } from './executor.js';
+import { isTrustedDerivation, isValidArray, markValid } from './provenance.js';
 import { isQuickValidMessage, isQuickValidResponse } from './quick-check.js';
 import type { Touched } from './track.js';
 import {
@@ -187,36 +188,6 @@ function sameToolIds(a: Message, b: Message): boolean {
   return true;
 }
 
-/**
- * Message arrays already checked as a whole (every message and the tool pairing), so a request
- * built from them is checked in O(1). Only arrays nobody changes afterwards: frozen ones, and the
- * agent loop's transcript versions (never frozen: V8 copies a frozen array ~80× slower, and Immer
- * copies the messages array on every transform). A caller's own array may be pushed to between calls.
- */
-const validArrays = new WeakSet<object>();
-
-/** Records a message array as valid as a whole. Only for arrays that are never changed in place. */
-export function markValidMessages(messages: readonly unknown[]): void {
-  validArrays.add(messages);
-}
-
-/**
- * Message arrays the library derived from another one by swapping some tool results for sealed,
- * valid copies with the same ids (compaction, truncation), mapped to the array they came from. An
- * update from that array to the derived one needs no check at all: every difference was checked
- * when its copy was sealed, and pairing cannot change. Saves a walk of the whole array per call.
- */
-const derivedArrays = new WeakMap<object, object>();
-
-/**
- * Records that `derived` is `from` with some tool results replaced by `sealMessage`d copies that
- * kept their `toolCallId` and `toolName`. Only for arrays never changed in place afterwards, and
- * only when every replacement is valid (`isSealedValid`).
- */
-export function markDerivedMessages(derived: readonly unknown[], from: readonly unknown[]): void {
-  derivedArrays.set(derived, from);
-}
-
 /** Whether `sealMessage` found this message valid. */
 export function isSealedValid(message: object): boolean {
   return (message as { [VALID]?: boolean })[VALID] === true;
@@ -227,13 +198,14 @@ export function findRequestProblem(request: ReadonlyModelRequest): Problem | und
   const problem = checkFields(request, undefined);
   if (problem) return problem;
   const { messages } = request;
-  if (validArrays.has(messages)) return undefined;
+  if (isValidArray(messages)) return undefined;
   for (let i = 0; i < messages.length; i++) {
     const p = checkMessage(messages[i], i);
     if (p) return p;
   }
   const pairing = checkToolPairing(messages);
-  if (!pairing && Object.isFrozen(messages)) markValidMessages(messages);
+  // Only frozen arrays: a caller's own array may be pushed to between calls.
+  if (!pairing && Object.isFrozen(messages)) markValid(messages);
   return pairing;
 }
 
@@ -252,7 +224,8 @@ export function findUpdateProblem(
   if (problem) return problem;
   const a = before.messages;
   const b = after.messages;
-  if (a === b || derivedArrays.get(b) === a) return undefined;
+  // A trusted derivation (compaction) differs only by messages checked when they were sealed.
+  if (a === b || isTrustedDerivation(b, a)) return undefined;
   if (touched && !touched.all) return checkTouched(a, b, touched.indices);
   let pairingNeeded = a.length !== b.length;
   for (let i = 0; i < b.length; i++) {

@@ -1,8 +1,8 @@
 import type { Immutable } from 'immer';
 import { type Middleware, defineMiddleware } from '../lib/compose.js';
 import type { Message, ToolMessage } from '../lib/messages.js';
-import { changedBetween } from '../lib/provenance.js';
-import { isSealedValid, markDerivedMessages, sealMessage } from '../lib/validate.js';
+import { changedBetween, recordDerivation } from '../lib/provenance.js';
+import { isSealedValid, sealMessage } from '../lib/validate.js';
 
 export interface CompactToolResultsOptions {
   /** Tool results kept intact, counting from the newest. @default 3 */
@@ -144,7 +144,8 @@ export function compactToolResults(options: CompactToolResultsOptions = {}): Mid
       // ~1 µs where a plain one costs ~1 ns.
       if (out) {
         const messages = out as Message[];
-        if (allStubsValid) markDerivedMessages(messages, original);
+        // Which indices changed is not listed (every stale result, hundreds): a search stops here.
+        recordDerivation(messages, original, null, { trusted: allStubsValid });
         ctx.update((draft) => void (draft.messages = messages));
       }
       return next();

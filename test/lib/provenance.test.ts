@@ -9,13 +9,15 @@ type Op =
   | { kind: 'set'; index: number }
   | { kind: 'push'; count: number }
   | { kind: 'truncate'; length: number }
-  | { kind: 'untracked'; index: number };
+  | { kind: 'untracked'; index: number }
+  | { kind: 'unlisted'; index: number };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('set' as const), index: fc.nat({ max: 40 }) }),
   fc.record({ kind: fc.constant('push' as const), count: fc.integer({ min: 1, max: 3 }) }),
   fc.record({ kind: fc.constant('truncate' as const), length: fc.nat({ max: 40 }) }),
   fc.record({ kind: fc.constant('untracked' as const), index: fc.nat({ max: 40 }) }),
+  fc.record({ kind: fc.constant('unlisted' as const), index: fc.nat({ max: 40 }) }),
 );
 
 let made = 0;
@@ -30,12 +32,16 @@ function derive(base: readonly object[], edit: Op): object[] {
     recordDerivation(next, base, [i]);
   } else if (edit.kind === 'push') {
     for (let k = 0; k < edit.count; k++) next.push(fresh());
-    recordDerivation(next, base);
+    recordDerivation(next, base, []);
   } else if (edit.kind === 'truncate') {
     next.length = Math.min(next.length, edit.length);
-    recordDerivation(next, base);
+    recordDerivation(next, base, []);
   } else if (edit.kind === 'untracked' && base.length > 0) {
     next[edit.index % base.length] = fresh();
+  } else if (edit.kind === 'unlisted' && base.length > 0) {
+    // Recorded, but without saying which indices changed.
+    next[edit.index % base.length] = fresh();
+    recordDerivation(next, base, null);
   }
   return next;
 }
@@ -82,7 +88,7 @@ describe('provenance', () => {
       if (previousView) assert.deepEqual(changedBetween(view, previousView), [0]);
       previousView = view;
       const next = transcript.concat([fresh(), fresh()]);
-      recordDerivation(next, transcript);
+      recordDerivation(next, transcript, []);
       transcript = next;
     }
   });
@@ -92,10 +98,16 @@ describe('provenance', () => {
     const b = [fresh()];
     assert.equal(changedBetween(a, b), undefined);
     const c = a.concat([fresh()]);
-    recordDerivation(c, a);
+    recordDerivation(c, a, []);
     const d = b.concat([fresh()]);
-    recordDerivation(d, b);
+    recordDerivation(d, b, []);
     assert.equal(changedBetween(c, d), undefined);
     assert.deepEqual(changedBetween(c, a), []);
+    // A derivation that does not list its changes ends the search.
+    const e = c.slice();
+    e[0] = fresh();
+    recordDerivation(e, c, null);
+    assert.equal(changedBetween(e, c), undefined);
+    assert.equal(changedBetween(e, a), undefined);
   });
 });

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { InvalidRequestError, type Message, type ToolMessage, pipeline } from 'modelware';
-import { findUpdateProblem, markDerivedMessages, sealMessage } from '../../lib/validate.js';
+import { recordDerivation } from '../../lib/provenance.js';
+import { findUpdateProblem, sealMessage } from '../../lib/validate.js';
 import { USER, recordingExecutor } from '../fixtures/agent.js';
 
 const call: Message = {
@@ -63,8 +64,8 @@ describe('validation fast paths', () => {
     const orphan: ToolMessage = { role: 'tool', toolCallId: 'c9', toolName: 't', content: 'x' };
     const derived = [USER, call, orphan];
     const from = [USER, call, result];
-    markDerivedMessages(derived, from);
-    // Trusted from its source (the caller of markDerivedMessages vouches for the difference)...
+    recordDerivation(derived, from, null, { trusted: true });
+    // Trusted from its source (the caller of recordDerivation vouches for the difference)...
     assert.equal(findUpdateProblem({ model: 'm', messages: from }, { model: 'm', messages: derived }), undefined);
     // ...but from any other array it is checked like any replacement, and the orphan is found.
     const other = [USER, call, { ...result }];
