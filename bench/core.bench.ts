@@ -173,6 +173,38 @@ for (const n of [10, 100, 1_000, 10_000]) {
   });
 }
 
+// 4b. The same on a frozen array (a caller's frozen history). Immer copies an array with slice(),
+// which V8 runs ~50× slower on a frozen one; ctx.update hands Immer a plain copy instead.
+{
+  const messages = Object.freeze(transcript(1_000));
+  const request = { model: 'bench-model', messages };
+  let k = 0;
+  const r = await compare(
+    {
+      spread: () => {
+        const copy = [...messages];
+        copy[500] = { role: 'user', content: `edited ${k++}` };
+        return { ...request, messages: copy };
+      },
+      update: () => {
+        const core = new CallCore(settings, request, 'generate', undefined, undefined, undefined);
+        const replacement: Message = { role: 'user', content: `edited ${k++}` };
+        core.update((draft) => {
+          draft.messages[500] = replacement;
+        }, 'bench');
+        return core.request;
+      },
+    },
+    { iterations: 5_000 },
+  );
+  checks.push({
+    name: 'ctx.update replacing 1 of 1,000 messages of a frozen array (validation on) vs spread',
+    measured: `${fmt(r.update)} vs ${fmt(r.spread)} (${(r.update / r.spread).toFixed(2)}×)`,
+    target: '(reference)',
+    pass: true,
+  });
+}
+
 // 5. Validation after a 1-message edit of a 10,000-message request vs a full zod parse.
 {
   const before = { model: 'bench-model', messages: transcript(10_000) };

@@ -4,9 +4,9 @@ import type { CallState, LayerPatches, RequestRecipe, ResponseRecipe, RunContext
 import { MiddlewareError } from './errors.js';
 import type { EffectiveModel, EventHub } from './events.js';
 import type { ReadonlyModelRequest } from './executor.js';
-import type { ModelRequest, ModelResponse, StreamPart } from './messages.js';
+import type { Message, ModelRequest, ModelResponse, StreamPart } from './messages.js';
 import { discardStream, fromParts, responseToParts } from './stream.js';
-import { isValidArray, recordDerivation } from './provenance.js';
+import { isValidArray, provenanceWanted, recordDerivation } from './provenance.js';
 import { Touched, trackMessages } from './track.js';
 import { validateResponse, validateUpdate } from './validate.js';
 
@@ -87,6 +87,7 @@ export class CallCore {
 
   update(recipe: RequestRecipe, layer: string): void {
     const before = this.request;
+    const base = thawed(before);
     let after: ReadonlyModelRequest;
     let patches: Patch[] | undefined;
     let inverse: Patch[] | undefined;
@@ -102,19 +103,21 @@ export class CallCore {
       return result;
     };
     if (this.patches) {
-      const result = immer.produceWithPatches(before as ModelRequest, run as never) as unknown as [
+      const result = immer.produceWithPatches(base as ModelRequest, run as never) as unknown as [
         ReadonlyModelRequest,
         Patch[],
         Patch[],
       ];
       [after, patches, inverse] = result;
     } else {
-      after = immer.produce(before as ModelRequest, run as never) as ReadonlyModelRequest;
+      after = immer.produce(base as ModelRequest, run as never) as ReadonlyModelRequest;
     }
-    if (after === before) return;
+    if (after === base) return;
+    // Messages untouched: keep the caller's array itself rather than the thawed copy.
+    if (base !== before && after.messages === base.messages) (after as ModelRequest).messages = before.messages as Message[];
     if (validate) validateUpdate(before, after, layer, touched);
     // The tracker knows which indices the recipe could have changed: later layers can use that.
-    if (touched && after.messages !== before.messages) {
+    if (touched && after.messages !== before.messages && provenanceWanted()) {
       // Valid as a whole if it was before: the update was just checked against it.
       const valid = isValidArray(before.messages);
       recordDerivation(after.messages, before.messages, touched.all ? null : touched.indices, { valid });
@@ -177,6 +180,16 @@ export class CallCore {
       `\`${layer}\` called ctx.${method}() before there was a stream. Call it after \`await next()\`.`,
     );
   }
+}
+
+/**
+ * The request with a plain copy of its messages array if that array is frozen (a caller's frozen
+ * history, or state Immer froze elsewhere). Immer copies a modified array with `slice()`, which V8
+ * runs ~50× slower on a frozen array than on a plain one: 37 µs against 0.8 µs for a spread of
+ * 1,000 messages here. The copy holds the same message objects, so nothing downstream can tell.
+ */
+function thawed(request: ReadonlyModelRequest): ReadonlyModelRequest {
+  return Object.isFrozen(request.messages) ? { ...request, messages: [...request.messages] } : request;
 }
 
 export function enableInspection(): void {

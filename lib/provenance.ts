@@ -65,6 +65,21 @@ function lookup(id: number): ArrayRecord | undefined {
   return entry?.id === id ? entry : undefined;
 }
 
+let wanted = false;
+
+/**
+ * Called by a layer that will ask `changedBetween` (compaction). Until then, `ctx.update` records
+ * nothing: an entry costs ~400 ns, a third of an update of a short request.
+ */
+export function wantProvenance(): void {
+  wanted = true;
+}
+
+/** Whether any layer asks for provenance, so that updates should record it. */
+export function provenanceWanted(): boolean {
+  return wanted;
+}
+
 export interface DerivationFacts {
   /** The new array is valid as a whole. @default false */
   readonly valid?: boolean;

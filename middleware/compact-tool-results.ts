@@ -1,7 +1,7 @@
 import type { Immutable } from 'immer';
 import { type Middleware, defineMiddleware } from '../lib/compose.js';
 import type { Message, ToolMessage } from '../lib/messages.js';
-import { changedBetween, recordDerivation } from '../lib/provenance.js';
+import { changedBetween, recordDerivation, wantProvenance } from '../lib/provenance.js';
 import { isSealedValid, sealMessage } from '../lib/validate.js';
 
 export interface CompactToolResultsOptions {
@@ -44,6 +44,7 @@ export function compactToolResults(options: CompactToolResultsOptions = {}): Mid
       `compactToolResults(): expected \`replaceWith\` to be a string or a function (message) => string, got ${typeof replaceWith}.`,
     );
   }
+  wantProvenance();
   // One stub per original message, reused every turn: its identity keeps the validator's and the
   // token counter's caches warm. `null` marks a message sent as it is.
   const stubs = new WeakMap<object, ToolMessage | null>();

@@ -151,6 +151,46 @@ describe('ctx.update: chaining', () => {
     assert.equal(Object.isFrozen(request), true);
   });
 
+  test("a frozen messages array: edits work on a plain copy, other edits keep the caller's array", async () => {
+    const messages = Object.freeze([
+      Object.freeze({ role: 'system' as const, content: 'be brief' }),
+      Object.freeze({ role: 'user' as const, content: 'hi' }),
+    ]);
+    const seen: ReadonlyModelRequest[] = [];
+    const record: Middleware = (ctx, next) => {
+      seen.push(ctx.request);
+      return next();
+    };
+    const app = pipeline(scriptedExecutor(['x', 'y'])).use(
+      updater('model', (draft) => void (draft.model = 'other')),
+      record,
+      updater('edit', (draft) => void (draft.messages[0] = { role: 'system', content: 'be kind' })),
+      record,
+    );
+    await app.generate({ model: 'm', messages });
+    const [afterModel, afterEdit] = seen;
+    assert.equal(afterModel?.messages, messages);
+    assert.deepEqual(
+      afterEdit?.messages.map((m) => m.content),
+      ['be kind', 'hi'],
+    );
+    assert.equal(afterEdit?.messages[1], messages[1]);
+    assert.equal(messages[0]?.content, 'be brief');
+    // A recipe that reads the frozen array and changes nothing leaves the request as it was.
+    const untouched: ReadonlyModelRequest[] = [];
+    const request = { model: 'm', messages };
+    await pipeline(scriptedExecutor(['x']))
+      .use(
+        updater('read', (draft) => void draft.messages.length),
+        (ctx, next) => {
+          untouched.push(ctx.request);
+          return next();
+        },
+      )
+      .generate(request);
+    assert.equal(untouched[0], request);
+  });
+
   test('strict: true deep-freezes what a layer produces', async () => {
     let request: ReadonlyModelRequest | undefined;
     const app = pipeline({ executor: scriptedExecutor(['x']), strict: true }).use(
