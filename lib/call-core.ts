@@ -114,7 +114,8 @@ export class CallCore {
     }
     if (after === base) return;
     // Messages untouched: keep the caller's array itself rather than the thawed copy.
-    if (base !== before && after.messages === base.messages) (after as ModelRequest).messages = before.messages as Message[];
+    if (base !== before && after.messages === base.messages)
+      (after as ModelRequest).messages = before.messages as Message[];
     if (validate) validateUpdate(before, after, layer, touched);
     // The tracker knows which indices the recipe could have changed: later layers can use that.
     if (touched && after.messages !== before.messages && provenanceWanted()) {
