@@ -271,6 +271,51 @@ export class BudgetExceededError extends ModelwareError {
 const BUDGET = defineMarker(BudgetExceededError, 'BudgetExceededError');
 
 /**
+ * A rate limit refused a call: `rateLimit({ onLimited: 'reject' })` when the limit is reached, a
+ * wait longer than `maxWaitMs`, or a cost larger than the whole limit (which can never be admitted:
+ * `retryAfterMs` is then `undefined` and `retryable` false). Otherwise `retry()` honours `retryAfterMs`.
+ */
+export class RateLimitError extends ModelwareError {
+  override readonly name = 'RateLimitError';
+  /** The rate-limit key (e.g. a tenant), without the store's prefix. */
+  readonly key: string;
+  /** Units of cost admitted per `windowMs`. */
+  readonly limit: number;
+  readonly windowMs: number;
+  /** What this call would have cost. */
+  readonly cost: number;
+  /** When the call could be admitted, in ms from now; `undefined` when it never can. */
+  readonly retryAfterMs: number | undefined;
+  /** The layer that enforced the limit. */
+  readonly layer: string;
+  readonly retryable: boolean;
+
+  constructor(init: {
+    key: string;
+    limit: number;
+    windowMs: number;
+    cost: number;
+    retryAfterMs: number | undefined;
+    layer: string;
+    message: string;
+  }) {
+    super(init.message);
+    this.key = init.key;
+    this.limit = init.limit;
+    this.windowMs = init.windowMs;
+    this.cost = init.cost;
+    this.retryAfterMs = init.retryAfterMs;
+    this.layer = init.layer;
+    this.retryable = init.retryAfterMs !== undefined;
+  }
+
+  static override isInstance(error: unknown): error is RateLimitError {
+    return hasMarker(error, RATE_LIMIT);
+  }
+}
+const RATE_LIMIT = defineMarker(RateLimitError, 'RateLimitError');
+
+/**
  * What went wrong in a plugin handler: it threw, timed out, changed a read-only field, produced an
  * invalid payload, broke its mode's contract, or its circuit breaker is open.
  */
