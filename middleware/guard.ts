@@ -1,0 +1,216 @@
+import { type Middleware, defineMiddleware } from '../lib/compose.js';
+import type { Context } from '../lib/context.js';
+import type { ReadonlyModelRequest } from '../lib/executor.js';
+import { PolicyViolationError } from '../lib/errors.js';
+import type { ModelResponse, StreamPart } from '../lib/messages.js';
+import { ResponseAssembler, closable, discardStream, responseToParts } from '../lib/stream.js';
+
+/**
+ * What a check returns. `undefined` or `true` allows; a reason string, `false` or a block object
+ * blocks. `replaceWith` answers with a refusal instead of rejecting with `PolicyViolationError`.
+ */
+export type GuardVerdict = undefined | boolean | string | GuardBlock;
+
+export interface GuardBlock {
+  /** Why the guard blocked: the error message and the violation's `reason`. */
+  readonly reason: string;
+  /** The violation's code. @default 'GUARD_INPUT' or 'GUARD_OUTPUT' */
+  readonly code?: string | undefined;
+  readonly details?: Readonly<Record<string, unknown>> | undefined;
+  /** Answer with this text (or response) instead of rejecting. */
+  readonly replaceWith?: string | ModelResponse | undefined;
+}
+
+/** What an output check learns besides the response. */
+export interface GuardOutputInfo {
+  /** False for the partial responses an `'incremental'` stream check sees before the end. */
+  readonly final: boolean;
+}
+
+export type GuardInputCheck = (request: ReadonlyModelRequest, ctx: Context) => GuardVerdict | Promise<GuardVerdict>;
+export type GuardOutputCheck = (
+  response: ModelResponse,
+  ctx: Context,
+  info: GuardOutputInfo,
+) => GuardVerdict | Promise<GuardVerdict>;
+
+export interface GuardOptions {
+  /** Checks the request before the model is called; a block means the model is never called. */
+  readonly input?: GuardInputCheck | undefined;
+  /** Checks the response on its way out. */
+  readonly output?: GuardOutputCheck | undefined;
+  /**
+   * How `output` runs in stream mode:
+   * - `'buffer'`: hold every part back, check the assembled response, then release the parts (or
+   *   answer with `replaceWith`). Nothing unchecked reaches the caller; the caller waits for the end.
+   * - `'incremental'`: check the text so far before each text delta is released (and the whole
+   *   response at the end). A delta that fails is never released; a `replaceWith` text is appended
+   *   to what already streamed and the stream finishes with `content-filter`.
+   * - `'final'`: release parts as they come, hold back only the `finish` part and check the
+   *   assembled response; a block errors the stream (`replaceWith` cannot apply: the text has
+   *   already streamed). Cheapest, for checks that flag rather than hide.
+   * @default 'buffer'
+   */
+  readonly streaming?: 'buffer' | 'incremental' | 'final' | undefined;
+  /** Names the layer and the violation's `plugin`. @default 'guard' */
+  readonly name?: string | undefined;
+}
+
+/**
+ * Input and output guardrails. `input(request, ctx)` runs before the model, `output(response, ctx,
+ * { final })` after it; each may be async (use `ctx.signal`: an aborted call stops waiting for it).
+ * A block rejects with `PolicyViolationError` (violation `plugin` = the guard's name, `hook`
+ * `llm_input` or `llm_output`), or answers with `replaceWith` (finish reason `content-filter`).
+ *
+ * @example
+ * app.use(guard({
+ *   input: (request) => (textOf(request.messages.at(-1)!).includes('password') ? 'asks for a password' : undefined),
+ *   output: (response) => (textOf(response.message).includes('SECRET') ? { reason: 'leak', replaceWith: 'Sorry.' } : true),
+ * }));
+ */
+export function guard(options: GuardOptions): Middleware {
+  const { input, output, streaming = 'buffer', name = 'guard' } = options ?? ({} as GuardOptions);
+  if (input !== undefined && typeof input !== 'function') {
+    throw new TypeError(`guard(): expected \`input\` to be a function (request, ctx) => verdict, got ${typeof input}.`);
+  }
+  if (output !== undefined && typeof output !== 'function') {
+    throw new TypeError(
+      `guard(): expected \`output\` to be a function (response, ctx, info) => verdict, got ${typeof output}.`,
+    );
+  }
+  if (input === undefined && output === undefined) {
+    throw new TypeError('guard(): pass an `input` check, an `output` check or both; got neither.');
+  }
+  if (streaming !== 'buffer' && streaming !== 'incremental' && streaming !== 'final') {
+    throw new TypeError(
+      `guard(): expected \`streaming\` to be 'buffer', 'incremental' or 'final', got \`${String(streaming)}\`.`,
+    );
+  }
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new TypeError(`guard(): expected \`name\` to be a non-empty string, got \`${String(name)}\`.`);
+  }
+
+  const judge = async (stage: Stage, verdict: Promise<GuardVerdict> | GuardVerdict, ctx: Context) => {
+    const settled = await untilAborted(verdict, ctx.signal);
+    return toBlock(settled, stage, name);
+  };
+
+  return defineMiddleware({
+    name,
+    async call(ctx, next) {
+      if (input) {
+        const block = await judge('input', input(ctx.request, ctx), ctx);
+        if (block) {
+          ctx.response = refuse(block, name);
+          return;
+        }
+      }
+      await next();
+      if (!output) return;
+      const check = (response: ModelResponse, final: boolean) => judge('output', output(response, ctx, { final }), ctx);
+      if (ctx.mode === 'generate' || !ctx.stream) {
+        const response = ctx.response as ModelResponse;
+        const block = await check(response, true);
+        if (block) ctx.response = refuse(block, name);
+        return;
+      }
+      const source = ctx.stream;
+      // Wrapped like ctx.mapStream does, but the checks are async, which a part mapper cannot be.
+      ctx.core.stream = closable(guardStream(source, streaming, check, name), () => discardStream(source));
+    },
+  });
+}
+
+type Stage = 'input' | 'output';
+type Block = GuardBlock & { readonly stage: Stage };
+
+async function* guardStream(
+  source: AsyncIterable<StreamPart>,
+  streaming: 'buffer' | 'incremental' | 'final',
+  check: (response: ModelResponse, final: boolean) => Promise<Block | undefined>,
+  name: string,
+): AsyncGenerator<StreamPart> {
+  const assembler = new ResponseAssembler();
+  const held: StreamPart[] = [];
+  for await (const part of source) {
+    assembler.add(part);
+    if (streaming === 'buffer' || part.type === 'finish') {
+      held.push(part);
+      continue;
+    }
+    if (streaming === 'incremental' && part.type === 'text-delta') {
+      const block = await check(assembler.response(), false);
+      if (block) {
+        if (block.replaceWith === undefined) throw violation(block, name);
+        // The source is closed by the for-await's return when this generator returns early.
+        yield* refusalParts(block);
+        return;
+      }
+    }
+    yield part;
+  }
+  const block = await check(assembler.response(), true);
+  if (block) {
+    if (block.replaceWith === undefined || streaming === 'final') throw violation(block, name);
+    yield* refusalParts(block);
+    return;
+  }
+  yield* held;
+}
+
+function refusalParts(block: Block): StreamPart[] {
+  return responseToParts(refusal(block.replaceWith as string | ModelResponse));
+}
+
+function refuse(block: Block, name: string): ModelResponse {
+  if (block.replaceWith === undefined) throw violation(block, name);
+  return refusal(block.replaceWith);
+}
+
+function refusal(replaceWith: string | ModelResponse): ModelResponse {
+  return typeof replaceWith === 'string'
+    ? { message: { role: 'assistant', content: replaceWith }, finishReason: 'content-filter' }
+    : replaceWith;
+}
+
+function violation(block: Block, name: string): PolicyViolationError {
+  return new PolicyViolationError({
+    reason: block.reason,
+    code: block.code ?? (block.stage === 'input' ? 'GUARD_INPUT' : 'GUARD_OUTPUT'),
+    plugin: name,
+    hook: block.stage === 'input' ? 'llm_input' : 'llm_output',
+    ...(block.details ? { details: block.details } : {}),
+  });
+}
+
+function toBlock(verdict: GuardVerdict, stage: Stage, name: string): Block | undefined {
+  if (verdict === undefined || verdict === true) return undefined;
+  if (verdict === false) return { reason: `${stage} rejected by \`${name}\``, stage };
+  if (typeof verdict === 'string') return { reason: verdict, stage };
+  if (typeof verdict === 'object' && verdict !== null && typeof verdict.reason === 'string') {
+    return { ...verdict, stage };
+  }
+  throw new TypeError(
+    `guard \`${name}\`: the ${stage} check returned ${verdict === null ? 'null' : typeof verdict}; return undefined or true to allow, or a reason string or { reason, replaceWith? } to block.`,
+  );
+}
+
+/** Settles with the check, or rejects with the signal's reason as soon as the call is aborted. */
+function untilAborted<T>(value: T | Promise<T>, signal: AbortSignal): Promise<T> {
+  if (!(value instanceof Promise)) return Promise.resolve(value);
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    value.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
