@@ -27,12 +27,10 @@ export interface GuardOutputInfo {
   readonly final: boolean;
 }
 
-export type GuardInputCheck = (request: ReadonlyModelRequest, ctx: Context) => GuardVerdict | Promise<GuardVerdict>;
-export type GuardOutputCheck = (
-  response: ModelResponse,
-  ctx: Context,
-  info: GuardOutputInfo,
-) => GuardVerdict | Promise<GuardVerdict>;
+// `void` so a check with no return statement (which allows) type-checks.
+type CheckResult = GuardVerdict | void | Promise<GuardVerdict | void>;
+export type GuardInputCheck = (request: ReadonlyModelRequest, ctx: Context) => CheckResult;
+export type GuardOutputCheck = (response: ModelResponse, ctx: Context, info: GuardOutputInfo) => CheckResult;
 
 export interface GuardOptions {
   /** Checks the request before the model is called; a block means the model is never called. */
@@ -90,8 +88,8 @@ export function guard(options: GuardOptions): Middleware {
     throw new TypeError(`guard(): expected \`name\` to be a non-empty string, got \`${String(name)}\`.`);
   }
 
-  const judge = async (stage: Stage, verdict: Promise<GuardVerdict> | GuardVerdict, ctx: Context) => {
-    const settled = await untilAborted(verdict, ctx.signal);
+  const judge = async (stage: Stage, verdict: CheckResult, ctx: Context) => {
+    const settled = (await untilAborted(verdict, ctx.signal)) as GuardVerdict;
     return toBlock(settled, stage, name);
   };
 
