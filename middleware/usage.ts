@@ -1,0 +1,237 @@
+import { type Middleware, defineMiddleware } from '../lib/compose.js';
+import type { Context, RunContext } from '../lib/context.js';
+import { BudgetExceededError } from '../lib/errors.js';
+import { describe } from '../lib/executor.js';
+import type { ModelResponse } from '../lib/messages.js';
+
+/** What a model costs, in US dollars per million tokens. */
+export interface ModelPrice {
+  readonly inputPerMillion: number;
+  readonly outputPerMillion: number;
+  /** Input tokens served from the provider's cache. @default inputPerMillion */
+  readonly cachedInputPerMillion?: number | undefined;
+}
+
+/** The usage of one call, charged to the model that actually answered (after routing and fallback). */
+export interface CallUsage {
+  /** The effective model (`ctx.model.resolved`). */
+  readonly model: string;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  /** Part of `inputTokens` served from the provider's cache. */
+  readonly cachedInputTokens: number;
+  readonly totalTokens: number;
+  /** `undefined` when `prices` has no entry for `model`. */
+  readonly costUsd: number | undefined;
+}
+
+/** Sums over the calls of one run, or of one pipeline outside runs. */
+export interface UsageTotals {
+  calls: number;
+  inputTokens: number;
+  outputTokens: number;
+  cachedInputTokens: number;
+  totalTokens: number;
+  /** Sum of the priced calls only. */
+  costUsd: number;
+}
+
+declare module '../lib/context.js' {
+  interface CallState {
+    /** Set by `usage()` once the call's response is complete. */
+    usage?: CallUsage;
+  }
+  interface RunState {
+    /** Kept by `usage()`: the run's totals so far. */
+    usage?: UsageTotals;
+  }
+}
+
+/** What `onUsage` receives after each call. */
+export interface UsageReport {
+  readonly call: CallUsage;
+  /** A snapshot of the totals of the scope the call counts towards, this call included. */
+  readonly totals: Readonly<UsageTotals>;
+  /** `'run'` inside `runAgent()`, else `'pipeline'` (every call this `usage()` layer sees outside runs). */
+  readonly scope: 'run' | 'pipeline';
+  readonly callId: string;
+  readonly runId: string | undefined;
+  readonly turn: number | undefined;
+}
+
+export interface UsageBudget {
+  /** Refuse calls once the scope's priced cost reaches this many US dollars. */
+  readonly maxCostUsd?: number | undefined;
+  /** Refuse calls once the scope's total tokens reach this many. */
+  readonly maxTokens?: number | undefined;
+}
+
+export interface UsageOptions {
+  /** Called after each call with its usage and the running totals. */
+  readonly onUsage?: ((report: UsageReport) => void) | undefined;
+  /** Prices keyed by model id, looked up by the effective model. @default {} (no costs) */
+  readonly prices?: Readonly<Record<string, ModelPrice>> | undefined;
+  /**
+   * Limits per run inside `runAgent()`, else per pipeline: once a total reaches a limit, further
+   * calls throw `BudgetExceededError` before reaching the model. Calls already running are not
+   * stopped, so concurrent calls can overshoot by what they use.
+   * @default no limits
+   */
+  readonly budget?: UsageBudget | undefined;
+  /** Names the layer. @default 'usage' */
+  readonly name?: string | undefined;
+}
+
+/**
+ * Counts tokens and cost per call (`ctx.state.usage`), per run (`ctx.run.state.usage`) and per
+ * pipeline, charging each call to the model that actually answered. Works in stream mode from the
+ * final part's usage; a stream the consumer abandons reports no usage, as the provider sent none.
+ *
+ * @example
+ * app.use(usage({
+ *   prices: { 'gpt-5-mini': { inputPerMillion: 0.25, outputPerMillion: 2 } },
+ *   budget: { maxCostUsd: 0.5 },
+ *   onUsage: ({ call, totals }) => console.log(call.model, call.costUsd, totals.costUsd),
+ * }));
+ */
+export function usage(options: UsageOptions = {}): Middleware {
+  const { onUsage, prices = {}, budget = {}, name = 'usage' } = options ?? {};
+  if (onUsage !== undefined && typeof onUsage !== 'function') {
+    throw new TypeError(`usage(): expected \`onUsage\` to be a function (report) => void, got ${describe(onUsage)}.`);
+  }
+  checkPrices(prices);
+  const { maxCostUsd, maxTokens } = budget;
+  if (maxCostUsd !== undefined && !(typeof maxCostUsd === 'number' && maxCostUsd > 0)) {
+    throw new TypeError(
+      `usage(): expected \`budget.maxCostUsd\` to be a positive number of US dollars, got ${describe(maxCostUsd)}.`,
+    );
+  }
+  if (maxTokens !== undefined && !(Number.isInteger(maxTokens) && maxTokens > 0)) {
+    throw new TypeError(`usage(): expected \`budget.maxTokens\` to be a positive integer, got ${describe(maxTokens)}.`);
+  }
+  const pipelineTotals = emptyTotals();
+  // Per run and per instance, so two usage() layers in one run never count a call twice.
+  const runTotals = new WeakMap<object, UsageTotals>();
+  const unpriced = new Set<string>();
+
+  function totalsFor(run: RunContext | undefined): UsageTotals {
+    if (!run) return pipelineTotals;
+    let totals = runTotals.get(run.state);
+    if (!totals) {
+      totals = emptyTotals();
+      runTotals.set(run.state, totals);
+      run.state.usage = totals;
+    }
+    return totals;
+  }
+
+  function refuseOverBudget(ctx: Context, totals: UsageTotals): void {
+    const scope = ctx.run ? `run ${ctx.run.runId}` : 'pipeline';
+    const fix = ctx.run ? 'start a new run' : 'create a new usage() layer';
+    if (maxTokens !== undefined && totals.totalTokens >= maxTokens) {
+      throw new BudgetExceededError({
+        budget: maxTokens,
+        counted: totals.totalTokens,
+        layer: name,
+        message: `${name}: the ${scope} has used ${totals.totalTokens} tokens over ${totals.calls} call(s), reaching its budget.maxTokens of ${maxTokens}; the call to \`${ctx.request.model}\` is refused. Raise budget.maxTokens or ${fix}.`,
+      });
+    }
+    if (maxCostUsd !== undefined && totals.costUsd >= maxCostUsd) {
+      throw new BudgetExceededError({
+        budget: maxCostUsd,
+        counted: totals.costUsd,
+        layer: name,
+        message: `${name}: the ${scope} has spent $${round(totals.costUsd)} over ${totals.calls} call(s), reaching its budget.maxCostUsd of $${maxCostUsd}; the call to \`${ctx.request.model}\` is refused. Raise budget.maxCostUsd or ${fix}.`,
+      });
+    }
+  }
+
+  function record(ctx: Context, totals: UsageTotals, response: ModelResponse): void {
+    const model = ctx.model.resolved;
+    const call = measure(model, response, prices[model]);
+    if (call.costUsd === undefined && maxCostUsd !== undefined && !unpriced.has(model)) {
+      // A silent zero would let an unpriced model spend past the cost budget.
+      unpriced.add(model);
+      process.emitWarning(
+        `${name}: no price for model \`${model}\`, so its calls count as $0 towards budget.maxCostUsd. Add it to \`prices\`.`,
+        { code: 'MODELWARE_USAGE_UNPRICED' },
+      );
+    }
+    ctx.state.usage = call;
+    totals.calls++;
+    totals.inputTokens += call.inputTokens;
+    totals.outputTokens += call.outputTokens;
+    totals.cachedInputTokens += call.cachedInputTokens;
+    totals.totalTokens += call.totalTokens;
+    if (call.costUsd !== undefined) totals.costUsd += call.costUsd;
+    onUsage?.({
+      call,
+      totals: Object.freeze({ ...totals }),
+      scope: ctx.run ? 'run' : 'pipeline',
+      callId: ctx.id,
+      runId: ctx.run?.runId,
+      turn: ctx.run?.turn,
+    });
+  }
+
+  return defineMiddleware({
+    name,
+    async call(ctx, next) {
+      const totals = totalsFor(ctx.run);
+      refuseOverBudget(ctx, totals);
+      await next();
+      if (ctx.mode === 'generate') {
+        if (ctx.response) record(ctx, totals, ctx.response);
+        return;
+      }
+      await ctx.tapStream({ onFinish: (response) => record(ctx, totals, response) });
+    },
+  });
+}
+
+/** The usage and cost of one response. */
+function measure(model: string, response: ModelResponse, price: ModelPrice | undefined): CallUsage {
+  const u = response.usage;
+  const inputTokens = u?.inputTokens ?? 0;
+  const outputTokens = u?.outputTokens ?? 0;
+  const cachedInputTokens = Math.min(u?.cachedInputTokens ?? 0, inputTokens);
+  const totalTokens = u?.totalTokens ?? inputTokens + outputTokens;
+  let costUsd: number | undefined;
+  if (price) {
+    const cachedRate = price.cachedInputPerMillion ?? price.inputPerMillion;
+    costUsd =
+      ((inputTokens - cachedInputTokens) * price.inputPerMillion +
+        cachedInputTokens * cachedRate +
+        outputTokens * price.outputPerMillion) /
+      1_000_000;
+  }
+  return { model, inputTokens, outputTokens, cachedInputTokens, totalTokens, costUsd };
+}
+
+function emptyTotals(): UsageTotals {
+  return { calls: 0, inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, totalTokens: 0, costUsd: 0 };
+}
+
+function checkPrices(prices: unknown): asserts prices is Readonly<Record<string, ModelPrice>> {
+  if (typeof prices !== 'object' || prices === null || Array.isArray(prices)) {
+    throw new TypeError(
+      `usage(): expected \`prices\` to be an object keyed by model id, e.g. { 'gpt-5-mini': { inputPerMillion: 0.25, outputPerMillion: 2 } }, got ${describe(prices)}.`,
+    );
+  }
+  for (const [model, price] of Object.entries(prices)) {
+    for (const field of ['inputPerMillion', 'outputPerMillion', 'cachedInputPerMillion'] as const) {
+      const value = (price as Partial<ModelPrice> | null)?.[field];
+      if (value === undefined && field === 'cachedInputPerMillion') continue;
+      if (!(typeof value === 'number' && value >= 0 && Number.isFinite(value))) {
+        throw new TypeError(
+          `usage(): expected \`prices['${model}'].${field}\` to be a non-negative number of US dollars per million tokens, got ${describe(value)}.`,
+        );
+      }
+    }
+  }
+}
+
+/** Dollars for messages: enough digits for sub-cent calls, no float noise. */
+function round(usd: number): string {
+  return Number(usd.toPrecision(6)).toString();
+}
