@@ -1,0 +1,165 @@
+import { createHash } from 'node:crypto';
+import { type Middleware, defineMiddleware } from '../lib/compose.js';
+import type { Context } from '../lib/context.js';
+import type { ReadonlyModelRequest } from '../lib/executor.js';
+import { type ModelResponse, ModelResponseSchema } from '../lib/messages.js';
+import { memoryStore } from '../lib/stores/memory.js';
+import { type Store, checkTtl } from '../lib/stores/store.js';
+
+declare module '../lib/context.js' {
+  interface CallState {
+    /** Set by `cache()`: whether the store answered this call, and the key it looked up. */
+    cache?: { readonly hit: boolean; readonly key: string };
+  }
+}
+
+export interface CacheOptions {
+  /** Where answers are kept; a `redisStore()` shares them across workers. @default a memoryStore() of this layer's own */
+  readonly store?: Store | undefined;
+  /** How long an answer is kept, in ms. @default no expiry (the store evicts: memoryStore keeps its newest 10,000 keys) */
+  readonly ttlMs?: number | undefined;
+  /**
+   * The cache key of a request. @default a SHA-256 of the request's model, messages, tools and
+   * options, with object keys sorted (metadata is left out: it never reaches the model)
+   */
+  readonly key?: ((request: ReadonlyModelRequest) => string | Promise<string>) | undefined;
+  /** Which answers to keep. @default finishReason `'stop'` (not cut off, not tool calls, not errors) */
+  readonly shouldCache?: ((response: ModelResponse, ctx: Context) => boolean) | undefined;
+  /**
+   * Called when the store fails; the call then goes on as a miss, and an answer that could not be
+   * saved is still returned. @default none: the store's error fails the call
+   */
+  readonly onStoreError?: ((error: unknown, ctx: Context) => void) | undefined;
+  /** Names the layer. @default 'cache' */
+  readonly name?: string | undefined;
+}
+
+/** Bump when what is hashed or stored changes, so old entries are never read as new ones. */
+const FORMAT = 1;
+
+/**
+ * Answers a repeated request from a store without running the layers inside it or the model.
+ * A hit sets `ctx.response` (replayed as parts in stream mode) and `ctx.state.cache.hit`; the
+ * response itself is exactly the one stored. A miss runs the layers inside and stores the answer
+ * once it is complete: a failed, aborted or abandoned stream is never stored.
+ *
+ * @example
+ * app.use(cache({ store: redisStore({ client }), ttlMs: 3_600_000 }));
+ */
+export function cache(options: CacheOptions = {}): Middleware {
+  const { store = memoryStore(), ttlMs, key, shouldCache, onStoreError, name = 'cache' } = options ?? {};
+  if (!isStore(store)) {
+    throw new TypeError(
+      `cache(): expected \`store\` to be a Store (memoryStore(), redisStore({ client })), got \`${String(store)}\`.`,
+    );
+  }
+  checkTtl('cache()', { ttlMs });
+  for (const [option, value] of [
+    ['key', key],
+    ['shouldCache', shouldCache],
+    ['onStoreError', onStoreError],
+  ] as const) {
+    if (value !== undefined && typeof value !== 'function') {
+      throw new TypeError(`cache(): expected \`${option}\` to be a function, got \`${String(value)}\`.`);
+    }
+  }
+  const keep = shouldCache ?? ((response: ModelResponse) => response.finishReason === 'stop');
+  const setOptions = ttlMs === undefined ? undefined : { ttlMs };
+
+  async function guarded<T>(ctx: Context, fallback: T, work: () => Promise<T>): Promise<T> {
+    if (!onStoreError) return work();
+    try {
+      return await work();
+    } catch (error) {
+      onStoreError(error, ctx);
+      return fallback;
+    }
+  }
+
+  return defineMiddleware({
+    name,
+    async call(ctx, next) {
+      const id = `cache:${key ? await key(ctx.request) : requestHash(ctx.request)}`;
+      const stored = await guarded(ctx, undefined, () => store.get(id));
+      const hit = decode(stored);
+      ctx.state.cache = { hit: hit !== undefined, key: id };
+      if (hit) {
+        ctx.response = hit;
+        return;
+      }
+      await next();
+      // No answer at all is the pipeline's error to report, naming the layer that gave none.
+      if (ctx.response === undefined && ctx.stream === undefined) return;
+      // One path for both modes: in generate mode onFinish runs at once on the response; in stream
+      // mode only after the last part, so a stream that fails or is abandoned is never stored.
+      await ctx.tapStream({
+        onFinish: async (response) => {
+          if (!keep(response, ctx)) return;
+          const entry = JSON.stringify({ v: FORMAT, response });
+          await guarded(ctx, undefined, () => store.set(id, entry, setOptions));
+        },
+      });
+    },
+  });
+}
+
+function isStore(value: unknown): value is Store {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Store).get === 'function' &&
+    typeof (value as Store).set === 'function'
+  );
+}
+
+/** A stored answer, or `undefined` for a miss and for anything unreadable (then overwritten). */
+function decode(stored: string | undefined): ModelResponse | undefined {
+  if (stored === undefined) return undefined;
+  try {
+    const entry = JSON.parse(stored) as { v?: unknown; response?: unknown };
+    if (entry?.v !== FORMAT || !ModelResponseSchema.safeParse(entry.response).success) return undefined;
+    return entry.response as ModelResponse;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * SHA-256 of what reaches the model. Object keys are sorted so that `{ a, b }` and `{ b, a }` hash
+ * alike; `undefined` fields are skipped as JSON skips them.
+ */
+export function requestHash(request: ReadonlyModelRequest): string {
+  const parts: string[] = [];
+  canonical(
+    { v: FORMAT, model: request.model, messages: request.messages, tools: request.tools, options: request.options },
+    parts,
+  );
+  return createHash('sha256').update(parts.join('')).digest('hex');
+}
+
+function canonical(value: unknown, out: string[]): void {
+  if (value === null || typeof value !== 'object') {
+    out.push(JSON.stringify(value) ?? 'null');
+    return;
+  }
+  if (Array.isArray(value)) {
+    out.push('[');
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out.push(',');
+      canonical(value[i], out);
+    }
+    out.push(']');
+    return;
+  }
+  out.push('{');
+  let first = true;
+  for (const k of Object.keys(value).sort()) {
+    const v = (value as Record<string, unknown>)[k];
+    if (v === undefined || typeof v === 'function') continue;
+    if (!first) out.push(',');
+    first = false;
+    out.push(JSON.stringify(k), ':');
+    canonical(v, out);
+  }
+  out.push('}');
+}
