@@ -316,6 +316,44 @@ export class RateLimitError extends ModelwareError {
 const RATE_LIMIT = defineMarker(RateLimitError, 'RateLimitError');
 
 /**
+ * The model's answer did not parse as JSON matching the schema, even after the repairs allowed
+ * (`validateOutput()`). Carries the raw text and the zod issues (empty when the text was not JSON).
+ */
+export class OutputValidationError extends ModelwareError {
+  override readonly name = 'OutputValidationError';
+  /** The layer that validated. */
+  readonly layer: string;
+  /** The last answer's text, as the model sent it. */
+  readonly text: string;
+  /** The zod issues of the last answer; empty when it was not JSON (see `cause`). */
+  readonly issues: readonly z.core.$ZodIssue[];
+  /** Model calls made: the first answer plus the repairs. */
+  readonly attempts: number;
+  /** The repairs were the retry: another attempt would ask the same way. */
+  readonly retryable = false;
+
+  constructor(init: {
+    layer: string;
+    text: string;
+    issues: readonly z.core.$ZodIssue[];
+    attempts: number;
+    message: string;
+    cause?: unknown;
+  }) {
+    super(init.message, { cause: init.cause });
+    this.layer = init.layer;
+    this.text = init.text;
+    this.issues = init.issues;
+    this.attempts = init.attempts;
+  }
+
+  static override isInstance(error: unknown): error is OutputValidationError {
+    return hasMarker(error, OUTPUT_VALIDATION);
+  }
+}
+const OUTPUT_VALIDATION = defineMarker(OutputValidationError, 'OutputValidationError');
+
+/**
  * What went wrong in a plugin handler: it threw, timed out, changed a read-only field, produced an
  * invalid payload, broke its mode's contract, or its circuit breaker is open.
  */

@@ -1,0 +1,201 @@
+import { z } from 'zod';
+import { type MiddlewareDefinition, defineMiddleware } from '../lib/compose.js';
+import type { Context } from '../lib/context.js';
+import { OutputValidationError } from '../lib/errors.js';
+import { type ModelResponse, type StreamPart, type Usage, textOf, toolCallsOf } from '../lib/messages.js';
+import { ResponseAssembler } from '../lib/stream.js';
+
+declare module '../lib/context.js' {
+  interface CallState {
+    /** Set by `validateOutput()`: the parsed value of the answer that passed. Typed via `.output(ctx)`. */
+    validatedOutput?: unknown;
+  }
+}
+
+/** What a `repairPrompt` gets to explain the failure to the model. */
+export interface RepairInfo {
+  /** The text the model answered with. */
+  readonly text: string;
+  /** Why it failed, for a human or a model: the JSON syntax error, or zod's prettified issues. */
+  readonly error: string;
+  /** The zod issues; empty when the text was not JSON. */
+  readonly issues: readonly z.core.$ZodIssue[];
+  /** 1-based: the repair about to be asked for. */
+  readonly repair: number;
+}
+
+export interface ValidateOutputOptions<S extends z.ZodType> {
+  /** The zod schema the answer's JSON must match (async refinements are awaited). */
+  readonly schema: S;
+  /** How many times to re-ask after a failed answer. @default 1 */
+  readonly maxRepairs?: number | undefined;
+  /**
+   * The user message sent after a failed answer (which is sent back as an assistant message).
+   * @default says what failed and asks for only the JSON value, with no other text
+   */
+  readonly repairPrompt?: ((info: RepairInfo) => string) | undefined;
+  /** Names the layer. @default 'validateOutput' */
+  readonly name?: string | undefined;
+}
+
+/** `validateOutput()`'s middleware, with a typed accessor for the parsed value. */
+export interface ValidateOutputMiddleware<S extends z.ZodType> extends MiddlewareDefinition {
+  /** The parsed (zod output) value of this call's answer; `undefined` before it passed. */
+  output(ctx: Context): z.output<S> | undefined;
+}
+
+/**
+ * Makes the model answer with JSON matching a zod schema. A failed answer is sent back with the
+ * reason and the model is asked again, up to `maxRepairs` times; each repair re-runs the layers
+ * inside this one. The final failure rejects with `OutputValidationError` (raw `text`, zod
+ * `issues`). The parsed value is `ctx.state.validatedOutput`, typed through `.output(ctx)`.
+ *
+ * Details: a Markdown code fence around the JSON is accepted and removed from the response text,
+ * so `JSON.parse(response.message.content)` works for the caller; a response that calls tools is
+ * not validated (it is not the final answer); the returned response's `usage` sums every attempt.
+ * In stream mode the layer reads the stream to the end before validating (a repair needs the
+ * whole answer), then streams the answer that passed.
+ *
+ * @example
+ * const validated = validateOutput({ schema: z.object({ city: z.string() }), maxRepairs: 2 });
+ * app.use(validated);
+ */
+export function validateOutput<S extends z.ZodType>(options: ValidateOutputOptions<S>): ValidateOutputMiddleware<S> {
+  const {
+    schema,
+    maxRepairs = 1,
+    repairPrompt = defaultRepairPrompt,
+    name = 'validateOutput',
+  } = options ?? ({} as ValidateOutputOptions<S>);
+  if (typeof (schema as { safeParseAsync?: unknown } | undefined)?.safeParseAsync !== 'function') {
+    throw new TypeError(
+      `validateOutput(): expected \`schema\` to be a zod schema, e.g. z.object({ ... }), got ${schema === null ? 'null' : typeof schema}.`,
+    );
+  }
+  if (!Number.isInteger(maxRepairs) || maxRepairs < 0) {
+    throw new TypeError(
+      `validateOutput(): expected \`maxRepairs\` to be a non-negative integer, got \`${String(maxRepairs)}\`.`,
+    );
+  }
+  if (typeof repairPrompt !== 'function') {
+    throw new TypeError(
+      `validateOutput(): expected \`repairPrompt\` to be a function (info) => string, got ${typeof repairPrompt}.`,
+    );
+  }
+
+  const definition = defineMiddleware({
+    name,
+    // Each repair calls next() again: the layers inside and the model run once per attempt.
+    replay: true,
+    async call(ctx, next) {
+      let usage: Usage | undefined;
+      for (let attempt = 1; ; attempt++) {
+        await next();
+        const response =
+          ctx.mode === 'stream' && ctx.stream ? await drain(ctx.stream) : (ctx.response as ModelResponse);
+        usage = addUsage(usage, response.usage);
+        if (toolCallsOf(response.message).length > 0) {
+          answer(ctx, withUsage(response, usage));
+          return;
+        }
+        const text = textOf(response.message);
+        const verdict = await check(schema, text);
+        if (verdict.ok) {
+          ctx.state.validatedOutput = verdict.value;
+          const json = verdict.json;
+          const content = json === text ? response : { ...response, message: { ...response.message, content: json } };
+          answer(ctx, withUsage(content, usage));
+          return;
+        }
+        if (attempt > maxRepairs) {
+          throw new OutputValidationError({
+            layer: name,
+            text,
+            issues: verdict.issues,
+            attempts: attempt,
+            cause: verdict.cause,
+            message: `${name}: the model's answer is still invalid after ${attempt} attempt(s): ${verdict.error}\nRaw text: ${JSON.stringify(clip(text))}\nRaise \`maxRepairs\`, describe the expected JSON in the prompt, or loosen the schema.`,
+          });
+        }
+        ctx.signal.throwIfAborted();
+        const prompt = repairPrompt({ text, error: verdict.error, issues: verdict.issues, repair: attempt });
+        if (typeof prompt !== 'string') {
+          throw new TypeError(`validateOutput(): \`repairPrompt\` returned ${typeof prompt}; it must return a string.`);
+        }
+        ctx.update((draft) => {
+          draft.messages.push({ role: 'assistant', content: text }, { role: 'user', content: prompt });
+        });
+      }
+    },
+  });
+  const output = (ctx: Context) => ctx.state.validatedOutput as z.output<S> | undefined;
+  return Object.freeze({ ...definition, output });
+}
+
+type Verdict =
+  | { ok: true; value: unknown; json: string }
+  | { ok: false; error: string; issues: readonly z.core.$ZodIssue[]; cause?: unknown };
+
+async function check(schema: z.ZodType, text: string): Promise<Verdict> {
+  const json = unfence(text);
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (cause) {
+    return { ok: false, error: `it is not valid JSON (${(cause as Error).message}).`, issues: [], cause };
+  }
+  const result = await schema.safeParseAsync(value);
+  if (result.success) return { ok: true, value: result.data, json };
+  return {
+    ok: false,
+    error: `it does not match the schema:\n${z.prettifyError(result.error)}`,
+    issues: result.error.issues,
+    cause: result.error,
+  };
+}
+
+const FENCE = /^\s*```[a-zA-Z]*\s*\n([\s\S]*?)\n\s*```\s*$/;
+
+/** Models often wrap JSON in a Markdown fence even when told not to. */
+function unfence(text: string): string {
+  const match = FENCE.exec(text);
+  return match ? (match[1] as string) : text;
+}
+
+function defaultRepairPrompt({ error }: RepairInfo): string {
+  return `Your previous answer could not be used: ${error}\nReply again with only the JSON value that matches the requested shape: no prose, no code fence.`;
+}
+
+async function drain(stream: AsyncIterable<StreamPart>): Promise<ModelResponse> {
+  const assembler = new ResponseAssembler();
+  for await (const part of stream) assembler.add(part);
+  return assembler.response();
+}
+
+function addUsage(sum: Usage | undefined, usage: Usage | undefined): Usage | undefined {
+  if (!usage) return sum;
+  if (!sum) return usage;
+  const total: Usage = {
+    inputTokens: sum.inputTokens + usage.inputTokens,
+    outputTokens: sum.outputTokens + usage.outputTokens,
+  };
+  if (sum.totalTokens !== undefined || usage.totalTokens !== undefined) {
+    total.totalTokens =
+      (sum.totalTokens ?? sum.inputTokens + sum.outputTokens) +
+      (usage.totalTokens ?? usage.inputTokens + usage.outputTokens);
+  }
+  return total;
+}
+
+/** In stream mode the drained stream is replaced by the answer; in generate mode only a changed one is set. */
+function answer(ctx: Context, response: ModelResponse): void {
+  if (response !== ctx.response || ctx.stream) ctx.response = response;
+}
+
+function withUsage(response: ModelResponse, usage: Usage | undefined): ModelResponse {
+  return usage === response.usage || usage === undefined ? response : { ...response, usage };
+}
+
+function clip(text: string): string {
+  return text.length > 500 ? `${text.slice(0, 500)}…` : text;
+}
