@@ -1,0 +1,158 @@
+import { type Middleware, defineMiddleware } from '../lib/compose.js';
+import type { Context } from '../lib/context.js';
+import { RateLimitError } from '../lib/errors.js';
+import { sleep as abortableSleep } from '../lib/signals.js';
+import { memoryStore } from '../lib/stores/memory.js';
+import type { Store } from '../lib/stores/store.js';
+
+export interface RateLimitOptions {
+  /** Units of cost admitted per `windowMs`, and the largest burst: a positive integer. */
+  readonly limit: number;
+  /** The window, in ms: the bucket refills `limit` units per `windowMs`, continuously. */
+  readonly windowMs: number;
+  /**
+   * Where the buckets live; a `redisStore()` makes a fleet of workers share one limit.
+   * @default a memoryStore() of this layer's own
+   */
+  readonly store?: Store | undefined;
+  /** Which bucket a call draws from, e.g. `(ctx) => String(ctx.request.metadata?.tenant)`. @default one bucket for every call */
+  readonly key?: ((ctx: Context) => string | Promise<string>) | undefined;
+  /**
+   * What a call costs: a number, or a function of the call (e.g. its estimated tokens; fractions
+   * round up). A cost above `limit` can never be admitted and fails at once. @default 1
+   */
+  readonly cost?: number | ((ctx: Context) => number | Promise<number>) | undefined;
+  /**
+   * Over the limit: `'wait'` until the bucket holds the cost (aborting `ctx.signal` stops the
+   * wait), `'reject'` with a `RateLimitError` carrying `retryAfterMs`. @default 'wait'
+   */
+  readonly onLimited?: 'wait' | 'reject' | undefined;
+  /** In `'wait'` mode, reject instead once the total wait would pass this many ms. @default Infinity */
+  readonly maxWaitMs?: number | undefined;
+  /** Called before each wait. */
+  readonly onWait?:
+    | ((info: { readonly key: string; readonly cost: number; readonly waitMs: number }) => void)
+    | undefined;
+  /** The clock passed to the store, in ms. @default the store's own (the Redis server's time for redisStore) */
+  readonly now?: (() => number) | undefined;
+  /** How to wait; must reject when the signal aborts. @default an abortable setTimeout */
+  readonly sleep?: ((ms: number, signal: AbortSignal) => Promise<void>) | undefined;
+  /** Names the layer and its buckets: give each rateLimit() sharing a store its own. @default 'rateLimit' */
+  readonly name?: string | undefined;
+}
+
+/**
+ * Limits the calls (or tokens, through `cost`) that pass this layer, per key, with a token bucket
+ * in a `Store`: bursts up to `limit`, then `limit` per `windowMs`. Waiting calls are not queued in
+ * order: whichever asks first once the bucket has refilled goes first.
+ *
+ * @example
+ * app.use(rateLimit({ limit: 60, windowMs: 60_000, key: (ctx) => String(ctx.request.metadata?.tenant) }));
+ */
+export function rateLimit(options: RateLimitOptions): Middleware {
+  const {
+    limit,
+    windowMs,
+    store = memoryStore(),
+    key,
+    cost = 1,
+    onLimited = 'wait',
+    maxWaitMs = Number.POSITIVE_INFINITY,
+    onWait,
+    now,
+    sleep = abortableSleep,
+    name = 'rateLimit',
+  } = options ?? ({} as RateLimitOptions);
+  check(Number.isSafeInteger(limit) && limit >= 1, 'limit', limit, 'a positive integer');
+  check(Number.isSafeInteger(windowMs) && windowMs >= 1, 'windowMs', windowMs, 'a positive integer of ms');
+  check(
+    Number.isSafeInteger(limit * windowMs),
+    'limit',
+    limit,
+    `small enough that limit × windowMs (${windowMs}) is a safe integer`,
+  );
+  check(typeof store?.take === 'function', 'store', store, 'a Store (memoryStore(), redisStore({ client }))');
+  check(typeof cost === 'function' || costOk(cost), 'cost', cost, 'a non-negative number or a function');
+  check(onLimited === 'wait' || onLimited === 'reject', 'onLimited', onLimited, "'wait' or 'reject'");
+  check(typeof maxWaitMs === 'number' && maxWaitMs >= 0, 'maxWaitMs', maxWaitMs, 'a non-negative number of ms');
+  for (const [option, value] of [
+    ['key', key],
+    ['onWait', onWait],
+    ['now', now],
+    ['sleep', sleep],
+  ] as const) {
+    check(value === undefined || typeof value === 'function', option, value, 'a function');
+  }
+
+  function refuse(bucket: string, units: number, retryAfterMs: number | undefined, why: string): RateLimitError {
+    return new RateLimitError({
+      key: bucket,
+      limit,
+      windowMs,
+      cost: units,
+      retryAfterMs,
+      layer: name,
+      message: `${name}: ${why} (limit ${limit} per ${windowMs} ms, key \`${bucket}\`).`,
+    });
+  }
+
+  return defineMiddleware({
+    name,
+    async call(ctx, next) {
+      const bucket = key ? await key(ctx) : 'global';
+      if (typeof bucket !== 'string' || bucket.length === 0) {
+        throw new TypeError(`${name}: \`key\` must return a non-empty string, got \`${String(bucket)}\`.`);
+      }
+      const raw = typeof cost === 'function' ? await cost(ctx) : cost;
+      if (!costOk(raw)) {
+        throw new TypeError(`${name}: \`cost\` must give a non-negative number, got \`${String(raw)}\`.`);
+      }
+      const units = Math.ceil(raw);
+      if (units > limit) {
+        throw refuse(
+          bucket,
+          units,
+          undefined,
+          `a call costing ${units} can never pass a limit of ${limit}; raise \`limit\``,
+        );
+      }
+      if (units > 0) {
+        const id = `ratelimit:${name}:${bucket}`;
+        let waited = 0;
+        for (;;) {
+          ctx.signal.throwIfAborted();
+          const taken = await store.take(id, { cost: units, limit, windowMs, now: now?.() });
+          if (taken.allowed) break;
+          const waitMs = Math.max(1, taken.retryAfterMs);
+          if (onLimited === 'reject') {
+            throw refuse(bucket, units, waitMs, `over the limit; retry in ${waitMs} ms, or use onLimited: 'wait'`);
+          }
+          if (waited + waitMs > maxWaitMs) {
+            throw refuse(
+              bucket,
+              units,
+              waitMs,
+              `still over the limit after waiting ${waited} ms, and the next wait of ${waitMs} ms would pass maxWaitMs (${maxWaitMs})`,
+            );
+          }
+          onWait?.({ key: bucket, cost: units, waitMs });
+          await sleep(waitMs, ctx.signal);
+          waited += waitMs;
+        }
+      }
+      await next();
+    },
+  });
+}
+
+function costOk(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}
+
+function check(ok: boolean, option: string, value: unknown, expected: string): void {
+  if (!ok) {
+    const shown =
+      typeof value === 'object' && value !== null ? 'an object without the Store methods' : `\`${String(value)}\``;
+    throw new TypeError(`rateLimit(): expected \`${option}\` to be ${expected}, got ${shown}.`);
+  }
+}
