@@ -1,0 +1,64 @@
+// redactPii(): the model never sees the user's email or card number, yet the user and the tools get
+// the real values back (restore), in generate and stream mode alike.
+import { pipeline, runAgent, textOf, tool } from 'modelware';
+import { scriptedExecutor } from 'modelware/testing';
+import { z } from 'zod';
+import { redactPii } from '../middleware/redact-pii.js';
+
+const question = {
+  role: 'user' as const,
+  content:
+    'I am ada@example.com, card 4111 1111 1111 1111. Email me the receipt, my key is sk-live-abcdefghijklmnopqrstuv.',
+};
+
+// 1. Plain redaction: placeholders per kind.
+const model = scriptedExecutor(['Noted.']);
+await pipeline(model)
+  .use(redactPii())
+  .generate({ model: 'demo', messages: [question] });
+console.log(`model received: ${model.calls[0]?.request.messages[0]?.content}`);
+
+// 2. Masking keeps the last 4 characters.
+const masked = scriptedExecutor(['Noted.']);
+await pipeline(masked)
+  .use(redactPii({ strategy: 'mask' }))
+  .generate({ model: 'demo', messages: [question] });
+console.log(`masked:         ${masked.calls[0]?.request.messages[0]?.content}`);
+
+// 3. restore: numbered placeholders go to the model; the answer and tool calls get the values back.
+const sendReceipt = tool({
+  name: 'send_receipt',
+  input: z.object({ to: z.string() }),
+  execute: ({ to }) => {
+    console.log(`tool got:       to=${to}`);
+    return 'queued';
+  },
+});
+const agentModel = scriptedExecutor([
+  { toolCalls: [{ name: 'send_receipt', input: { to: '[REDACTED_EMAIL_1]' } }] },
+  'Receipt sent to [REDACTED_EMAIL_1] for card [REDACTED_CREDIT_CARD_1].',
+]);
+const result = await runAgent({
+  model: pipeline(agentModel).use(redactPii({ restore: true })),
+  messages: [question],
+  tools: [sendReceipt],
+});
+console.log(`model received: ${agentModel.calls[0]?.request.messages[0]?.content}`);
+console.log(`user sees:      ${result.text}`);
+
+// 4. Streaming: placeholders split across deltas are restored whole.
+const streaming = scriptedExecutor(['Thanks [REDACTED_EMAIL_1], noted.'], { chunkSize: 4 });
+const stream = pipeline(streaming)
+  .use(redactPii({ restore: true }))
+  .stream({ model: 'demo', messages: [question] });
+console.log(`streamed:       ${await stream.text()}`);
+
+// 5. Or refuse to send PII at all.
+try {
+  await pipeline(scriptedExecutor(['never']))
+    .use(redactPii({ strategy: 'block', detectors: ['credit-card'] }))
+    .generate({ model: 'demo', messages: [question] });
+} catch (error) {
+  console.log(`blocked:        ${(error as Error).message}`);
+}
+console.log(`caller's message unchanged: ${textOf(question).includes('ada@example.com')}`);
