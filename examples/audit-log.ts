@@ -1,9 +1,8 @@
 // Audit log: one JSON record per call, written as NDJSON; a failing sink never fails the call.
 import { Writable } from 'node:stream';
 import { pipeline } from 'modelware';
-import { fallback } from 'modelware/middleware';
+import { fallback, type AuditRecord, auditLog, jsonLinesSink } from 'modelware/middleware';
 import { scriptedExecutor } from 'modelware/testing';
-import { type AuditRecord, auditLog, jsonLinesSink } from '../middleware/audit-log.js';
 
 // A fake clock makes the latencies readable; the model "takes" 120 ms per call.
 let now = Date.UTC(2026, 0, 1);

@@ -1,9 +1,8 @@
 // cache(): a repeated request is answered from the store, in both modes; the model is asked once
 // per distinct request until the entry expires. A fake clock shows the TTL without waiting.
-import { pipeline } from 'modelware';
+import { pipeline, memoryStore } from 'modelware';
 import { scriptedExecutor } from 'modelware/testing';
-import { memoryStore } from '../lib/stores/memory.js';
-import { cache } from '../middleware/cache.js';
+import { cache } from 'modelware/middleware';
 
 let clock = 0;
 const store = memoryStore({ now: () => clock }); // in a fleet: redisStore({ client: new Redis(url) })

@@ -3,7 +3,7 @@
 import { PolicyViolationError, pipeline, runAgent, tool } from 'modelware';
 import { scriptedExecutor } from 'modelware/testing';
 import { z } from 'zod';
-import { callLimit } from '../middleware/call-limit.js';
+import { callLimit } from 'modelware/middleware';
 
 const search = tool({
   name: 'search',

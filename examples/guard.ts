@@ -2,7 +2,7 @@
 // output guardrail that stops a streamed answer before a leaked secret reaches the user.
 import { PolicyViolationError, pipeline, textOf } from 'modelware';
 import { scriptedExecutor } from 'modelware/testing';
-import { guard } from '../middleware/guard.js';
+import { guard } from 'modelware/middleware';
 
 const model = scriptedExecutor([
   'Our office opens at 9 am.',

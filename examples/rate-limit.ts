@@ -1,9 +1,8 @@
 // rateLimit(): a token bucket per tenant. Over the limit a call waits for the bucket (or, with
 // onLimited: 'reject', fails with a RateLimitError that says when to retry).
-import { pipeline } from 'modelware';
+import { pipeline, RateLimitError } from 'modelware';
 import { scriptedExecutor } from 'modelware/testing';
-import { RateLimitError } from '../lib/errors.js';
-import { rateLimit } from '../middleware/rate-limit.js';
+import { rateLimit } from 'modelware/middleware';
 
 const model = scriptedExecutor(['ok'], { whenDone: 'repeat-last' });
 

@@ -3,7 +3,7 @@
 import { pipeline, runAgent, textOf, tool } from 'modelware';
 import { scriptedExecutor } from 'modelware/testing';
 import { z } from 'zod';
-import { redactPii } from '../middleware/redact-pii.js';
+import { redactPii } from 'modelware/middleware';
 
 const question = {
   role: 'user' as const,

@@ -1,8 +1,7 @@
 // Router: pick the model per request; inner layers, events and ctx.model all show the routed model.
 import { pipeline } from 'modelware';
-import { fallback } from 'modelware/middleware';
+import { fallback, router } from 'modelware/middleware';
 import { scriptedExecutor } from 'modelware/testing';
-import { router } from '../middleware/router.js';
 
 // Answers with the model it was sent to; the big model is down today.
 const model = scriptedExecutor(

@@ -3,9 +3,8 @@ import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { pipeline } from 'modelware';
-import { fallback } from 'modelware/middleware';
+import { fallback, tracing } from 'modelware/middleware';
 import { scriptedExecutor } from 'modelware/testing';
-import { tracing } from '../middleware/tracing.js';
 
 // A context manager lets spans follow `await`, so the attempts nest under the call's span.
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());

@@ -1,9 +1,8 @@
 // Usage and cost: tokens per call and per run, priced by the model that actually answered, with a budget.
 import { BudgetExceededError, pipeline, runAgent, tool } from 'modelware';
-import { fallback } from 'modelware/middleware';
+import { fallback, usage } from 'modelware/middleware';
 import { scriptedExecutor } from 'modelware/testing';
 import { z } from 'zod';
-import { usage } from '../middleware/usage.js';
 
 const lookup = tool({
   name: 'lookup',

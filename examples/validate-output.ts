@@ -1,10 +1,9 @@
 // validateOutput(): the answer must be JSON matching a zod schema. A bad answer is sent back with
 // zod's explanation and the model is asked again; the parsed value is typed.
-import { pipeline } from 'modelware';
+import { pipeline, OutputValidationError } from 'modelware';
 import { scriptedExecutor } from 'modelware/testing';
 import { z } from 'zod';
-import { OutputValidationError } from '../lib/errors.js';
-import { validateOutput } from '../middleware/validate-output.js';
+import { validateOutput } from 'modelware/middleware';
 
 const Weather = z.object({ city: z.string(), tempC: z.number(), sunny: z.boolean() });
 

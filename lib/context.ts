@@ -1,3 +1,4 @@
+import type { CallUsage, UsageTotals } from '../middleware/usage.js';
 import type { Draft, Immutable, Patch } from 'immer';
 import type { CallCore } from './call-core.js';
 import { MiddlewareError } from './errors.js';
@@ -15,12 +16,24 @@ import { type PartMapper, type StreamObserver, assemble, mapParts, responseToPar
  *   interface CallState { cacheHit?: boolean }
  * }
  */
-// biome-ignore lint/suspicious/noEmptyInterface: extended by declaration merging
-export interface CallState {}
+export interface CallState {
+  /** Set by `cache()`: whether the store answered this call, and the key it looked up. */
+  cache?: { readonly hit: boolean; readonly key: string };
+  /** Set by `usage()` once the call's response is complete. */
+  usage?: CallUsage;
+  /** Set by `validateOutput()`: the parsed value of the answer that passed. Typed via `.output(ctx)`. */
+  validatedOutput?: unknown;
+}
 
-/** Run-level state of an agent run, extended by declaration merging like `CallState`. */
-// biome-ignore lint/suspicious/noEmptyInterface: extended by declaration merging
-export interface RunState {}
+/**
+ * Run-level state of an agent run, extended by declaration merging like `CallState`. (The keys the
+ * built-ins write are declared here rather than merged from middleware/, so the published types
+ * carry them: a merge into a relative module path does not survive bundling the declarations.)
+ */
+export interface RunState {
+  /** Kept by `usage()`: the run's totals so far. */
+  usage?: UsageTotals;
+}
 
 /** What a call knows about the agent run it belongs to (`ctx.run`, absent outside a loop). */
 export interface RunContext {

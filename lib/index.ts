@@ -5,8 +5,10 @@ export {
   InvalidResponseError,
   MiddlewareError,
   ModelwareError,
+  OutputValidationError,
   PolicyViolationError,
   ProviderError,
+  RateLimitError,
   RetryError,
   TimeoutError,
   isRetryable,
@@ -133,3 +135,8 @@ export type { DispatchOptions, PluginManagerOptions } from './plugin-manager.js'
 export type { PluginEvent } from './plugin-events.js';
 export type { BreakerState } from './plugin-policy.js';
 export type { PluginFactories, PluginFactory } from './config.js';
+export { memoryStore } from './stores/memory.js';
+export { redisStore } from './stores/redis.js';
+export type { Store, StoreTtlOptions, TakeOptions, TakeResult } from './stores/store.js';
+export type { MemoryStore, MemoryStoreOptions } from './stores/memory.js';
+export type { RedisClientLike, RedisStoreOptions } from './stores/redis.js';

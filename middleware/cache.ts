@@ -6,13 +6,6 @@ import { type ModelResponse, ModelResponseSchema } from '../lib/messages.js';
 import { memoryStore } from '../lib/stores/memory.js';
 import { type Store, checkTtl } from '../lib/stores/store.js';
 
-declare module '../lib/context.js' {
-  interface CallState {
-    /** Set by `cache()`: whether the store answered this call, and the key it looked up. */
-    cache?: { readonly hit: boolean; readonly key: string };
-  }
-}
-
 export interface CacheOptions {
   /** Where answers are kept; a `redisStore()` shares them across workers. @default a memoryStore() of this layer's own */
   readonly store?: Store | undefined;

@@ -12,3 +12,30 @@ export type { TokenBudgetInfo, TokenBudgetOptions, TokenBudgetStrategy } from '.
 export type { TransformContextInfo, TransformContextOptions, TransformContextRecipe } from './transform-context.js';
 export type { PluginsOptions } from './plugins.js';
 export type { TimeoutOptions } from './timeout.js';
+export { cache, requestHash } from './cache.js';
+export { rateLimit } from './rate-limit.js';
+export type { CacheOptions } from './cache.js';
+export type { RateLimitOptions } from './rate-limit.js';
+export { auditLog, jsonLinesSink } from './audit-log.js';
+export { router } from './router.js';
+export { tracing } from './tracing.js';
+export { usage } from './usage.js';
+export type { AuditLogOptions, AuditRecord, AuditSink, WritableLike } from './audit-log.js';
+export type { Route, RouteFunction, RouterOptions } from './router.js';
+export type { TracingOptions } from './tracing.js';
+export type { CallUsage, ModelPrice, UsageBudget, UsageOptions, UsageReport, UsageTotals } from './usage.js';
+export { callLimit } from './call-limit.js';
+export { guard } from './guard.js';
+export { redactPii } from './redact-pii.js';
+export { validateOutput } from './validate-output.js';
+export type { CallLimitOptions } from './call-limit.js';
+export type {
+  GuardBlock,
+  GuardInputCheck,
+  GuardOptions,
+  GuardOutputCheck,
+  GuardOutputInfo,
+  GuardVerdict,
+} from './guard.js';
+export type { BuiltinPiiDetector, PiiDetector, PiiScope, PiiStrategy, RedactPiiOptions } from './redact-pii.js';
+export type { RepairInfo, ValidateOutputMiddleware, ValidateOutputOptions } from './validate-output.js';

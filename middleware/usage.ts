@@ -36,17 +36,6 @@ export interface UsageTotals {
   costUsd: number;
 }
 
-declare module '../lib/context.js' {
-  interface CallState {
-    /** Set by `usage()` once the call's response is complete. */
-    usage?: CallUsage;
-  }
-  interface RunState {
-    /** Kept by `usage()`: the run's totals so far. */
-    usage?: UsageTotals;
-  }
-}
-
 /** What `onUsage` receives after each call. */
 export interface UsageReport {
   readonly call: CallUsage;

@@ -5,13 +5,6 @@ import { OutputValidationError } from '../lib/errors.js';
 import { type ModelResponse, type StreamPart, type Usage, textOf, toolCallsOf } from '../lib/messages.js';
 import { ResponseAssembler } from '../lib/stream.js';
 
-declare module '../lib/context.js' {
-  interface CallState {
-    /** Set by `validateOutput()`: the parsed value of the answer that passed. Typed via `.output(ctx)`. */
-    validatedOutput?: unknown;
-  }
-}
-
 /** What a `repairPrompt` gets to explain the failure to the model. */
 export interface RepairInfo {
   /** The text the model answered with. */

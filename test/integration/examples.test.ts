@@ -82,6 +82,64 @@ const EXPECTED: Record<string, readonly string[]> = {
   'examples/compose.ts': [
     'auth:in → audit:in → redact:in → provider-retry:in → provider-retry:out → redact:out → audit:out → auth:out',
   ],
+  'examples/cache.ts': [
+    'miss → Paris.\nhit  → Paris.\nhit  → (streamed)\nstream replayed: Paris.\nmiss → Still Paris.\nmodel calls: 2',
+  ],
+  'examples/rate-limit.ts': [
+    'acme: call 2 done\nacme: over the limit, waiting for the bucket\nacme: call 3 done',
+    'globex: call 1 done (its own bucket)',
+    'RateLimitError: retryable true, retry in about 60 s',
+  ],
+  'examples/tracing.ts': [
+    'chat main-model (in "chat main-model"): response.model=undefined ERROR Error: 529 overloaded',
+    'chat backup-model (in "chat main-model"): response.model=backup-model ok',
+    'chat main-model (in "handle request"): response.model=backup-model ok\n  usage: 14 in, 2 out',
+  ],
+  'examples/usage.ts': [
+    'turn 1: small-model 42000 tokens $0.0240 (run so far $0.0240)',
+    'turn 2: big-model 64000 tokens $0.3800 (run so far $0.4040)',
+    'run: 2 calls, 106000 tokens, $0.4040',
+    'refused: used 64000 of 1000 tokens',
+  ],
+  'examples/audit-log.ts': [
+    'attempt on main-model: failed\nattempt on backup-model: completed',
+    '"model":{"requested":"main-model","resolved":"backup-model"}',
+    '"metadata":{"tenant":"acme","user":"***"},"startedAt":1767225600000,"latencyMs":240,"outcome":"completed"',
+    'audit sink failed: disk full\nstill answered',
+  ],
+  'examples/router.ts': [
+    'inner layer sees small-model\n  event dispatched to small-model\n  asked for auto, answered by small-model',
+    'inner layer sees big-model\n  event dispatched to big-model\n  inner layer sees medium-model',
+    'asked for auto, answered by medium-model',
+  ],
+  'examples/guard.ts': [
+    'crypto: I can only help with office questions.',
+    'weapons: plugin `topic` at hook `llm_input` blocked: dangerous request (GUARD_INPUT)',
+    'model calls so far: 1',
+    'streamed: Sure. The admin password is hunt[withheld]',
+    'finish: content-filter',
+    'generate: [withheld]',
+  ],
+  'examples/redact-pii.ts': [
+    'model received: I am [REDACTED_EMAIL], card [REDACTED_CREDIT_CARD].',
+    'tool got:       to=ada@example.com',
+    'model received: I am [REDACTED_EMAIL_1], card [REDACTED_CREDIT_CARD_1].',
+    'user sees:      Receipt sent to ada@example.com for card 4111 1111 1111 1111.',
+    'streamed:       Thanks ada@example.com, noted.',
+    'found credit-card in messages[0]',
+  ],
+  'examples/validate-output.ts': [
+    'parsed: Paris 18°C, sunny',
+    'model calls: 2',
+    'response text: {"city": "Paris", "tempC": 18, "sunny": true}',
+    'gave up after 2 attempts; raw text: It is sunny in Paris!',
+  ],
+  'examples/call-limit.ts': [
+    'model calls: 3, turns: 4, stop: no-tool-calls',
+    'final: Stopping here: the limit of 3 model calls was reached.',
+    'thrown: CALL_LIMIT: model call 3 exceeds the limit of 2 per run',
+    'run 3: Daily quota used up.',
+  ],
 };
 
 describe('examples', { concurrency: 4 }, () => {
