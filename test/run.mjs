@@ -67,6 +67,8 @@ child.on('close', (code) => {
   const m = /^# (pass|fail|skipped|todo) (\d+)$/.exec(buffer.trim());
   if (m) counts[m[1]] = Number(m[2]);
   const failed = counts.fail + ((code !== 0 || timedOut) && counts.fail === 0 ? 1 : 0);
-  console.log(`\n${counts.pass} passed, ${failed} failed, ${Math.max(counts.skipped, skipLines) + counts.todo} skipped`);
+  console.log(
+    `\n${counts.pass} passed, ${failed} failed, ${Math.max(counts.skipped, skipLines) + counts.todo} skipped`,
+  );
   process.exit(code === 0 && failed === 0 ? 0 : 1);
 });
