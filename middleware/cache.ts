@@ -72,7 +72,14 @@ export function cache(options: CacheOptions = {}): Middleware {
   return defineMiddleware({
     name,
     async call(ctx, next) {
-      const id = `cache:${key ? await key(ctx.request) : requestHash(ctx.request)}`;
+      const custom = key ? await key(ctx.request) : requestHash(ctx.request);
+      // Checked per call: an undefined key would put every such request under one entry.
+      if (typeof custom !== 'string' || custom.length === 0) {
+        throw new TypeError(
+          `${name}: \`key\` must return a non-empty string, got \`${String(custom)}\`. Return a value that identifies the request, e.g. requestHash(request) plus a tenant.`,
+        );
+      }
+      const id = `cache:${custom}`;
       const stored = await guarded(ctx, undefined, () => store.get(id));
       const hit = decode(stored);
       ctx.state.cache = { hit: hit !== undefined, key: id };

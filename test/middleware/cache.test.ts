@@ -257,6 +257,21 @@ describe('cache(): keys, TTL and what is stored', () => {
     await assert.rejects(strict.generate(BASE_REQUEST), /store down/);
   });
 
+  it('rejects a call whose `key` function gives no string, instead of sharing one entry among all such calls', async () => {
+    // A key like (req) => req.metadata?.user that comes back undefined must not make every
+    // request `cache:undefined` and answer one user's request with another's cached answer.
+    const model = scriptedExecutor(['for alice', 'for bob']);
+    const app = pipeline(model).use(cache({ key: (request) => request.metadata?.user as string }));
+    for (const content of ['alice asks', 'bob asks']) {
+      await assert.rejects(
+        app.generate({ ...BASE_REQUEST, messages: [{ role: 'user', content }] }),
+        (e: unknown) =>
+          e instanceof TypeError && /`key` must return a non-empty string, got `undefined`/.test(e.message),
+      );
+    }
+    assert.equal(model.calls.length, 0);
+  });
+
   for (const [option, value] of [
     ['store', {}],
     ['ttlMs', 0],
