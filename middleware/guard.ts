@@ -105,6 +105,8 @@ export function guard(options: GuardOptions): Middleware {
       }
       await next();
       if (!output) return;
+      // No answer at all is the pipeline's error to report, naming the layer that gave none.
+      if (ctx.response === undefined && ctx.stream === undefined) return;
       const check = (response: ModelResponse, final: boolean) => judge('output', output(response, ctx, { final }), ctx);
       if (ctx.mode === 'generate' || !ctx.stream) {
         const response = ctx.response as ModelResponse;

@@ -202,6 +202,8 @@ export function redactPii(options: RedactPiiOptions = {}): Middleware {
             }
             return session.replace(text, matches);
           };
+      // No answer at all is the pipeline's error to report, naming the layer that gave none.
+      if (ctx.response === undefined && ctx.stream === undefined) return;
       if (ctx.mode === 'generate' || !ctx.stream) {
         const response = ctx.response as ModelResponse;
         const message = rewriteMessage(response.message, rewrite);

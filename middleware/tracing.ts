@@ -63,7 +63,14 @@ export function tracing(options: TracingOptions = {}): Middleware {
     name,
     async call(ctx, next) {
       tracer ??= defaultTracer(name);
-      const active = tracer instanceof Promise ? (tracer = await tracer) : tracer;
+      let active: Tracer;
+      try {
+        active = tracer instanceof Promise ? (tracer = await tracer) : tracer;
+      } catch (error) {
+        // Try again on the next call (the package may be installed meanwhile), not fail forever.
+        tracer = undefined;
+        throw error;
+      }
       const attributes = requestAttributes(ctx, provider, captureContent);
       const spanName = `chat ${ctx.request.model}`;
       return active.startActiveSpan(spanName, { kind: SPAN_KIND_CLIENT, attributes }, async (span) => {

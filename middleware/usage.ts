@@ -89,6 +89,11 @@ export function usage(options: UsageOptions = {}): Middleware {
     throw new TypeError(`usage(): expected \`onUsage\` to be a function (report) => void, got ${describe(onUsage)}.`);
   }
   checkPrices(prices);
+  if (typeof budget !== 'object' || budget === null) {
+    throw new TypeError(
+      `usage(): expected \`budget\` to be an object { maxCostUsd?, maxTokens? }, got ${describe(budget)}.`,
+    );
+  }
   const { maxCostUsd, maxTokens } = budget;
   if (maxCostUsd !== undefined && !(typeof maxCostUsd === 'number' && maxCostUsd > 0)) {
     throw new TypeError(

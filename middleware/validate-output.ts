@@ -76,6 +76,10 @@ export function validateOutput<S extends z.ZodType>(options: ValidateOutputOptio
     );
   }
 
+  // This layer's value per call, keyed by the call's state bag: with two validateOutput layers,
+  // `ctx.state.validatedOutput` holds the outer one's, but each `.output(ctx)` returns its own.
+  const values = new WeakMap<object, unknown>();
+
   const definition = defineMiddleware({
     name,
     // Each repair calls next() again: the layers inside and the model run once per attempt.
@@ -83,7 +87,11 @@ export function validateOutput<S extends z.ZodType>(options: ValidateOutputOptio
     async call(ctx, next) {
       let usage: Usage | undefined;
       for (let attempt = 1; ; attempt++) {
+        // A value from an earlier attempt must not outlive the attempt that replaces it.
+        values.delete(ctx.state);
         await next();
+        // No answer at all is the pipeline's error to report, naming the layer that gave none.
+        if (ctx.response === undefined && ctx.stream === undefined) return;
         const response =
           ctx.mode === 'stream' && ctx.stream ? await drain(ctx.stream) : (ctx.response as ModelResponse);
         usage = addUsage(usage, response.usage);
@@ -94,6 +102,7 @@ export function validateOutput<S extends z.ZodType>(options: ValidateOutputOptio
         const text = textOf(response.message);
         const verdict = await check(schema, text);
         if (verdict.ok) {
+          values.set(ctx.state, verdict.value);
           ctx.state.validatedOutput = verdict.value;
           const json = verdict.json;
           const content = json === text ? response : { ...response, message: { ...response.message, content: json } };
@@ -121,7 +130,7 @@ export function validateOutput<S extends z.ZodType>(options: ValidateOutputOptio
       }
     },
   });
-  const output = (ctx: Context) => ctx.state.validatedOutput as z.output<S> | undefined;
+  const output = (ctx: Context) => values.get(ctx.state) as z.output<S> | undefined;
   return Object.freeze({ ...definition, output });
 }
 

@@ -246,6 +246,7 @@ describe('usage: options', () => {
     ],
     ['zero cost budget', { budget: { maxCostUsd: 0 } }, /`budget\.maxCostUsd` to be a positive number/],
     ['fractional token budget', { budget: { maxTokens: 1.5 } }, /`budget\.maxTokens` to be a positive integer/],
+    ['null budget', { budget: null }, /`budget` to be an object \{ maxCostUsd\?, maxTokens\? \}, got `null`/],
   ];
   for (const [name, options, message] of cases) {
     test(`${name} is rejected at factory time`, () => {

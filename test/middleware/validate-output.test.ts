@@ -49,6 +49,23 @@ describe('validateOutput: generate', () => {
     assert.equal(model.calls.length, 1);
   });
 
+  test('two validateOutput layers: each .output(ctx) returns its own value', async () => {
+    const model = scriptedExecutor([GOOD]);
+    const outer = validateOutput({ schema: z.object({ city: z.string() }).transform((v) => v.city.toUpperCase()) });
+    const inner = validateOutput({ schema: City });
+    let seen: unknown[] = [];
+    const app = pipeline(model).use(
+      async (ctx, next) => {
+        await next();
+        seen = [outer.output(ctx), inner.output(ctx)];
+      },
+      outer,
+      inner,
+    );
+    await app.generate(BASE_REQUEST);
+    assert.deepEqual(seen, ['PARIS', { city: 'Paris', population: 2100000 }]);
+  });
+
   test('a schema failure is sent back with the zod issues as a user message, and the repair passes', async () => {
     const model = scriptedExecutor(['{"city":"Paris","population":"many"}', GOOD]);
     const app = pipeline(model).use(validateOutput({ schema: City }));
