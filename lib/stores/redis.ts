@@ -71,7 +71,8 @@ else
 end
 local ttl = math.ceil((capacity - level) / limit)
 if ttl > 0 then
-  redis.call('HSET', KEYS[1], 'level', level, 'at', since)
+  -- Formatted here: older servers turn a Lua number into text with 14 significant digits.
+  redis.call('HSET', KEYS[1], 'level', string.format('%.0f', level), 'at', string.format('%.0f', since))
   redis.call('PEXPIRE', KEYS[1], ttl + since - now)
 else
   redis.call('DEL', KEYS[1])

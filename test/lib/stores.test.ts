@@ -174,6 +174,35 @@ function conformance(label: string, backend: () => Backend): void {
       await assert.rejects(store.get(''), TypeError);
     });
 
+    it('take() stays exact for buckets with more than 14 significant digits', async () => {
+      // limit × windowMs ≈ 1e15: the level is kept in whole units, and every digit counts.
+      const store = fresh();
+      const bucket = { limit: 9_999_991, windowMs: 99_999_989 };
+      const steps = [
+        [1, 0],
+        [3, 0],
+        [7, 1],
+        [9_999_000, 2],
+        [1_234, 2],
+        [5, 10],
+      ] as const;
+      const seen: unknown[] = [];
+      for (const [cost, at] of steps) seen.push(await store.take('big', { ...bucket, cost, now: T0 + at }));
+      // Worked out by hand in the same units: a full bucket, minus costs, plus limit per ms elapsed.
+      let level = bucket.limit * bucket.windowMs;
+      let last = 0;
+      const expected = steps.map(([cost, at]) => {
+        level = Math.min(bucket.limit * bucket.windowMs, level + (at - last) * bucket.limit);
+        last = at;
+        const need = cost * bucket.windowMs;
+        const allowed = level >= need;
+        if (allowed) level -= need;
+        const retryAfterMs = allowed ? 0 : Math.ceil((need - level) / bucket.limit);
+        return { allowed, remaining: Math.floor(level / bucket.windowMs), retryAfterMs };
+      });
+      assert.deepEqual(seen, expected);
+    });
+
     it('a key used as a bucket is refused by get() and increment()', async () => {
       const store = fresh();
       await store.take('b', { cost: 1, limit: 5, windowMs: 1_000 });
@@ -349,6 +378,15 @@ describe('redisStore() against a real redis-server', { skip: REDIS_MISSING }, ()
     await store.take('b', { cost: 2, limit: 4, windowMs: 1_000, now: T0 });
     const ttl = await main.pttl('ttl:b');
     assert.ok(ttl > 400 && ttl <= 500, `PTTL ${ttl}`);
+  });
+
+  it('keeps a bucket level of 16 significant digits exact in the hash (no %.14g rounding)', async () => {
+    const store = redisStore({ client: main, prefix: 'digits:' });
+    const bucket = { limit: 9_999_991, windowMs: 99_999_989 };
+    await store.take('b', { ...bucket, cost: 3, now: T0 });
+    const expected = bucket.limit * bucket.windowMs - 3 * bucket.windowMs;
+    assert.ok(Number.isSafeInteger(expected) && String(expected).length >= 15);
+    assert.equal(await main.hget('digits:b', 'level'), String(expected));
   });
 
   it('loads its scripts again after SCRIPT FLUSH (EVALSHA falls back to EVAL)', async () => {
