@@ -1,23 +1,25 @@
 import { createHash } from 'node:crypto';
-import type { Immutable } from 'immer';
 import { type Middleware, defineMiddleware } from '../lib/compose.js';
 import { PolicyViolationError } from '../lib/errors.js';
-import type { AssistantMessage, Message, ModelResponse, StreamPart } from '../lib/messages.js';
+import type { Message, ModelResponse } from '../lib/messages.js';
+import {
+  type BuiltinPiiDetector,
+  DEFAULT_DETECTORS,
+  type Detector,
+  type Match,
+  type PiiDetector,
+  findMatches,
+  mask,
+  toDetectors,
+} from '../lib/pii.js';
 import { closable, discardStream } from '../lib/stream.js';
+import { TextWindow, rewriteMessage, rewriteStream } from '../lib/text-rewrite.js';
+
+export type { BuiltinPiiDetector, PiiDetector } from '../lib/pii.js';
 
 export type PiiStrategy = 'redact' | 'mask' | 'hash' | 'block';
-export type BuiltinPiiDetector = 'email' | 'phone' | 'credit-card' | 'ipv4' | 'api-key';
 /** Where to look: the request's messages by role, and the model's answer. */
 export type PiiScope = 'system' | 'user' | 'assistant' | 'tool' | 'response';
-
-/** A custom detector: every match of `pattern` (global or not) that `validate` accepts. */
-export interface PiiDetector {
-  /** Names the kind in placeholders (`employee-id` → `[REDACTED_EMPLOYEE_ID]`) and violations. */
-  readonly name: string;
-  readonly pattern: RegExp;
-  /** Rejects false positives, e.g. a checksum. */
-  readonly validate?: ((match: string) => boolean) | undefined;
-}
 
 export interface RedactPiiOptions {
   /**
@@ -62,40 +64,6 @@ export interface RedactPiiOptions {
   readonly name?: string | undefined;
 }
 
-interface Detector {
-  readonly name: string;
-  readonly label: string;
-  readonly pattern: RegExp;
-  readonly validate: ((match: string) => boolean) | undefined;
-}
-
-interface Match {
-  readonly start: number;
-  readonly end: number;
-  readonly detector: Detector;
-  readonly value: string;
-}
-
-const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
-
-const BUILTIN: Record<BuiltinPiiDetector, Omit<PiiDetector, 'name'>> = {
-  email: { pattern: /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g },
-  phone: {
-    pattern: /(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]\d{2,4}){1,4}(?!\w)|\+\d{8,15}(?!\w)/g,
-    // Dates and version-like runs share the shape; a phone number has 7-15 digits.
-    validate: (match) => {
-      const digits = match.replace(/\D/g, '').length;
-      return digits >= 7 && digits <= 15 && !/^\d{4}-\d{2}-\d{2}$/.test(match);
-    },
-  },
-  'credit-card': { pattern: /(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)/g, validate: luhn },
-  ipv4: { pattern: new RegExp(`(?<![\\d.])(?:${OCTET}\\.){3}${OCTET}(?!\\d|\\.\\d)`, 'g') },
-  'api-key': {
-    pattern:
-      /\bsk-(?:[A-Za-z0-9]+-)*[A-Za-z0-9_-]{20,}|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b|\bghp_[A-Za-z0-9]{36}\b|\bgithub_pat_[A-Za-z0-9_]{22,}|\bxox[abposr]-[A-Za-z0-9-]{10,}|\bAIza[0-9A-Za-z_-]{35}/g,
-  },
-};
-const DEFAULT_DETECTORS: readonly BuiltinPiiDetector[] = ['api-key', 'email', 'credit-card', 'ipv4', 'phone'];
 const SCOPES: readonly PiiScope[] = ['system', 'user', 'assistant', 'tool', 'response'];
 const PLACEHOLDER = /\[[A-Z0-9_]+\]/g;
 
@@ -284,128 +252,6 @@ class Session {
 
 const RESTORE: Detector = { name: 'placeholder', label: 'PLACEHOLDER', pattern: PLACEHOLDER, validate: undefined };
 
-/**
- * Releases streamed text `hold` characters behind the model; a match reaching into the held tail
- * holds back from its start, so a value split over several deltas is rewritten whole.
- */
-class TextWindow {
-  #pending = '';
-
-  constructor(
-    readonly find: (text: string) => readonly Match[],
-    readonly rewrite: (text: string) => string,
-    readonly hold: number,
-  ) {}
-
-  push(text: string): string {
-    this.#pending += text;
-    let cut = Math.max(0, this.#pending.length - this.hold);
-    for (const m of this.find(this.#pending)) {
-      if (m.end > cut) {
-        cut = Math.min(cut, m.start);
-        break;
-      }
-    }
-    const released = this.#pending.slice(0, cut);
-    this.#pending = this.#pending.slice(cut);
-    return released ? this.rewrite(released) : '';
-  }
-
-  flush(): string {
-    const rest = this.#pending;
-    this.#pending = '';
-    return rest ? this.rewrite(rest) : '';
-  }
-}
-
-async function* rewriteStream(
-  source: AsyncIterable<StreamPart>,
-  held: TextWindow,
-  rewrite: (text: string) => string,
-): AsyncGenerator<StreamPart> {
-  for await (const part of source) {
-    if (part.type === 'text-delta') {
-      const text = held.push(part.text);
-      if (text) yield { ...part, text };
-      continue;
-    }
-    // Any other part ends the run of text: what is held goes out before it, in order.
-    const rest = held.flush();
-    if (rest) yield { type: 'text-delta', text: rest };
-    if (part.type === 'tool-call') yield { ...part, input: rewriteDeep(part.input, rewrite) };
-    // Argument deltas are rewritten one by one (a value split across two is missed); the complete
-    // tool-call part that follows them is what the agent loop runs.
-    else if (part.type === 'tool-call-delta') yield { ...part, inputDelta: rewrite(part.inputDelta) };
-    else yield part;
-  }
-  const rest = held.flush();
-  if (rest) yield { type: 'text-delta', text: rest };
-}
-
-/** The message with every text rewritten; the same object when nothing changed. */
-function rewriteMessage<M extends Immutable<Message> | AssistantMessage>(
-  message: M,
-  rewrite: (text: string) => string,
-): M {
-  const { content } = message as { content: unknown };
-  if (typeof content === 'string') {
-    const text = rewrite(content);
-    return text === content ? message : ({ ...message, content: text } as M);
-  }
-  if (!Array.isArray(content)) return message;
-  let parts: unknown[] | undefined;
-  content.forEach((part: { type: string; text?: string; input?: unknown }, i) => {
-    let next: unknown = part;
-    if (part.type === 'text') {
-      const text = rewrite(part.text as string);
-      if (text !== part.text) next = { ...part, text };
-    } else if (part.type === 'tool-call') {
-      const input = rewriteDeep(part.input, rewrite);
-      if (input !== part.input) next = { ...part, input };
-    }
-    if (next !== part) (parts ??= content.slice())[i] = next;
-  });
-  return parts ? ({ ...message, content: parts } as M) : message;
-}
-
-/** Rewrites the strings in a JSON value, keeping every unchanged object. */
-function rewriteDeep(value: unknown, rewrite: (text: string) => string): unknown {
-  if (typeof value === 'string') return rewrite(value);
-  if (Array.isArray(value)) {
-    let out: unknown[] | undefined;
-    value.forEach((item, i) => {
-      const next = rewriteDeep(item, rewrite);
-      if (next !== item) (out ??= value.slice())[i] = next;
-    });
-    return out ?? value;
-  }
-  if (typeof value === 'object' && value !== null) {
-    let out: Record<string, unknown> | undefined;
-    for (const [key, item] of Object.entries(value)) {
-      const next = rewriteDeep(item, rewrite);
-      if (next !== item) (out ??= { ...(value as Record<string, unknown>) })[key] = next;
-    }
-    return out ?? value;
-  }
-  return value;
-}
-
-/** Every accepted match, left to right; where two overlap, the earlier detector's wins. */
-function findMatches(text: string, detectors: readonly Detector[]): Match[] {
-  const all: (Match & { rank: number })[] = [];
-  detectors.forEach((detector, rank) => {
-    for (const m of text.matchAll(detector.pattern)) {
-      if (m[0].length === 0 || (detector.validate && !detector.validate(m[0]))) continue;
-      all.push({ start: m.index, end: m.index + m[0].length, detector, value: m[0], rank });
-    }
-  });
-  if (all.length <= 1) return all;
-  all.sort((a, b) => a.rank - b.rank || a.start - b.start);
-  const kept: Match[] = [];
-  for (const m of all) if (!kept.some((k) => m.start < k.end && k.start < m.end)) kept.push(m);
-  return kept.sort((a, b) => a.start - b.start);
-}
-
 function blocked(found: readonly { kind: string; path: string }[], name: string, hook: string): PolicyViolationError {
   const where = [...new Set(found.map((f) => `${f.kind} in ${f.path}`))];
   return new PolicyViolationError({
@@ -415,61 +261,5 @@ function blocked(found: readonly { kind: string; path: string }[], name: string,
     plugin: name,
     hook,
     details: { detections: found },
-  });
-}
-
-function mask(value: string): string {
-  const keep = Math.max(0, value.length - 4);
-  return value.slice(0, keep).replace(/[A-Za-z0-9]/g, '*') + value.slice(keep);
-}
-
-function luhn(match: string): boolean {
-  const digits = match.replace(/\D/g, '');
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
-    if (i % 2 === 1) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return sum % 10 === 0;
-}
-
-function toDetectors(requested: readonly (BuiltinPiiDetector | PiiDetector)[]): Detector[] {
-  if (!Array.isArray(requested) || requested.length === 0) {
-    throw new TypeError(
-      `redactPii(): expected \`detectors\` to be a non-empty array of built-in names (${DEFAULT_DETECTORS.join(', ')}) or { name, pattern } objects, got \`${String(requested)}\`.`,
-    );
-  }
-  return requested.map((entry, i) => {
-    const spec: PiiDetector | undefined =
-      typeof entry === 'string'
-        ? Object.hasOwn(BUILTIN, entry)
-          ? { name: entry, ...BUILTIN[entry as BuiltinPiiDetector] }
-          : undefined
-        : entry;
-    if (typeof entry === 'string' && !spec) {
-      throw new TypeError(
-        `redactPii(): unknown detector \`${entry}\` in \`detectors[${i}]\`; built-ins are ${DEFAULT_DETECTORS.join(', ')}.`,
-      );
-    }
-    const { name, pattern, validate } = (spec ?? {}) as Partial<PiiDetector>;
-    if (typeof name !== 'string' || !/^[A-Za-z][A-Za-z0-9_-]*$/.test(name) || !(pattern instanceof RegExp)) {
-      throw new TypeError(
-        `redactPii(): \`detectors[${i}]\` must be a built-in name or { name: 'letters, digits, - or _', pattern: RegExp, validate? }, got ${typeof entry === 'object' ? JSON.stringify({ name, pattern: String(pattern) }) : String(entry)}.`,
-      );
-    }
-    if (validate !== undefined && typeof validate !== 'function') {
-      throw new TypeError(`redactPii(): \`detectors[${i}].validate\` must be a function, got ${typeof validate}.`);
-    }
-    const flags = pattern.flags.includes('g') ? pattern.flags : `${pattern.flags}g`;
-    return {
-      name,
-      label: name.toUpperCase().replace(/-/g, '_'),
-      pattern: new RegExp(pattern.source, flags),
-      validate,
-    };
   });
 }
