@@ -4,6 +4,7 @@
 // same run without the plugin middleware.
 import { type Executor, type ModelResponse, PluginManager, defineMiddleware, definePlugin, pipeline } from 'modelware';
 import { plugins } from 'modelware/middleware';
+import { compare, fmt } from './harness.js';
 
 const RESPONSE: ModelResponse = { message: { role: 'assistant', content: 'ok' }, finishReason: 'stop' };
 const executor: Executor = { name: 'bench', generate: async () => RESPONSE };
@@ -11,42 +12,8 @@ const REQUEST = { model: 'bench-model', messages: [{ role: 'user' as const, cont
 /** The hook points a generate() call checks: model_resolve, transform_context, llm_input, llm_error, validation_check, llm_output. */
 const HOOK_POINTS_PER_CALL = 6;
 
-type Variant = () => unknown;
-
-async function batch(fn: Variant, iterations: number): Promise<number> {
-  const first = fn();
-  const async = first instanceof Promise;
-  if (async) await first;
-  const start = process.hrtime.bigint();
-  if (async) for (let i = 0; i < iterations; i++) await fn();
-  else for (let i = 0; i < iterations; i++) fn();
-  return Number(process.hrtime.bigint() - start) / iterations;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
-async function compare<K extends string>(
-  variants: Record<K, Variant>,
-  iterations: number,
-  rounds = Number(process.env.ROUNDS ?? 21),
-  warmup = 5,
-) {
-  const names = Object.keys(variants) as K[];
-  const samples = Object.fromEntries(names.map((n) => [n, [] as number[]])) as unknown as Record<K, number[]>;
-  for (let r = 0; r < warmup + rounds; r++) {
-    for (const name of names) {
-      const ns = await batch(variants[name], iterations);
-      if (r >= warmup) samples[name].push(ns);
-    }
-  }
-  return Object.fromEntries(names.map((n) => [n, median(samples[n])])) as Record<K, number>;
-}
-
-const fmt = (ns: number) => (ns >= 1e3 ? `${(ns / 1e3).toFixed(2)} µs` : `${ns.toFixed(0)} ns`);
+// 21 rounds after 5 warm-up ones (ROUNDS overrides), as this bench has always run.
+const rounds = { rounds: Number(process.env.ROUNDS ?? 21), warmup: 5 };
 
 // ---- 1. A call through plugins() whose manager has no handler for any call hook ----
 const unrelated = new PluginManager({
@@ -79,7 +46,7 @@ const calls = await compare(
     emptyManager: () => empty.generate(REQUEST),
     idleManager: () => idle.generate(REQUEST),
   },
-  100_000,
+  { iterations: 100_000, ...rounds },
 );
 
 // ---- 2. The check itself, and a dispatch with one no-op handler, for scale ----
@@ -92,11 +59,11 @@ const micro = await compare(
     wantsMiss: () => unrelated.wants('llm_input'),
     wantsHit: () => one.wants('llm_input'),
   },
-  2_000_000,
+  { iterations: 2_000_000, ...rounds },
 );
 const dispatch = await compare(
   { idleManager: () => idle.generate(REQUEST), oneHandler: () => oneCall.generate(REQUEST) },
-  100_000,
+  { iterations: 100_000, ...rounds },
 );
 
 // The hook points' own cost: plugins() minus a pass-through layer of the same kind, per hook point.
