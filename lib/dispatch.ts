@@ -3,7 +3,7 @@ import type { RunContext } from './context.js';
 import { MiddlewareError, toError } from './errors.js';
 import type { EventHub } from './events.js';
 import type { ExecuteOptions, Executor } from './executor.js';
-import type { StreamPart } from './messages.js';
+import type { ModelResponse, StreamPart } from './messages.js';
 import { ResponseAssembler, closable, fromParts, responseToParts } from './stream.js';
 import { validateResponse } from './validate.js';
 
@@ -22,6 +22,12 @@ export function eventBase(core: CallCore) {
 
 export function emitRequested(events: EventHub, core: CallCore): void {
   if (events.has('requested')) events.emit({ type: 'requested', ...eventBase(core), request: core.request });
+}
+
+export function emitCompleted(events: EventHub, core: CallCore, response: ModelResponse, started: number): void {
+  if (events.has('completed')) {
+    events.emit({ type: 'completed', ...eventBase(core), response, durationMs: performance.now() - started });
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { CallCore } from './call-core.js';
 import type { RunContext } from './context.js';
-import { type CallEnv, callError, emitRequested, eventBase } from './dispatch.js';
+import { type CallEnv, callError, emitCompleted, emitRequested, eventBase } from './dispatch.js';
 import type { MiddlewareError } from './errors.js';
 import type { ExecuteOptions, ReadonlyModelRequest } from './executor.js';
 import type { ModelResponse, StreamPart } from './messages.js';
@@ -69,14 +69,7 @@ export async function* streamCall(
     settled = true;
     const response = assembler.response();
     core.response = response;
-    if (env.events.has('completed')) {
-      env.events.emit({
-        type: 'completed',
-        ...eventBase(core),
-        response,
-        durationMs: performance.now() - started,
-      });
-    }
+    emitCompleted(env.events, core, response, started);
     return response;
   } catch (thrown) {
     settled = true;

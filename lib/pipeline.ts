@@ -1,7 +1,7 @@
 import { type Layer, type Middleware, buildStack, toLayers } from './compose.js';
 import { CallCore, type CoreSettings, enableInspection } from './call-core.js';
 import type { RunContext } from './context.js';
-import { callError, dispatcher, emitRequested, eventBase } from './dispatch.js';
+import { callError, dispatcher, emitCompleted, emitRequested, eventBase } from './dispatch.js';
 import { MiddlewareError } from './errors.js';
 import { EventHub, type ModelEventListener, type ModelEventType } from './events.js';
 import {
@@ -194,14 +194,7 @@ class PipelineImpl implements Pipeline {
       await this.#getStack()(core);
       const response = core.response;
       if (response === undefined) throw this.#noResponse(core);
-      if (this.#events.has('completed')) {
-        this.#events.emit({
-          type: 'completed',
-          ...eventBase(core),
-          response,
-          durationMs: performance.now() - started,
-        });
-      }
+      emitCompleted(this.#events, core, response, started);
       return response;
     } catch (thrown) {
       // An abort rejects with the signal's reason as is, whatever its type (as fetch does).
