@@ -1,6 +1,11 @@
 /**
- * Detectors of personal data and secrets for `redactPii()`: the built-in patterns, custom ones,
+ * Detectors of personal data and secrets for `redactPii()`: the built-in scanners, custom ones,
  * and the matching rule (left to right; where two overlap, the earlier detector wins).
+ *
+ * Every built-in runs in time linear in its input: the email scanner starts only at an `@` and
+ * looks a bounded distance either side; the others are regexes whose every quantifier is bounded,
+ * so a failed attempt costs a constant before the scan moves on. Each declares `maxMatch`, the
+ * longest match it can produce, which bounds what a stream has to hold back.
  */
 
 export type BuiltinPiiDetector = 'email' | 'phone' | 'credit-card' | 'ipv4' | 'api-key';
@@ -12,13 +17,31 @@ export interface PiiDetector {
   readonly pattern: RegExp;
   /** Rejects false positives, e.g. a checksum. */
   readonly validate?: ((match: string) => boolean) | undefined;
+  /**
+   * The longest match `pattern` can produce; a stream holds back this many characters. A custom
+   * pattern is yours to keep linear: bound its quantifiers.
+   * @default 256
+   */
+  readonly maxMatchChars?: number | undefined;
+}
+
+/** A span a detector's scan consumed; `accepted` is false when `validate` rejected it. */
+export interface Span {
+  readonly start: number;
+  readonly end: number;
+  readonly accepted: boolean;
 }
 
 export interface Detector {
   readonly name: string;
   readonly label: string;
-  readonly pattern: RegExp;
-  readonly validate: ((match: string) => boolean) | undefined;
+  /** Longest match it can produce, in characters. */
+  readonly maxMatch: number;
+  /**
+   * Every span, left to right and non-overlapping, starting at or after `from`; the text before
+   * `from` is only context (a look-behind of one character).
+   */
+  scan(text: string, from: number): Span[];
 }
 
 export interface Match {
@@ -28,41 +51,193 @@ export interface Match {
   readonly value: string;
 }
 
-const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+export interface Scan {
+  /** The accepted matches after overlap resolution, left to right. */
+  readonly matches: Match[];
+  /** Every span any detector consumed (accepted or not): a stream never cuts inside one. */
+  readonly spans: Span[];
+}
 
-const BUILTIN: Record<BuiltinPiiDetector, Omit<PiiDetector, 'name'>> = {
-  email: { pattern: /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g },
-  phone: {
-    pattern: /(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]\d{2,4}){1,4}(?!\w)|\+\d{8,15}(?!\w)/g,
-    // Dates and version-like runs share the shape; a phone number has 7-15 digits.
-    validate: (match) => {
-      const digits = match.replace(/\D/g, '').length;
-      return digits >= 7 && digits <= 15 && !/^\d{4}-\d{2}-\d{2}$/.test(match);
+/** RFC 5321 limits: 64 characters before the `@`, 253 after. */
+const EMAIL_LOCAL_MAX = 64;
+const EMAIL_DOMAIN_MAX = 253;
+const API_KEY_MAX = 256;
+const DEFAULT_CUSTOM_MAX = 256;
+
+function regexDetector(
+  name: string,
+  pattern: RegExp,
+  maxMatch: number,
+  validate?: ((match: string) => boolean) | undefined,
+): Detector {
+  const global = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : `${pattern.flags}g`);
+  return {
+    name,
+    label: labelOf(name),
+    maxMatch,
+    scan(text, from) {
+      const spans: Span[] = [];
+      global.lastIndex = from;
+      for (let m = global.exec(text); m !== null; m = global.exec(text)) {
+        if (m[0].length === 0) {
+          global.lastIndex++;
+          continue;
+        }
+        spans.push({ start: m.index, end: m.index + m[0].length, accepted: !validate || validate(m[0]) === true });
+      }
+      return spans;
     },
-  },
-  'credit-card': { pattern: /(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)/g, validate: luhn },
-  ipv4: { pattern: new RegExp(`(?<![\\d.])(?:${OCTET}\\.){3}${OCTET}(?!\\d|\\.\\d)`, 'g') },
-  'api-key': {
-    pattern:
-      /\bsk-(?:[A-Za-z0-9]+-)*[A-Za-z0-9_-]{20,}|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b|\bghp_[A-Za-z0-9]{36}\b|\bgithub_pat_[A-Za-z0-9_]{22,}|\bxox[abposr]-[A-Za-z0-9-]{10,}|\bAIza[0-9A-Za-z_-]{35}/g,
-  },
+  };
+}
+
+const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const ipv4 = /(?<![\d.])(?:OCTET\.){3}OCTET(?!\d|\.\d)/.source.replaceAll('OCTET', OCTET);
+
+const BUILTIN: Record<BuiltinPiiDetector, () => Detector> = {
+  email: () => ({ name: 'email', label: 'EMAIL', maxMatch: EMAIL_LOCAL_MAX + 1 + EMAIL_DOMAIN_MAX, scan: scanEmails }),
+  phone: () =>
+    regexDetector(
+      'phone',
+      /(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]\d{2,4}){1,4}(?!\w)|\+\d{8,15}(?!\w)/,
+      36,
+      // Dates and version-like runs share the shape; a phone number has 7-15 digits.
+      (match) => {
+        const digits = match.replace(/\D/g, '').length;
+        return digits >= 7 && digits <= 15 && !/^\d{4}-\d{2}-\d{2}$/.test(match);
+      },
+    ),
+  'credit-card': () => regexDetector('credit-card', /(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)/, 37, luhn),
+  ipv4: () => regexDetector('ipv4', new RegExp(ipv4), 15),
+  // Bounded lengths: a longer token is redacted up to API_KEY_MAX characters, the rest is text.
+  'api-key': () =>
+    regexDetector(
+      'api-key',
+      /\bsk-[A-Za-z0-9_-]{20,253}|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b|\bghp_[A-Za-z0-9]{36}\b|\bgithub_pat_[A-Za-z0-9_]{22,245}|\bxox[abposr]-[A-Za-z0-9-]{10,251}|\bAIza[0-9A-Za-z_-]{35}/,
+      API_KEY_MAX,
+    ),
 };
 export const DEFAULT_DETECTORS: readonly BuiltinPiiDetector[] = ['api-key', 'email', 'credit-card', 'ipv4', 'phone'];
 
-/** Every accepted match, left to right; where two overlap, the earlier detector's wins. */
-export function findMatches(text: string, detectors: readonly Detector[]): Match[] {
-  const all: (Match & { rank: number })[] = [];
-  detectors.forEach((detector, rank) => {
-    for (const m of text.matchAll(detector.pattern)) {
-      if (m[0].length === 0 || (detector.validate && !detector.validate(m[0]))) continue;
-      all.push({ start: m.index, end: m.index + m[0].length, detector, value: m[0], rank });
+/** The built-in detectors' longest matches, documented in the README and docs/security.md. */
+export const BUILTIN_MAX_MATCH: Readonly<Record<BuiltinPiiDetector, number>> = Object.fromEntries(
+  Object.entries(BUILTIN).map(([name, make]) => [name, make().maxMatch]),
+) as Record<BuiltinPiiDetector, number>;
+
+/**
+ * Placeholder-shaped text in content (`[REDACTED_API_KEY_1]`): replaced like a value, so text
+ * that imitates a placeholder never reaches the model as one.
+ */
+export const PLACEHOLDER_LIKE: Detector = regexDetector('placeholder', /\[REDACTED_[A-Za-z0-9_]{1,96}\]/, 108);
+
+function isLocal(c: number): boolean {
+  // [A-Za-z0-9._%+-]
+  return (
+    (c >= 97 && c <= 122) ||
+    (c >= 65 && c <= 90) ||
+    (c >= 48 && c <= 57) ||
+    c === 46 ||
+    c === 95 ||
+    c === 37 ||
+    c === 43 ||
+    c === 45
+  );
+}
+
+function isAlpha(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
+}
+
+function isLabel(c: number): boolean {
+  return isAlpha(c) || (c >= 48 && c <= 57) || c === 45;
+}
+
+/**
+ * `local@label(.label)*.tld`: starts only at an `@`, takes up to 64 local characters before it
+ * (never before the previous match) and the longest domain within 253 characters after it whose
+ * last label starts with 2+ letters. Each `@` costs at most the distance to its neighbours.
+ */
+function scanEmails(text: string, from: number): Span[] {
+  const spans: Span[] = [];
+  let floor = from;
+  let at = text.indexOf('@', from);
+  while (at !== -1) {
+    let start = at;
+    const min = Math.max(floor, at - EMAIL_LOCAL_MAX);
+    while (start > min && isLocal(text.charCodeAt(start - 1))) start--;
+    const end = start < at ? domainEnd(text, at + 1) : -1;
+    if (end !== -1) {
+      spans.push({ start, end, accepted: true });
+      floor = end;
+      at = text.indexOf('@', end);
+    } else {
+      at = text.indexOf('@', at + 1);
     }
-  });
-  if (all.length <= 1) return all;
-  all.sort((a, b) => a.rank - b.rank || a.start - b.start);
-  const kept: Match[] = [];
-  for (const m of all) if (!kept.some((k) => m.start < k.end && k.start < m.end)) kept.push(m);
-  return kept.sort((a, b) => a.start - b.start);
+  }
+  return spans;
+}
+
+/** The end of the longest domain starting at `p`, or -1. */
+function domainEnd(text: string, p: number): number {
+  const limit = Math.min(text.length, p + EMAIL_DOMAIN_MAX);
+  let best = -1;
+  let labels = 0;
+  let labelStart = p;
+  let alpha = 0;
+  let inAlpha = true;
+  for (let i = p; ; i++) {
+    const c = i < limit ? text.charCodeAt(i) : -1;
+    if (c !== -1 && isLabel(c)) {
+      if (inAlpha && isAlpha(c)) alpha++;
+      else inAlpha = false;
+      continue;
+    }
+    if (i === labelStart) break; // an empty label ends the domain
+    if (labels >= 1 && alpha >= 2) best = labelStart + alpha;
+    labels++;
+    if (c !== 46) break; // not a '.'
+    labelStart = i + 1;
+    alpha = 0;
+    inAlpha = true;
+  }
+  return best;
+}
+
+/**
+ * Every accepted match, left to right; where two overlap, the earlier detector's wins. Linear:
+ * each detector's matches are merged into the kept ones in one sorted pass.
+ */
+export function scanText(text: string, detectors: readonly Detector[], from = 0): Scan {
+  let kept: Match[] = [];
+  const spans: Span[] = [];
+  for (const detector of detectors) {
+    const found = detector.scan(text, from);
+    const accepted: Match[] = [];
+    let j = 0;
+    for (const span of found) {
+      spans.push(span);
+      if (!span.accepted) continue;
+      while (j < kept.length && (kept[j] as Match).end <= span.start) j++;
+      if (j < kept.length && (kept[j] as Match).start < span.end) continue;
+      accepted.push({ start: span.start, end: span.end, detector, value: text.slice(span.start, span.end) });
+    }
+    if (accepted.length > 0) kept = kept.length === 0 ? accepted : mergeSorted(kept, accepted);
+  }
+  return { matches: kept, spans };
+}
+
+export function findMatches(text: string, detectors: readonly Detector[]): Match[] {
+  return scanText(text, detectors).matches;
+}
+
+function mergeSorted(a: Match[], b: Match[]): Match[] {
+  const out: Match[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (j >= b.length || (i < a.length && (a[i] as Match).start < (b[j] as Match).start)) out.push(a[i++] as Match);
+    else out.push(b[j++] as Match);
+  }
+  return out;
 }
 
 export function mask(value: string): string {
@@ -84,6 +259,10 @@ function luhn(match: string): boolean {
   return sum % 10 === 0;
 }
 
+function labelOf(name: string): string {
+  return name.toUpperCase().replace(/-/g, '_');
+}
+
 export function toDetectors(requested: readonly (BuiltinPiiDetector | PiiDetector)[]): Detector[] {
   if (!Array.isArray(requested) || requested.length === 0) {
     throw new TypeError(
@@ -91,32 +270,28 @@ export function toDetectors(requested: readonly (BuiltinPiiDetector | PiiDetecto
     );
   }
   return requested.map((entry, i) => {
-    const spec: PiiDetector | undefined =
-      typeof entry === 'string'
-        ? Object.hasOwn(BUILTIN, entry)
-          ? { name: entry, ...BUILTIN[entry as BuiltinPiiDetector] }
-          : undefined
-        : entry;
-    if (typeof entry === 'string' && !spec) {
-      throw new TypeError(
-        `redactPii(): unknown detector \`${entry}\` in \`detectors[${i}]\`; built-ins are ${DEFAULT_DETECTORS.join(', ')}.`,
-      );
+    if (typeof entry === 'string') {
+      if (!Object.hasOwn(BUILTIN, entry)) {
+        throw new TypeError(
+          `redactPii(): unknown detector \`${entry}\` in \`detectors[${i}]\`; built-ins are ${DEFAULT_DETECTORS.join(', ')}.`,
+        );
+      }
+      return BUILTIN[entry as BuiltinPiiDetector]();
     }
-    const { name, pattern, validate } = (spec ?? {}) as Partial<PiiDetector>;
-    if (typeof name !== 'string' || !/^[A-Za-z][A-Za-z0-9_-]*$/.test(name) || !(pattern instanceof RegExp)) {
+    const { name, pattern, validate, maxMatchChars = DEFAULT_CUSTOM_MAX } = (entry ?? {}) as Partial<PiiDetector>;
+    if (typeof name !== 'string' || !/^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(name) || !(pattern instanceof RegExp)) {
       throw new TypeError(
-        `redactPii(): \`detectors[${i}]\` must be a built-in name or { name: 'letters, digits, - or _', pattern: RegExp, validate? }, got ${typeof entry === 'object' ? JSON.stringify({ name, pattern: String(pattern) }) : String(entry)}.`,
+        `redactPii(): \`detectors[${i}]\` must be a built-in name or { name: 'up to 64 letters, digits, - or _', pattern: RegExp, validate?, maxMatchChars? }, got ${typeof entry === 'object' ? JSON.stringify({ name, pattern: String(pattern) }) : String(entry)}.`,
       );
     }
     if (validate !== undefined && typeof validate !== 'function') {
       throw new TypeError(`redactPii(): \`detectors[${i}].validate\` must be a function, got ${typeof validate}.`);
     }
-    const flags = pattern.flags.includes('g') ? pattern.flags : `${pattern.flags}g`;
-    return {
-      name,
-      label: name.toUpperCase().replace(/-/g, '_'),
-      pattern: new RegExp(pattern.source, flags),
-      validate,
-    };
+    if (!Number.isInteger(maxMatchChars) || maxMatchChars < 1) {
+      throw new TypeError(
+        `redactPii(): expected \`detectors[${i}].maxMatchChars\` to be a positive integer, got \`${String(maxMatchChars)}\`.`,
+      );
+    }
+    return regexDetector(name, pattern, maxMatchChars, validate);
   });
 }
