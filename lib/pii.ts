@@ -25,12 +25,11 @@ export interface PiiDetector {
   readonly maxMatchChars?: number | undefined;
 }
 
-/** A span a detector's scan consumed; `accepted` is false when `validate` rejected it. */
-export interface Span {
-  readonly start: number;
-  readonly end: number;
-  readonly accepted: boolean;
-}
+/**
+ * The spans a detector's scan consumed, flat: `start, end, accepted (1 or 0)` per span (`accepted`
+ * is 0 when `validate` rejected it). Flat numbers, so a scan allocates nothing per near-miss.
+ */
+export type Spans = number[];
 
 export interface Detector {
   readonly name: string;
@@ -38,10 +37,10 @@ export interface Detector {
   /** Longest match it can produce, in characters. */
   readonly maxMatch: number;
   /**
-   * Every span, left to right and non-overlapping, starting at or after `from`; the text before
-   * `from` is only context (a look-behind of one character).
+   * Appends every span to `out`, left to right and non-overlapping, starting at or after `from`;
+   * the text before `from` is only context (a look-behind of one character).
    */
-  scan(text: string, from: number): Span[];
+  scan(text: string, from: number, out: Spans): void;
 }
 
 export interface Match {
@@ -55,7 +54,7 @@ export interface Scan {
   /** The accepted matches after overlap resolution, left to right. */
   readonly matches: Match[];
   /** Every span any detector consumed (accepted or not): a stream never cuts inside one. */
-  readonly spans: Span[];
+  readonly spans: Spans;
 }
 
 /** RFC 5321 limits: 64 characters before the `@`, 253 after. */
@@ -75,17 +74,15 @@ function regexDetector(
     name,
     label: labelOf(name),
     maxMatch,
-    scan(text, from) {
-      const spans: Span[] = [];
+    scan(text, from, out) {
       global.lastIndex = from;
       for (let m = global.exec(text); m !== null; m = global.exec(text)) {
         if (m[0].length === 0) {
           global.lastIndex++;
           continue;
         }
-        spans.push({ start: m.index, end: m.index + m[0].length, accepted: !validate || validate(m[0]) === true });
+        out.push(m.index, m.index + m[0].length, !validate || validate(m[0]) === true ? 1 : 0);
       }
-      return spans;
     },
   };
 }
@@ -102,8 +99,8 @@ const BUILTIN: Record<BuiltinPiiDetector, () => Detector> = {
       36,
       // Dates and version-like runs share the shape; a phone number has 7-15 digits.
       (match) => {
-        const digits = match.replace(/\D/g, '').length;
-        return digits >= 7 && digits <= 15 && !/^\d{4}-\d{2}-\d{2}$/.test(match);
+        const digits = countDigits(match);
+        return digits >= 7 && digits <= 15 && !isDate(match);
       },
     ),
   'credit-card': () => regexDetector('credit-card', /(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)/, 37, luhn),
@@ -156,8 +153,7 @@ function isLabel(c: number): boolean {
  * (never before the previous match) and the longest domain within 253 characters after it whose
  * last label starts with 2+ letters. Each `@` costs at most the distance to its neighbours.
  */
-function scanEmails(text: string, from: number): Span[] {
-  const spans: Span[] = [];
+function scanEmails(text: string, from: number, out: Spans): void {
   let floor = from;
   let at = text.indexOf('@', from);
   while (at !== -1) {
@@ -166,14 +162,13 @@ function scanEmails(text: string, from: number): Span[] {
     while (start > min && isLocal(text.charCodeAt(start - 1))) start--;
     const end = start < at ? domainEnd(text, at + 1) : -1;
     if (end !== -1) {
-      spans.push({ start, end, accepted: true });
+      out.push(start, end, 1);
       floor = end;
       at = text.indexOf('@', end);
     } else {
       at = text.indexOf('@', at + 1);
     }
   }
-  return spans;
 }
 
 /** The end of the longest domain starting at `p`, or -1. */
@@ -208,17 +203,19 @@ function domainEnd(text: string, p: number): number {
  */
 export function scanText(text: string, detectors: readonly Detector[], from = 0): Scan {
   let kept: Match[] = [];
-  const spans: Span[] = [];
+  const spans: Spans = [];
   for (const detector of detectors) {
-    const found = detector.scan(text, from);
+    const first = spans.length;
+    detector.scan(text, from, spans);
     const accepted: Match[] = [];
     let j = 0;
-    for (const span of found) {
-      spans.push(span);
-      if (!span.accepted) continue;
-      while (j < kept.length && (kept[j] as Match).end <= span.start) j++;
-      if (j < kept.length && (kept[j] as Match).start < span.end) continue;
-      accepted.push({ start: span.start, end: span.end, detector, value: text.slice(span.start, span.end) });
+    for (let i = first; i < spans.length; i += 3) {
+      if (spans[i + 2] === 0) continue;
+      const start = spans[i] as number;
+      const end = spans[i + 1] as number;
+      while (j < kept.length && (kept[j] as Match).end <= start) j++;
+      if (j < kept.length && (kept[j] as Match).start < end) continue;
+      accepted.push({ start, end, detector, value: text.slice(start, end) });
     }
     if (accepted.length > 0) kept = kept.length === 0 ? accepted : mergeSorted(kept, accepted);
   }
@@ -246,17 +243,33 @@ export function mask(value: string): string {
 }
 
 function luhn(match: string): boolean {
-  const digits = match.replace(/\D/g, '');
   let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
-    if (i % 2 === 1) {
+  let odd = false;
+  for (let i = match.length - 1; i >= 0; i--) {
+    let d = match.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) continue;
+    if (odd) {
       d *= 2;
       if (d > 9) d -= 9;
     }
+    odd = !odd;
     sum += d;
   }
   return sum % 10 === 0;
+}
+
+function countDigits(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) n++;
+  }
+  return n;
+}
+
+/** `dddd-dd-dd`: a date, not a phone number. */
+function isDate(text: string): boolean {
+  return text.length === 10 && text[4] === '-' && text[7] === '-' && countDigits(text) === 8;
 }
 
 function labelOf(name: string): string {

@@ -69,9 +69,10 @@ export class TextWindow {
     if (!final) {
       for (let moved = true; moved; ) {
         moved = false;
-        for (const span of spans) {
-          if (span.start < cut && cut < span.end) {
-            cut = span.start;
+        for (let i = 0; i < spans.length; i += 3) {
+          const start = spans[i] as number;
+          if (start < cut && cut < (spans[i + 1] as number)) {
+            cut = start;
             moved = true;
           }
         }

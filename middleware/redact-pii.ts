@@ -10,7 +10,7 @@ import {
   PLACEHOLDER_LIKE,
   type PiiDetector,
   type Scan,
-  type Span,
+  type Spans,
   mask,
   scanText,
   toDetectors,
@@ -374,16 +374,15 @@ class Session {
   /** This call's restorable placeholders in a text, as matches whose value is the real one. */
   placeholders(text: string, from = 0): Scan {
     const matches: Match[] = [];
-    const spans: Span[] = [];
+    const spans: Spans = [];
     const pattern = this.#placeholder;
     if (!pattern || this.#restorable.size === 0) return { matches, spans };
     pattern.lastIndex = from;
     for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
       const value = this.#restorable.get(m[0]);
-      const span = { start: m.index, end: m.index + m[0].length, accepted: value !== undefined };
-      spans.push(span);
-      if (value !== undefined)
-        matches.push({ start: span.start, end: span.end, detector: this.#restoreDetector, value });
+      const end = m.index + m[0].length;
+      spans.push(m.index, end, value === undefined ? 0 : 1);
+      if (value !== undefined) matches.push({ start: m.index, end, detector: this.#restoreDetector, value });
     }
     return { matches, spans };
   }
