@@ -1,6 +1,6 @@
 // redactPii(): the model never sees the user's email or card number, yet the user and the tools get
 // the real values back (restore), in generate and stream mode alike.
-import { pipeline, runAgent, textOf, tool } from 'modelware';
+import { type ReadonlyModelRequest, pipeline, runAgent, textOf, tool } from 'modelware';
 import { scriptedExecutor } from 'modelware/testing';
 import { z } from 'zod';
 import { redactPii } from 'modelware/middleware';
@@ -25,7 +25,11 @@ await pipeline(masked)
   .generate({ model: 'demo', messages: [question] });
 console.log(`masked:         ${masked.calls[0]?.request.messages[0]?.content}`);
 
-// 3. restore: numbered placeholders go to the model; the answer and tool calls get the values back.
+// 3. restore: the model gets numbered placeholders with a random part new on every call; the
+//    answer gets back the values the user gave (never the system prompt's), and tools get them
+//    only with restoreToolInputs. This scripted "model" just echoes the placeholders it received.
+const placeholders = (request: ReadonlyModelRequest) =>
+  JSON.stringify(request.messages).match(/\[REDACTED_[A-Z_]+_\d+_[0-9a-f]+\]/g) ?? [];
 const sendReceipt = tool({
   name: 'send_receipt',
   input: z.object({ to: z.string() }),
@@ -35,11 +39,11 @@ const sendReceipt = tool({
   },
 });
 const agentModel = scriptedExecutor([
-  { toolCalls: [{ name: 'send_receipt', input: { to: '[REDACTED_EMAIL_1]' } }] },
-  'Receipt sent to [REDACTED_EMAIL_1] for card [REDACTED_CREDIT_CARD_1].',
+  (request) => ({ toolCalls: [{ name: 'send_receipt', input: { to: placeholders(request)[0] } }] }),
+  (request) => `Receipt sent to ${placeholders(request)[0]} for card ${placeholders(request)[1]}.`,
 ]);
 const result = await runAgent({
-  model: pipeline(agentModel).use(redactPii({ restore: true })),
+  model: pipeline(agentModel).use(redactPii({ restore: true, restoreToolInputs: true })),
   messages: [question],
   tools: [sendReceipt],
 });
@@ -47,7 +51,7 @@ console.log(`model received: ${agentModel.calls[0]?.request.messages[0]?.content
 console.log(`user sees:      ${result.text}`);
 
 // 4. Streaming: placeholders split across deltas are restored whole.
-const streaming = scriptedExecutor(['Thanks [REDACTED_EMAIL_1], noted.'], { chunkSize: 4 });
+const streaming = scriptedExecutor([(request) => `Thanks ${placeholders(request)[0]}, noted.`], { chunkSize: 4 });
 const stream = pipeline(streaming)
   .use(redactPii({ restore: true }))
   .stream({ model: 'demo', messages: [question] });

@@ -123,7 +123,7 @@ const EXPECTED: Record<string, readonly string[]> = {
   'examples/redact-pii.ts': [
     'model received: I am [REDACTED_EMAIL], card [REDACTED_CREDIT_CARD].',
     'tool got:       to=ada@example.com',
-    'model received: I am [REDACTED_EMAIL_1], card [REDACTED_CREDIT_CARD_1].',
+    'model received: I am [REDACTED_EMAIL_1_',
     'user sees:      Receipt sent to ada@example.com for card 4111 1111 1111 1111.',
     'streamed:       Thanks ada@example.com, noted.',
     'found credit-card in messages[0]',
