@@ -363,6 +363,48 @@ describe('redactPii: response scope', () => {
     }
   });
 
+  test('generate: reasoning and tool-call inputs of the answer are redacted too', async () => {
+    const app = pipeline(
+      scriptedExecutor([
+        { reasoning: 'the user is ann@x.io', text: 'ok', toolCalls: [{ name: 'mail', input: { to: 'bob@x.io' } }] },
+      ]),
+    ).use(redactPii({ scope: ['response'] }));
+    const { message } = await app.generate(request(user('hi')));
+    assert.doesNotMatch(JSON.stringify(message), /ann@x\.io|bob@x\.io/);
+    assert.match(JSON.stringify(message), /the user is \[REDACTED_EMAIL\]/);
+  });
+
+  test('stream: reasoning deltas, split tool-call argument deltas and a 110-character email are redacted', async () => {
+    const long = `${'j'.repeat(50)}@${'mail.'.repeat(11)}example.com`;
+    const app = pipeline(
+      scriptedExecutor(
+        [
+          {
+            reasoning: `think of ${long} first`,
+            text: `Write to ${long}.`,
+            toolCalls: [{ name: 'mail', input: { to: long } }],
+          },
+        ],
+        { chunkSize: 3 },
+      ),
+    ).use(redactPii({ scope: ['response'] }));
+    const parts: StreamPart[] = [];
+    for await (const part of app.stream(request(user('hi')))) parts.push(part);
+    const seen = JSON.stringify(parts);
+    assert.doesNotMatch(seen, /jjjj|mail\.mail|example\.com/);
+    const joined = (type: string) =>
+      parts
+        .map((p) =>
+          p.type === type
+            ? ((p as { text?: string; inputDelta?: string }).text ?? (p as { inputDelta: string }).inputDelta)
+            : '',
+        )
+        .join('');
+    assert.equal(joined('reasoning-delta'), 'think of [REDACTED_EMAIL] first');
+    assert.equal(joined('text-delta'), 'Write to [REDACTED_EMAIL].');
+    assert.equal(joined('tool-call-delta'), '{"to":"[REDACTED_EMAIL]"}');
+  });
+
   test("stream with 'block': the stream errors before the value is released", async () => {
     const app = pipeline(scriptedExecutor(['The key is sk-abcdefghijklmnopqrstuvwxyz0123 ok'], { chunkSize: 4 })).use(
       redactPii({ scope: ['response'], strategy: 'block' }),
