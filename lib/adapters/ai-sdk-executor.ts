@@ -51,7 +51,7 @@ export function aiSdkExecutor(
       const { model: resolved, key } = resolve(request);
       let result: LanguageModelV4GenerateResult;
       try {
-        result = await resolved.doGenerate(toCallOptions(request, signal, key));
+        result = await resolved.doGenerate(toCallOptions(request, signal, key, name));
       } catch (error) {
         throw fromAiSdkError(error, name, signal);
       }
@@ -63,7 +63,7 @@ export function aiSdkExecutor(
       const { model: resolved, key } = resolve(request);
       let reader: ReadableStreamDefaultReader<LanguageModelV4StreamPart>;
       try {
-        reader = (await resolved.doStream(toCallOptions(request, signal, key))).stream.getReader();
+        reader = (await resolved.doStream(toCallOptions(request, signal, key, name))).stream.getReader();
       } catch (error) {
         throw fromAiSdkError(error, name, signal);
       }

@@ -144,6 +144,18 @@ describe('openaiExecutor: request mapping', () => {
       () => openaiExecutor({ client, body: 'fast' as never }),
       /openaiExecutor\(\): expected `body` to be an object of extra body fields, got `fast`/,
     );
+    assert.throws(
+      () => openaiExecutor({ client, body: { max_tokens: 10 } }),
+      /openaiExecutor\(\): `body\.max_tokens` would replace what the pipeline sends on every call\. Set `options\.maxOutputTokens`/,
+    );
+  });
+
+  test('`options.openai` may not set a field the adapter maps (the full table is in test/security/adapters)', async () => {
+    const client = new OpenAI({ apiKey: 'k', baseURL: 'http://127.0.0.1:9/' });
+    await assert.rejects(
+      app(client).generate({ ...HELLO, options: { openai: { temperature: 2 } } }),
+      /^InvalidRequestError: openai: `options\.openai\.temperature` would replace what the pipeline sends, unseen by its layers .*Set `options\.temperature`\.$/,
+    );
   });
 });
 
