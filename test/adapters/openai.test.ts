@@ -343,8 +343,12 @@ describe('openaiExecutor: errors', () => {
           assert.equal(error.requestId, 'req_fake');
           assert.match(
             error.message,
-            new RegExp(`^openai: ${status} Fake error ${status}\\. ${retryable ? 'Retryable' : 'Not retryable'}`),
+            new RegExp(
+              `^openai: HTTP ${status} \\(${code}, request req_fake\\)\\. ${retryable ? 'Retryable' : 'Not retryable'}`,
+            ),
           );
+          assert.equal(error.providerMessage, `Fake error ${status}`);
+          assert.ok(!error.message.includes('Fake error'));
           assert.equal((error.cause as { status?: number }).status, status);
           return true;
         });
