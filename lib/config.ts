@@ -80,16 +80,29 @@ function check<T>(schema: z.ZodType<T>, value: unknown, path: IssuePath, source:
   if (result.success) return result.data;
   const issue = result.error.issues[0] as z.core.$ZodIssue;
   const at = [...path, ...issue.path];
+  // The kind of value, never the value: config values can hold secrets, and errors reach logs.
   const got =
-    issue.code === 'unrecognized_keys' ? '' : ` (got ${JSON.stringify(valueAt(value, issue.path)) ?? 'nothing'})`;
-  throw fail(source, at, `${issue.message}${got}.`);
+    issue.code === 'unrecognized_keys' || issue.code === 'invalid_type'
+      ? ''
+      : ` (got ${kindOf(valueAt(value, issue.path))})`;
+  throw fail(source, at, `${issue.message}${got}.`, result.error);
 }
 
 function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
   let v = value;
   for (const key of path)
-    v = typeof v === 'object' && v !== null ? (v as Record<PropertyKey, unknown>)[key] : undefined;
+    v =
+      typeof v === 'object' && v !== null && Object.hasOwn(v, key)
+        ? (v as Record<PropertyKey, unknown>)[key]
+        : undefined;
   return v;
+}
+
+function kindOf(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 function buildItem(item: unknown, path: IssuePath, factories: PluginFactories, source: Source): PluginLike {
@@ -105,7 +118,7 @@ function buildItem(item: unknown, path: IssuePath, factories: PluginFactories, s
     throw fail(
       source,
       [...path, 'plugin'],
-      `no plugin factory named \`${entry.plugin}\`. Registered: ${known.length > 0 ? known.join(', ') : '(none)'}.`,
+      `no plugin factory has this name. Registered: ${known.length > 0 ? known.join(', ') : '(none)'}.`,
     );
   }
   const options = factory.options
@@ -144,30 +157,104 @@ export async function parsePluginConfig(
     try {
       data = JSON.parse(text);
     } catch (error) {
+      const { line, detail } = jsonProblem(text, error);
       throw new PluginConfigError({
         file,
         path: [],
+        line,
         cause: error,
-        message: `${file}: invalid JSON: ${(error as Error).message}`,
+        message: `${file}${line === undefined ? '' : `:${line}`}: invalid JSON: ${detail}.`,
       });
     }
     return build(data, factories, { file, lineOf: () => undefined });
   }
   const yaml = await import('yaml');
   const lines = new yaml.LineCounter();
-  const doc = yaml.parseDocument(text, { lineCounter: lines, prettyErrors: false, schema: 'core', uniqueKeys: true });
-  const problem = doc.errors[0] ?? doc.warnings[0];
-  if (problem) {
-    const line = lines.linePos(problem.pos[0]).line;
+  let doc: Document;
+  let data: unknown;
+  try {
+    doc = yaml.parseDocument(text, { lineCounter: lines, prettyErrors: false, schema: 'core', uniqueKeys: true });
+    const problem = doc.errors[0] ?? doc.warnings[0];
+    if (problem) {
+      const line = lines.linePos(problem.pos[0]).line;
+      throw new PluginConfigError({
+        file,
+        path: [],
+        line,
+        cause: problem,
+        message: `${file}:${line}: invalid YAML: ${problem.message}`,
+      });
+    }
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    if (PluginConfigError.isInstance(error)) throw error;
+    // The parser's own limits (alias expansion, nesting) throw plain ReferenceError / RangeError.
+    const excessive = error instanceof ReferenceError && /alias/i.test(error.message);
     throw new PluginConfigError({
       file,
       path: [],
-      line,
-      cause: problem,
-      message: `${file}:${line}: invalid YAML: ${problem.message}`,
+      cause: error,
+      message: excessive
+        ? `${file}: invalid YAML: its aliases (\`*name\`) expand to more than ${MAX_ALIAS_COUNT} times the anchored nodes, the limit that stops alias bombs. Repeat the values instead of aliasing them, or split the file.`
+        : `${file}: invalid YAML: the parser failed (${(error as Error)?.name ?? typeof error}). Simplify the file (nesting, size).`,
     });
   }
-  return build(doc.toJS({ maxAliasCount: 50 }), factories, { file, lineOf: (path) => lineOf(doc, lines, path) });
+  const parsed = doc;
+  return build(data, factories, { file, lineOf: (path) => lineOf(parsed, lines, path) });
+}
+
+/** How many nodes aliases may expand to, per anchored node (the `yaml` package's `maxAliasCount`). */
+const MAX_ALIAS_COUNT = 50;
+
+/**
+ * Where and what went wrong in JSON, without the text: V8's messages quote the source around the
+ * problem (`Unexpected token 'x', "{"key": x…" is not valid JSON`), and config values can be secrets.
+ */
+function jsonProblem(text: string, error: unknown): { line: number | undefined; detail: string } {
+  const message = error instanceof Error ? error.message : String(error);
+  const given = /at position (\d+)/.exec(message)?.[1];
+  const position = given === undefined ? failingPrefix(text) : Number(given);
+  const line = position === undefined ? undefined : lineAt(text, position);
+  const detail = message
+    .replace(/,\s*".*" is not valid JSON$/s, '')
+    .replace(/^Unexpected token .*/s, 'unexpected token')
+    .replace(/ in JSON at position \d+.*$/s, '')
+    .replace(/ after JSON at position \d+.*$/s, ' after the JSON value');
+  return { line, detail };
+}
+
+/**
+ * Where JSON.parse fails when its message does not say (`Unexpected token`): the shortest prefix
+ * that fails other than by ending early. Prefixes fail that way from the bad character on, so a
+ * binary search finds it in O(n log n).
+ */
+function failingPrefix(text: string): number | undefined {
+  const failsHere = (length: number) => {
+    try {
+      JSON.parse(text.slice(0, length));
+      return false;
+    } catch (error) {
+      // Running out of text reads "Unexpected end", or names a position at the very end.
+      const message = (error as Error).message;
+      const at = /at position (\d+)/.exec(message)?.[1];
+      return !message.includes('Unexpected end') && (at === undefined || Number(at) < length);
+    }
+  };
+  if (!failsHere(text.length)) return undefined;
+  let low = 0;
+  let high = text.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (failsHere(mid)) high = mid;
+    else low = mid + 1;
+  }
+  return high - 1;
+}
+
+function lineAt(text: string, index: number): number {
+  let line = 1;
+  for (let i = text.indexOf('\n'); i !== -1 && i < index; i = text.indexOf('\n', i + 1)) line++;
+  return line;
 }
 
 /**

@@ -175,6 +175,12 @@ export class ProviderError extends ModelwareError {
   readonly code: string | undefined;
   /** The provider's request id, for support tickets. */
   readonly requestId: string | undefined;
+  /**
+   * The provider's own error text. Kept out of `message` because providers echo parts of the
+   * request in it (a rejected prompt, a tool argument), and `message` reaches logs, spans and audit
+   * records.
+   */
+  readonly providerMessage: string | undefined;
 
   constructor(init: {
     provider: string;
@@ -184,6 +190,7 @@ export class ProviderError extends ModelwareError {
     retryAfterMs?: number | undefined;
     code?: string | undefined;
     requestId?: string | undefined;
+    providerMessage?: string | undefined;
     cause?: unknown;
   }) {
     super(init.message, { cause: init.cause });
@@ -193,6 +200,7 @@ export class ProviderError extends ModelwareError {
     this.retryAfterMs = init.retryAfterMs;
     this.code = init.code;
     this.requestId = init.requestId;
+    this.providerMessage = init.providerMessage;
   }
 
   static override isInstance(error: unknown): error is ProviderError {

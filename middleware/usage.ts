@@ -88,7 +88,9 @@ export function usage(options: UsageOptions = {}): Middleware {
   if (onUsage !== undefined && typeof onUsage !== 'function') {
     throw new TypeError(`usage(): expected \`onUsage\` to be a function (report) => void, got ${describe(onUsage)}.`);
   }
-  checkPrices(prices);
+  // A Map of the own entries: a model id such as `constructor` or `__proto__` must not find a
+  // price on Object.prototype (a NaN cost would disable budget.maxCostUsd for good).
+  const priceOf = checkPrices(prices);
   if (typeof budget !== 'object' || budget === null) {
     throw new TypeError(
       `usage(): expected \`budget\` to be an object { maxCostUsd?, maxTokens? }, got ${describe(budget)}.`,
@@ -122,7 +124,8 @@ export function usage(options: UsageOptions = {}): Middleware {
   function refuseOverBudget(ctx: Context, totals: UsageTotals): void {
     const scope = ctx.run ? `run ${ctx.run.runId}` : 'pipeline';
     const fix = ctx.run ? 'start a new run' : 'create a new usage() layer';
-    if (maxTokens !== undefined && totals.totalTokens >= maxTokens) {
+    // `!(a < b)`, not `a >= b`: a NaN total (a broken usage report) refuses instead of passing forever.
+    if (maxTokens !== undefined && !(totals.totalTokens < maxTokens)) {
       throw new BudgetExceededError({
         budget: maxTokens,
         counted: totals.totalTokens,
@@ -130,7 +133,7 @@ export function usage(options: UsageOptions = {}): Middleware {
         message: `${name}: the ${scope} has used ${totals.totalTokens} tokens over ${totals.calls} call(s), reaching its budget.maxTokens of ${maxTokens}; the call to \`${ctx.request.model}\` is refused. Raise budget.maxTokens or ${fix}.`,
       });
     }
-    if (maxCostUsd !== undefined && totals.costUsd >= maxCostUsd) {
+    if (maxCostUsd !== undefined && !(totals.costUsd < maxCostUsd)) {
       throw new BudgetExceededError({
         budget: maxCostUsd,
         counted: totals.costUsd,
@@ -142,7 +145,7 @@ export function usage(options: UsageOptions = {}): Middleware {
 
   function record(ctx: Context, totals: UsageTotals, response: ModelResponse): void {
     const model = ctx.model.resolved;
-    const call = measure(model, response, prices[model]);
+    const call = measure(model, response, priceOf.get(model));
     if (call.costUsd === undefined && maxCostUsd !== undefined && !unpriced.has(model)) {
       // A silent zero would let an unpriced model spend past the cost budget.
       unpriced.add(model);
@@ -198,6 +201,10 @@ function measure(model: string, response: ModelResponse, price: ModelPrice | und
         cachedInputTokens * cachedRate +
         outputTokens * price.outputPerMillion) /
       1_000_000;
+    // Prices are finite (checked by the factory), so only a broken usage report (validation off)
+    // or an overflow gets here: such a call counts as over any budget rather than as NaN, which
+    // every later comparison would let through.
+    if (!Number.isFinite(costUsd)) costUsd = Number.POSITIVE_INFINITY;
   }
   return { model, inputTokens, outputTokens, cachedInputTokens, totalTokens, costUsd };
 }
@@ -206,23 +213,34 @@ function emptyTotals(): UsageTotals {
   return { calls: 0, inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, totalTokens: 0, costUsd: 0 };
 }
 
-function checkPrices(prices: unknown): asserts prices is Readonly<Record<string, ModelPrice>> {
+function checkPrices(prices: unknown): ReadonlyMap<string, ModelPrice> {
   if (typeof prices !== 'object' || prices === null || Array.isArray(prices)) {
     throw new TypeError(
       `usage(): expected \`prices\` to be an object keyed by model id, e.g. { 'gpt-5-mini': { inputPerMillion: 0.25, outputPerMillion: 2 } }, got ${describe(prices)}.`,
     );
   }
+  const map = new Map<string, ModelPrice>();
   for (const [model, price] of Object.entries(prices)) {
+    if (typeof price !== 'object' || price === null) {
+      throw new TypeError(
+        `usage(): expected \`prices['${model}']\` to be { inputPerMillion, outputPerMillion, cachedInputPerMillion? }, got ${describe(price)}.`,
+      );
+    }
+    const copy: { -readonly [K in keyof ModelPrice]: ModelPrice[K] } = { inputPerMillion: 0, outputPerMillion: 0 };
     for (const field of ['inputPerMillion', 'outputPerMillion', 'cachedInputPerMillion'] as const) {
-      const value = (price as Partial<ModelPrice> | null)?.[field];
+      // Own fields only, read once: a getter or an inherited field cannot change the price later.
+      const value = Object.hasOwn(price, field) ? (price as Partial<ModelPrice>)[field] : undefined;
       if (value === undefined && field === 'cachedInputPerMillion') continue;
       if (!(typeof value === 'number' && value >= 0 && Number.isFinite(value))) {
         throw new TypeError(
-          `usage(): expected \`prices['${model}'].${field}\` to be a non-negative number of US dollars per million tokens, got ${describe(value)}.`,
+          `usage(): expected \`prices['${model}'].${field}\` to be a finite non-negative number of US dollars per million tokens, got ${describe(value)}.`,
         );
       }
+      copy[field] = value;
     }
+    map.set(model, copy);
   }
+  return map;
 }
 
 /** Dollars for messages: enough digits for sub-cent calls, no float noise. */

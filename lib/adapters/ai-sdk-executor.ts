@@ -9,7 +9,7 @@ import type { ExecuteOptions, Executor, ReadonlyModelRequest } from '../executor
 import type { AssistantMessage, FinishReason, ModelResponse, StreamPart, Usage } from '../messages.js';
 import { toCallOptions } from './ai-sdk-prompt.js';
 import { parseToolInput } from './content.js';
-import { retryAfterMs } from './provider-errors.js';
+import { describeFailure, retryAfterMs } from './provider-errors.js';
 
 type Part = Exclude<AssistantMessage['content'], string>[number];
 
@@ -51,7 +51,7 @@ export function aiSdkExecutor(
       const { model: resolved, key } = resolve(request);
       let result: LanguageModelV4GenerateResult;
       try {
-        result = await resolved.doGenerate(toCallOptions(request, signal, key));
+        result = await resolved.doGenerate(toCallOptions(request, signal, key, name));
       } catch (error) {
         throw fromAiSdkError(error, name, signal);
       }
@@ -63,7 +63,7 @@ export function aiSdkExecutor(
       const { model: resolved, key } = resolve(request);
       let reader: ReadableStreamDefaultReader<LanguageModelV4StreamPart>;
       try {
-        reader = (await resolved.doStream(toCallOptions(request, signal, key))).stream.getReader();
+        reader = (await resolved.doStream(toCallOptions(request, signal, key, name))).stream.getReader();
       } catch (error) {
         throw fromAiSdkError(error, name, signal);
       }
@@ -208,12 +208,18 @@ function fromAiSdkError(error: unknown, provider: string, signal: AbortSignal | 
   const retryAfter = retryAfterMs(responseHeaders);
   return new ProviderError({
     provider,
-    message: `${provider}: ${statusCode === undefined ? '' : `${statusCode} `}${message}. ${
-      retryable ? 'Retryable: add retry() to try again.' : 'Not retryable: fix the request (see the provider message).'
-    }`,
+    // The AI SDK's message quotes the provider's body, which can echo the request: a field only.
+    message: describeFailure(
+      provider,
+      statusCode,
+      undefined,
+      undefined,
+      retryable ? 'Retryable: add retry() to try again.' : 'Not retryable: fix the request.',
+    ),
     status: statusCode,
     retryable,
     retryAfterMs: retryAfter,
+    providerMessage: typeof message === 'string' ? message : undefined,
     cause: error,
   });
 }

@@ -8,17 +8,40 @@ import type {
 } from '@ai-sdk/provider';
 import type { ReadonlyModelRequest } from '../executor.js';
 import type { AssistantMessage } from '../messages.js';
-import { callExtras, imageSource } from './content.js';
+import { type CoreFields, callExtras, imageSource, isRecord, rejectCoreFields } from './content.js';
 
 /** modelware request → AI SDK v4 call options, for `aiSdkExecutor`. */
 
 type Part = Exclude<AssistantMessage['content'], string>[number];
+
+/**
+ * Body fields of the common provider wires (Chat Completions, Responses, Messages) that carry the
+ * model, the conversation, the tools or the streaming mode. Some providers (OpenAI-compatible ones)
+ * copy unknown `providerOptions` entries into the body, so no entry may name one of them.
+ */
+const CORE: CoreFields = new Map([
+  ['model', 'Set `request.model` (or use router()).'],
+  ['messages', 'Set `request.messages`.'],
+  ['prompt', 'Set `request.messages`.'],
+  ['input', 'Set `request.messages`.'],
+  ['system', 'Put a system message first in `request.messages`.'],
+  ['instructions', 'Put a system message first in `request.messages`.'],
+  ['tools', 'Set `request.tools`.'],
+  ['functions', 'Set `request.tools`.'],
+  ['tool_choice', 'Set `options.toolChoice`.'],
+  ['toolChoice', 'Set `options.toolChoice`.'],
+  ['function_call', 'Set `options.toolChoice`.'],
+  ['stream', 'Call `app.stream()` or `app.generate()`.'],
+  ['n', 'Only one answer is read: make one call per answer.'],
+]);
+const NONE: CoreFields = new Map();
 type ToolMessage = Extract<LanguageModelV4Message, { role: 'tool' }>;
 
 export function toCallOptions(
   request: ReadonlyModelRequest,
   signal: AbortSignal | undefined,
   key: string,
+  layer: string,
 ): LanguageModelV4CallOptions {
   const call: LanguageModelV4CallOptions = { prompt: toPrompt(request, key) };
   if (request.tools && request.tools.length > 0) {
@@ -38,8 +61,13 @@ export function toCallOptions(
     const choice = options.toolChoice;
     call.toolChoice = typeof choice === 'string' ? { type: choice } : { type: 'tool', toolName: choice.toolName };
   }
-  const providerOptions = callExtras(request, 'providerOptions');
-  if (providerOptions) call.providerOptions = providerOptions as SharedV4ProviderOptions;
+  const providerOptions = callExtras(request, 'providerOptions', NONE, layer);
+  if (providerOptions) {
+    for (const [provider, entry] of Object.entries(providerOptions)) {
+      if (isRecord(entry)) rejectCoreFields(entry, CORE, layer, ['options', 'providerOptions', provider]);
+    }
+    call.providerOptions = providerOptions as SharedV4ProviderOptions;
+  }
   if (signal) call.abortSignal = signal;
   return call;
 }

@@ -47,7 +47,12 @@ export function toRequest(
   }
   if (call.responseFormat?.type === 'json') warnings.push({ type: 'unsupported', feature: 'responseFormat json' });
   const extra = call.providerOptions?.modelware as { metadata?: unknown; options?: unknown } | undefined;
-  if (isRecord(extra?.options)) Object.assign(options, extra.options);
+  if (isRecord(extra?.options)) {
+    // Own keys only, defined rather than assigned: a `__proto__` key must not become the prototype.
+    for (const [name, value] of Object.entries(extra.options)) {
+      Object.defineProperty(options, name, { value, enumerable: true, writable: true, configurable: true });
+    }
+  }
   if (Object.keys(options).length > 0) request.options = options;
   if (isRecord(extra?.metadata)) request.metadata = extra.metadata;
   return { request, warnings };

@@ -10,8 +10,23 @@ import type { ExecuteOptions, Executor, ReadonlyModelRequest } from '../executor
 import type { ModelResponse, StreamPart } from '../messages.js';
 import { MessageEventMapper } from './anthropic-stream.js';
 import { fromMessage, toMessageParams } from './anthropic-wire.js';
-import { assertBody, assertClient, callExtras } from './content.js';
+import { type CoreFields, assertBody, assertClient, callExtras } from './content.js';
 import { fromSdkError } from './provider-errors.js';
+
+/**
+ * Messages API fields the adapter fills from the request: `body` and `options.anthropic` may not
+ * set them (each would bypass the layers that checked the request), with where to set them instead.
+ */
+const CORE: CoreFields = new Map([
+  ['model', 'Set `request.model` (or use router()).'],
+  ['messages', 'Set `request.messages`.'],
+  ['system', 'Put a system message first in `request.messages`.'],
+  ['tools', 'Set `request.tools`.'],
+  ['tool_choice', 'Set `options.toolChoice`.'],
+  ['max_tokens', 'Set `options.maxOutputTokens` (or the executor option `maxTokens`).'],
+  ['stop_sequences', 'Set `options.stopSequences`.'],
+  ['stream', 'Call `app.stream()` or `app.generate()`.'],
+]);
 
 /** The part of an `Anthropic` client the adapter uses. */
 export type AnthropicClient = Pick<Anthropic, 'messages'>;
@@ -31,7 +46,9 @@ export interface AnthropicExecutorOptions {
   readonly thinking?: ThinkingConfigParam | undefined;
   /**
    * Extra body fields for every call (e.g. `{ service_tier: 'auto' }`). A call adds its own in
-   * `request.options.anthropic`, which win. @default undefined
+   * `request.options.anthropic`, which win. Neither may set a field the adapter fills from the
+   * request (`model`, `messages`, `system`, `tools`, `max_tokens`, `stream`, ...): the factory
+   * throws a `TypeError`, a call an `InvalidRequestError`. @default undefined
    */
   readonly body?: Readonly<Record<string, unknown>> | undefined;
 }
@@ -48,7 +65,7 @@ export interface AnthropicExecutorOptions {
 export function anthropicExecutor(options: AnthropicExecutorOptions): Executor {
   const { client, name = 'anthropic', maxTokens = 4096, thinking, body } = options ?? ({} as AnthropicExecutorOptions);
   assertClient(client, ['messages', 'create'], 'anthropicExecutor()', 'new Anthropic({ apiKey })');
-  assertBody(body, 'anthropicExecutor()');
+  assertBody(body, 'anthropicExecutor()', CORE);
   if (!Number.isInteger(maxTokens) || maxTokens < 1) {
     throw new TypeError(
       `anthropicExecutor(): expected \`maxTokens\` to be a positive integer, got \`${String(maxTokens)}\`.`,
@@ -59,7 +76,7 @@ export function anthropicExecutor(options: AnthropicExecutorOptions): Executor {
   function params(request: ReadonlyModelRequest): MessageCreateParamsBase {
     const mapped = toMessageParams(request, maxTokens);
     if (thinking) mapped.thinking = thinking;
-    const extras = callExtras(request, 'anthropic');
+    const extras = callExtras(request, 'anthropic', CORE, name);
     return body || extras ? { ...mapped, ...body, ...extras } : mapped;
   }
 

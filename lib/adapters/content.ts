@@ -1,3 +1,4 @@
+import { InvalidRequestError } from '../errors.js';
 import type { ReadonlyModelRequest } from '../executor.js';
 
 /** An image part resolved to what wire formats take: a fetchable URL, or base64 bytes with their type. */
@@ -20,13 +21,16 @@ export function imageSource(
     if (comma > 0 && header.endsWith(';base64')) {
       return { kind: 'base64', data: image.slice(comma + 1), mediaType: part.mediaType ?? header.slice(0, -7) };
     }
-    throw new TypeError(`${where}: only base64 \`data:\` URLs are supported, got \`${image.slice(0, 40)}…\`.`);
+    // The URL itself is content: the message says what is wrong, never what it held.
+    throw new TypeError(
+      `${where}: only base64 \`data:\` URLs are supported (\`data:<media type>;base64,<data>\`); this one is not base64.`,
+    );
   }
   if (/^https?:\/\//i.test(image)) return { kind: 'url', url: image };
   const mediaType = part.mediaType ?? sniffImageType(image);
   if (mediaType === undefined) {
     throw new TypeError(
-      `${where}: cannot tell the media type of a base64 image starting \`${image.slice(0, 12)}\`. Set \`mediaType\` on the part (e.g. 'image/png').`,
+      `${where}: cannot tell the media type of a base64 image (its first bytes are not PNG, JPEG, GIF or WebP). Set \`mediaType\` on the part (e.g. 'image/png').`,
     );
   }
   return { kind: 'base64', data: image, mediaType };
@@ -57,12 +61,59 @@ export function parseToolInput(json: string): unknown {
   }
 }
 
-/** Provider-specific body fields a caller put in `request.options[key]` for one call. */
-export function callExtras(request: ReadonlyModelRequest, key: string): Readonly<Record<string, unknown>> | undefined {
+/**
+ * Provider-specific body fields a caller put in `request.options[key]` for one call, after checking
+ * that none of them is a core field (see `rejectCoreFields`).
+ */
+export function callExtras(
+  request: ReadonlyModelRequest,
+  key: string,
+  core: CoreFields,
+  layer: string,
+): Readonly<Record<string, unknown>> | undefined {
   const value = (request.options as Readonly<Record<string, unknown>> | undefined)?.[key];
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Readonly<Record<string, unknown>>)
-    : undefined;
+  if (!isRecord(value)) return undefined;
+  rejectCoreFields(value, core, layer, ['options', key]);
+  return value;
+}
+
+/**
+ * Body fields the adapter fills from the request itself, each with how to set it instead. Extras
+ * may not override them: the request the layers checked must be the one sent.
+ */
+export type CoreFields = ReadonlyMap<string, string>;
+
+/** Throws `InvalidRequestError` naming the first own key of `extras` (found at `at`) that is a core field. */
+export function rejectCoreFields(extras: object, core: CoreFields, layer: string, at: readonly string[]): void {
+  const field = coreField(extras, core);
+  if (field === undefined) return;
+  const path = [...at, field];
+  const message = `${layer}: \`${path.join('.')}\` would replace what the pipeline sends, unseen by its layers (redactPii, guard, usage, router, tracing, ...). ${core.get(field)}`;
+  throw new InvalidRequestError({ layer, path, issues: [{ code: 'custom', path, message }], message });
+}
+
+function coreField(extras: object, core: CoreFields): string | undefined {
+  for (const key of Object.keys(extras)) if (core.has(key)) return key;
+  return undefined;
+}
+
+export function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Throws unless an adapter's `body` option is absent or a plain object without core fields. */
+export function assertBody(body: unknown, where: string, core: CoreFields): void {
+  if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) {
+    throw new TypeError(
+      `${where}: expected \`body\` to be an object of extra body fields, got ${Array.isArray(body) ? 'an array' : `\`${String(body)}\``}.`,
+    );
+  }
+  const field = body === undefined ? undefined : coreField(body as object, core);
+  if (field !== undefined) {
+    throw new TypeError(
+      `${where}: \`body.${field}\` would replace what the pipeline sends on every call. ${core.get(field)}`,
+    );
+  }
 }
 
 /** Throws unless `client` has the method the adapter calls, e.g. `chat.completions.create`. */
@@ -73,15 +124,6 @@ export function assertClient(client: unknown, path: readonly string[], where: st
   if (typeof value !== 'function') {
     throw new TypeError(
       `${where}: expected \`client\` to be an SDK client with ${path.join('.')}(), got ${client === undefined ? 'undefined' : typeof client}. Pass { client: ${example} }.`,
-    );
-  }
-}
-
-/** Throws unless an adapter's `body` option is absent or a plain object. */
-export function assertBody(body: unknown, where: string): void {
-  if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) {
-    throw new TypeError(
-      `${where}: expected \`body\` to be an object of extra body fields, got ${Array.isArray(body) ? 'an array' : `\`${String(body)}\``}.`,
     );
   }
 }

@@ -7,9 +7,30 @@ import type {
 import { ProviderError } from '../errors.js';
 import type { ExecuteOptions, Executor, ReadonlyModelRequest } from '../executor.js';
 import type { ModelResponse, StreamPart } from '../messages.js';
-import { assertBody, assertClient, callExtras } from './content.js';
+import { type CoreFields, assertBody, assertClient, callExtras } from './content.js';
 import { ChatChunkMapper, fromChatCompletion, toChatParams } from './openai-wire.js';
 import { fromSdkError } from './provider-errors.js';
+
+/**
+ * Chat Completions fields the adapter fills from the request: `body` and `options.openai` may not
+ * set them (each would bypass the layers that checked the request), with where to set them instead.
+ */
+const CORE: CoreFields = new Map([
+  ['model', 'Set `request.model` (or use router()).'],
+  ['messages', 'Set `request.messages`.'],
+  ['tools', 'Set `request.tools`.'],
+  ['functions', 'Set `request.tools`.'],
+  ['tool_choice', 'Set `options.toolChoice`.'],
+  ['function_call', 'Set `options.toolChoice`.'],
+  ['temperature', 'Set `options.temperature`.'],
+  ['top_p', 'Set `options.topP`.'],
+  ['max_completion_tokens', 'Set `options.maxOutputTokens`.'],
+  ['max_tokens', 'Set `options.maxOutputTokens` (and the executor option `maxTokensField`).'],
+  ['stop', 'Set `options.stopSequences`.'],
+  ['seed', 'Set `options.seed`.'],
+  ['stream', 'Call `app.stream()` or `app.generate()`.'],
+  ['n', 'Only one choice is read: make one call per answer.'],
+]);
 
 /** The part of an `OpenAI` (or `AzureOpenAI`) client the adapter uses. */
 export type OpenAIClient = Pick<OpenAI, 'chat'>;
@@ -30,7 +51,9 @@ export interface OpenAIExecutorOptions {
   readonly streamUsage?: boolean | undefined;
   /**
    * Extra body fields for every call (e.g. `{ reasoning_effort: 'low', service_tier: 'flex' }`).
-   * A call adds its own in `request.options.openai`, which win. @default undefined
+   * A call adds its own in `request.options.openai`, which win. Neither may set a field the adapter
+   * fills from the request (`model`, `messages`, `tools`, `stream`, `n`, ...): the factory throws a
+   * `TypeError`, a call an `InvalidRequestError`. @default undefined
    */
   readonly body?: Readonly<Record<string, unknown>> | undefined;
 }
@@ -54,7 +77,7 @@ export function openaiExecutor(options: OpenAIExecutorOptions): Executor {
     body,
   } = options ?? ({} as OpenAIExecutorOptions);
   assertClient(client, ['chat', 'completions', 'create'], 'openaiExecutor()', 'new OpenAI({ apiKey })');
-  assertBody(body, 'openaiExecutor()');
+  assertBody(body, 'openaiExecutor()', CORE);
   if (systemRole !== 'system' && systemRole !== 'developer') {
     throw new TypeError(
       `openaiExecutor(): expected \`systemRole\` to be 'system' or 'developer', got \`${String(systemRole)}\`.`,
@@ -70,7 +93,7 @@ export function openaiExecutor(options: OpenAIExecutorOptions): Executor {
 
   function params(request: ReadonlyModelRequest): ChatCompletionCreateParamsBase {
     const mapped = toChatParams(request, settings);
-    const extras = callExtras(request, 'openai');
+    const extras = callExtras(request, 'openai', CORE, name);
     return body || extras ? { ...mapped, ...body, ...extras } : mapped;
   }
 

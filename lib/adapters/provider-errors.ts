@@ -14,42 +14,64 @@ export function fromSdkError(error: unknown, provider: string, signal: AbortSign
   if (typeof error !== 'object' || error === null || ProviderError.isInstance(error)) return error;
   const names = classNames(error);
   const sdk = error as SdkError;
-  const message = typeof sdk.message === 'string' ? sdk.message : String(error);
+  // The SDK's text stays in `providerMessage`: providers echo the request in it (see ProviderError).
+  const text = typeof sdk.message === 'string' ? sdk.message : undefined;
   if (names.has('APIConnectionTimeoutError')) {
     return new ProviderError({
       provider,
-      message: `${provider}: the request timed out (${message}). Raise the client's \`timeout\`, or add retry().`,
+      message: `${provider}: the request timed out. Raise the client's \`timeout\`, or add retry().`,
       retryable: true,
       code: 'timeout',
+      providerMessage: text,
       cause: error,
     });
   }
   if (names.has('APIConnectionError')) {
     return new ProviderError({
       provider,
-      message: `${provider}: could not reach the API (${message}). Check the base URL and the network; retry() will try again.`,
+      message: `${provider}: could not reach the API. Check the base URL and the network; retry() will try again.`,
       retryable: true,
       code: 'connection_error',
+      providerMessage: text,
       cause: error,
     });
   }
   if (names.has('APIUserAbortError') || !names.has('APIError')) return error;
   const status = typeof sdk.status === 'number' ? sdk.status : undefined;
-  // Anthropic's SDK keeps the provider's own sentence apart from a message that embeds the whole body.
-  const detail = typeof sdk.apiMessage === 'string' ? `${status ?? ''} ${sdk.apiMessage}`.trim() : message;
+  // The provider's own sentence: Anthropic's SDK keeps it in `apiMessage`, OpenAI's in the body's
+  // `error.message`; both SDKs' `message` adds the status or the whole body to it.
+  const detail = firstString(sdk.apiMessage, (sdk.error as { message?: unknown } | undefined)?.message) ?? text;
   const code = firstString(sdk.code, sdk.errorCode, sdk.type);
   const retryable = retryableFor(status, code, sdk.headers);
   const retryAfter = status === undefined ? undefined : retryAfterMs(sdk.headers);
+  const requestId = firstString(sdk.requestID);
   return new ProviderError({
     provider,
-    message: `${provider}: ${detail}. ${hint(status, retryable, retryAfter)}`,
+    message: describeFailure(provider, status, code, requestId, hint(status, retryable, retryAfter)),
     status,
     retryable,
     retryAfterMs: retryAfter,
     code,
-    requestId: firstString(sdk.requestID),
+    requestId,
+    providerMessage: detail,
     cause: error,
   });
+}
+
+/**
+ * `openai: HTTP 400 (invalid_request_error, request req_1). Not retryable: ... See \`providerMessage\`.`:
+ * status, code and request id only, never the provider's text.
+ */
+export function describeFailure(
+  provider: string,
+  status: number | undefined,
+  code: string | undefined,
+  requestId: string | undefined,
+  hint: string,
+): string {
+  const what = status === undefined ? 'the provider reported an error' : `HTTP ${status}`;
+  const details = [code, requestId && `request ${requestId}`].filter(Boolean).join(', ');
+  return `${provider}: ${what}${details ? ` (${details})` : ''}. ${hint} The provider's text is in \`providerMessage\`.`;
 }
 
 /** Status codes the official SDKs themselves retry: request timeout, lock conflict, rate limit, server errors. */
@@ -80,6 +102,7 @@ interface SdkError {
   readonly headers?: unknown;
   readonly message?: unknown;
   readonly apiMessage?: unknown;
+  readonly error?: unknown;
   readonly code?: unknown;
   readonly errorCode?: unknown;
   readonly type?: unknown;
@@ -106,7 +129,7 @@ function hint(status: number | undefined, retryable: boolean, retryAfter: number
   }
   if (status === 401 || status === 403) return 'Not retryable: check the API key and its permissions.';
   if (status === 404) return 'Not retryable: check the model name and the base URL.';
-  return 'Not retryable: fix the request (see the provider message above).';
+  return 'Not retryable: fix the request.';
 }
 
 function header(headers: unknown, name: string): string | undefined {

@@ -319,7 +319,8 @@ describe('anthropicExecutor: streaming', () => {
             assert.ok(ProviderError.isInstance(error));
             assert.equal(error.code, 'overloaded_error');
             assert.equal(error.retryable, true);
-            assert.match(error.message, /^anthropic: Fake overloaded_error mid-stream\. Retryable/);
+            assert.match(error.message, /^anthropic: the provider reported an error \(overloaded_error\)\. Retryable/);
+            assert.equal(error.providerMessage, 'Fake overloaded_error mid-stream');
             return true;
           },
         );
@@ -359,8 +360,12 @@ describe('anthropicExecutor: errors', () => {
           assert.equal(error.requestId, 'req_fake');
           assert.match(
             error.message,
-            new RegExp(`^anthropic: ${status} Fake error ${status}\\. ${retryable ? 'Retryable' : 'Not retryable'}`),
+            new RegExp(
+              `^anthropic: HTTP ${status} \\(${code}, request req_fake\\)\\. ${retryable ? 'Retryable' : 'Not retryable'}`,
+            ),
           );
+          assert.equal(error.providerMessage, `Fake error ${status}`);
+          assert.ok(!error.message.includes('Fake error'));
           return true;
         });
       });

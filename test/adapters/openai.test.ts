@@ -144,6 +144,18 @@ describe('openaiExecutor: request mapping', () => {
       () => openaiExecutor({ client, body: 'fast' as never }),
       /openaiExecutor\(\): expected `body` to be an object of extra body fields, got `fast`/,
     );
+    assert.throws(
+      () => openaiExecutor({ client, body: { max_tokens: 10 } }),
+      /openaiExecutor\(\): `body\.max_tokens` would replace what the pipeline sends on every call\. Set `options\.maxOutputTokens`/,
+    );
+  });
+
+  test('`options.openai` may not set a field the adapter maps (the full table is in test/security/adapters)', async () => {
+    const client = new OpenAI({ apiKey: 'k', baseURL: 'http://127.0.0.1:9/' });
+    await assert.rejects(
+      app(client).generate({ ...HELLO, options: { openai: { temperature: 2 } } }),
+      /^InvalidRequestError: openai: `options\.openai\.temperature` would replace what the pipeline sends, unseen by its layers .*Set `options\.temperature`\.$/,
+    );
   });
 });
 
@@ -331,8 +343,12 @@ describe('openaiExecutor: errors', () => {
           assert.equal(error.requestId, 'req_fake');
           assert.match(
             error.message,
-            new RegExp(`^openai: ${status} Fake error ${status}\\. ${retryable ? 'Retryable' : 'Not retryable'}`),
+            new RegExp(
+              `^openai: HTTP ${status} \\(${code}, request req_fake\\)\\. ${retryable ? 'Retryable' : 'Not retryable'}`,
+            ),
           );
+          assert.equal(error.providerMessage, `Fake error ${status}`);
+          assert.ok(!error.message.includes('Fake error'));
           assert.equal((error.cause as { status?: number }).status, status);
           return true;
         });
