@@ -123,11 +123,18 @@ const POLICY = defineMarker(PolicyViolationError, 'PolicyViolationError');
 /** An operation took longer than its `timeoutMs`. */
 export class TimeoutError extends ModelwareError {
   override readonly name = 'TimeoutError';
+  /** The limit that was passed, in ms. */
   readonly timeoutMs: number;
+  /**
+   * Whether another attempt may succeed: `false` once a stream had already sent parts (a retry
+   * would send them again) or a total time budget is spent. @default true
+   */
+  readonly retryable: boolean;
 
-  constructor(message: string, timeoutMs: number) {
-    super(message);
+  constructor(message: string, timeoutMs: number, options?: { retryable?: boolean | undefined; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.timeoutMs = timeoutMs;
+    this.retryable = options?.retryable ?? true;
   }
 
   static override isInstance(error: unknown): error is TimeoutError {

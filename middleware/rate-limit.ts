@@ -1,6 +1,7 @@
 import { type Middleware, defineMiddleware } from '../lib/compose.js';
 import type { Context } from '../lib/context.js';
 import { RateLimitError } from '../lib/errors.js';
+import { checkMs } from '../lib/options.js';
 import { sleep as abortableSleep } from '../lib/signals.js';
 import { memoryStore } from '../lib/stores/memory.js';
 import type { Store } from '../lib/stores/store.js';
@@ -35,7 +36,7 @@ export interface RateLimitOptions {
     | undefined;
   /** The clock passed to the store, in ms. @default the store's own (the Redis server's time for redisStore) */
   readonly now?: (() => number) | undefined;
-  /** How to wait; must reject when the signal aborts. @default an abortable setTimeout */
+  /** How to wait; must reject when the signal aborts. @default an abortable timer that waits in chunks, so any length works */
   readonly sleep?: ((ms: number, signal: AbortSignal) => Promise<void>) | undefined;
   /** Names the layer and its buckets: give each rateLimit() sharing a store its own. @default 'rateLimit' */
   readonly name?: string | undefined;
@@ -64,7 +65,7 @@ export function rateLimit(options: RateLimitOptions): Middleware {
     name = 'rateLimit',
   } = options ?? ({} as RateLimitOptions);
   check(Number.isSafeInteger(limit) && limit >= 1, 'limit', limit, 'a positive integer');
-  check(Number.isSafeInteger(windowMs) && windowMs >= 1, 'windowMs', windowMs, 'a positive integer of ms');
+  checkMs('rateLimit()', 'windowMs', windowMs, { integer: true });
   check(
     Number.isSafeInteger(limit * windowMs),
     'limit',
@@ -74,7 +75,7 @@ export function rateLimit(options: RateLimitOptions): Middleware {
   check(typeof store?.take === 'function', 'store', store, 'a Store (memoryStore(), redisStore({ client }))');
   check(typeof cost === 'function' || costOk(cost), 'cost', cost, 'a non-negative number or a function');
   check(onLimited === 'wait' || onLimited === 'reject', 'onLimited', onLimited, "'wait' or 'reject'");
-  check(typeof maxWaitMs === 'number' && maxWaitMs >= 0, 'maxWaitMs', maxWaitMs, 'a non-negative number of ms');
+  checkMs('rateLimit()', 'maxWaitMs', maxWaitMs, { sign: 'non-negative', infinite: true });
   for (const [option, value] of [
     ['key', key],
     ['onWait', onWait],
