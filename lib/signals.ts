@@ -69,3 +69,31 @@ export function forwardAbort(signal: AbortSignal | undefined, controller: AbortC
   signal.addEventListener('abort', forward, { once: true });
   return () => signal.removeEventListener('abort', forward);
 }
+
+/**
+ * The promise, or the signal's reason as soon as it aborts, whichever comes first: for waiting
+ * on work that may ignore the signal (a store, a plugin). The work's late outcome is dropped.
+ */
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      promise.catch(() => {});
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
