@@ -105,27 +105,28 @@ function conformance(label: string, backend: () => Backend): void {
 
     it('take() admits up to `limit`, then refuses with the exact wait, and refills over time', async () => {
       const store = fresh();
-      const bucket = { limit: 3, windowMs: 3_000 }; // one unit per second
+      // One unit per 1,000 s: a bucket's key lives for minutes, so a slow machine cannot see it expire.
+      const bucket = { limit: 3, windowMs: 3_000_000 };
       const results = [];
       for (let i = 0; i < 4; i++) results.push(await store.take('b', { ...bucket, cost: 1, now: T0 }));
       assert.deepEqual(results, [
         { allowed: true, remaining: 2, retryAfterMs: 0 },
         { allowed: true, remaining: 1, retryAfterMs: 0 },
         { allowed: true, remaining: 0, retryAfterMs: 0 },
-        { allowed: false, remaining: 0, retryAfterMs: 1_000 },
+        { allowed: false, remaining: 0, retryAfterMs: 1_000_000 },
       ]);
-      assert.deepEqual(await store.take('b', { ...bucket, cost: 1, now: T0 + 999 }), {
+      assert.deepEqual(await store.take('b', { ...bucket, cost: 1, now: T0 + 999_999 }), {
         allowed: false,
         remaining: 0,
         retryAfterMs: 1,
       });
-      assert.deepEqual(await store.take('b', { ...bucket, cost: 1, now: T0 + 1_000 }), {
+      assert.deepEqual(await store.take('b', { ...bucket, cost: 1, now: T0 + 1_000_000 }), {
         allowed: true,
         remaining: 0,
         retryAfterMs: 0,
       });
       // A long pause refills to the limit, never beyond.
-      assert.deepEqual(await store.take('b', { ...bucket, cost: 1, now: T0 + 60_000 }), {
+      assert.deepEqual(await store.take('b', { ...bucket, cost: 1, now: T0 + 60_000_000 }), {
         allowed: true,
         remaining: 2,
         retryAfterMs: 0,
@@ -134,13 +135,13 @@ function conformance(label: string, backend: () => Backend): void {
 
     it('take() with a cost takes nothing when refused; cost 0 only reads', async () => {
       const store = fresh();
-      const bucket = { limit: 10, windowMs: 1_000 };
+      const bucket = { limit: 10, windowMs: 1_000_000 };
       assert.equal((await store.take('b', { ...bucket, cost: 4, now: T0 })).remaining, 6);
       assert.equal((await store.take('b', { ...bucket, cost: 4, now: T0 })).remaining, 2);
       assert.deepEqual(await store.take('b', { ...bucket, cost: 4, now: T0 }), {
         allowed: false,
         remaining: 2,
-        retryAfterMs: 200,
+        retryAfterMs: 200_000,
       });
       assert.deepEqual(await store.take('b', { ...bucket, cost: 0, now: T0 }), {
         allowed: true,
@@ -156,15 +157,15 @@ function conformance(label: string, backend: () => Backend): void {
 
     it('take() with a clock behind the last take refills nothing and counts the skew in the wait', async () => {
       const store = fresh();
-      const bucket = { limit: 1, windowMs: 1_000, cost: 1 };
-      assert.equal((await store.take('b', { ...bucket, now: T0 + 2_000 })).allowed, true);
+      const bucket = { limit: 1, windowMs: 1_000_000, cost: 1 };
+      assert.equal((await store.take('b', { ...bucket, now: T0 + 2_000_000 })).allowed, true);
       assert.deepEqual(await store.take('b', { ...bucket, now: T0 }), {
         allowed: false,
         remaining: 0,
-        retryAfterMs: 3_000,
+        retryAfterMs: 3_000_000,
       });
-      assert.equal((await store.take('b', { ...bucket, now: T0 + 2_999 })).allowed, false);
-      assert.equal((await store.take('b', { ...bucket, now: T0 + 3_000 })).allowed, true);
+      assert.equal((await store.take('b', { ...bucket, now: T0 + 2_999_999 })).allowed, false);
+      assert.equal((await store.take('b', { ...bucket, now: T0 + 3_000_000 })).allowed, true);
     });
 
     it('take() rejects a cost above the limit and invalid limits, windows and keys', async () => {
@@ -186,14 +187,16 @@ function conformance(label: string, backend: () => Backend): void {
     });
 
     it('take() stays exact for buckets with more than 14 significant digits', async () => {
-      // limit × windowMs ≈ 1e15: the level is kept in whole units, and every digit counts.
+      // limit × windowMs ≈ 1e15: the level is kept in whole units, and every digit counts. The
+      // first take leaves a deficit of 10,000 units (100 s to refill), so the key outlives the test.
       const store = fresh();
       const bucket = { limit: 9_999_991, windowMs: 99_999_989 };
       const steps = [
+        [10_000, 0],
         [1, 0],
         [3, 0],
         [7, 1],
-        [9_999_000, 2],
+        [9_989_000, 2],
         [1_234, 2],
         [5, 10],
       ] as const;
@@ -216,7 +219,7 @@ function conformance(label: string, backend: () => Backend): void {
 
     it('a key used as a bucket is refused by get() and increment()', async () => {
       const store = fresh();
-      await store.take('b', { cost: 1, limit: 5, windowMs: 1_000 });
+      await store.take('b', { cost: 1, limit: 5, windowMs: 1_000_000 });
       await assert.rejects(store.get('b'));
       await assert.rejects(store.increment('b', 1));
     });
@@ -243,7 +246,7 @@ function conformance(label: string, backend: () => Backend): void {
       const b = backend();
       const [one, two] = [b.store(), b.other()];
       const key = `t${++n}:bucket`;
-      const bucket = { limit: 100, windowMs: 60_000, now: T0 };
+      const bucket = { limit: 100, windowMs: 6_000_000, now: T0 };
       const results = await Promise.all(
         Array.from({ length: 50 }, (_, i) => (i % 2 ? one : two).take(key, { ...bucket, cost: 3 })),
       );
@@ -397,8 +400,9 @@ describe('redisStore() against a real redis-server', { skip: REDIS_MISSING }, ()
   it('keeps a bucket level of 16 significant digits exact in the hash (no %.14g rounding)', async () => {
     const store = redisStore({ client: main, prefix: 'digits:' });
     const bucket = { limit: 9_999_991, windowMs: 99_999_989 };
-    await store.take('b', { ...bucket, cost: 3, now: T0 });
-    const expected = bucket.limit * bucket.windowMs - 3 * bucket.windowMs;
+    // A deficit of 10,000 units takes 100 s to refill: the key is still there when read.
+    await store.take('b', { ...bucket, cost: 10_000, now: T0 });
+    const expected = bucket.limit * bucket.windowMs - 10_000 * bucket.windowMs;
     assert.ok(Number.isSafeInteger(expected) && String(expected).length >= 15);
     assert.equal(await main.hget('digits:b', 'level'), String(expected));
   });
