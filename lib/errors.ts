@@ -123,11 +123,18 @@ const POLICY = defineMarker(PolicyViolationError, 'PolicyViolationError');
 /** An operation took longer than its `timeoutMs`. */
 export class TimeoutError extends ModelwareError {
   override readonly name = 'TimeoutError';
+  /** The limit that was passed, in ms. */
   readonly timeoutMs: number;
+  /**
+   * Whether another attempt may succeed: `false` once a stream had already sent parts (a retry
+   * would send them again) or a total time budget is spent. @default true
+   */
+  readonly retryable: boolean;
 
-  constructor(message: string, timeoutMs: number) {
-    super(message);
+  constructor(message: string, timeoutMs: number, options?: { retryable?: boolean | undefined; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.timeoutMs = timeoutMs;
+    this.retryable = options?.retryable ?? true;
   }
 
   static override isInstance(error: unknown): error is TimeoutError {
@@ -322,6 +329,46 @@ export class RateLimitError extends ModelwareError {
   }
 }
 const RATE_LIMIT = defineMarker(RateLimitError, 'RateLimitError');
+
+/** A `Store` method, as named in `StoreError.operation`. */
+export type StoreOperation = 'get' | 'set' | 'delete' | 'increment' | 'take';
+
+/**
+ * A store could not do what was asked: the server is unreachable, the connection dropped before
+ * the answer came, or the server refused the command. Raised by `redisStore()` instead of the
+ * client's own errors (the client's error is the `cause`); custom stores may throw it too, so
+ * `rateLimit({ onStoreError })` can tell an unreachable store from a bug.
+ */
+export class StoreError extends ModelwareError {
+  override readonly name = 'StoreError';
+  /** The store's `name`, e.g. `redis`. */
+  readonly store: string;
+  readonly operation: StoreOperation;
+  /** The key, without the store's prefix. */
+  readonly key: string;
+  /** `true` when the store could not be reached or did not answer; `false` when it refused the command. */
+  readonly retryable: boolean;
+
+  constructor(init: {
+    store: string;
+    operation: StoreOperation;
+    key: string;
+    message: string;
+    retryable?: boolean | undefined;
+    cause?: unknown;
+  }) {
+    super(init.message, { cause: init.cause });
+    this.store = init.store;
+    this.operation = init.operation;
+    this.key = init.key;
+    this.retryable = init.retryable ?? true;
+  }
+
+  static override isInstance(error: unknown): error is StoreError {
+    return hasMarker(error, STORE);
+  }
+}
+const STORE = defineMarker(StoreError, 'StoreError');
 
 /**
  * The model's answer did not parse as JSON matching the schema, even after the repairs allowed

@@ -10,6 +10,7 @@ export {
   ProviderError,
   RateLimitError,
   RetryError,
+  StoreError,
   TimeoutError,
   isRetryable,
 } from './errors.js';
@@ -62,7 +63,7 @@ export type {
   RunContext,
   RunState,
 } from './context.js';
-export type { IssuePath, Violation } from './errors.js';
+export type { IssuePath, StoreOperation, Violation } from './errors.js';
 export type { EffectiveModel, ModelEvent, ModelEventListener, ModelEventOf, ModelEventType } from './events.js';
 export type { ExecuteOptions, Executor, ReadonlyModelRequest } from './executor.js';
 export type {
@@ -137,6 +138,6 @@ export type { BreakerState } from './plugin-policy.js';
 export type { PluginFactories, PluginFactory } from './config.js';
 export { memoryStore } from './stores/memory.js';
 export { redisStore } from './stores/redis.js';
-export type { Store, StoreTtlOptions, TakeOptions, TakeResult } from './stores/store.js';
+export type { Store, StoreCallOptions, StoreTtlOptions, TakeOptions, TakeResult } from './stores/store.js';
 export type { MemoryStore, MemoryStoreOptions } from './stores/memory.js';
 export type { RedisClientLike, RedisStoreOptions } from './stores/redis.js';

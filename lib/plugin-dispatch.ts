@@ -34,7 +34,7 @@ function logViolation(host: PhaseHost, h: Handler, hook: string, mode: ActiveMod
 /**
  * @internal Runs one hook's handlers phase by phase: sequential and transform in order, each on
  * the previous one's result; audit in parallel on the result; concurrent in parallel, fail-fast;
- * fire-and-forget in the background on the final payload. No closure is created per dispatch
+ * fire-and-forget in the background on a snapshot of the final payload. No closure is created per dispatch
  * (they are not free, least of all under tsx's keepNames).
  */
 export async function runPhases<P extends object>(
@@ -79,10 +79,39 @@ export async function runPhases<P extends object>(
   }
   const concurrent = listFor(own, run, 'concurrent').filter((h) => runner.admit(h, 'concurrent', subject));
   if (concurrent.length > 0) await runner.concurrently(concurrent, hook, current, options.signal);
+  let snapshot: object | undefined;
   for (const h of listFor(own, run, 'fire_and_forget')) {
     if (!runner.admit(h, 'fire_and_forget', subject)) continue;
-    const task = runner.invoke(h, hook, current, 'fire_and_forget', undefined);
+    // Taken once per dispatch, and only when a background handler runs.
+    snapshot ??= snapshotOf(current, new Map()) as object;
+    const task = runner.invoke(h, hook, snapshot, 'fire_and_forget', undefined);
     host.track(task.then((out) => logViolation(host, h, hook.name, 'fire_and_forget', out)));
   }
   return current as Immutable<P>;
+}
+
+/**
+ * A frozen deep copy of the plain arrays and objects of a payload; anything else (errors, class
+ * instances) is kept as is. A background handler runs after the call has returned, when the
+ * caller may already have pushed to (or edited) the arrays the payload still shares with it.
+ */
+function snapshotOf(value: unknown, seen: Map<object, unknown>): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const known = seen.get(value);
+  if (known !== undefined) return known;
+  let copy: unknown[] | Record<string, unknown>;
+  if (Array.isArray(value)) {
+    copy = new Array(value.length);
+    seen.set(value, copy);
+    for (let i = 0; i < value.length; i++) copy[i] = snapshotOf(value[i], seen);
+  } else {
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) return value;
+    copy = proto === null ? Object.create(null) : {};
+    seen.set(value, copy);
+    for (const key of Object.keys(value)) {
+      (copy as Record<string, unknown>)[key] = snapshotOf((value as Record<string, unknown>)[key], seen);
+    }
+  }
+  return Object.freeze(copy);
 }

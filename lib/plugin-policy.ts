@@ -2,6 +2,7 @@ import type { Immutable } from 'immer';
 import { TimeoutError } from './errors.js';
 import type { HookContext } from './hooks.js';
 import type { BreakerOptions } from './plugins.js';
+import { setLongTimeout } from './signals.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
@@ -136,14 +137,14 @@ export function settle<T>(
     return Promise.reject(new Aborted(outer.reason));
   }
   return new Promise<T>((resolve, reject) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let cancelTimer: (() => void) | undefined;
     const onAbort = () => {
       cleanup();
       ctx.abort(outer?.reason);
       reject(new Aborted(outer?.reason));
     };
     const cleanup = () => {
-      if (timer !== undefined) clearTimeout(timer);
+      cancelTimer?.();
       outer?.removeEventListener('abort', onAbort);
     };
     if (timeoutMs > 0) {
@@ -152,7 +153,8 @@ export function settle<T>(
         `plugin \`${ctx.plugin}\` at hook \`${ctx.hook}\` did not finish within ${timeoutMs} ms; its signal was aborted. Raise \`timeoutMs\` or make the handler honour ctx.signal.`,
         timeoutMs,
       );
-      timer = setTimeout(() => {
+      // In chunks: a plain setTimeout fires any delay above 2^31 - 1 ms after 1 ms.
+      cancelTimer = setLongTimeout(() => {
         cleanup();
         ctx.abort(error);
         reject(error);

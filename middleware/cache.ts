@@ -3,6 +3,7 @@ import { type Middleware, defineMiddleware } from '../lib/compose.js';
 import type { Context } from '../lib/context.js';
 import type { ReadonlyModelRequest } from '../lib/executor.js';
 import { type ModelResponse, ModelResponseSchema } from '../lib/messages.js';
+import { abortable } from '../lib/signals.js';
 import { memoryStore } from '../lib/stores/memory.js';
 import { type Store, checkTtl } from '../lib/stores/store.js';
 
@@ -59,11 +60,14 @@ export function cache(options: CacheOptions = {}): Middleware {
   const keep = shouldCache ?? ((response: ModelResponse) => response.finishReason === 'stop');
   const setOptions = ttlMs === undefined ? undefined : { ttlMs };
 
-  async function guarded<T>(ctx: Context, fallback: T, work: () => Promise<T>): Promise<T> {
-    if (!onStoreError) return work();
+  // Every store call races the call's signal: a store that never answers cannot outlive an abort.
+  async function guarded<T>(ctx: Context, fallback: T, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const signal = ctx.signal;
+    if (!onStoreError) return abortable(work(signal), signal);
     try {
-      return await work();
+      return await abortable(work(signal), signal);
     } catch (error) {
+      if (signal.aborted) throw error;
       onStoreError(error, ctx);
       return fallback;
     }
@@ -80,7 +84,7 @@ export function cache(options: CacheOptions = {}): Middleware {
         );
       }
       const id = `cache:${custom}`;
-      const stored = await guarded(ctx, undefined, () => store.get(id));
+      const stored = await guarded(ctx, undefined, (signal) => store.get(id, { signal }));
       const hit = decode(stored);
       ctx.state.cache = { hit: hit !== undefined, key: id };
       if (hit) {
@@ -96,7 +100,7 @@ export function cache(options: CacheOptions = {}): Middleware {
         onFinish: async (response) => {
           if (!keep(response, ctx)) return;
           const entry = JSON.stringify({ v: FORMAT, response });
-          await guarded(ctx, undefined, () => store.set(id, entry, setOptions));
+          await guarded(ctx, undefined, (signal) => store.set(id, entry, { ...setOptions, signal }));
         },
       });
     },

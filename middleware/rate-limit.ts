@@ -1,9 +1,13 @@
 import { type Middleware, defineMiddleware } from '../lib/compose.js';
 import type { Context } from '../lib/context.js';
-import { RateLimitError } from '../lib/errors.js';
-import { sleep as abortableSleep } from '../lib/signals.js';
+import { RateLimitError, StoreError } from '../lib/errors.js';
+import { checkMs } from '../lib/options.js';
+import { sleep as abortableSleep, abortable } from '../lib/signals.js';
 import { memoryStore } from '../lib/stores/memory.js';
-import type { Store } from '../lib/stores/store.js';
+import type { Store, TakeResult } from '../lib/stores/store.js';
+
+/** What `rateLimit` does when its store cannot be reached. */
+export type StoreFailurePolicy = 'fail-closed' | 'fail-open';
 
 export interface RateLimitOptions {
   /** Units of cost admitted per `windowMs`, and the largest burst: a positive integer. */
@@ -35,8 +39,15 @@ export interface RateLimitOptions {
     | undefined;
   /** The clock passed to the store, in ms. @default the store's own (the Redis server's time for redisStore) */
   readonly now?: (() => number) | undefined;
-  /** How to wait; must reject when the signal aborts. @default an abortable setTimeout */
+  /** How to wait; must reject when the signal aborts. @default an abortable timer that waits in chunks, so any length works */
   readonly sleep?: ((ms: number, signal: AbortSignal) => Promise<void>) | undefined;
+  /**
+   * When the store cannot be reached (a retryable `StoreError`, e.g. Redis is down): `'fail-closed'`
+   * rejects the call with that error, `'fail-open'` lets it through without counting it. A function
+   * decides per failure (and may log it). Any other store error fails the call. A Redis restart
+   * without persistence forgets every bucket: they start full again. @default 'fail-closed'
+   */
+  readonly onStoreError?: StoreFailurePolicy | ((error: StoreError, ctx: Context) => StoreFailurePolicy) | undefined;
   /** Names the layer and its buckets: give each rateLimit() sharing a store its own. @default 'rateLimit' */
   readonly name?: string | undefined;
 }
@@ -61,10 +72,11 @@ export function rateLimit(options: RateLimitOptions): Middleware {
     onWait,
     now,
     sleep = abortableSleep,
+    onStoreError = 'fail-closed',
     name = 'rateLimit',
   } = options ?? ({} as RateLimitOptions);
   check(Number.isSafeInteger(limit) && limit >= 1, 'limit', limit, 'a positive integer');
-  check(Number.isSafeInteger(windowMs) && windowMs >= 1, 'windowMs', windowMs, 'a positive integer of ms');
+  checkMs('rateLimit()', 'windowMs', windowMs, { integer: true });
   check(
     Number.isSafeInteger(limit * windowMs),
     'limit',
@@ -74,7 +86,13 @@ export function rateLimit(options: RateLimitOptions): Middleware {
   check(typeof store?.take === 'function', 'store', store, 'a Store (memoryStore(), redisStore({ client }))');
   check(typeof cost === 'function' || costOk(cost), 'cost', cost, 'a non-negative number or a function');
   check(onLimited === 'wait' || onLimited === 'reject', 'onLimited', onLimited, "'wait' or 'reject'");
-  check(typeof maxWaitMs === 'number' && maxWaitMs >= 0, 'maxWaitMs', maxWaitMs, 'a non-negative number of ms');
+  check(
+    onStoreError === 'fail-closed' || onStoreError === 'fail-open' || typeof onStoreError === 'function',
+    'onStoreError',
+    onStoreError,
+    "'fail-closed', 'fail-open' or a function returning one",
+  );
+  checkMs('rateLimit()', 'maxWaitMs', maxWaitMs, { sign: 'non-negative', infinite: true });
   for (const [option, value] of [
     ['key', key],
     ['onWait', onWait],
@@ -120,8 +138,18 @@ export function rateLimit(options: RateLimitOptions): Middleware {
         const id = `ratelimit:${name}:${bucket}`;
         let waited = 0;
         for (;;) {
-          ctx.signal.throwIfAborted();
-          const taken = await store.take(id, { cost: units, limit, windowMs, now: now?.() });
+          const signal = ctx.signal;
+          signal.throwIfAborted();
+          let taken: TakeResult;
+          try {
+            // Raced here too: a custom store may ignore the signal and never answer.
+            taken = await abortable(store.take(id, { cost: units, limit, windowMs, now: now?.(), signal }), signal);
+          } catch (error) {
+            if (signal.aborted || !StoreError.isInstance(error) || !error.retryable) throw error;
+            const policy = typeof onStoreError === 'function' ? onStoreError(error, ctx) : onStoreError;
+            if (policy === 'fail-open') break;
+            throw error;
+          }
           if (taken.allowed) break;
           const waitMs = Math.max(1, taken.retryAfterMs);
           if (onLimited === 'reject') {

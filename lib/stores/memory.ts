@@ -1,6 +1,7 @@
 import {
   DEFAULT_PREFIX,
   type Store,
+  type StoreCallOptions,
   type StoreTtlOptions,
   type TakeOptions,
   type TakeResult,
@@ -89,7 +90,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     get size() {
       return entries.size;
     },
-    async get(key) {
+    async get(key, options?: StoreCallOptions) {
+      // Each operation completes synchronously, so a signal only matters if it already aborted.
+      options?.signal?.throwIfAborted();
       checkKey('memoryStore get()', key);
       const k = prefix + key;
       const entry = live(k, now());
@@ -98,6 +101,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       return entry.value;
     },
     async set(key, value, options?: StoreTtlOptions) {
+      options?.signal?.throwIfAborted();
       checkKey('memoryStore set()', key);
       if (typeof value !== 'string') {
         throw new TypeError(`memoryStore set(): expected \`value\` to be a string, got ${typeof value}. Store JSON.`);
@@ -106,7 +110,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       const at = now();
       write(prefix + key, { kind: 'value', value, expiresAt: ttlMs === undefined ? undefined : at + ttlMs }, at);
     },
-    async delete(key) {
+    async delete(key, options?: StoreCallOptions) {
+      options?.signal?.throwIfAborted();
       checkKey('memoryStore delete()', key);
       const k = prefix + key;
       const existed = live(k, now()) !== undefined;
@@ -114,6 +119,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       return existed;
     },
     async increment(key, by, options?: StoreTtlOptions) {
+      options?.signal?.throwIfAborted();
       checkKey('memoryStore increment()', key);
       checkIncrement('memoryStore increment()', by);
       const ttlMs = checkTtl('memoryStore increment()', options);
@@ -135,6 +141,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       return next;
     },
     async take(key, options: TakeOptions) {
+      options?.signal?.throwIfAborted();
       checkKey('memoryStore take()', key);
       checkTake('memoryStore take()', options);
       const k = prefix + key;

@@ -1,7 +1,9 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { StoreError, type StoreOperation } from '../errors.js';
 import {
   DEFAULT_PREFIX,
   type Store,
+  type StoreCallOptions,
   type StoreTtlOptions,
   type TakeOptions,
   type TakeResult,
@@ -25,6 +27,13 @@ export interface RedisStoreOptions {
   readonly client: RedisClientLike;
   /** Namespace of every key. @default 'modelware:' */
   readonly prefix?: string | undefined;
+  /**
+   * How long the server remembers the request id of each `increment` and `take`, in ms: a resend
+   * of the same command within it (ioredis resends unanswered commands after a reconnect) gets
+   * the first answer instead of counting again. Keep it above the client's longest reconnect.
+   * @default 60_000
+   */
+  readonly dedupeTtlMs?: number | undefined;
 }
 
 // Every operation is one script, so each is atomic and the client interface stays two methods.
@@ -37,11 +46,19 @@ return redis.call('GET', KEYS[1])`,
   set: `if ARGV[2] == '' then redis.call('SET', KEYS[1], ARGV[1]) else redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
 return 1`,
   delete: `return redis.call('DEL', KEYS[1])`,
-  // A missing counter starts at 0 with the TTL; INCRBY keeps an existing key's TTL.
-  increment: `if ARGV[2] ~= '' and redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], 0, 'PX', ARGV[2]) end
-return redis.call('INCRBY', KEYS[1], ARGV[1])`,
-  // The token bucket of memory.ts, in the same integer units (exact in Lua's doubles below 2^53).
-  take: `local cost = tonumber(ARGV[1])
+  // A missing counter starts at 0 with the TTL; INCRBY keeps an existing key's TTL. KEYS[2] holds
+  // the answer to this request id, so a resent command answers again without counting again.
+  increment: `local seen = redis.call('GET', KEYS[2])
+if seen then return seen end
+if ARGV[2] ~= '' and redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], 0, 'PX', ARGV[2]) end
+local reply = tostring(redis.call('INCRBY', KEYS[1], ARGV[1]))
+redis.call('SET', KEYS[2], reply, 'PX', ARGV[3])
+return reply`,
+  // The token bucket of memory.ts, in the same integer units (exact in Lua's doubles below 2^53),
+  // deduplicated like increment.
+  take: `local seen = redis.call('GET', KEYS[2])
+if seen then return seen end
+local cost = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 local window = tonumber(ARGV[3])
 local now = tonumber(ARGV[4])
@@ -77,7 +94,9 @@ if ttl > 0 then
 else
   redis.call('DEL', KEYS[1])
 end
-return { allowed, math.floor(level / window), retry }`,
+local reply = allowed .. ':' .. string.format('%.0f', math.floor(level / window)) .. ':' .. string.format('%.0f', retry)
+redis.call('SET', KEYS[2], reply, 'PX', ARGV[5])
+return reply`,
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
@@ -96,7 +115,7 @@ const SHAS = Object.fromEntries(
  * const store = redisStore({ client: new Redis(process.env.REDIS_URL), prefix: 'myapp:' });
  */
 export function redisStore(options: RedisStoreOptions): Store {
-  const { client, prefix = DEFAULT_PREFIX } = options ?? ({} as RedisStoreOptions);
+  const { client, prefix = DEFAULT_PREFIX, dedupeTtlMs = 60_000 } = options ?? ({} as RedisStoreOptions);
   if (
     typeof client !== 'object' ||
     client === null ||
@@ -110,22 +129,55 @@ export function redisStore(options: RedisStoreOptions): Store {
   if (typeof prefix !== 'string') {
     throw new TypeError(`redisStore(): expected \`prefix\` to be a string, got \`${String(prefix)}\`.`);
   }
+  if (!Number.isSafeInteger(dedupeTtlMs) || dedupeTtlMs < 1) {
+    throw new TypeError(
+      `redisStore(): expected \`dedupeTtlMs\` to be a positive integer of ms, got \`${String(dedupeTtlMs)}\`.`,
+    );
+  }
 
-  async function run(name: ScriptName, key: string, ...args: (string | number)[]): Promise<unknown> {
+  async function send(name: ScriptName, keys: readonly string[], args: (string | number)[]): Promise<unknown> {
     try {
-      return await client.evalsha(SHAS[name], 1, prefix + key, ...args);
+      return await client.evalsha(SHAS[name], keys.length, ...keys, ...args);
     } catch (error) {
       // After a restart or SCRIPT FLUSH the server has forgotten the script; EVAL caches it again.
       if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error;
-      return client.eval(SCRIPTS[name], 1, prefix + key, ...args);
+      return client.eval(SCRIPTS[name], keys.length, ...keys, ...args);
+    }
+  }
+
+  /** Runs a script; rejects with the signal's reason once it aborts, and with a StoreError when Redis fails. */
+  async function run(
+    name: ScriptName,
+    key: string,
+    signal: AbortSignal | undefined,
+    args: (string | number)[],
+  ): Promise<unknown> {
+    signal?.throwIfAborted();
+    const full = prefix + key;
+    const keys = name === 'increment' || name === 'take' ? [full, dedupeKey(full)] : [full];
+    const reply = send(name, keys, args).catch((error: unknown) => {
+      throw storeError(name, key, error);
+    });
+    if (!signal) return reply;
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([reply, aborted]);
+    } finally {
+      signal.removeEventListener('abort', onAbort as () => void);
+      // The command may still answer (or fail) after the abort: nobody waits for it any more.
+      reply.catch(() => {});
     }
   }
 
   return {
     name: 'redis',
-    async get(key) {
+    async get(key, options?: StoreCallOptions) {
       checkKey('redisStore get()', key);
-      const value = await run('get', key);
+      const value = await run('get', key, options?.signal, []);
       return value === null || value === undefined ? undefined : String(value);
     },
     async set(key, value, options?: StoreTtlOptions) {
@@ -134,28 +186,65 @@ export function redisStore(options: RedisStoreOptions): Store {
         throw new TypeError(`redisStore set(): expected \`value\` to be a string, got ${typeof value}. Store JSON.`);
       }
       const ttlMs = checkTtl('redisStore set()', options);
-      await run('set', key, value, ttlMs ?? '');
+      await run('set', key, options?.signal, [value, ttlMs ?? '']);
     },
-    async delete(key) {
+    async delete(key, options?: StoreCallOptions) {
       checkKey('redisStore delete()', key);
-      return Number(await run('delete', key)) > 0;
+      return Number(await run('delete', key, options?.signal, [])) > 0;
     },
     async increment(key, by, options?: StoreTtlOptions) {
       checkKey('redisStore increment()', key);
       checkIncrement('redisStore increment()', by);
       const ttlMs = checkTtl('redisStore increment()', options);
-      return Number(await run('increment', key, by, ttlMs ?? ''));
+      return Number(await run('increment', key, options?.signal, [by, ttlMs ?? '', dedupeTtlMs]));
     },
     async take(key, options: TakeOptions): Promise<TakeResult> {
       checkKey('redisStore take()', key);
       checkTake('redisStore take()', options);
       const { cost, limit, windowMs, now } = options;
-      const reply = (await run('take', key, cost, limit, windowMs, now === undefined ? '' : Math.floor(now))) as [
-        number,
-        number,
-        number,
-      ];
-      return { allowed: Number(reply[0]) === 1, remaining: Number(reply[1]), retryAfterMs: Number(reply[2]) };
+      const at = now === undefined ? '' : Math.floor(now);
+      const reply = String(await run('take', key, options.signal, [cost, limit, windowMs, at, dedupeTtlMs]));
+      const [allowed, remaining, retryAfterMs] = reply.split(':').map(Number) as [number, number, number];
+      return { allowed: allowed === 1, remaining, retryAfterMs };
     },
   };
+}
+
+/**
+ * The key that remembers one request's answer: a fresh id per call, so a command the client
+ * resends after a reconnect finds its first answer. It shares the key's hash slot, so scripts
+ * stay single-slot on Redis Cluster: through the key's own `{tag}` when it has one, else by
+ * making the whole key the tag (impossible only for a key holding `}` outside a tag).
+ */
+function dedupeKey(full: string): string {
+  const id = randomBytes(12).toString('base64url');
+  return hasHashTag(full) || full.includes('}') ? `${full}:req:${id}` : `{${full}}:req:${id}`;
+}
+
+/** Redis Cluster's rule: the part between the first `{` and the next `}`, if not empty, decides the slot. */
+function hasHashTag(key: string): boolean {
+  const open = key.indexOf('{');
+  if (open === -1) return false;
+  const close = key.indexOf('}', open + 1);
+  return close > open + 1;
+}
+
+/**
+ * The client's error as a StoreError. A reply error (the server refused the command: a wrong
+ * type, a key that is not a counter) will fail again; anything else (a closed connection, no
+ * answer within the client's retries) is worth retrying.
+ */
+function storeError(operation: StoreOperation, key: string, error: unknown): StoreError {
+  const refused = (error as { name?: unknown })?.name === 'ReplyError';
+  const detail = error instanceof Error ? error.message : String(error);
+  return new StoreError({
+    store: 'redis',
+    operation,
+    key,
+    retryable: !refused,
+    cause: error,
+    message: refused
+      ? `redisStore ${operation}(): Redis refused the command (${detail}).`
+      : `redisStore ${operation}(): Redis did not answer (${detail}). Check that the server is reachable; the call may be retried.`,
+  });
 }

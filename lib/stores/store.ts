@@ -4,37 +4,46 @@
  *
  * Values are strings (callers store JSON); keys are namespaced by the store's `prefix`. Every
  * method is atomic on its own, so `increment` and `take` never over-admit, even from many
- * processes at once.
+ * processes at once. Every method takes a `signal`: once it aborts the call rejects with its
+ * reason at once, even when the server never answers (the command may still have run).
+ * A store that cannot be reached rejects with a retryable `StoreError` naming the operation.
  */
 export interface Store {
   /** Shown in errors, e.g. `memory`, `redis`. */
   readonly name: string;
   /** The value, or `undefined` when the key is missing or expired. */
-  get(key: string): Promise<string | undefined>;
+  get(key: string, options?: StoreCallOptions): Promise<string | undefined>;
   /** Sets a value, replacing any value and TTL the key had. */
   set(key: string, value: string, options?: StoreTtlOptions): Promise<void>;
   /** Removes a key; resolves to whether it existed. */
-  delete(key: string): Promise<boolean>;
+  delete(key: string, options?: StoreCallOptions): Promise<boolean>;
   /**
    * Adds `by` (a safe integer, may be negative) and resolves to the new value. A missing key starts
    * at 0 and gets `ttlMs`; an existing key keeps its TTL, so a counter with a TTL is a fixed window.
+   * Counted once per call, even when the client resends the command after a reconnect.
    */
   increment(key: string, by: number, options?: StoreTtlOptions): Promise<number>;
   /**
    * Takes `cost` units from a token bucket of `limit` units that refills continuously at `limit`
    * per `windowMs` (bursts up to `limit`, `limit / windowMs` in the long run). A missing bucket
    * is full. When the bucket holds less than `cost`, nothing is taken and `retryAfterMs` says
-   * when it will hold enough. `cost: 0` only reads the bucket.
+   * when it will hold enough. `cost: 0` only reads the bucket. Counted once per call, even when
+   * the client resends the command after a reconnect.
    */
   take(key: string, options: TakeOptions): Promise<TakeResult>;
 }
 
-export interface StoreTtlOptions {
+export interface StoreCallOptions {
+  /** Stops waiting for the store: the call rejects with the signal's reason. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface StoreTtlOptions extends StoreCallOptions {
   /** Expire the key after this many ms (a positive integer). @default no expiry */
   readonly ttlMs?: number | undefined;
 }
 
-export interface TakeOptions {
+export interface TakeOptions extends StoreCallOptions {
   /** Units to take: a non-negative integer no larger than `limit`. */
   readonly cost: number;
   /** Capacity of the bucket, and units refilled per `windowMs`: a positive integer. */

@@ -3,6 +3,7 @@ import type { ExecuteOptions, Executor, ReadonlyModelRequest } from '../executor
 import type { AssistantMessage, FinishReason, ModelResponse, StreamPart, Usage } from '../messages.js';
 import { sleep } from '../signals.js';
 import { responseToParts } from '../stream.js';
+import { validateResponse } from '../validate.js';
 
 /** A scripted tool call; `id` defaults to `call_<n>`. */
 export interface ScriptedToolCall {
@@ -147,6 +148,8 @@ export function scriptedExecutor(
         open++;
         try {
           const response = await respond(request, signal, index);
+          // A malformed step fails as generate() does through a pipeline, not deep inside the parts.
+          validateResponse(response, name);
           for (const part of splitParts(responseToParts(response), chunkSize)) {
             if (chunkDelayMs > 0) await sleep(chunkDelayMs, signal);
             signal?.throwIfAborted();

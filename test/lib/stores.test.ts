@@ -1,6 +1,8 @@
 // One conformance suite, run against memoryStore() and redisStore() (a real redis-server on a
-// free port). The memory store runs on an injected clock; Redis keeps its own time, so there
-// `advance()` sleeps for real (a lower bound, so an expiry assertion cannot flake).
+// free port). No test sleeps: the memory store runs on an injected clock, and for Redis, whose
+// clock cannot be moved, `advance(ms)` takes `ms` off every key's remaining TTL in one script
+// (a key left with none is deleted by Redis itself). TTLs are minutes long, so the real time a
+// loaded machine spends between two commands never decides an assertion.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
@@ -18,6 +20,15 @@ interface Backend {
 }
 
 const T0 = 1_700_000_000_000;
+
+/** Moves Redis' expiry clock forward by ARGV[1] ms: every key with a TTL loses that much of it. */
+const ADVANCE = `for _, key in ipairs(redis.call('KEYS', '*')) do
+  local ttl = redis.call('PTTL', key)
+  if ttl > 0 then
+    if ttl <= tonumber(ARGV[1]) then redis.call('DEL', key) else redis.call('PEXPIRE', key, ttl - tonumber(ARGV[1])) end
+  end
+end
+return 0`;
 
 function conformance(label: string, backend: () => Backend): void {
   describe(`${label}: Store conformance`, () => {
@@ -54,12 +65,12 @@ function conformance(label: string, backend: () => Backend): void {
     it('set() with ttlMs expires the key; without ttlMs it replaces an earlier TTL', async () => {
       const b = backend();
       const store = b.store(`t${++n}:`);
-      await store.set('short', 'v', { ttlMs: 40 });
-      await store.set('long', 'v', { ttlMs: 60_000 });
-      await store.set('cleared', 'v', { ttlMs: 40 });
+      await store.set('short', 'v', { ttlMs: 60_000 });
+      await store.set('long', 'v', { ttlMs: 3_600_000 });
+      await store.set('cleared', 'v', { ttlMs: 60_000 });
       await store.set('cleared', 'kept');
-      assert.equal(await store.get('long'), 'v');
-      await b.advance(60);
+      assert.equal(await store.get('short'), 'v');
+      await b.advance(90_000);
       assert.equal(await store.get('short'), undefined);
       assert.equal(await store.get('long'), 'v');
       assert.equal(await store.get('cleared'), 'kept');
@@ -76,12 +87,12 @@ function conformance(label: string, backend: () => Backend): void {
     it('increment() sets the TTL when it creates the key and never extends it (a fixed window)', async () => {
       const b = backend();
       const store = b.store(`t${++n}:`);
-      assert.equal(await store.increment('w', 1, { ttlMs: 60 }), 1);
-      await b.advance(35);
-      assert.equal(await store.increment('w', 1, { ttlMs: 60 }), 2);
-      await b.advance(35);
+      assert.equal(await store.increment('w', 1, { ttlMs: 600_000 }), 1);
+      await b.advance(350_000);
+      assert.equal(await store.increment('w', 1, { ttlMs: 600_000 }), 2);
+      await b.advance(350_000);
       assert.equal(await store.get('w'), undefined);
-      assert.equal(await store.increment('w', 1, { ttlMs: 60 }), 1);
+      assert.equal(await store.increment('w', 1, { ttlMs: 600_000 }), 1);
     });
 
     it('increment() rejects a key holding a non-integer, and a non-integer step', async () => {
@@ -94,27 +105,28 @@ function conformance(label: string, backend: () => Backend): void {
 
     it('take() admits up to `limit`, then refuses with the exact wait, and refills over time', async () => {
       const store = fresh();
-      const bucket = { limit: 3, windowMs: 3_000 }; // one unit per second
+      // One unit per 1,000 s: a bucket's key lives for minutes, so a slow machine cannot see it expire.
+      const bucket = { limit: 3, windowMs: 3_000_000 };
       const results = [];
       for (let i = 0; i < 4; i++) results.push(await store.take('b', { ...bucket, cost: 1, now: T0 }));
       assert.deepEqual(results, [
         { allowed: true, remaining: 2, retryAfterMs: 0 },
         { allowed: true, remaining: 1, retryAfterMs: 0 },
         { allowed: true, remaining: 0, retryAfterMs: 0 },
-        { allowed: false, remaining: 0, retryAfterMs: 1_000 },
+        { allowed: false, remaining: 0, retryAfterMs: 1_000_000 },
       ]);
-      assert.deepEqual(await store.take('b', { ...bucket, cost: 1, now: T0 + 999 }), {
+      assert.deepEqual(await store.take('b', { ...bucket, cost: 1, now: T0 + 999_999 }), {
         allowed: false,
         remaining: 0,
         retryAfterMs: 1,
       });
-      assert.deepEqual(await store.take('b', { ...bucket, cost: 1, now: T0 + 1_000 }), {
+      assert.deepEqual(await store.take('b', { ...bucket, cost: 1, now: T0 + 1_000_000 }), {
         allowed: true,
         remaining: 0,
         retryAfterMs: 0,
       });
       // A long pause refills to the limit, never beyond.
-      assert.deepEqual(await store.take('b', { ...bucket, cost: 1, now: T0 + 60_000 }), {
+      assert.deepEqual(await store.take('b', { ...bucket, cost: 1, now: T0 + 60_000_000 }), {
         allowed: true,
         remaining: 2,
         retryAfterMs: 0,
@@ -123,13 +135,13 @@ function conformance(label: string, backend: () => Backend): void {
 
     it('take() with a cost takes nothing when refused; cost 0 only reads', async () => {
       const store = fresh();
-      const bucket = { limit: 10, windowMs: 1_000 };
+      const bucket = { limit: 10, windowMs: 1_000_000 };
       assert.equal((await store.take('b', { ...bucket, cost: 4, now: T0 })).remaining, 6);
       assert.equal((await store.take('b', { ...bucket, cost: 4, now: T0 })).remaining, 2);
       assert.deepEqual(await store.take('b', { ...bucket, cost: 4, now: T0 }), {
         allowed: false,
         remaining: 2,
-        retryAfterMs: 200,
+        retryAfterMs: 200_000,
       });
       assert.deepEqual(await store.take('b', { ...bucket, cost: 0, now: T0 }), {
         allowed: true,
@@ -145,15 +157,15 @@ function conformance(label: string, backend: () => Backend): void {
 
     it('take() with a clock behind the last take refills nothing and counts the skew in the wait', async () => {
       const store = fresh();
-      const bucket = { limit: 1, windowMs: 1_000, cost: 1 };
-      assert.equal((await store.take('b', { ...bucket, now: T0 + 2_000 })).allowed, true);
+      const bucket = { limit: 1, windowMs: 1_000_000, cost: 1 };
+      assert.equal((await store.take('b', { ...bucket, now: T0 + 2_000_000 })).allowed, true);
       assert.deepEqual(await store.take('b', { ...bucket, now: T0 }), {
         allowed: false,
         remaining: 0,
-        retryAfterMs: 3_000,
+        retryAfterMs: 3_000_000,
       });
-      assert.equal((await store.take('b', { ...bucket, now: T0 + 2_999 })).allowed, false);
-      assert.equal((await store.take('b', { ...bucket, now: T0 + 3_000 })).allowed, true);
+      assert.equal((await store.take('b', { ...bucket, now: T0 + 2_999_999 })).allowed, false);
+      assert.equal((await store.take('b', { ...bucket, now: T0 + 3_000_000 })).allowed, true);
     });
 
     it('take() rejects a cost above the limit and invalid limits, windows and keys', async () => {
@@ -175,14 +187,16 @@ function conformance(label: string, backend: () => Backend): void {
     });
 
     it('take() stays exact for buckets with more than 14 significant digits', async () => {
-      // limit × windowMs ≈ 1e15: the level is kept in whole units, and every digit counts.
+      // limit × windowMs ≈ 1e15: the level is kept in whole units, and every digit counts. The
+      // first take leaves a deficit of 10,000 units (100 s to refill), so the key outlives the test.
       const store = fresh();
       const bucket = { limit: 9_999_991, windowMs: 99_999_989 };
       const steps = [
+        [10_000, 0],
         [1, 0],
         [3, 0],
         [7, 1],
-        [9_999_000, 2],
+        [9_989_000, 2],
         [1_234, 2],
         [5, 10],
       ] as const;
@@ -205,7 +219,7 @@ function conformance(label: string, backend: () => Backend): void {
 
     it('a key used as a bucket is refused by get() and increment()', async () => {
       const store = fresh();
-      await store.take('b', { cost: 1, limit: 5, windowMs: 1_000 });
+      await store.take('b', { cost: 1, limit: 5, windowMs: 1_000_000 });
       await assert.rejects(store.get('b'));
       await assert.rejects(store.increment('b', 1));
     });
@@ -232,7 +246,7 @@ function conformance(label: string, backend: () => Backend): void {
       const b = backend();
       const [one, two] = [b.store(), b.other()];
       const key = `t${++n}:bucket`;
-      const bucket = { limit: 100, windowMs: 60_000, now: T0 };
+      const bucket = { limit: 100, windowMs: 6_000_000, now: T0 };
       const results = await Promise.all(
         Array.from({ length: 50 }, (_, i) => (i % 2 ? one : two).take(key, { ...bucket, cost: 3 })),
       );
@@ -363,7 +377,9 @@ describe('redisStore() against a real redis-server', { skip: REDIS_MISSING }, ()
   conformance('redisStore', () => ({
     store: (prefix = 'shared:') => redisStore({ client: main, prefix }),
     other: () => redisStore({ client: second, prefix: 'shared:' }),
-    advance: (ms) => new Promise((resolve) => setTimeout(resolve, ms + 5)),
+    advance: async (ms) => {
+      await main.eval(ADVANCE, 0, ms);
+    },
   }));
 
   it('writes under the prefix (default `modelware:`) and TTLs with PX', async () => {
@@ -374,17 +390,19 @@ describe('redisStore() against a real redis-server', { skip: REDIS_MISSING }, ()
   });
 
   it('gives a bucket key a TTL of the time to refill', async () => {
+    // The script sets the TTL on the server's clock; read against it, with minutes of margin.
     const store = redisStore({ client: main, prefix: 'ttl:' });
-    await store.take('b', { cost: 2, limit: 4, windowMs: 1_000, now: T0 });
+    await store.take('b', { cost: 2, limit: 4, windowMs: 1_000_000, now: T0 });
     const ttl = await main.pttl('ttl:b');
-    assert.ok(ttl > 400 && ttl <= 500, `PTTL ${ttl}`);
+    assert.ok(ttl > 400_000 && ttl <= 500_000, `PTTL ${ttl}`);
   });
 
   it('keeps a bucket level of 16 significant digits exact in the hash (no %.14g rounding)', async () => {
     const store = redisStore({ client: main, prefix: 'digits:' });
     const bucket = { limit: 9_999_991, windowMs: 99_999_989 };
-    await store.take('b', { ...bucket, cost: 3, now: T0 });
-    const expected = bucket.limit * bucket.windowMs - 3 * bucket.windowMs;
+    // A deficit of 10,000 units takes 100 s to refill: the key is still there when read.
+    await store.take('b', { ...bucket, cost: 10_000, now: T0 });
+    const expected = bucket.limit * bucket.windowMs - 10_000 * bucket.windowMs;
     assert.ok(Number.isSafeInteger(expected) && String(expected).length >= 15);
     assert.equal(await main.hget('digits:b', 'level'), String(expected));
   });

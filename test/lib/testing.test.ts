@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type ModelResponse, ModelwareError, type StreamPart, pipeline } from 'modelware';
+import { InvalidResponseError, type ModelResponse, ModelwareError, type StreamPart, pipeline } from 'modelware';
 import { type ScriptStep, scriptedExecutor } from 'modelware/testing';
 import { BASE_REQUEST, activeResources, flush } from '../fixtures/core.js';
 
@@ -295,5 +295,21 @@ describe('scriptedExecutor: streams take their step when created', () => {
       return out;
     };
     assert.deepEqual([await text(b), await text(a)], ['second', 'first']);
+  });
+});
+
+describe('scriptedExecutor: malformed steps', () => {
+  const MALFORMED = { message: { role: 'assistant', content: 5 }, finishReason: 'stop' } as unknown as ModelResponse;
+
+  test('stream() reports a malformed step as the same InvalidResponseError generate() gets through a pipeline', async () => {
+    const app = pipeline(scriptedExecutor([MALFORMED], { whenDone: 'repeat-last' }));
+    const fromGenerate = await app.generate(BASE_REQUEST).catch((e: unknown) => e);
+    const fromStream = await collect(app.stream(BASE_REQUEST)).catch((e: unknown) => e);
+    const direct = await collect(scriptedExecutor([MALFORMED]).stream(BASE_REQUEST)).catch((e: unknown) => e);
+    for (const error of [fromGenerate, fromStream, direct]) {
+      assert.ok(InvalidResponseError.isInstance(error), String(error));
+      assert.equal(error.source, 'scripted');
+      assert.deepEqual(error.path, ['message', 'content']);
+    }
   });
 });

@@ -729,3 +729,34 @@ describe('plugins(): llm_error', () => {
     assert.equal(response.message.content, 'rescued');
   });
 });
+
+describe('plugins(): fire_and_forget', () => {
+  test('a background handler sees the request as sent, even after the caller grew and edited its own history', async () => {
+    const gate = deferred();
+    const seen: string[] = [];
+    const manager = new PluginManager({
+      plugins: [
+        definePlugin({
+          name: 'bg',
+          mode: 'fire_and_forget',
+          hooks: {
+            llm_input: async (payload) => {
+              await gate.promise;
+              seen.push(payload.request.messages.map((m) => `${m.role}:${String(m.content)}`).join(' | '));
+            },
+          },
+        }),
+      ],
+    });
+    // No layer changes the request: the payload holds the caller's own array and message objects.
+    const app = pipeline(scriptedExecutor(['answer'])).use(plugins(manager));
+    const history: { role: 'user' | 'assistant'; content: string }[] = [{ role: 'user', content: 'first question' }];
+    const response = await app.generate({ model: 'm', messages: history });
+    history.push({ role: 'assistant', content: String(response.message.content) });
+    history.push({ role: 'user', content: 'next question' });
+    (history[0] as { content: string }).content = 'edited later';
+    gate.resolve();
+    await manager.drain();
+    assert.deepEqual(seen, ['user:first question']);
+  });
+});

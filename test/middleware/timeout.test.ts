@@ -125,3 +125,141 @@ describe('timeout() in stream mode and when abandoning work', () => {
     assert.deepEqual(log, ['exec1:start', 'exec2:start', 'exec2:end', 'inner:out answer 2', 'exec1:end']);
   });
 });
+
+/**
+ * A stream executor that ignores its signal: it yields `first` parts at once, then each later part
+ * only when the test calls `release()`. `closed` counts its cleanups.
+ */
+function deafStream(first: number) {
+  const gates: (() => void)[] = [];
+  const state = {
+    closed: 0,
+    signal: undefined as AbortSignal | undefined,
+    release: () => gates.shift()?.(),
+    executor: {
+      name: 'deaf-stream',
+      generate: () => Promise.reject(new Error('stream only')),
+      async *stream(_request: unknown, options?: { signal?: AbortSignal }) {
+        state.signal = options?.signal;
+        try {
+          for (let i = 0; ; i++) {
+            if (i >= first) await new Promise<void>((resolve) => gates.push(resolve));
+            yield { type: 'text-delta' as const, text: `p${i} ` };
+          }
+        } finally {
+          state.closed++;
+        }
+      },
+    } as unknown as Executor,
+  };
+  return state;
+}
+
+describe('timeout() bounds the whole stream, not just its first part', () => {
+  it('a stream that stalls after its first part fails after idleTimeoutMs with a non-retryable TimeoutError', async () => {
+    const deaf = deafStream(1);
+    const app = pipeline(deaf.executor, timeout({ timeoutMs: 60_000, idleTimeoutMs: 20 }));
+    const parts: string[] = [];
+    const error = await (async () => {
+      for await (const part of app.stream(BASE_REQUEST)) if (part.type === 'text-delta') parts.push(part.text);
+    })().catch((e: unknown) => e);
+    assert.deepEqual(parts, ['p0 ']);
+    assert.ok(TimeoutError.isInstance(error), String(error));
+    assert.equal(error.timeoutMs, 20);
+    assert.equal(error.retryable, false);
+    assert.match(error.message, /`idleTimeoutMs` \(20 ms\)/);
+    // The executor was told to stop, and its stream is closed once it lets go.
+    assert.equal(deaf.signal?.reason, error);
+    deaf.release();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(deaf.closed, 1);
+  });
+
+  it('idleTimeoutMs defaults to timeoutMs', async () => {
+    const deaf = deafStream(1);
+    const app = pipeline(deaf.executor, timeout({ timeoutMs: 20 }));
+    const error = await (async () => {
+      for await (const _ of app.stream(BASE_REQUEST));
+    })().catch((e: unknown) => e);
+    assert.ok(TimeoutError.isInstance(error) && error.timeoutMs === 20 && /idleTimeoutMs/.test(error.message));
+    deaf.release();
+  });
+
+  it('the idle clock runs only while the consumer waits for a part: a slow consumer never trips it', async () => {
+    const model = scriptedExecutor(['a b c d e f'], { chunkSize: 2 });
+    const app = pipeline(model, timeout({ timeoutMs: 60_000, idleTimeoutMs: 20 }));
+    let text = '';
+    for await (const part of app.stream(BASE_REQUEST)) {
+      if (part.type === 'text-delta') text += part.text;
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    }
+    assert.equal(text, 'a b c d e f');
+  });
+
+  it('totalTimeoutMs bounds a stream that keeps sending parts, with a non-retryable TimeoutError', async () => {
+    const deaf = deafStream(1);
+    const pump = setInterval(deaf.release, 2);
+    const app = pipeline(deaf.executor, timeout({ timeoutMs: 60_000, totalTimeoutMs: 30 }));
+    let count = 0;
+    const error = await (async () => {
+      for await (const _ of app.stream(BASE_REQUEST)) count++;
+    })().catch((e: unknown) => e);
+    assert.ok(TimeoutError.isInstance(error), String(error));
+    assert.equal(error.timeoutMs, 30);
+    assert.equal(error.retryable, false);
+    assert.match(error.message, /`totalTimeoutMs` \(30 ms\)/);
+    assert.ok(count >= 1);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    clearInterval(pump);
+    assert.equal(deaf.closed, 1);
+  });
+
+  it('a caller abort mid-stream rejects at once with its reason, even when the executor ignores its signal', async () => {
+    const deaf = deafStream(1);
+    const app = pipeline(deaf.executor, timeout({ timeoutMs: 60_000 }));
+    const controller = new AbortController();
+    const reason = new Error('user abort');
+    const error = await (async () => {
+      for await (const _ of app.stream(BASE_REQUEST, { signal: controller.signal })) controller.abort(reason);
+    })().catch((e: unknown) => e);
+    assert.equal(error, reason);
+    deaf.release();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(deaf.closed, 1);
+  });
+
+  it('a caller abort before the first part closes the stream of an executor that ignores its signal once it starts', async () => {
+    const deaf = deafStream(0);
+    const app = pipeline(deaf.executor, timeout({ timeoutMs: 60_000 }));
+    const controller = new AbortController();
+    const reason = new Error('user abort');
+    const iterator = app.stream(BASE_REQUEST, { signal: controller.signal })[Symbol.asyncIterator]();
+    const pending = iterator.next();
+    await new Promise((resolve) => setImmediate(resolve));
+    controller.abort(reason);
+    await assert.rejects(pending, (e: unknown) => e === reason);
+    // The executor finally sends its first part: nobody will read it, so it must be closed.
+    deaf.release();
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(deaf.closed, 1);
+  });
+
+  it('a timeoutMs above 2^31 - 1 ms (40 days) does not fire after 1 ms', async () => {
+    const app = pipeline(scriptedExecutor([{ text: 'ok', delayMs: 20 }]), timeout({ timeoutMs: 40 * 86_400_000 }));
+    assert.equal((await app.generate(BASE_REQUEST)).message.content, 'ok');
+  });
+
+  for (const [option, bad] of [
+    ['idleTimeoutMs', 0],
+    ['idleTimeoutMs', Number.NaN],
+    ['totalTimeoutMs', -1],
+    ['totalTimeoutMs', '10'],
+  ] as const) {
+    it(`rejects ${option} = ${String(bad)} at factory time`, () => {
+      assert.throws(
+        () => timeout({ timeoutMs: 1_000, [option]: bad } as never),
+        (e: unknown) => e instanceof TypeError && e.message.startsWith(`timeout(): expected \`${option}\``),
+      );
+    });
+  }
+});
