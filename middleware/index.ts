@@ -37,5 +37,12 @@ export type {
   GuardOutputInfo,
   GuardVerdict,
 } from './guard.js';
-export type { BuiltinPiiDetector, PiiDetector, PiiScope, PiiStrategy, RedactPiiOptions } from './redact-pii.js';
+export type {
+  BuiltinPiiDetector,
+  PiiDetector,
+  PiiRole,
+  PiiScope,
+  PiiStrategy,
+  RedactPiiOptions,
+} from './redact-pii.js';
 export type { RepairInfo, ValidateOutputMiddleware, ValidateOutputOptions } from './validate-output.js';

@@ -193,6 +193,11 @@ export function redactPii(options: RedactPiiOptions = {}): Middleware {
       throw new TypeError(`redactPii(): expected \`${key}\` to be a positive integer, got \`${String(value)}\`.`);
     }
   }
+  if (maxBufferedChars < 2 * (hold + 1)) {
+    throw new TypeError(
+      `redactPii(): expected \`maxBufferedChars\` to be at least ${2 * (hold + 1)} (twice the hold-back window), got \`${maxBufferedChars}\`.`,
+    );
+  }
   const hashSalt = salt ?? (processSalt ??= randomBytes(16).toString('hex'));
   const roles = new Set<string>(scope);
   const restorable = new Set<string>(restoreFrom);

@@ -57,6 +57,11 @@ describe('redactPii: options', () => {
     ['zero maxScanChars', { maxScanChars: 0 }, /expected `maxScanChars` to be a positive integer, got `0`/],
     ['fractional maxBufferedChars', { maxBufferedChars: 1.5 }, /expected `maxBufferedChars` to be a positive integer/],
     [
+      'maxBufferedChars below twice the window',
+      { scope: ['response'], maxBufferedChars: 500 },
+      /expected `maxBufferedChars` to be at least 638 \(twice the hold-back window\), got `500`/,
+    ],
+    [
       'holdBackChars below the longest match',
       { scope: ['response'], holdBackChars: 64 },
       /expected `holdBackChars` to be an integer of at least 318 .*got `64`/,

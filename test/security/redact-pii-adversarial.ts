@@ -25,16 +25,21 @@ export function natural(size: number): string {
   );
 }
 
-/** Near-misses per detector; the first entry of each list is the worst one found for it. */
+/**
+ * Near-misses per detector, plus inputs of dense matches (named so): a match every few characters
+ * is bound by allocating the matches, not by scanning.
+ */
 export const ADVERSARIAL: Record<string, (size: number) => string> = {
   'email: local run without @': (size) => base64(size),
   'email: 64-char local parts and a domain with no TLD': (size) =>
     repeat(`${'a'.repeat(63)}@${'b1.'.repeat(80)}1 `, size),
   'email: @ after @': (size) => repeat('a@', size),
-  'email: dotted run with @ and a 1-letter TLD': (size) => repeat('a.a@a.a', size),
-  'phone: separated 2-digit groups then a letter': (size) => repeat('+12 (1234) 12 12 12 12 12x ', size),
-  'phone: digit groups without end': (size) => repeat('12 ', size),
-  'credit-card: 19 digits failing Luhn or too long': (size) => repeat('4111 1111 1111 1111 1112 ', size),
+  'email: dotted run with @ and a 1-letter TLD': (size) => repeat('a.a@a.a ', size),
+  'email: dense matches': (size) => repeat('a.a@a.aa ', size),
+  'phone: prefixes and groups ending in a letter': (size) => repeat('+12 (1234) 12x ', size),
+  'phone: dense 2-digit groups': (size) => repeat('12 ', size),
+  'credit-card: 12 digits then a letter': (size) => repeat('4111 1111 1111x ', size),
+  'credit-card: 16 digits failing Luhn': (size) => repeat('4111 1111 1111 1112 x ', size),
   'credit-card: spaced single digits': (size) => repeat('1 ', size),
   'ipv4: endless dotted octets': (size) => repeat('255.', size),
   'ipv4: octets out of range': (size) => repeat('256.1.1.1 ', size),
