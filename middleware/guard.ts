@@ -44,7 +44,8 @@ export interface GuardOptions {
    * - `'incremental'`: release the answer in batches, each only after a check of the response so
    *   far (`final: false`) covers it, and check the whole response at the end. Every part is held
    *   until a check covers it: text, reasoning, tool calls, and tool-call deltas until their tool
-   *   call is complete. A check runs once the parts since the last check reach the larger of
+   *   call is complete; consecutive plain text deltas of a batch are released as one delta. A
+   *   check runs once the parts since the last check reach the larger of
    *   `checkIntervalChars` and a quarter of the characters already checked, so checking costs a
    *   constant multiple (about 5×) of the answer's length however small the deltas. A batch that
    *   fails is never released; a `replaceWith` text is appended to what already streamed and the
@@ -188,8 +189,16 @@ async function* guardStream(
       yield part;
       continue;
     }
-    held.push(part);
-    if (streaming !== 'incremental' || part.type === 'finish') continue;
+    if (streaming !== 'incremental' || part.type === 'finish') {
+      held.push(part);
+      continue;
+    }
+    // Consecutive plain text deltas held back are released as one: a batch of thousands of tiny
+    // deltas would otherwise be thousands of objects kept alive until the check.
+    const last = held[held.length - 1];
+    if (part.type === 'text-delta' && last?.type === 'text-delta' && isPlainText(part) && isPlainText(last)) {
+      held[held.length - 1] = { type: 'text-delta', text: last.text + part.text };
+    } else held.push(part);
     if (part.type === 'tool-call') completeCalls.add(part.toolCallId);
     if (total - checked < Math.max(checkIntervalChars, checked >> 2)) continue;
     checked = total;
@@ -219,6 +228,13 @@ async function* guardStream(
     return;
   }
   yield* held;
+}
+
+/** A text delta with no provider extras, which merging would drop. */
+function isPlainText(part: StreamPart & { type: 'text-delta' }): boolean {
+  let keys = 0;
+  for (const _ in part) if (++keys > 2) return false;
+  return true;
 }
 
 function tooLarge(name: string, limit: number): BufferLimitError {

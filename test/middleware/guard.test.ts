@@ -354,6 +354,31 @@ describe('guard: output (stream)', () => {
     ]);
   });
 
+  test("'incremental' releases a checked batch of plain text deltas as one delta; a delta with extras stays whole", async () => {
+    const executor: Executor = {
+      name: 'extras',
+      generate: () => Promise.reject(new Error('stream only')),
+      async *stream() {
+        yield { type: 'text-delta', text: 'ab' };
+        yield { type: 'text-delta', text: 'cd' };
+        yield { type: 'text-delta', text: 'ef', providerId: 'p1' } as StreamPart;
+        yield { type: 'text-delta', text: 'gh' };
+        yield { type: 'finish', finishReason: 'stop' };
+      },
+    };
+    const app = pipeline(executor).use(
+      guard({ streaming: 'incremental', checkIntervalChars: 100, output: () => true }),
+    );
+    const parts = [];
+    for await (const part of app.stream(BASE_REQUEST)) parts.push(part);
+    assert.deepEqual(parts, [
+      { type: 'text-delta', text: 'abcd' },
+      { type: 'text-delta', text: 'ef', providerId: 'p1' },
+      { type: 'text-delta', text: 'gh' },
+      { type: 'finish', finishReason: 'stop' },
+    ]);
+  });
+
   test("'incremental' without replaceWith errors the stream with PolicyViolationError", async () => {
     const app = pipeline(scriptedExecutor([TEXT], { chunkSize: 5 })).use(
       guard({
