@@ -6,7 +6,7 @@ import { cache } from 'modelware/middleware';
 
 let clock = 0;
 const store = memoryStore({ now: () => clock }); // in a fleet: redisStore({ client: new Redis(url) })
-const model = scriptedExecutor(['Paris.', 'Still Paris.']);
+const model = scriptedExecutor(['Paris.', 'Paris, for globex.', 'Still Paris.']);
 
 const app = pipeline(model)
   .use(async function report(ctx, next) {
@@ -16,13 +16,19 @@ const app = pipeline(model)
       console.log(`${ctx.state.cache?.hit ? 'hit ' : 'miss'} → ${ctx.response?.message.content}`);
     else console.log(`${ctx.state.cache?.hit ? 'hit ' : 'miss'} → (streamed)`);
   })
-  .use(cache({ store, ttlMs: 60_000 }));
+  // Entries are per tenant: a layer inside the cache (a plugin, a router, a retrieval step) may
+  // answer per tenant. The default partition is the whole metadata; `partition: false` shares.
+  .use(cache({ store, ttlMs: 60_000, partition: (ctx) => String(ctx.request.metadata?.tenant) }));
 
-const question = { model: 'demo', messages: [{ role: 'user' as const, content: 'Capital of France?' }] };
+const question = {
+  model: 'demo',
+  messages: [{ role: 'user' as const, content: 'Capital of France?' }],
+  metadata: { tenant: 'acme', user: 'ann' },
+};
 
 await app.generate(question);
-// Metadata never reaches the model, so it is not part of the key.
-await app.generate({ ...question, metadata: { user: 'bob' } });
+await app.generate({ ...question, metadata: { tenant: 'acme', user: 'bob' } }); // same tenant: a hit
+await app.generate({ ...question, metadata: { tenant: 'globex', user: 'ann' } }); // another tenant: a miss
 
 let streamed = '';
 for await (const part of app.stream(question)) if (part.type === 'text-delta') streamed += part.text;

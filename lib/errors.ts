@@ -95,10 +95,30 @@ export interface Violation {
   readonly reason: string;
   readonly code: string;
   readonly details?: Readonly<Record<string, unknown>>;
-  /** The plugin or middleware that blocked. */
+  /** The plugin that blocked. */
   readonly plugin?: string;
-  /** The hook point where it blocked. */
+  /** The middleware that blocked (e.g. a `guard()`), when no plugin did. */
+  readonly layer?: string;
+  /** The hook point where it blocked: `llm_input` / `llm_output` for a middleware's input / output. */
   readonly hook?: string;
+}
+
+const BLOCKED_STAGE: Readonly<Record<string, string>> = { llm_input: 'the input', llm_output: 'the output' };
+
+/** `plugin \`p\` at hook \`h\` blocked: …` for plugins, `middleware \`m\` blocked the input: …` for middleware. */
+function violationMessage(violation: Violation): string {
+  const tail = `${violation.reason} (${violation.code})`;
+  if (violation.layer !== undefined && violation.plugin === undefined) {
+    const stage =
+      violation.hook !== undefined && Object.hasOwn(BLOCKED_STAGE, violation.hook)
+        ? BLOCKED_STAGE[violation.hook]
+        : 'the call';
+    return `middleware \`${violation.layer}\` blocked ${stage}: ${tail}`;
+  }
+  const where = [violation.plugin && `plugin \`${violation.plugin}\``, violation.hook && `hook \`${violation.hook}\``]
+    .filter(Boolean)
+    .join(' at ');
+  return `${where ? `${where} blocked: ` : 'Blocked: '}${tail}`;
 }
 
 /** A guard, plugin or policy refused the call. */
@@ -107,10 +127,7 @@ export class PolicyViolationError extends ModelwareError {
   readonly violation: Violation;
 
   constructor(violation: Violation, options?: { cause?: unknown }) {
-    const where = [violation.plugin && `plugin \`${violation.plugin}\``, violation.hook && `hook \`${violation.hook}\``]
-      .filter(Boolean)
-      .join(' at ');
-    super(`${where ? `${where} blocked: ` : 'Blocked: '}${violation.reason} (${violation.code})`, options);
+    super(violationMessage(violation), options);
     this.violation = violation;
   }
 
@@ -372,7 +389,8 @@ const STORE = defineMarker(StoreError, 'StoreError');
 
 /**
  * The model's answer did not parse as JSON matching the schema, even after the repairs allowed
- * (`validateOutput()`). Carries the raw text and the zod issues (empty when the text was not JSON).
+ * (`validateOutput()`). Carries the raw text and the zod issues (empty when the text was not JSON)
+ * in fields; the message names the layer and the failure, never the answer's content.
  */
 export class OutputValidationError extends ModelwareError {
   override readonly name = 'OutputValidationError';
@@ -407,6 +425,31 @@ export class OutputValidationError extends ModelwareError {
   }
 }
 const OUTPUT_VALIDATION = defineMarker(OutputValidationError, 'OutputValidationError');
+
+/**
+ * A layer that holds a stream back (`guard()`, `validateOutput()`) saw more than its
+ * `maxBufferedChars` before it could release or check the answer. Not retryable: the same request
+ * would produce an answer as long.
+ */
+export class BufferLimitError extends ModelwareError {
+  override readonly name = 'BufferLimitError';
+  /** The layer that buffered. */
+  readonly layer: string;
+  /** The bound that was passed, in characters (`maxBufferedChars`). */
+  readonly limit: number;
+  readonly retryable = false;
+
+  constructor(init: { layer: string; limit: number; message: string }) {
+    super(init.message);
+    this.layer = init.layer;
+    this.limit = init.limit;
+  }
+
+  static override isInstance(error: unknown): error is BufferLimitError {
+    return hasMarker(error, BUFFER_LIMIT);
+  }
+}
+const BUFFER_LIMIT = defineMarker(BufferLimitError, 'BufferLimitError');
 
 /**
  * What went wrong in a plugin handler: it threw, timed out, changed a read-only field, produced an

@@ -1,6 +1,7 @@
 export { compose, defineMiddleware } from './compose.js';
 export { Context } from './context.js';
 export {
+  BufferLimitError,
   InvalidRequestError,
   InvalidResponseError,
   MiddlewareError,

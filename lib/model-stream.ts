@@ -7,14 +7,14 @@ import type { ModelResponse, StreamPart } from './messages.js';
  * layer's stream cleanup exactly once.
  */
 export class ModelStream implements AsyncIterable<StreamPart> {
-  readonly #source: () => AsyncGenerator<StreamPart, ModelResponse>;
+  readonly #source: (complete: (response: ModelResponse) => void) => AsyncGenerator<StreamPart, ModelResponse>;
   #iterator: AsyncGenerator<StreamPart, ModelResponse> | undefined;
   #response: Promise<ModelResponse> | undefined;
   #settle: { resolve(value: ModelResponse): void; reject(error: unknown): void } | undefined;
   #outcome: { ok: true; value: ModelResponse } | { ok: false; error: unknown } | undefined;
 
   /** @internal */
-  constructor(source: () => AsyncGenerator<StreamPart, ModelResponse>) {
+  constructor(source: (complete: (response: ModelResponse) => void) => AsyncGenerator<StreamPart, ModelResponse>) {
     this.#source = source;
   }
 
@@ -57,8 +57,6 @@ export class ModelStream implements AsyncIterable<StreamPart> {
     if (this.#iterator) {
       throw new TypeError('This ModelStream was already consumed. Call app.stream() again for a new call.');
     }
-    const iterator = this.#source();
-    this.#iterator = iterator;
     const settle = {
       resolve: (value: ModelResponse) => {
         this.#outcome ??= { ok: true, value };
@@ -69,6 +67,9 @@ export class ModelStream implements AsyncIterable<StreamPart> {
         this.#settle?.reject(error);
       },
     };
+    // A consumer that stops after the `finish` part still gets its response.
+    const iterator = this.#source(settle.resolve);
+    this.#iterator = iterator;
     return {
       next: async () => {
         try {

@@ -21,6 +21,7 @@ export async function* streamCall(
   env: StreamEnv,
   request: ReadonlyModelRequest,
   options: ExecuteOptions | undefined,
+  onComplete?: (response: ModelResponse) => void,
 ): AsyncGenerator<StreamPart, ModelResponse> {
   if (env.settings.validate) validateRequest(request, 'caller');
   const outer = options?.signal;
@@ -43,12 +44,14 @@ export async function* streamCall(
   let settled = false;
   // True once the source itself has ended or failed; until then it holds resources to release.
   let sourceEnded = false;
+  // True once the `finish` part reached the consumer: stopping after it is completion, not abandon.
+  let finished = false;
+  const assembler = new ResponseAssembler();
   try {
     await env.stack()(core);
     const source = core.stream ?? (core.response ? fromParts(responseToParts(core.response)) : undefined);
     if (!source) throw env.noResponse(core);
     iterator = source[Symbol.asyncIterator]();
-    const assembler = new ResponseAssembler();
     for (;;) {
       let result: IteratorResult<StreamPart>;
       try {
@@ -64,6 +67,7 @@ export async function* streamCall(
       // An executor that ignores the signal still stops at the next part.
       controller.signal.throwIfAborted();
       assembler.add(result.value);
+      if (result.value.type === 'finish') finished = true;
       yield result.value;
     }
     settled = true;
@@ -83,7 +87,20 @@ export async function* streamCall(
     detach();
     // A layer that failed after next() left the stream unread: close it (and each layer's tap).
     if (iterator === undefined) await discardStream(core.stream);
-    if (iterator !== undefined && !sourceEnded) {
+    if (iterator !== undefined && !sourceEnded && !settled && finished) {
+      // The consumer stopped after the `finish` part: it has the whole answer. Close every layer's
+      // stream without aborting first, so their taps count the call as complete (usage, cache).
+      settled = true;
+      try {
+        await iterator.return?.();
+      } catch {
+        // The caller has its answer; a failing cleanup must not replace it.
+      }
+      const response = assembler.response();
+      core.response = response;
+      emitCompleted(env.events, core, response, started);
+      onComplete?.(response);
+    } else if (iterator !== undefined && !sourceEnded) {
       // The consumer stopped early, or this loop failed (an abort the executor ignored): cancel
       // first, so the provider request closes, then unwind every layer's stream (each runs its
       // cleanup once).

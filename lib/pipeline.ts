@@ -207,7 +207,7 @@ class PipelineImpl implements Pipeline {
   }
 
   stream(request: ReadonlyModelRequest, options?: CallSettings): ModelStream {
-    return new ModelStream(() => streamCall(this.#env, request, options));
+    return new ModelStream((complete) => streamCall(this.#env, request, options, complete));
   }
 
   #getStack(): (core: CallCore) => Promise<void> {

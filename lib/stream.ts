@@ -62,6 +62,24 @@ export class ResponseAssembler {
   }
 }
 
+/**
+ * How many characters a part adds to a buffer holding the stream back: its text, its argument
+ * delta, or its tool input as JSON. For the `maxBufferedChars` bounds of the layers that buffer.
+ */
+export function partChars(part: StreamPart): number {
+  switch (part.type) {
+    case 'text-delta':
+    case 'reasoning-delta':
+      return part.text.length;
+    case 'tool-call-delta':
+      return part.inputDelta.length;
+    case 'tool-call':
+      return (JSON.stringify(part.input) ?? '').length;
+    default:
+      return 0;
+  }
+}
+
 export function assemble(parts: Iterable<StreamPart>): ModelResponse {
   const assembler = new ResponseAssembler();
   for (const part of parts) assembler.add(part);
@@ -101,7 +119,10 @@ export async function* fromParts(parts: readonly StreamPart[]): AsyncGenerator<S
 export interface StreamObserver {
   /** Called for every part, in order. */
   readonly onPart?: ((part: StreamPart) => void | Promise<void>) | undefined;
-  /** Called once with the response assembled from every part this layer saw. */
+  /**
+   * Called once with the response assembled from every part this layer saw, when the stream ends
+   * or when the consumer stops after the `finish` part (it then has the whole answer).
+   */
   readonly onFinish?: ((response: ModelResponse) => void | Promise<void>) | undefined;
   /** Called once if the stream fails (not when the consumer stops early). */
   readonly onError?: ((error: unknown) => void | Promise<void>) | undefined;
@@ -160,18 +181,28 @@ export function tapParts(
 
 async function* tapGenerator(source: AsyncIterable<StreamPart>, observer: StreamObserver): AsyncGenerator<StreamPart> {
   const assembler = observer.onFinish ? new ResponseAssembler() : undefined;
+  // A consumer that stops once the `finish` part is out has the whole answer: that is completion.
+  let finished = false;
+  let ended = false;
   try {
     for await (const part of source) {
       assembler?.add(part);
       if (observer.onPart) await observer.onPart(part);
+      if (part.type === 'finish') finished = true;
       yield part;
     }
+    ended = true;
     if (assembler && observer.onFinish) await observer.onFinish(assembler.response());
   } catch (error) {
+    ended = true;
     if (observer.onError) await observer.onError(error);
     throw error;
   } finally {
-    observer.onClose?.();
+    try {
+      if (!ended && finished && assembler && observer.onFinish) await observer.onFinish(assembler.response());
+    } finally {
+      observer.onClose?.();
+    }
   }
 }
 

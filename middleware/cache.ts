@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { type Middleware, defineMiddleware } from '../lib/compose.js';
 import type { Context } from '../lib/context.js';
 import type { ReadonlyModelRequest } from '../lib/executor.js';
-import { type ModelResponse, ModelResponseSchema } from '../lib/messages.js';
+import { type ModelResponse, ModelResponseSchema, type StreamPart } from '../lib/messages.js';
 import { abortable } from '../lib/signals.js';
+import { ResponseAssembler, partChars } from '../lib/stream.js';
 import { memoryStore } from '../lib/stores/memory.js';
 import { type Store, checkTtl } from '../lib/stores/store.js';
 
@@ -13,10 +14,26 @@ export interface CacheOptions {
   /** How long an answer is kept, in ms. @default no expiry (the store evicts: memoryStore keeps its newest 10,000 keys) */
   readonly ttlMs?: number | undefined;
   /**
-   * The cache key of a request. @default a SHA-256 of the request's model, messages, tools and
-   * options, with object keys sorted (metadata is left out: it never reaches the model)
+   * The cache key of a request, within its partition. @default a SHA-256 of the request's model,
+   * messages, tools and options, with object keys sorted (metadata is the partition's business)
    */
   readonly key?: ((request: ReadonlyModelRequest) => string | Promise<string>) | undefined;
+  /**
+   * Whose entries a call may read and write. Entries are only ever served within a partition, so a
+   * layer inside the cache that answers per tenant (a plugin, a router, a retrieval step) cannot
+   * leak one tenant's answer to another. Return e.g. `ctx.request.metadata?.tenant` to share
+   * across a tenant's users and calls; `false` shares entries among every caller (only when
+   * nothing inside the cache depends on who calls).
+   * @default the request's whole `metadata` (a SHA-256 of it): calls share entries only when their
+   * metadata is equal
+   */
+  readonly partition?: ((ctx: Context) => string | Promise<string>) | false | undefined;
+  /**
+   * The longest streamed answer, in characters (text, reasoning, tool arguments), the layer
+   * assembles to store; a longer one streams through to the caller untouched and is not stored.
+   * @default 4_000_000
+   */
+  readonly maxBufferedChars?: number | undefined;
   /** Which answers to keep. @default finishReason `'stop'` (not cut off, not tool calls, not errors) */
   readonly shouldCache?: ((response: ModelResponse, ctx: Context) => boolean) | undefined;
   /**
@@ -41,13 +58,32 @@ const FORMAT = 1;
  * app.use(cache({ store: redisStore({ client }), ttlMs: 3_600_000 }));
  */
 export function cache(options: CacheOptions = {}): Middleware {
-  const { store = memoryStore(), ttlMs, key, shouldCache, onStoreError, name = 'cache' } = options ?? {};
+  const {
+    store = memoryStore(),
+    ttlMs,
+    key,
+    partition = metadataPartition,
+    shouldCache,
+    onStoreError,
+    maxBufferedChars = 4_000_000,
+    name = 'cache',
+  } = options ?? {};
   if (!isStore(store)) {
     throw new TypeError(
       `cache(): expected \`store\` to be a Store (memoryStore(), redisStore({ client })), got \`${String(store)}\`.`,
     );
   }
   checkTtl('cache()', { ttlMs });
+  if (partition !== false && typeof partition !== 'function') {
+    throw new TypeError(
+      `cache(): expected \`partition\` to be a function (ctx) => string, or false to share entries among every caller, got \`${String(partition)}\`.`,
+    );
+  }
+  if (!Number.isSafeInteger(maxBufferedChars) || maxBufferedChars < 1) {
+    throw new TypeError(
+      `cache(): expected \`maxBufferedChars\` to be a positive integer, got \`${String(maxBufferedChars)}\`.`,
+    );
+  }
   for (const [option, value] of [
     ['key', key],
     ['shouldCache', shouldCache],
@@ -59,6 +95,19 @@ export function cache(options: CacheOptions = {}): Middleware {
   }
   const keep = shouldCache ?? ((response: ModelResponse) => response.finishReason === 'stop');
   const setOptions = ttlMs === undefined ? undefined : { ttlMs };
+
+  async function partitionOf(ctx: Context): Promise<string> {
+    if (partition === false) return '*';
+    const value = await partition(ctx);
+    // Checked per call: an undefined partition would put every such caller in one.
+    if (typeof value !== 'string' || value.length === 0) {
+      throw new TypeError(
+        `${name}: \`partition\` must return a non-empty string, got \`${String(value)}\`. Return who the entry belongs to (e.g. a tenant id), or pass \`partition: false\` to share entries among every caller.`,
+      );
+    }
+    // Encoded so that a `:` in a partition cannot make two (partition, key) pairs one store key.
+    return encodeURIComponent(value);
+  }
 
   // Every store call races the call's signal: a store that never answers cannot outlive an abort.
   async function guarded<T>(ctx: Context, fallback: T, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
@@ -83,7 +132,7 @@ export function cache(options: CacheOptions = {}): Middleware {
           `${name}: \`key\` must return a non-empty string, got \`${String(custom)}\`. Return a value that identifies the request, e.g. requestHash(request) plus a tenant.`,
         );
       }
-      const id = `cache:${custom}`;
+      const id = `cache:${await partitionOf(ctx)}:${custom}`;
       const stored = await guarded(ctx, undefined, (signal) => store.get(id, { signal }));
       const hit = decode(stored);
       ctx.state.cache = { hit: hit !== undefined, key: id };
@@ -94,17 +143,45 @@ export function cache(options: CacheOptions = {}): Middleware {
       await next();
       // No answer at all is the pipeline's error to report, naming the layer that gave none.
       if (ctx.response === undefined && ctx.stream === undefined) return;
-      // One path for both modes: in generate mode onFinish runs at once on the response; in stream
-      // mode only after the last part, so a stream that fails or is abandoned is never stored.
+      const save = async (response: ModelResponse) => {
+        if (!keep(response, ctx)) return;
+        const entry = JSON.stringify({ v: FORMAT, response });
+        await guarded(ctx, undefined, (signal) => store.set(id, entry, { ...setOptions, signal }));
+      };
+      if (ctx.mode === 'generate' || !ctx.stream) {
+        await save(ctx.response as ModelResponse);
+        return;
+      }
+      // Stored when the `finish` part passes, before the caller gets it: the answer is then whole,
+      // whether or not the caller reads on. A stream that fails or is abandoned before it is never
+      // stored; a too-long one stops being assembled (and is not stored). Not tapStream's
+      // onFinish: that assembles the answer without a bound.
+      let assembler: ResponseAssembler | undefined = new ResponseAssembler();
+      let total = 0;
       await ctx.tapStream({
-        onFinish: async (response) => {
-          if (!keep(response, ctx)) return;
-          const entry = JSON.stringify({ v: FORMAT, response });
-          await guarded(ctx, undefined, (signal) => store.set(id, entry, { ...setOptions, signal }));
+        onPart: async (part: StreamPart) => {
+          if (!assembler) return;
+          total += partChars(part);
+          if (total > maxBufferedChars) {
+            assembler = undefined;
+            return;
+          }
+          assembler.add(part);
+          if (part.type !== 'finish') return;
+          const response = assembler.response();
+          assembler = undefined;
+          await save(response);
         },
       });
     },
   });
+}
+
+/** The default partition: the request's metadata, whatever it holds (tenant, user, ...). */
+function metadataPartition(ctx: Context): string {
+  const parts: string[] = [];
+  canonical(ctx.request.metadata ?? {}, parts);
+  return createHash('sha256').update(parts.join('')).digest('hex');
 }
 
 function isStore(value: unknown): value is Store {

@@ -1,9 +1,9 @@
 import { type Middleware, defineMiddleware } from '../lib/compose.js';
 import type { Context } from '../lib/context.js';
 import type { ReadonlyModelRequest } from '../lib/executor.js';
-import { PolicyViolationError } from '../lib/errors.js';
+import { BufferLimitError, PolicyViolationError } from '../lib/errors.js';
 import type { ModelResponse, StreamPart } from '../lib/messages.js';
-import { ResponseAssembler, closable, discardStream, responseToParts } from '../lib/stream.js';
+import { ResponseAssembler, closable, discardStream, partChars, responseToParts } from '../lib/stream.js';
 
 /**
  * What a check returns. `undefined` or `true` allows; a reason string, `false` or a block object
@@ -41,23 +41,44 @@ export interface GuardOptions {
    * How `output` runs in stream mode:
    * - `'buffer'`: hold every part back, check the assembled response, then release the parts (or
    *   answer with `replaceWith`). Nothing unchecked reaches the caller; the caller waits for the end.
-   * - `'incremental'`: check the text so far before each text delta is released (and the whole
-   *   response at the end). A delta that fails is never released; a `replaceWith` text is appended
-   *   to what already streamed and the stream finishes with `content-filter`.
+   * - `'incremental'`: release the answer in batches, each only after a check of the response so
+   *   far (`final: false`) covers it, and check the whole response at the end. Every part is held
+   *   until a check covers it: text, reasoning, tool calls, and tool-call deltas until their tool
+   *   call is complete; consecutive plain text deltas of a batch are released as one delta. A
+   *   check runs once the parts since the last check reach the larger of
+   *   `checkIntervalChars` and a quarter of the characters already checked, so checking costs a
+   *   constant multiple (about 5×) of the answer's length however small the deltas. A batch that
+   *   fails is never released; a `replaceWith` text is appended to what already streamed and the
+   *   stream finishes with `content-filter`.
    * - `'final'`: release parts as they come, hold back only the `finish` part and check the
    *   assembled response; a block errors the stream (`replaceWith` cannot apply: the text has
    *   already streamed). Cheapest, for checks that flag rather than hide.
    * @default 'buffer'
    */
   readonly streaming?: 'buffer' | 'incremental' | 'final' | undefined;
-  /** Names the layer and the violation's `plugin`. @default 'guard' */
+  /**
+   * `'incremental'` only: how many characters (text, reasoning, tool arguments) arrive before the
+   * first check; later intervals grow to a quarter of what was checked (see `streaming`).
+   * @default 128
+   */
+  readonly checkIntervalChars?: number | undefined;
+  /**
+   * The longest answer, in characters (text, reasoning, tool arguments), the layer holds to check
+   * in stream mode; past it the stream fails with `BufferLimitError` (not retryable) and nothing
+   * more is released. Applies to every `streaming` mode: each assembles the answer for the check.
+   * @default 4_000_000
+   */
+  readonly maxBufferedChars?: number | undefined;
+  /** Names the layer and the violation's `layer`. @default 'guard' */
   readonly name?: string | undefined;
 }
+
+const DEFAULT_MAX_BUFFERED_CHARS = 4_000_000;
 
 /**
  * Input and output guardrails. `input(request, ctx)` runs before the model, `output(response, ctx,
  * { final })` after it; each may be async (use `ctx.signal`: an aborted call stops waiting for it).
- * A block rejects with `PolicyViolationError` (violation `plugin` = the guard's name, `hook`
+ * A block rejects with `PolicyViolationError` (violation `layer` = the guard's name, `hook`
  * `llm_input` or `llm_output`), or answers with `replaceWith` (finish reason `content-filter`).
  *
  * @example
@@ -67,7 +88,14 @@ export interface GuardOptions {
  * }));
  */
 export function guard(options: GuardOptions): Middleware {
-  const { input, output, streaming = 'buffer', name = 'guard' } = options ?? ({} as GuardOptions);
+  const {
+    input,
+    output,
+    streaming = 'buffer',
+    checkIntervalChars = 128,
+    maxBufferedChars = DEFAULT_MAX_BUFFERED_CHARS,
+    name = 'guard',
+  } = options ?? ({} as GuardOptions);
   if (input !== undefined && typeof input !== 'function') {
     throw new TypeError(`guard(): expected \`input\` to be a function (request, ctx) => verdict, got ${typeof input}.`);
   }
@@ -87,6 +115,15 @@ export function guard(options: GuardOptions): Middleware {
   if (typeof name !== 'string' || name.length === 0) {
     throw new TypeError(`guard(): expected \`name\` to be a non-empty string, got \`${String(name)}\`.`);
   }
+  for (const [option, value] of [
+    ['checkIntervalChars', checkIntervalChars],
+    ['maxBufferedChars', maxBufferedChars],
+  ] as const) {
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new TypeError(`guard(): expected \`${option}\` to be a positive integer, got \`${String(value)}\`.`);
+    }
+  }
+  const limits: StreamLimits = { streaming, checkIntervalChars, maxBufferedChars, name };
 
   const judge = async (stage: Stage, verdict: CheckResult, ctx: Context) => {
     const settled = (await untilAborted(verdict, ctx.signal)) as GuardVerdict;
@@ -116,7 +153,7 @@ export function guard(options: GuardOptions): Middleware {
       }
       const source = ctx.stream;
       // Wrapped like ctx.mapStream does, but the checks are async, which a part mapper cannot be.
-      ctx.core.stream = closable(guardStream(source, streaming, check, name), () => discardStream(source));
+      ctx.core.stream = closable(guardStream(source, limits, check), () => discardStream(source));
     },
   });
 }
@@ -124,30 +161,65 @@ export function guard(options: GuardOptions): Middleware {
 type Stage = 'input' | 'output';
 type Block = GuardBlock & { readonly stage: Stage };
 
+interface StreamLimits {
+  readonly streaming: 'buffer' | 'incremental' | 'final';
+  readonly checkIntervalChars: number;
+  readonly maxBufferedChars: number;
+  readonly name: string;
+}
+
 async function* guardStream(
   source: AsyncIterable<StreamPart>,
-  streaming: 'buffer' | 'incremental' | 'final',
+  limits: StreamLimits,
   check: (response: ModelResponse, final: boolean) => Promise<Block | undefined>,
-  name: string,
 ): AsyncGenerator<StreamPart> {
+  const { streaming, checkIntervalChars, maxBufferedChars, name } = limits;
   const assembler = new ResponseAssembler();
-  const held: StreamPart[] = [];
+  let held: StreamPart[] = [];
+  let total = 0;
+  // Characters covered by the last check: the next one waits for a quarter as many new ones, so
+  // the checks' sizes grow geometrically and their sum stays linear in the answer.
+  let checked = 0;
+  const completeCalls = new Set<string>();
   for await (const part of source) {
+    total += partChars(part);
+    if (total > maxBufferedChars) throw tooLarge(name, maxBufferedChars);
     assembler.add(part);
-    if (streaming === 'buffer' || part.type === 'finish') {
+    if (streaming === 'final' && part.type !== 'finish') {
+      yield part;
+      continue;
+    }
+    if (streaming !== 'incremental' || part.type === 'finish') {
       held.push(part);
       continue;
     }
-    if (streaming === 'incremental' && part.type === 'text-delta') {
-      const block = await check(assembler.response(), false);
-      if (block) {
-        if (block.replaceWith === undefined) throw violation(block, name);
-        // The source is closed by the for-await's return when this generator returns early.
-        yield* refusalParts(block);
-        return;
-      }
+    // Consecutive plain text deltas held back are released as one: a batch of thousands of tiny
+    // deltas would otherwise be thousands of objects kept alive until the check.
+    const last = held[held.length - 1];
+    if (part.type === 'text-delta' && last?.type === 'text-delta' && isPlainText(part) && isPlainText(last)) {
+      held[held.length - 1] = { type: 'text-delta', text: last.text + part.text };
+    } else held.push(part);
+    if (part.type === 'tool-call') completeCalls.add(part.toolCallId);
+    if (total - checked < Math.max(checkIntervalChars, checked >> 2)) continue;
+    checked = total;
+    const block = await check(assembler.response(), false);
+    if (block) {
+      if (block.replaceWith === undefined) throw violation(block, name);
+      // The source is closed by the for-await's return when this generator returns early.
+      yield* refusalParts(block);
+      return;
     }
-    yield part;
+    // A tool-call delta is covered once its call is complete (the check saw the whole input).
+    let covered = 0;
+    while (covered < held.length) {
+      const next = held[covered] as StreamPart;
+      if (next.type === 'tool-call-delta' && !completeCalls.has(next.toolCallId)) break;
+      covered++;
+    }
+    if (covered === 0) continue;
+    const release = covered === held.length ? held : held.slice(0, covered);
+    held = covered === held.length ? [] : held.slice(covered);
+    yield* release;
   }
   const block = await check(assembler.response(), true);
   if (block) {
@@ -156,6 +228,21 @@ async function* guardStream(
     return;
   }
   yield* held;
+}
+
+/** A text delta with no provider extras, which merging would drop. */
+function isPlainText(part: StreamPart & { type: 'text-delta' }): boolean {
+  let keys = 0;
+  for (const _ in part) if (++keys > 2) return false;
+  return true;
+}
+
+function tooLarge(name: string, limit: number): BufferLimitError {
+  return new BufferLimitError({
+    layer: name,
+    limit,
+    message: `${name}: the streamed answer passed \`maxBufferedChars\` (${limit}) characters held for the output check; the stream was stopped. Raise \`maxBufferedChars\` or ask for a shorter answer.`,
+  });
 }
 
 function refusalParts(block: Block): StreamPart[] {
@@ -177,7 +264,7 @@ function violation(block: Block, name: string): PolicyViolationError {
   return new PolicyViolationError({
     reason: block.reason,
     code: block.code ?? (block.stage === 'input' ? 'GUARD_INPUT' : 'GUARD_OUTPUT'),
-    plugin: name,
+    layer: name,
     hook: block.stage === 'input' ? 'llm_input' : 'llm_output',
     ...(block.details ? { details: block.details } : {}),
   });

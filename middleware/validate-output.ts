@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { type MiddlewareDefinition, defineMiddleware } from '../lib/compose.js';
 import type { Context } from '../lib/context.js';
-import { OutputValidationError } from '../lib/errors.js';
+import { BufferLimitError, OutputValidationError } from '../lib/errors.js';
 import { type ModelResponse, type StreamPart, type Usage, textOf, toolCallsOf } from '../lib/messages.js';
-import { ResponseAssembler } from '../lib/stream.js';
+import { ResponseAssembler, partChars } from '../lib/stream.js';
 
 /** What a `repairPrompt` gets to explain the failure to the model. */
 export interface RepairInfo {
@@ -27,6 +27,12 @@ export interface ValidateOutputOptions<S extends z.ZodType> {
    * @default says what failed and asks for only the JSON value, with no other text
    */
   readonly repairPrompt?: ((info: RepairInfo) => string) | undefined;
+  /**
+   * The longest streamed answer, in characters (text, reasoning, tool arguments), the layer reads
+   * before validating; past it the call fails with `BufferLimitError` (not retryable).
+   * @default 4_000_000
+   */
+  readonly maxBufferedChars?: number | undefined;
   /** Names the layer. @default 'validateOutput' */
   readonly name?: string | undefined;
 }
@@ -58,6 +64,7 @@ export function validateOutput<S extends z.ZodType>(options: ValidateOutputOptio
     schema,
     maxRepairs = 1,
     repairPrompt = defaultRepairPrompt,
+    maxBufferedChars = 4_000_000,
     name = 'validateOutput',
   } = options ?? ({} as ValidateOutputOptions<S>);
   if (typeof (schema as { safeParseAsync?: unknown } | undefined)?.safeParseAsync !== 'function') {
@@ -68,6 +75,11 @@ export function validateOutput<S extends z.ZodType>(options: ValidateOutputOptio
   if (!Number.isInteger(maxRepairs) || maxRepairs < 0) {
     throw new TypeError(
       `validateOutput(): expected \`maxRepairs\` to be a non-negative integer, got \`${String(maxRepairs)}\`.`,
+    );
+  }
+  if (!Number.isSafeInteger(maxBufferedChars) || maxBufferedChars < 1) {
+    throw new TypeError(
+      `validateOutput(): expected \`maxBufferedChars\` to be a positive integer, got \`${String(maxBufferedChars)}\`.`,
     );
   }
   if (typeof repairPrompt !== 'function') {
@@ -93,7 +105,9 @@ export function validateOutput<S extends z.ZodType>(options: ValidateOutputOptio
         // No answer at all is the pipeline's error to report, naming the layer that gave none.
         if (ctx.response === undefined && ctx.stream === undefined) return;
         const response =
-          ctx.mode === 'stream' && ctx.stream ? await drain(ctx.stream) : (ctx.response as ModelResponse);
+          ctx.mode === 'stream' && ctx.stream
+            ? await drain(ctx.stream, maxBufferedChars, name)
+            : (ctx.response as ModelResponse);
         usage = addUsage(usage, response.usage);
         if (toolCallsOf(response.message).length > 0) {
           answer(ctx, withUsage(response, usage));
@@ -116,7 +130,8 @@ export function validateOutput<S extends z.ZodType>(options: ValidateOutputOptio
             issues: verdict.issues,
             attempts: attempt,
             cause: verdict.cause,
-            message: `${name}: the model's answer is still invalid after ${attempt} attempt(s): ${verdict.error}\nRaw text: ${JSON.stringify(clip(text))}\nRaise \`maxRepairs\`, describe the expected JSON in the prompt, or loosen the schema.`,
+            // The answer stays in `text` and `issues`: messages reach logs and span status.
+            message: `${name}: the model's answer is still invalid after ${attempt} attempt(s): ${verdict.summary} The answer is in the error's \`text\`. Raise \`maxRepairs\`, describe the expected JSON in the prompt, or loosen the schema.`,
           });
         }
         ctx.signal.throwIfAborted();
@@ -136,7 +151,15 @@ export function validateOutput<S extends z.ZodType>(options: ValidateOutputOptio
 
 type Verdict =
   | { ok: true; value: unknown; json: string }
-  | { ok: false; error: string; issues: readonly z.core.$ZodIssue[]; cause?: unknown };
+  | {
+      ok: false;
+      /** For the model (repair prompt): may quote the answer. */
+      error: string;
+      /** For the error message: never quotes the answer. */
+      summary: string;
+      issues: readonly z.core.$ZodIssue[];
+      cause?: unknown;
+    };
 
 async function check(schema: z.ZodType, text: string): Promise<Verdict> {
   const json = unfence(text);
@@ -144,13 +167,20 @@ async function check(schema: z.ZodType, text: string): Promise<Verdict> {
   try {
     value = JSON.parse(json);
   } catch (cause) {
-    return { ok: false, error: `it is not valid JSON (${(cause as Error).message}).`, issues: [], cause };
+    return {
+      ok: false,
+      error: `it is not valid JSON (${(cause as Error).message}).`,
+      summary: 'it is not valid JSON.',
+      issues: [],
+      cause,
+    };
   }
   const result = await schema.safeParseAsync(value);
   if (result.success) return { ok: true, value: result.data, json };
   return {
     ok: false,
     error: `it does not match the schema:\n${z.prettifyError(result.error)}`,
+    summary: `it does not match the schema: ${describeIssues(result.error.issues)}.`,
     issues: result.error.issues,
     cause: result.error,
   };
@@ -168,9 +198,30 @@ function defaultRepairPrompt({ error }: RepairInfo): string {
   return `Your previous answer could not be used: ${error}\nReply again with only the JSON value that matches the requested shape: no prose, no code fence.`;
 }
 
-async function drain(stream: AsyncIterable<StreamPart>): Promise<ModelResponse> {
+/** Where and what kind, from the schema's side only: a custom issue message may quote the value. */
+function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  const shown = issues
+    .slice(0, 5)
+    .map((issue) => `\`${issue.path.map(String).join('.') || '(root)'}\` (${issue.code})`);
+  const more = issues.length > shown.length ? ` and ${issues.length - shown.length} more` : '';
+  return `${issues.length} issue(s) at ${shown.join(', ')}${more}`;
+}
+
+async function drain(stream: AsyncIterable<StreamPart>, limit: number, name: string): Promise<ModelResponse> {
   const assembler = new ResponseAssembler();
-  for await (const part of stream) assembler.add(part);
+  let total = 0;
+  for await (const part of stream) {
+    total += partChars(part);
+    // Leaving the loop closes the stream, so the provider stops sending.
+    if (total > limit) {
+      throw new BufferLimitError({
+        layer: name,
+        limit,
+        message: `${name}: the streamed answer passed \`maxBufferedChars\` (${limit}) characters before it could be validated; the stream was stopped. Raise \`maxBufferedChars\` or ask for a shorter answer.`,
+      });
+    }
+    assembler.add(part);
+  }
   return assembler.response();
 }
 
@@ -196,8 +247,4 @@ function answer(ctx: Context, response: ModelResponse): void {
 
 function withUsage(response: ModelResponse, usage: Usage | undefined): ModelResponse {
   return usage === response.usage || usage === undefined ? response : { ...response, usage };
-}
-
-function clip(text: string): string {
-  return text.length > 500 ? `${text.slice(0, 500)}…` : text;
 }

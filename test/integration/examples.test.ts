@@ -83,7 +83,7 @@ const EXPECTED: Record<string, readonly string[]> = {
     'auth:in → audit:in → redact:in → provider-retry:in → provider-retry:out → redact:out → audit:out → auth:out',
   ],
   'examples/cache.ts': [
-    'miss → Paris.\nhit  → Paris.\nhit  → (streamed)\nstream replayed: Paris.\nmiss → Still Paris.\nmodel calls: 2',
+    'miss → Paris.\nhit  → Paris.\nmiss → Paris, for globex.\nhit  → (streamed)\nstream replayed: Paris.\nmiss → Still Paris.\nmodel calls: 3',
   ],
   'examples/rate-limit.ts': [
     'acme: call 2 done\nacme: over the limit, waiting for the bucket\nacme: call 3 done',
@@ -114,7 +114,7 @@ const EXPECTED: Record<string, readonly string[]> = {
   ],
   'examples/guard.ts': [
     'crypto: I can only help with office questions.',
-    'weapons: plugin `topic` at hook `llm_input` blocked: dangerous request (GUARD_INPUT)',
+    'weapons: middleware `topic` blocked the input: dangerous request (GUARD_INPUT)',
     'model calls so far: 1',
     'streamed: Sure. The admin password is hunt[withheld]',
     'finish: content-filter',

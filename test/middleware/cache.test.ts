@@ -144,11 +144,65 @@ describe('cache(): keys, TTL and what is stored', () => {
     );
   });
 
-  it('a request differing only in metadata is a hit; one differing in options is a miss', async () => {
-    const model = scriptedExecutor(['one', 'two', 'never']);
+  it('by default a request differing only in metadata is a miss: entries are partitioned by metadata', async () => {
+    const model = scriptedExecutor(['for a', 'for b', 'never']);
     const app = pipeline(model).use(cache());
     await app.generate({ ...BASE_REQUEST, metadata: { tenant: 'a' } });
+    assert.equal((await app.generate({ ...BASE_REQUEST, metadata: { tenant: 'b' } })).message.content, 'for b');
+    // Equal metadata, keys in another order: the same partition.
+    assert.equal((await app.generate({ ...BASE_REQUEST, metadata: { tenant: 'a' } })).message.content, 'for a');
+    assert.equal(model.calls.length, 2);
+  });
+
+  it('partition(ctx) chooses who shares entries; false shares them among every caller', async () => {
+    const model = scriptedExecutor(['acme answer', 'globex answer', 'never']);
+    const byTenant = pipeline(model).use(cache({ partition: (ctx) => String(ctx.request.metadata?.tenant) }));
+    await byTenant.generate({ ...BASE_REQUEST, metadata: { tenant: 'acme', user: 'ann' } });
+    const bob = await byTenant.generate({ ...BASE_REQUEST, metadata: { tenant: 'acme', user: 'bob' } });
+    assert.equal(bob.message.content, 'acme answer');
+    const other = await byTenant.generate({ ...BASE_REQUEST, metadata: { tenant: 'globex', user: 'ann' } });
+    assert.equal(other.message.content, 'globex answer');
+    assert.equal(model.calls.length, 2);
+
+    const shared = scriptedExecutor(['one', 'never']);
+    const app = pipeline(shared).use(cache({ partition: false }));
+    await app.generate({ ...BASE_REQUEST, metadata: { tenant: 'a' } });
     assert.equal((await app.generate({ ...BASE_REQUEST, metadata: { tenant: 'b' } })).message.content, 'one');
+    assert.equal(shared.calls.length, 1);
+  });
+
+  it('a `:` in a partition cannot make two (partition, key) pairs one entry', async () => {
+    const store = memoryStore();
+    const model = scriptedExecutor(['first', 'second', 'never']);
+    const app = pipeline(model).use(
+      cache({
+        store,
+        partition: (ctx) => String(ctx.request.metadata?.p),
+        key: (request) => String(request.metadata?.k),
+      }),
+    );
+    await app.generate({ ...BASE_REQUEST, metadata: { p: 'a:b', k: 'c' } });
+    assert.equal((await app.generate({ ...BASE_REQUEST, metadata: { p: 'a', k: 'b:c' } })).message.content, 'second');
+    assert.ok(await store.get('cache:a%3Ab:c'));
+    assert.ok(await store.get('cache:a:b:c'));
+  });
+
+  it('rejects a call whose `partition` gives no string instead of putting every such caller in one partition', async () => {
+    const model = scriptedExecutor(['never']);
+    const app = pipeline(model).use(cache({ partition: (ctx) => ctx.request.metadata?.tenant as string }));
+    await assert.rejects(
+      app.generate(BASE_REQUEST),
+      (e: unknown) =>
+        e instanceof TypeError &&
+        /`partition` must return a non-empty string, got `undefined`.*`partition: false`/.test(e.message),
+    );
+    assert.equal(model.calls.length, 0);
+  });
+
+  it('a request differing in options is a miss', async () => {
+    const model = scriptedExecutor(['one', 'two', 'never']);
+    const app = pipeline(model).use(cache());
+    await app.generate(BASE_REQUEST);
     assert.equal((await app.generate({ ...BASE_REQUEST, options: { temperature: 1 } })).message.content, 'two');
     assert.equal(model.calls.length, 2);
   });
@@ -198,19 +252,19 @@ describe('cache(): keys, TTL and what is stored', () => {
     assert.equal(model.calls.length, 1);
   });
 
-  it('keys entries under `cache:` in the store, as JSON with a format version', async () => {
+  it('keys entries under `cache:<partition>:` in the store, as JSON with a format version', async () => {
     const store = memoryStore();
-    const app = pipeline(scriptedExecutor(['stored'])).use(cache({ store }));
+    const app = pipeline(scriptedExecutor(['stored'])).use(cache({ store, partition: () => 'tenant-1' }));
     const response = await app.generate(BASE_REQUEST);
-    const raw = await store.get(`cache:${requestHash(BASE_REQUEST)}`);
+    const raw = await store.get(`cache:tenant-1:${requestHash(BASE_REQUEST)}`);
     assert.deepEqual(JSON.parse(raw as string), { v: 1, response });
   });
 
   it('reads an unreadable entry as a miss and overwrites it', async () => {
     const store = memoryStore();
-    const key = `cache:${requestHash(BASE_REQUEST)}`;
+    const key = `cache:*:${requestHash(BASE_REQUEST)}`;
     const model = scriptedExecutor(['fresh'], { whenDone: 'repeat-last' });
-    const app = pipeline(model).use(cache({ store }));
+    const app = pipeline(model).use(cache({ store, partition: false }));
     for (const junk of ['not json', '{"v":1,"response":{"finishReason":"stop"}}', '{"v":0,"response":null}']) {
       await store.set(key, junk);
       const before = model.calls.length;
@@ -238,6 +292,27 @@ describe('cache(): keys, TTL and what is stored', () => {
     await assert.rejects(collect(app.stream(BASE_REQUEST)), /connection reset/);
     assert.equal((await app.generate(BASE_REQUEST)).message.content, 'whole');
     assert.equal(calls, 2);
+  });
+
+  it('stream mode: an answer longer than maxBufferedChars streams through whole and is not stored', async () => {
+    const long = 'y'.repeat(100);
+    const model = scriptedExecutor([long, 'short', 'never'], { chunkSize: 10 });
+    const app = pipeline(model).use(cache({ maxBufferedChars: 50 }));
+    assert.equal(await app.stream(BASE_REQUEST).text(), long);
+    assert.equal(await app.stream(BASE_REQUEST).text(), 'short');
+    assert.equal(await app.stream(BASE_REQUEST).text(), 'short');
+    assert.equal(model.calls.length, 2);
+  });
+
+  it('stream mode: a consumer that stops right after the finish part has the whole answer: it is stored', async () => {
+    const model = scriptedExecutor(['whole answer', 'never'], { chunkSize: 4 });
+    const app = pipeline(model).use(cache());
+    const stream = app.stream(BASE_REQUEST);
+    for await (const part of stream) if (part.type === 'finish') break;
+    assert.equal((await stream.response).message.content, 'whole answer');
+    assert.equal((await app.generate(BASE_REQUEST)).message.content, 'whole answer');
+    assert.equal(model.calls.length, 1);
+    assert.equal(model.openStreams, 0);
   });
 
   it('with onStoreError, a failing store makes every call a miss instead of failing it', async () => {
@@ -278,6 +353,8 @@ describe('cache(): keys, TTL and what is stored', () => {
     ['key', 'tenant'],
     ['shouldCache', true],
     ['onStoreError', 1],
+    ['partition', 'tenant'],
+    ['maxBufferedChars', 0],
   ] as const) {
     it(`rejects \`${option}\` = ${JSON.stringify(value)} at factory time`, () => {
       assert.throws(

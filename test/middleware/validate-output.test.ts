@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { type ReadonlyModelRequest, pipeline, runAgent } from 'modelware';
 import { scriptedExecutor } from 'modelware/testing';
 import { z } from 'zod';
-import { OutputValidationError } from '../../lib/errors.js';
+import { BufferLimitError, OutputValidationError, isRetryable } from '../../lib/errors.js';
 import { type ValidateOutputOptions, validateOutput } from '../../middleware/validate-output.js';
 import { BASE_REQUEST, logLayer } from '../fixtures/core.js';
 import { USER, add } from '../fixtures/agent.js';
@@ -23,6 +23,11 @@ describe('validateOutput: options', () => {
       /expected `maxRepairs` to be a non-negative integer, got `-1`/,
     ],
     ['bad repairPrompt', { schema: City, repairPrompt: 'again' }, /expected `repairPrompt` to be a function/],
+    [
+      'zero maxBufferedChars',
+      { schema: City, maxBufferedChars: 0 },
+      /expected `maxBufferedChars` to be a positive integer, got `0`/,
+    ],
   ];
   for (const [label, options, message] of cases) {
     test(`rejects ${label}`, () => {
@@ -120,9 +125,10 @@ describe('validateOutput: generate', () => {
         error.issues.map((i) => i.path.join('.')),
         ['city', 'population'],
       );
-      assert.match(error.message, /still invalid after 2 attempt\(s\): it does not match the schema:/);
-      assert.match(error.message, /Raw text: "\{\\"city\\":2\}"/);
-      assert.match(error.message, /Raise `maxRepairs`/);
+      assert.equal(
+        error.message,
+        "validateOutput: the model's answer is still invalid after 2 attempt(s): it does not match the schema: 2 issue(s) at `city` (invalid_type), `population` (invalid_type). The answer is in the error's `text`. Raise `maxRepairs`, describe the expected JSON in the prompt, or loosen the schema.",
+      );
       return true;
     });
   });
@@ -134,7 +140,10 @@ describe('validateOutput: generate', () => {
       assert.ok(OutputValidationError.isInstance(error));
       assert.deepEqual(error.issues, []);
       assert.ok(error.cause instanceof SyntaxError);
-      assert.match(error.message, /it is not valid JSON \(/);
+      assert.match(
+        error.message,
+        /still invalid after 1 attempt\(s\): it is not valid JSON\. The answer is in the error's `text`/,
+      );
       return true;
     });
     assert.equal(model.calls.length, 1);
@@ -174,7 +183,61 @@ describe('validateOutput: generate', () => {
   });
 });
 
+describe('validateOutput: no content in the error message', () => {
+  // Messages land in logs, audit records and span status even with content capture off.
+  const CANARY = 'CANARY-7f3a9';
+  const answers: [string, string][] = [
+    ['not JSON', `The secret is ${CANARY}`],
+    ['JSON that fails the schema', JSON.stringify({ city: CANARY, population: CANARY })],
+    ['JSON failing a refinement that quotes the value', JSON.stringify({ city: CANARY, population: 1 })],
+  ];
+  for (const [label, text] of answers) {
+    test(`${label}: the answer is in \`text\`, never in \`message\``, async () => {
+      const schema = City.refine((v) => v.city.length < 5, {
+        error: (issue) => `bad city ${JSON.stringify(issue.input)}`,
+      });
+      const app = pipeline(scriptedExecutor([text])).use(validateOutput({ schema, maxRepairs: 0 }));
+      await assert.rejects(app.generate(BASE_REQUEST), (error: unknown) => {
+        assert.ok(OutputValidationError.isInstance(error));
+        assert.equal(error.text, text);
+        assert.ok(!error.message.includes(CANARY), error.message);
+        assert.ok(!JSON.stringify({ message: error.message, stack: error.stack }).includes(CANARY));
+        return true;
+      });
+    });
+  }
+});
+
 describe('validateOutput: stream', () => {
+  test('a streamed answer past maxBufferedChars fails with a non-retryable BufferLimitError and closes the stream', async () => {
+    const model = scriptedExecutor([`"${'x'.repeat(100)}"`], { chunkSize: 10 });
+    const app = pipeline(model).use(validateOutput({ schema: z.string(), maxBufferedChars: 50, name: 'json' }));
+    const parts: string[] = [];
+    await assert.rejects(
+      async () => {
+        for await (const part of app.stream(BASE_REQUEST)) parts.push(part.type);
+      },
+      (error: unknown) => {
+        assert.ok(BufferLimitError.isInstance(error));
+        assert.equal(error.layer, 'json');
+        assert.equal(error.limit, 50);
+        assert.equal(isRetryable(error), false);
+        assert.match(error.message, /^json: the streamed answer passed `maxBufferedChars` \(50\) characters/);
+        return true;
+      },
+    );
+    assert.deepEqual(parts, []);
+    assert.equal(model.openStreams, 0);
+  });
+
+  test('an answer of exactly maxBufferedChars passes', async () => {
+    const text = `"${'x'.repeat(48)}"`;
+    const app = pipeline(scriptedExecutor([text], { chunkSize: 7 })).use(
+      validateOutput({ schema: z.string(), maxBufferedChars: 50 }),
+    );
+    assert.equal(await app.stream(BASE_REQUEST).text(), text);
+  });
+
   test('reads the stream to the end, repairs, then streams only the answer that passed', async () => {
     const model = scriptedExecutor(['{"city":"Paris"}', GOOD], { chunkSize: 4 });
     const validated = validateOutput({ schema: City });
