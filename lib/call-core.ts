@@ -102,15 +102,19 @@ export class CallCore {
       if (result !== undefined) touched.all = true;
       return result;
     };
-    if (this.patches) {
-      const result = immer.produceWithPatches(base as ModelRequest, run as never) as unknown as [
-        ReadonlyModelRequest,
-        Patch[],
-        Patch[],
-      ];
-      [after, patches, inverse] = result;
-    } else {
-      after = immer.produce(base as ModelRequest, run as never) as ReadonlyModelRequest;
+    try {
+      if (this.patches) {
+        const result = immer.produceWithPatches(base as ModelRequest, run as never) as unknown as [
+          ReadonlyModelRequest,
+          Patch[],
+          Patch[],
+        ];
+        [after, patches, inverse] = result;
+      } else {
+        after = immer.produce(base as ModelRequest, run as never) as ReadonlyModelRequest;
+      }
+    } catch (error) {
+      throw recipeError(error, layer, 'update');
     }
     if (after === base) return;
     // Messages untouched: keep the caller's array itself rather than the thawed copy.
@@ -148,10 +152,14 @@ export class CallCore {
     let patches: Patch[] | undefined;
     let inverse: Patch[] | undefined;
     const run = (draft: Draft<ModelResponse>) => recipe(draft, { original: before as Immutable<ModelResponse> });
-    if (this.patches) {
-      const result = immer.produceWithPatches(before, run as never) as unknown as [ModelResponse, Patch[], Patch[]];
-      [after, patches, inverse] = result;
-    } else after = immer.produce(before, run as never) as ModelResponse;
+    try {
+      if (this.patches) {
+        const result = immer.produceWithPatches(before, run as never) as unknown as [ModelResponse, Patch[], Patch[]];
+        [after, patches, inverse] = result;
+      } else after = immer.produce(before, run as never) as ModelResponse;
+    } catch (error) {
+      throw recipeError(error, layer, 'updateResponse');
+    }
     if (after === before) return;
     if (this.settings.validate) validateResponse(after, layer);
     this.response = after;
@@ -191,6 +199,37 @@ export class CallCore {
  */
 function thawed(request: ReadonlyModelRequest): ReadonlyModelRequest {
   return Object.isFrozen(request.messages) ? { ...request, messages: [...request.messages] } : request;
+}
+
+// Immer's own errors, by message (development build) or number (production build's minified errors).
+const IMMER_RULES: readonly [RegExp, string][] = [
+  [
+    /returned a new value \*and\* modified its draft|minified error nr: 4\b/,
+    'it changed the draft and also returned a value (an arrow function such as `d => d.x = 1` returns the assignment: use braces, or `void`)',
+  ],
+  [
+    /Object\.defineProperty\(\) cannot be used|minified error nr: 11\b/,
+    'it called Object.defineProperty() on the draft; assign the property instead',
+  ],
+  [
+    /Object\.setPrototypeOf\(\) cannot be used|minified error nr: 12\b/,
+    'it called Object.setPrototypeOf() on the draft; drafts hold plain data, so build a plain object instead',
+  ],
+  [/revoked|minified error nr: 3\b/, 'it used a draft after the recipe returned (kept it for later, or in a callback)'],
+];
+
+/**
+ * An error Immer raised because a recipe broke its rules becomes a MiddlewareError naming the layer;
+ * anything the recipe itself threw passes through unchanged.
+ */
+function recipeError(error: unknown, layer: string, method: string): unknown {
+  if (!(error instanceof Error) || !error.message.startsWith('[Immer]')) return error;
+  const rule = IMMER_RULES.find(([pattern]) => pattern.test(error.message))?.[1] ?? error.message;
+  return new MiddlewareError(
+    layer,
+    `\`${layer}\` broke the draft rule in ctx.${method}(): ${rule}. A recipe mutates the draft and returns nothing, or returns a replacement and touches nothing.`,
+    { cause: error },
+  );
 }
 
 export function enableInspection(): void {

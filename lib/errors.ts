@@ -413,7 +413,7 @@ export class PluginConfigError extends ModelwareError {
 const PLUGIN_CONFIG = defineMarker(PluginConfigError, 'PluginConfigError');
 
 /** Wraps a thrown value that is not an `Error`, so callers always get a stack and a message. */
-export function toError(value: unknown, where: string): Error {
+export function toError(value: unknown, where: string, label = where): Error {
   if (value instanceof Error) return value;
   let shown: string;
   try {
@@ -421,7 +421,7 @@ export function toError(value: unknown, where: string): Error {
   } catch {
     shown = String(value);
   }
-  return new MiddlewareError(where, `${where} threw a non-Error value: ${shown}. Throw an Error instance instead.`, {
+  return new MiddlewareError(where, `${label} threw a non-Error value: ${shown}. Throw an Error instance instead.`, {
     cause: value,
   });
 }

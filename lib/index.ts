@@ -1,4 +1,4 @@
-export { compose, defineMiddleware } from './compose.js';
+export { compose, defineMiddleware, defineMiddlewareFactory } from './compose.js';
 export { Context } from './context.js';
 export {
   InvalidRequestError,
