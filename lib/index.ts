@@ -66,6 +66,7 @@ export type { IssuePath, Violation } from './errors.js';
 export type { EffectiveModel, ModelEvent, ModelEventListener, ModelEventOf, ModelEventType } from './events.js';
 export type { ExecuteOptions, Executor, ReadonlyModelRequest } from './executor.js';
 export type {
+  AssistantContentPart,
   AssistantMessage,
   CallOptions,
   FinishReason,
@@ -73,6 +74,7 @@ export type {
   Message,
   ModelRequest,
   ModelResponse,
+  ProviderFields,
   ReasoningPart,
   StreamPart,
   SystemMessage,
@@ -82,6 +84,7 @@ export type {
   ToolMessage,
   ToolSpec,
   Usage,
+  UserContentPart,
   UserMessage,
 } from './messages.js';
 export type { CallSettings, Pipeline, PipelineOptions } from './pipeline.js';

@@ -10,6 +10,7 @@ import {
   MessageSchema,
   ModelResponseSchema,
   type ToolCallPart,
+  type ToolMessage,
   ToolSpecSchema,
   toolCallsOf,
 } from './messages.js';
@@ -142,6 +143,21 @@ function checkFields(request: ReadonlyModelRequest, before: ReadonlyModelRequest
     return custom(['model'], 'expected `model` to be a non-empty string');
   }
   if (!Array.isArray(request.messages)) return custom(['messages'], 'expected `messages` to be an array');
+  const unknown = unknownRequestKey(request);
+  if (unknown !== undefined) {
+    return {
+      path: [],
+      issues: [
+        {
+          code: 'unrecognized_keys',
+          keys: [unknown],
+          path: [],
+          message: `unknown key \`${unknown}\` (a request has model, messages, tools, options and metadata; provider fields go in \`options.openai\`, \`options.anthropic\` or \`options.providerOptions\`, your own data in \`metadata\`)`,
+          input: undefined,
+        } as unknown as Issue,
+      ],
+    };
+  }
   if (request.tools !== before?.tools && request.tools !== undefined) {
     if (!Array.isArray(request.tools)) return custom(['tools'], 'expected `tools` to be an array');
     for (let i = 0; i < request.tools.length; i++) {
@@ -167,6 +183,23 @@ function checkFields(request: ReadonlyModelRequest, before: ReadonlyModelRequest
   return undefined;
 }
 
+/** The first key a request may not have (the request schema is strict), checked on every call: a few ns. */
+function unknownRequestKey(request: object): string | undefined {
+  for (const key in request) {
+    switch (key) {
+      case 'model':
+      case 'messages':
+      case 'tools':
+      case 'options':
+      case 'metadata':
+        continue;
+      default:
+        return key;
+    }
+  }
+  return undefined;
+}
+
 /**
  * Whether two messages carry the same tool-call ids and names, in order (an assistant message's
  * tool calls, or a tool result's answer). Compared field by field: no separator can make different
@@ -175,7 +208,11 @@ function checkFields(request: ReadonlyModelRequest, before: ReadonlyModelRequest
  */
 function sameToolIds(a: Message, b: Message): boolean {
   if (a.role === 'tool' || b.role === 'tool') {
-    return a.role === b.role && a.toolCallId === (b as typeof a).toolCallId && a.toolName === (b as typeof a).toolName;
+    return (
+      a.role === b.role &&
+      (a as ToolMessage).toolCallId === (b as ToolMessage).toolCallId &&
+      (a as ToolMessage).toolName === (b as ToolMessage).toolName
+    );
   }
   const x = toolCallsOf(a);
   const y = toolCallsOf(b);
