@@ -1,7 +1,7 @@
 import koaCompose from 'koa-compose';
 import type { CallCore } from './call-core.js';
 import { Context, type RequestRecipe } from './context.js';
-import { MiddlewareError, toError } from './errors.js';
+import { MiddlewareError, layerError } from './errors.js';
 import { type ReadonlyModelRequest, describe } from './executor.js';
 import { discardStream } from './stream.js';
 import type { RunMiddlewareFn, TurnMiddlewareFn } from './run-context.js';
@@ -201,10 +201,11 @@ function chain(segment: readonly Layer[], start: number, downstream: Step): Step
 function once(layer: Layer, index: number): (core: CallCore, next: Next) => Promise<void> | void {
   const { name } = layer;
   const fn = layer.call as MiddlewareFn;
+  // One handler per layer, made once: a closure per call would cost more than the layer itself.
+  const blame = (thrown: unknown): never => {
+    throw layerError(thrown, name);
+  };
   return (core, next) => {
-    const blame = (thrown: unknown): never => {
-      throw layerError(thrown, name, core);
-    };
     let called = false;
     // An index, not the name: storing a small integer needs no GC write barrier.
     core.entered = index;
@@ -224,18 +225,6 @@ function once(layer: Layer, index: number): (core: CallCore, next: Next) => Prom
     if (result !== undefined && result !== null) checkReturned(result, name);
     return result as void;
   };
-}
-
-/**
- * What a layer threw, as the caller will see it: a non-Error is wrapped in a MiddlewareError naming
- * this layer. Errors pass through unchanged (an inner layer's non-Error was wrapped by that layer).
- * An abort reason is never a layer's own throw, so it passes through too (callError keeps it).
- */
-export function layerError(thrown: unknown, layer: string, core: CallCore, label = `\`${layer}\``): unknown {
-  if (thrown instanceof Error) return thrown;
-  const signal = core.existingSignal;
-  if (signal?.aborted && thrown === signal.reason) return thrown;
-  return toError(thrown, layer, label);
 }
 
 /**
@@ -322,7 +311,7 @@ function replayStep(layer: Layer, index: number, inner: Step): Step {
     try {
       await fn(ctx, next);
     } catch (thrown) {
-      throw layerError(thrown, name, core);
+      throw layerError(thrown, name);
     }
   };
 }

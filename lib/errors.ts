@@ -426,6 +426,35 @@ export function toError(value: unknown, where: string, label = where): Error {
   });
 }
 
+const WRAPPED = Symbol('modelware.wrappedThrow');
+
+/**
+ * What a layer threw, as the caller will see it: a non-Error is wrapped in a MiddlewareError naming
+ * this layer (an inner layer's non-Error was wrapped by that layer, so Errors pass through). A
+ * non-Error abort reason gets wrapped on its way out too; `unwrapAbort` gives it back to the caller
+ * as it was.
+ */
+export function layerError(thrown: unknown, layer: string, label = `\`${layer}\``): unknown {
+  if (thrown instanceof Error) return thrown;
+  const error = toError(thrown, layer, label);
+  Object.defineProperty(error, WRAPPED, { value: true });
+  return error;
+}
+
+/** The abort reason a layer's wrapper wrapped, or `thrown` itself. */
+export function unwrapAbort(thrown: unknown, signal: AbortSignal | undefined): unknown {
+  if (
+    signal?.aborted &&
+    typeof thrown === 'object' &&
+    thrown !== null &&
+    (thrown as { [WRAPPED]?: boolean })[WRAPPED] === true &&
+    (thrown as Error).cause === signal.reason
+  ) {
+    return signal.reason;
+  }
+  return thrown;
+}
+
 /**
  * Whether an error is worth retrying. Provider adapters set `retryable` (429, 5xx, timeouts);
  * anything modelware itself raises for bad input or policy is not.

@@ -1,8 +1,8 @@
-import { type Layer, type Middleware, buildStack, layerError, toLayers } from './compose.js';
+import { type Layer, type Middleware, buildStack, toLayers } from './compose.js';
 import { CallCore, type CoreSettings, enableInspection } from './call-core.js';
 import type { RunContext } from './context.js';
 import { callError, dispatcher, emitCompleted, emitRequested, eventBase } from './dispatch.js';
-import { MiddlewareError, toError } from './errors.js';
+import { MiddlewareError, layerError, toError } from './errors.js';
 import { EventHub, type ModelEventListener, type ModelEventType } from './events.js';
 import {
   type ExecuteOptions,
@@ -237,7 +237,7 @@ class PipelineImpl implements Pipeline {
     // A non-Error the executor threw is named after the executor, not blamed on the innermost layer.
     const innermost = (core: CallCore) =>
       dispatch(core).then(undefined, (thrown: unknown) => {
-        throw layerError(thrown, this.#executorName, core, `the executor \`${this.#executorName}\``);
+        throw layerError(thrown, this.#executorName, `the executor \`${this.#executorName}\``);
       });
     this.#stack = buildStack(this.#callLayers, innermost);
     return this.#stack;
