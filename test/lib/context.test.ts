@@ -133,7 +133,11 @@ describe('ctx.update: chaining', () => {
       requests.push(ctx.request);
       return next();
     };
-    const app = pipeline(scriptedExecutor(['x'])).use(record, updater('noop', () => {}), record);
+    const app = pipeline(scriptedExecutor(['x'])).use(
+      record,
+      updater('noop', () => {}),
+      record,
+    );
     await app.generate(BASE_REQUEST);
     assert.equal(requests[1], requests[0]);
   });
