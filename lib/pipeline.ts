@@ -29,7 +29,11 @@ export interface PipelineOptions {
   readonly validate?: boolean | undefined;
   /** Record the Immer patches of every layer's update in `ctx.patches`. @default false */
   readonly inspect?: boolean | undefined;
-  /** Deep-freeze every request version a layer produces (development aid; slower). @default false */
+  /**
+   * Layers see a deep-frozen copy of the caller's request and of every version they produce, so
+   * any direct mutation of `ctx.request` throws. The caller's own objects are never frozen
+   * (development aid; each new message is copied once). @default false
+   */
   readonly strict?: boolean | undefined;
 }
 

@@ -22,8 +22,11 @@ export interface FallbackOptions {
  * each. Layers inside see the model being tried (`ctx.request.model`, `ctx.model.resolved`);
  * layers outside and the `completed` event see the model that answered in `ctx.model.resolved`.
  *
+ * A bare list of models is short for `{ models }`.
+ *
  * @example
  * app.use(fallback({ models: ['claude-haiku-4-5', 'gpt-5-mini'] }));
+ * app.use(fallback(['claude-haiku-4-5', 'gpt-5-mini']));
  */
 export function fallback(options: FallbackOptions | readonly string[]): Middleware {
   // `fallback(['a', 'b'])` reads naturally; it means `fallback({ models: ['a', 'b'] })`.
