@@ -223,6 +223,19 @@ describe('misuse: a non-Error thrown names its layer', () => {
   });
 });
 
+describe('misuse: abort reasons in stream mode', () => {
+  test('a non-Error abort reason is rejected as is in stream mode too', async () => {
+    const controller = new AbortController();
+    const app = pipeline({
+      generate: (_r, o) =>
+        new Promise((_, reject) => o?.signal?.addEventListener('abort', () => reject(o.signal?.reason))),
+    }).use(logLayer('a', []));
+    const pending = app.stream(BASE_REQUEST, { signal: controller.signal }).text();
+    setImmediate(() => controller.abort('stop'));
+    await assert.rejects(pending, (error: unknown) => error === 'stop');
+  });
+});
+
 describe('misuse: fallback and retry wording', () => {
   test("fallback(['a', 'b']) means fallback({ models: ['a', 'b'] })", async () => {
     const seen: string[] = [];
