@@ -1,7 +1,7 @@
 import koaCompose from 'koa-compose';
 import type { CallCore } from './call-core.js';
 import { Context, type RequestRecipe } from './context.js';
-import { MiddlewareError } from './errors.js';
+import { MiddlewareError, layerError } from './errors.js';
 import { type ReadonlyModelRequest, describe } from './executor.js';
 import { discardStream } from './stream.js';
 import type { RunMiddlewareFn, TurnMiddlewareFn } from './run-context.js';
@@ -14,6 +14,32 @@ export type Next = () => Promise<void>;
 export type MiddlewareFn = (ctx: Context, next: Next) => Promise<void> | void;
 
 const DEFINITION = Symbol.for('modelware.middleware');
+const FACTORY = Symbol.for('modelware.factory');
+
+/**
+ * Marks a function as a middleware *factory* (a function that returns a middleware, like `retry`),
+ * so `use(retry)` fails at once with "call it: retry()" instead of misbehaving at request time.
+ * Every built-in is marked; mark your own factories the same way. The mark is the property
+ * `Symbol.for('modelware.factory')`, so it works across duplicate copies of modelware.
+ *
+ * @example
+ * export const audit = defineMiddlewareFactory(function audit(options: AuditOptions = {}) {
+ *   return async function audit(ctx, next) { await next(); };
+ * });
+ */
+export function defineMiddlewareFactory<F extends (...args: never[]) => unknown>(factory: F): F {
+  if (typeof factory !== 'function') {
+    throw new TypeError(`defineMiddlewareFactory(): expected a function, got ${describe(factory)}.`);
+  }
+  Object.defineProperty(factory, FACTORY, { value: true });
+  return factory;
+}
+
+function factoryMisuse(where: string, name: string): TypeError {
+  return new TypeError(
+    `${where}: \`${name}\` is a middleware factory, not a middleware. Call it: \`app.use(${name}())\` (with its options, if any).`,
+  );
+}
 
 /** A named middleware; see `defineMiddleware`. */
 export interface MiddlewareDefinition {
@@ -85,6 +111,7 @@ export function compose(...middleware: Middleware[]): MiddlewareDefinition {
 /** @internal Validates and normalises what `use()`/`compose()` received. */
 export function toLayers(value: unknown, where: string, index = 0): Layer[] {
   if (typeof value === 'function') {
+    if ((value as { [FACTORY]?: unknown })[FACTORY] === true) throw factoryMisuse(where, value.name || 'factory');
     return [{ name: value.name || `anonymous#${index}`, call: value as MiddlewareFn, replay: false, tool: undefined }];
   }
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
@@ -174,18 +201,47 @@ function chain(segment: readonly Layer[], start: number, downstream: Step): Step
 function once(layer: Layer, index: number): (core: CallCore, next: Next) => Promise<void> | void {
   const { name } = layer;
   const fn = layer.call as MiddlewareFn;
+  // One handler per layer, made once: a closure per call would cost more than the layer itself.
+  const blame = (thrown: unknown): never => {
+    throw layerError(thrown, name);
+  };
   return (core, next) => {
     let called = false;
     // An index, not the name: storing a small integer needs no GC write barrier.
     core.entered = index;
-    return fn(new Context(core, name), () => {
-      if (called) {
-        return Promise.reject(nextCalledTwice(name));
-      }
-      called = true;
-      return next();
-    });
+    let result: unknown;
+    try {
+      result = fn(new Context(core, name), () => {
+        if (called) {
+          return Promise.reject(nextCalledTwice(name));
+        }
+        called = true;
+        return next();
+      });
+    } catch (thrown) {
+      blame(thrown);
+    }
+    if (result instanceof Promise) return result.then(undefined, blame);
+    if (result !== undefined && result !== null) checkReturned(result, name);
+    return result as void;
   };
+}
+
+/**
+ * A middleware returns nothing (or a promise). A function or a middleware definition coming back
+ * means `use()` got a factory that nobody marked with `defineMiddlewareFactory`: it was called as
+ * the layer and built a middleware instead of running one.
+ */
+function checkReturned(result: unknown, layer: string): void {
+  if (
+    typeof result === 'function' ||
+    (typeof result === 'object' && (result as { [DEFINITION]?: unknown })[DEFINITION])
+  ) {
+    throw new MiddlewareError(
+      layer,
+      `\`${layer}\` returned a middleware instead of running: it is a middleware factory. Call it when you mount it: \`app.use(${layer}())\`.`,
+    );
+  }
 }
 
 /**
@@ -252,6 +308,10 @@ function replayStep(layer: Layer, index: number, inner: Step): Step {
         running = false;
       }
     };
-    await fn(ctx, next);
+    try {
+      await fn(ctx, next);
+    } catch (thrown) {
+      throw layerError(thrown, name);
+    }
   };
 }

@@ -1,6 +1,6 @@
 import type { CallCore, CoreSettings } from './call-core.js';
 import type { RunContext } from './context.js';
-import { MiddlewareError, toError } from './errors.js';
+import { MiddlewareError, toError, unwrapAbort } from './errors.js';
 import type { EventHub } from './events.js';
 import type { ExecuteOptions, Executor } from './executor.js';
 import type { ModelResponse, StreamPart } from './messages.js';
@@ -35,7 +35,8 @@ export function emitCompleted(events: EventHub, core: CallCore, response: ModelR
  * non-Error is wrapped in a MiddlewareError.
  */
 export function callError(thrown: unknown, signal: AbortSignal | undefined): unknown {
-  return signal?.aborted && thrown === signal.reason ? thrown : toError(thrown, 'a middleware');
+  const reason = unwrapAbort(thrown, signal);
+  return signal?.aborted && reason === signal.reason ? reason : toError(reason, 'a middleware');
 }
 
 /** The innermost step of a pipeline's stack. */

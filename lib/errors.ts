@@ -511,7 +511,7 @@ export class PluginConfigError extends ModelwareError {
 const PLUGIN_CONFIG = defineMarker(PluginConfigError, 'PluginConfigError');
 
 /** Wraps a thrown value that is not an `Error`, so callers always get a stack and a message. */
-export function toError(value: unknown, where: string): Error {
+export function toError(value: unknown, where: string, label = where): Error {
   if (value instanceof Error) return value;
   let shown: string;
   try {
@@ -519,9 +519,38 @@ export function toError(value: unknown, where: string): Error {
   } catch {
     shown = String(value);
   }
-  return new MiddlewareError(where, `${where} threw a non-Error value: ${shown}. Throw an Error instance instead.`, {
+  return new MiddlewareError(where, `${label} threw a non-Error value: ${shown}. Throw an Error instance instead.`, {
     cause: value,
   });
+}
+
+const WRAPPED = Symbol('modelware.wrappedThrow');
+
+/**
+ * What a layer threw, as the caller will see it: a non-Error is wrapped in a MiddlewareError naming
+ * this layer (an inner layer's non-Error was wrapped by that layer, so Errors pass through). A
+ * non-Error abort reason gets wrapped on its way out too; `unwrapAbort` gives it back to the caller
+ * as it was.
+ */
+export function layerError(thrown: unknown, layer: string, label = `\`${layer}\``): unknown {
+  if (thrown instanceof Error) return thrown;
+  const error = toError(thrown, layer, label);
+  Object.defineProperty(error, WRAPPED, { value: true });
+  return error;
+}
+
+/** The abort reason a layer's wrapper wrapped, or `thrown` itself. */
+export function unwrapAbort(thrown: unknown, signal: AbortSignal | undefined): unknown {
+  if (
+    signal?.aborted &&
+    typeof thrown === 'object' &&
+    thrown !== null &&
+    (thrown as { [WRAPPED]?: boolean })[WRAPPED] === true &&
+    (thrown as Error).cause === signal.reason
+  ) {
+    return signal.reason;
+  }
+  return thrown;
 }
 
 /**

@@ -1,4 +1,4 @@
-export { compose, defineMiddleware } from './compose.js';
+export { compose, defineMiddleware, defineMiddlewareFactory } from './compose.js';
 export { Context } from './context.js';
 export {
   BufferLimitError,
@@ -68,6 +68,7 @@ export type { IssuePath, StoreOperation, Violation } from './errors.js';
 export type { EffectiveModel, ModelEvent, ModelEventListener, ModelEventOf, ModelEventType } from './events.js';
 export type { ExecuteOptions, Executor, ReadonlyModelRequest } from './executor.js';
 export type {
+  AssistantContentPart,
   AssistantMessage,
   CallOptions,
   FinishReason,
@@ -75,6 +76,7 @@ export type {
   Message,
   ModelRequest,
   ModelResponse,
+  ProviderFields,
   ReasoningPart,
   StreamPart,
   SystemMessage,
@@ -84,6 +86,7 @@ export type {
   ToolMessage,
   ToolSpec,
   Usage,
+  UserContentPart,
   UserMessage,
 } from './messages.js';
 export type { CallSettings, Pipeline, PipelineOptions } from './pipeline.js';

@@ -2,7 +2,7 @@ import { type Layer, type Middleware, buildStack, toLayers } from './compose.js'
 import { CallCore, type CoreSettings, enableInspection } from './call-core.js';
 import type { RunContext } from './context.js';
 import { callError, dispatcher, emitCompleted, emitRequested, eventBase } from './dispatch.js';
-import { MiddlewareError } from './errors.js';
+import { MiddlewareError, layerError, toError } from './errors.js';
 import { EventHub, type ModelEventListener, type ModelEventType } from './events.js';
 import {
   type ExecuteOptions,
@@ -29,7 +29,11 @@ export interface PipelineOptions {
   readonly validate?: boolean | undefined;
   /** Record the Immer patches of every layer's update in `ctx.patches`. @default false */
   readonly inspect?: boolean | undefined;
-  /** Deep-freeze every request version a layer produces (development aid; slower). @default false */
+  /**
+   * Layers see a deep-frozen copy of the caller's request and of every version they produce, so
+   * any direct mutation of `ctx.request` throws. The caller's own objects are never frozen
+   * (development aid; each new message is copied once). @default false
+   */
   readonly strict?: boolean | undefined;
 }
 
@@ -78,10 +82,31 @@ export function pipeline(executor: Executor | PipelineOptions, ...middleware: Mi
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`pipeline(): expected an executor or { executor, ...options }, got ${String(options)}.`);
   }
+  const sdk = sdkClientHint(executor) ?? sdkClientHint(options.executor);
+  if (sdk) throw new TypeError(`pipeline(): got ${sdk}, not an executor. Wrap it in an adapter first.`);
   assertExecutor(options.executor, 'pipeline()');
   const app = new PipelineImpl(options);
   if (middleware.length > 0) app.use(...middleware);
   return app;
+}
+
+/**
+ * Recognises, by shape alone (no SDK is imported), a provider client or model passed where an
+ * executor belongs, and names the adapter that turns it into one.
+ */
+export function sdkClientHint(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as Record<string, Record<string, unknown> | undefined>;
+  if (typeof v.chat?.completions === 'object' && typeof v.responses === 'object') {
+    return "an OpenAI SDK client: use `openaiExecutor({ client })` from 'modelware/openai'";
+  }
+  if (typeof v.messages?.create === 'function') {
+    return "an Anthropic SDK client: use `anthropicExecutor({ client })` from 'modelware/anthropic'";
+  }
+  if (typeof v.specificationVersion === 'string' && typeof v.doGenerate === 'function') {
+    return "a Vercel AI SDK language model: use `aiSdkExecutor(model)` from 'modelware/ai-sdk'";
+  }
+  return undefined;
 }
 
 class PipelineImpl implements Pipeline {
@@ -164,10 +189,10 @@ class PipelineImpl implements Pipeline {
       options?.signal?.throwIfAborted();
       pending = this.#executor.generate(request, options);
     } catch (thrown) {
-      return Promise.reject(callError(thrown, options?.signal));
+      return Promise.reject(callError(this.#executorError(thrown, options?.signal), options?.signal));
     }
     return pending.then(this.#checkResponse, (thrown: unknown) => {
-      throw callError(thrown, options?.signal);
+      throw callError(this.#executorError(thrown, options?.signal), options?.signal);
     });
   }
 
@@ -211,7 +236,20 @@ class PipelineImpl implements Pipeline {
   }
 
   #getStack(): (core: CallCore) => Promise<void> {
-    return (this.#stack ??= buildStack(this.#callLayers, dispatcher(this.#env)));
+    if (this.#stack) return this.#stack;
+    const dispatch = dispatcher(this.#env);
+    // A non-Error the executor threw is named after the executor, not blamed on the innermost layer.
+    const innermost = (core: CallCore) =>
+      dispatch(core).then(undefined, (thrown: unknown) => {
+        throw layerError(thrown, this.#executorName, `the executor \`${this.#executorName}\``);
+      });
+    this.#stack = buildStack(this.#callLayers, innermost);
+    return this.#stack;
+  }
+
+  #executorError(thrown: unknown, signal: AbortSignal | undefined): unknown {
+    if (thrown instanceof Error || (signal?.aborted && thrown === signal.reason)) return thrown;
+    return toError(thrown, this.#executorName, `the executor \`${this.#executorName}\``);
   }
 
   #noResponse(core: CallCore): MiddlewareError {

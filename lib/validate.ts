@@ -10,6 +10,7 @@ import {
   MessageSchema,
   ModelResponseSchema,
   type ToolCallPart,
+  type ToolMessage,
   ToolSpecSchema,
   toolCallsOf,
 } from './messages.js';
@@ -142,6 +143,21 @@ function checkFields(request: ReadonlyModelRequest, before: ReadonlyModelRequest
     return custom(['model'], 'expected `model` to be a non-empty string');
   }
   if (!Array.isArray(request.messages)) return custom(['messages'], 'expected `messages` to be an array');
+  const unknown = unknownRequestKey(request);
+  if (unknown !== undefined) {
+    return {
+      path: [],
+      issues: [
+        {
+          code: 'unrecognized_keys',
+          keys: [unknown],
+          path: [],
+          message: `unknown key \`${unknown}\``,
+          input: undefined,
+        } as unknown as Issue,
+      ],
+    };
+  }
   if (request.tools !== before?.tools && request.tools !== undefined) {
     if (!Array.isArray(request.tools)) return custom(['tools'], 'expected `tools` to be an array');
     for (let i = 0; i < request.tools.length; i++) {
@@ -167,6 +183,23 @@ function checkFields(request: ReadonlyModelRequest, before: ReadonlyModelRequest
   return undefined;
 }
 
+/** The first key a request may not have (the request schema is strict), checked on every call: a few ns. */
+function unknownRequestKey(request: object): string | undefined {
+  for (const key in request) {
+    switch (key) {
+      case 'model':
+      case 'messages':
+      case 'tools':
+      case 'options':
+      case 'metadata':
+        continue;
+      default:
+        return key;
+    }
+  }
+  return undefined;
+}
+
 /**
  * Whether two messages carry the same tool-call ids and names, in order (an assistant message's
  * tool calls, or a tool result's answer). Compared field by field: no separator can make different
@@ -175,7 +208,11 @@ function checkFields(request: ReadonlyModelRequest, before: ReadonlyModelRequest
  */
 function sameToolIds(a: Message, b: Message): boolean {
   if (a.role === 'tool' || b.role === 'tool') {
-    return a.role === b.role && a.toolCallId === (b as typeof a).toolCallId && a.toolName === (b as typeof a).toolName;
+    return (
+      a.role === b.role &&
+      (a as ToolMessage).toolCallId === (b as ToolMessage).toolCallId &&
+      (a as ToolMessage).toolName === (b as ToolMessage).toolName
+    );
   }
   const x = toolCallsOf(a);
   const y = toolCallsOf(b);
@@ -267,10 +304,83 @@ function checkTouched(a: readonly unknown[], b: readonly unknown[], indices: rea
   return pairingNeeded ? checkToolPairing(b as readonly Message[]) : undefined;
 }
 
-function describeProblem(problem: Problem): string {
+function describeProblem(problem: Problem, response = false): string {
   const first = problem.issues[0];
   const more = problem.issues.length > 1 ? ` (and ${problem.issues.length - 1} more issue(s))` : '';
-  return `${formatPath(problem.path)}: ${first?.message ?? 'invalid'}${more}`;
+  const text =
+    first?.code === 'unrecognized_keys' && !response
+      ? problem.path.length === 0
+        ? requestKeyText(first.keys[0] ?? '')
+        : unknownKeyText(first.keys, problem.path)
+      : first?.message;
+  return `${formatPath(problem.path)}: ${text ?? 'invalid'}${more}`;
+}
+
+const REQUEST_KEYS = ['model', 'messages', 'tools', 'options', 'metadata'];
+
+function requestKeyText(key: string): string {
+  const near = nearest(key, REQUEST_KEYS);
+  return `unknown key \`${key}\`${near ? ` (did you mean \`${near}\`?)` : ''}; a request has model, messages, tools, options and metadata (provider fields go in \`options.openai\`, \`options.anthropic\` or \`options.providerOptions\`, your own data in \`metadata\`)`;
+}
+
+const MESSAGE_KEYS = ['role', 'content', 'toolCallId', 'toolName', 'isError'];
+const PART_KEYS = ['type', 'text', 'image', 'mediaType', 'signature', 'toolCallId', 'toolName', 'input'];
+
+/** `unknown key `contnet` (did you mean `content`?)`: the keys a strict schema refused, with the nearest known one. */
+function unknownKeyText(keys: readonly string[], path: IssuePath): string {
+  const last = path.at(-1);
+  const known =
+    last === 'options'
+      ? Object.keys(CallOptionsSchema.shape)
+      : path[0] === 'tools'
+        ? Object.keys(ToolSpecSchema.shape)
+        : path.includes('content')
+          ? PART_KEYS
+          : MESSAGE_KEYS;
+  const named = keys.map((key) => {
+    const near = nearest(key, known);
+    return `\`${key}\`${near ? ` (did you mean \`${near}\`?)` : ''}`;
+  });
+  const provider =
+    last === 'options'
+      ? '; provider fields go in `options.openai`, `options.anthropic` or `options.providerOptions`'
+      : '';
+  return `unknown key${keys.length > 1 ? 's' : ''} ${named.join(', ')}${provider}`;
+}
+
+/** The known key closest to `key` by edit distance, if close enough to be a typo or another casing. */
+function nearest(key: string, known: readonly string[]): string | undefined {
+  if (key.length > 64) return undefined;
+  const folded = key.toLowerCase().replace(/_/g, '');
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of known) {
+    const c = candidate.toLowerCase();
+    if (c === folded || c.startsWith(folded) || c.replace('output', '') === folded) return candidate;
+    const d = distance(folded, c);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = candidate;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance of two short strings (both at most 64 characters here). */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(
+        (prev[j] as number) + 1,
+        (row[j - 1] as number) + 1,
+        (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    prev = row;
+  }
+  return prev[b.length] as number;
 }
 
 /**
@@ -318,7 +428,7 @@ export function validateResponse(response: unknown, source: string): void {
       source,
       path: problem.path,
       issues: problem.issues,
-      message: `\`${source}\` returned an invalid response: ${describeProblem(problem)}. Responses must match ModelResponseSchema ({ message: { role: 'assistant', content }, finishReason }).`,
+      message: `\`${source}\` returned an invalid response: ${describeProblem(problem, true)}. Responses must match ModelResponseSchema ({ message: { role: 'assistant', content }, finishReason }).`,
     });
   }
   validResponses.add(response as object);

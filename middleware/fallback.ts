@@ -1,6 +1,7 @@
 import { type Middleware, defineMiddleware } from '../lib/compose.js';
 import type { Context } from '../lib/context.js';
 import { RetryError, isRetryable } from '../lib/errors.js';
+import { message } from './retry.js';
 
 export interface FallbackOptions {
   /** Models to try, in order, after the requested one fails. */
@@ -21,14 +22,20 @@ export interface FallbackOptions {
  * each. Layers inside see the model being tried (`ctx.request.model`, `ctx.model.resolved`);
  * layers outside and the `completed` event see the model that answered in `ctx.model.resolved`.
  *
+ * A bare list of models is short for `{ models }`.
+ *
  * @example
  * app.use(fallback({ models: ['claude-haiku-4-5', 'gpt-5-mini'] }));
+ * app.use(fallback(['claude-haiku-4-5', 'gpt-5-mini']));
  */
-export function fallback(options: FallbackOptions): Middleware {
-  const { models, shouldFallback, onFallback } = options ?? ({} as FallbackOptions);
+export function fallback(options: FallbackOptions | readonly string[]): Middleware {
+  // `fallback(['a', 'b'])` reads naturally; it means `fallback({ models: ['a', 'b'] })`.
+  const { models, shouldFallback, onFallback } = Array.isArray(options)
+    ? { models: options as readonly string[], shouldFallback: undefined, onFallback: undefined }
+    : ((options ?? {}) as FallbackOptions);
   if (!Array.isArray(models) || models.length === 0 || models.some((m) => typeof m !== 'string' || m.length === 0)) {
     throw new TypeError(
-      `fallback(): expected \`models\` to be a non-empty array of model ids, got \`${JSON.stringify(models)}\`.`,
+      `fallback(): expected \`models\` to be a non-empty array of model ids, as in \`fallback({ models: ['gpt-5-mini', 'claude-haiku-4-5'] })\`, got \`${JSON.stringify(models)}\`.`,
     );
   }
   // An inner retry() that gave up on this model is a reason to try the next one, if its last
@@ -57,7 +64,7 @@ export function fallback(options: FallbackOptions): Middleware {
         }
       }
       throw new RetryError(
-        `fallback: every model failed (${chain.join(', ')}); the last error: ${String((errors.at(-1) as Error)?.message ?? errors.at(-1)).replace(/\.$/, '')}.`,
+        `fallback: every model failed (${chain.join(', ')}); the last error: ${message(errors.at(-1))}.`,
         'modelsExhausted',
         errors,
       );

@@ -46,3 +46,46 @@ export type {
   RedactPiiOptions,
 } from './redact-pii.js';
 export type { RepairInfo, ValidateOutputMiddleware, ValidateOutputOptions } from './validate-output.js';
+
+// Every built-in factory carries the factory mark, so `app.use(retry)` (not called) fails at `use()`
+// with "call it: retry()". Marked here, where the public entry point is assembled, once.
+import { defineMiddlewareFactory } from '../lib/compose.js';
+import { auditLog as auditLogFactory } from './audit-log.js';
+import { cache as cacheFactory } from './cache.js';
+import { callLimit as callLimitFactory } from './call-limit.js';
+import { compactToolResults as compactToolResultsFactory } from './compact-tool-results.js';
+import { fallback as fallbackFactory } from './fallback.js';
+import { guard as guardFactory } from './guard.js';
+import { plugins as pluginsFactory } from './plugins.js';
+import { rateLimit as rateLimitFactory } from './rate-limit.js';
+import { redactPii as redactPiiFactory } from './redact-pii.js';
+import { retry as retryFactory } from './retry.js';
+import { router as routerFactory } from './router.js';
+import { timeout as timeoutFactory } from './timeout.js';
+import { tokenBudget as tokenBudgetFactory } from './token-budget.js';
+import { tracing as tracingFactory } from './tracing.js';
+import { transformContext as transformContextFactory } from './transform-context.js';
+import { usage as usageFactory } from './usage.js';
+import { validateOutput as validateOutputFactory } from './validate-output.js';
+
+for (const factory of [
+  auditLogFactory,
+  cacheFactory,
+  callLimitFactory,
+  compactToolResultsFactory,
+  fallbackFactory,
+  guardFactory,
+  pluginsFactory,
+  rateLimitFactory,
+  redactPiiFactory,
+  retryFactory,
+  routerFactory,
+  timeoutFactory,
+  tokenBudgetFactory,
+  tracingFactory,
+  transformContextFactory,
+  usageFactory,
+  validateOutputFactory,
+]) {
+  defineMiddlewareFactory(factory as (...args: never[]) => unknown);
+}

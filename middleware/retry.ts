@@ -83,9 +83,15 @@ function retryAfter(error: unknown): number {
   return typeof value === 'number' && value > 0 ? value : 0;
 }
 
-/** The error's message without a final full stop, to sit inside a sentence of ours. */
-function message(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).replace(/\.$/, '');
+/**
+ * The error's message to sit inside a sentence of ours: without a final full stop, and without the
+ * sentences that advise adding `retry()` (adapters end provider errors with one), which would
+ * contradict a message that says retry() already tried.
+ */
+export function message(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  const kept = text.split('. ').filter((sentence) => !sentence.includes('retry()'));
+  return kept.join('. ').replace(/\.$/, '');
 }
 
 function check(name: string, value: unknown, ok: boolean, expected: string): void {

@@ -67,7 +67,7 @@ export function aiSdkExecutor(
       } catch (error) {
         throw fromAiSdkError(error, name, signal);
       }
-      let finish: StreamPart | undefined;
+      let finish: Extract<StreamPart, { type: 'finish' }> | undefined;
       let modelId = resolved.modelId;
       let ended = false;
       const providerTools = new Set<string>();

@@ -72,7 +72,9 @@ describe('ctx.update: chaining', () => {
     await pipeline(model).use(step('a'), step('b'), step('c')).generate(BASE_REQUEST);
     assert.equal(originals.length, 3);
     for (const [i, original] of originals.entries()) assert.equal(original, befores[i]);
-    assert.equal(originals[0], BASE_REQUEST);
+    // The library's entry copy of the caller's request: equal, sharing the message objects.
+    assert.deepEqual(originals[0], BASE_REQUEST);
+    assert.equal(originals[0]?.messages[0], BASE_REQUEST.messages[0]);
     assert.equal(model.calls[0]?.request.model, 'test-model+a+b+c');
   });
 
@@ -127,15 +129,17 @@ describe('ctx.update: chaining', () => {
 
   test('a recipe that changes nothing keeps the request identity', async () => {
     const requests: ReadonlyModelRequest[] = [];
+    const record: Middleware = (ctx, next) => {
+      requests.push(ctx.request);
+      return next();
+    };
     const app = pipeline(scriptedExecutor(['x'])).use(
+      record,
       updater('noop', () => {}),
-      (ctx, next) => {
-        requests.push(ctx.request);
-        return next();
-      },
+      record,
     );
     await app.generate(BASE_REQUEST);
-    assert.equal(requests[0], BASE_REQUEST);
+    assert.equal(requests[1], requests[0]);
   });
 
   test('the request a layer produces is frozen at the root, so it cannot be mutated by accident', async () => {
@@ -188,7 +192,7 @@ describe('ctx.update: chaining', () => {
         },
       )
       .generate(request);
-    assert.equal(untouched[0], request);
+    assert.equal(untouched[0]?.messages, messages);
   });
 
   test('strict: true deep-freezes what a layer produces', async () => {
@@ -298,7 +302,7 @@ describe('ctx.update: a bad layer is named', () => {
       return next();
     });
     await app.generate(BASE_REQUEST);
-    assert.equal(model.calls[0]?.request, BASE_REQUEST);
+    assert.deepEqual(model.calls[0]?.request, BASE_REQUEST);
   });
 
   test('validate: false skips update validation', async () => {

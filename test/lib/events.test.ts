@@ -100,7 +100,9 @@ describe('events: lifecycle', () => {
     await app.generate(BASE_REQUEST);
     const requested = events[0] as Extract<ModelEvent, { type: 'requested' }>;
     const dispatched = events[1] as Extract<ModelEvent, { type: 'dispatched' }>;
-    assert.equal(requested.request, BASE_REQUEST);
+    // The library's entry copy of the caller's request: equal, and sharing its message objects.
+    assert.deepEqual(requested.request, BASE_REQUEST);
+    assert.equal(requested.request.messages[0], BASE_REQUEST.messages[0]);
     assert.deepEqual(dispatched.request.metadata, { tag: 1 });
   });
 

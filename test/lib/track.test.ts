@@ -96,6 +96,7 @@ describe('tracked validation', () => {
   it('catches a nested edit that breaks pairing without replacing the message from the recipe', () => {
     const request: ModelRequest = { model: 'm', messages: transcript(8) };
     const core = new CallCore(SETTINGS, request, 'generate', undefined, undefined, undefined);
+    const before = core.request;
     assert.throws(
       () =>
         core.update((d) => {
@@ -104,6 +105,6 @@ describe('tracked validation', () => {
       (e: unknown) =>
         InvalidRequestError.isInstance(e) && e.layer === 'rename' && e.path.join('.') === 'messages.3.toolCallId',
     );
-    assert.equal(core.request, request);
+    assert.equal(core.request, before);
   });
 });

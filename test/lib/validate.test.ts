@@ -43,7 +43,18 @@ describe('findRequestProblem', () => {
         },
       ),
     ],
-    ['extra provider fields', { model: 'm', messages: [{ role: 'user', content: 'x', cache: true }], extra: 1 }],
+    [
+      'provider fields under their provider key of options',
+      {
+        model: 'm',
+        messages: [{ role: 'user', content: 'x' }],
+        options: {
+          openai: { service_tier: 'flex' },
+          anthropic: { top_k: 5 },
+          providerOptions: { openai: { user: 'u' } },
+        },
+      },
+    ],
     [
       'tools, options and metadata',
       {
@@ -73,6 +84,28 @@ describe('findRequestProblem', () => {
     ],
     ['a bad toolChoice', { model: 'm', messages: [], options: { toolChoice: 'sometimes' } }, ['options', 'toolChoice']],
     ['metadata that is an array', { model: 'm', messages: [], metadata: [] }, ['metadata']],
+    ['an unknown request key', { model: 'm', messages: [], modle: 'x' }, []],
+    [
+      'an unknown message key',
+      { model: 'm', messages: [{ role: 'user', contnet: 'x', content: 'y' }] },
+      ['messages', 0],
+    ],
+    [
+      'an unknown tool-result key',
+      request(call('c1', 't'), { ...result('c1', 't'), extra: 1 } as unknown as Message),
+      ['messages', 1],
+    ],
+    [
+      'an unknown part key',
+      { model: 'm', messages: [{ role: 'assistant', content: [{ type: 'text', text: 'a', cache: true }] }] },
+      ['messages', 0, 'content', 0],
+    ],
+    ['an unknown option', { model: 'm', messages: [], options: { maxTokens: 50 } }, ['options']],
+    [
+      'an unknown tool spec key',
+      { model: 'm', messages: [], tools: [{ name: 't', inputSchema: {}, strict: true }] },
+      ['tools', 0],
+    ],
     ['a result without a call', request(result('c1', 't')), ['messages', 0, 'toolCallId']],
     ['a result before its call', request(result('c1', 't'), call('c1', 't')), ['messages', 0, 'toolCallId']],
     ['a result naming another tool', request(call('c1', 't'), result('c1', 'u')), ['messages', 1, 'toolName']],

@@ -57,9 +57,11 @@ async function total(messages: readonly Message[]) {
 }
 
 describe('tokenBudget', () => {
-  test('under budget the messages pass untouched (same array)', async () => {
+  test('under budget the messages pass untouched (the same message objects, none dropped)', async () => {
     const sent = await send(HISTORY, { maxInputTokens: 1000, tokenizer: chars });
-    assert.equal(sent, HISTORY);
+    // The pipeline's entry copy of the caller's array, holding the caller's own message objects.
+    assert.equal(sent.length, HISTORY.length);
+    for (const [i, message] of sent.entries()) assert.equal(message, HISTORY[i]);
   });
 
   test('drop-oldest drops the oldest messages, a tool call always with its results, and keeps system and newest user', async () => {
