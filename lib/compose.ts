@@ -185,7 +185,12 @@ export function buildStack(layers: readonly Layer[], innermost: Step): Step {
     end = i;
     const head = segment[0] as Layer;
     if (head.replay) {
-      downstream = replayStep(head, i, segment.length > 1 ? chain(segment.slice(1), i + 1, downstream) : downstream);
+      downstream = replayStep(
+        head,
+        i,
+        segment.length > 1 ? chain(segment.slice(1), i + 1, downstream) : downstream,
+        layers,
+      );
     } else {
       downstream = chain(segment, i, downstream);
     }
@@ -201,10 +206,6 @@ function chain(segment: readonly Layer[], start: number, downstream: Step): Step
 function once(layer: Layer, index: number): (core: CallCore, next: Next) => Promise<void> | void {
   const { name } = layer;
   const fn = layer.call as MiddlewareFn;
-  // One handler per layer, made once: a closure per call would cost more than the layer itself.
-  const blame = (thrown: unknown): never => {
-    throw layerError(thrown, name);
-  };
   return (core, next) => {
     let called = false;
     // An index, not the name: storing a small integer needs no GC write barrier.
@@ -219,12 +220,27 @@ function once(layer: Layer, index: number): (core: CallCore, next: Next) => Prom
         return next();
       });
     } catch (thrown) {
-      blame(thrown);
+      // A synchronous throw is this layer's own; an asynchronous one is named where the stack
+      // settles (see blameInnermost): a handler on every layer's promise would cost more than the
+      // layer itself on every successful call.
+      throw layerError(thrown, name);
     }
-    if (result instanceof Promise) return result.then(undefined, blame);
+    if (result instanceof Promise) return result;
     if (result !== undefined && result !== null) checkReturned(result, name);
     return result as void;
   };
+}
+
+/**
+ * What a failed stack rejects with: a non-Error thrown asynchronously is named after the innermost
+ * layer the call had reached (the thrower, unless a layer outside it threw on the way out; docs/decisions.md §22).
+ */
+export function blameInnermost(thrown: unknown, core: CallCore, layers: readonly Layer[], fallback: string): unknown {
+  if (thrown instanceof Error) return thrown;
+  const layer = layers[core.entered]?.name ?? fallback;
+  // Once the executor answered, the throw came on the way out: from this layer or one outside it.
+  const answered = core.response !== undefined || core.stream !== undefined;
+  return layerError(thrown, layer, answered ? `\`${layer}\` or a layer outside it, on the way out,` : `\`${layer}\``);
 }
 
 /**
@@ -266,7 +282,7 @@ class ReplayContext extends Context {
   }
 }
 
-function replayStep(layer: Layer, index: number, inner: Step): Step {
+function replayStep(layer: Layer, index: number, inner: Step, layers: readonly Layer[]): Step {
   const { name } = layer;
   const fn = layer.call as MiddlewareFn;
   return async (core) => {
@@ -300,10 +316,11 @@ function replayStep(layer: Layer, index: number, inner: Step): Step {
         ctx.pending = [];
       } catch (error) {
         // The failed attempt's dispatched model stays visible (ctx.model, `failed` events) until the next attempt.
+        const blamed = blameInnermost(error, core, layers, name);
         core.request = ctx.base;
         await discardStream(core.stream);
         core.stream = undefined;
-        throw error;
+        throw blamed;
       } finally {
         running = false;
       }

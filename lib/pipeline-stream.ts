@@ -11,6 +11,8 @@ import { validateRequest } from './validate.js';
 export interface StreamEnv extends CallEnv {
   readonly stack: () => (core: CallCore) => Promise<void>;
   readonly noResponse: (core: CallCore) => MiddlewareError;
+  /** Names the layer a non-Error came from (the innermost reached). */
+  readonly blame: (core: CallCore, thrown: unknown) => unknown;
 }
 
 /**
@@ -78,7 +80,7 @@ export async function* streamCall(
   } catch (thrown) {
     settled = true;
     const signal = controller.signal;
-    const error = callError(thrown, signal);
+    const error = callError(env.blame(core, thrown), signal);
     if (env.events.has('failed')) {
       env.events.emit({ type: 'failed', ...eventBase(core), error, durationMs: performance.now() - started });
     }

@@ -1,4 +1,4 @@
-import { type Layer, type Middleware, buildStack, toLayers } from './compose.js';
+import { type Layer, type Middleware, blameInnermost, buildStack, toLayers } from './compose.js';
 import { CallCore, type CoreSettings, enableInspection } from './call-core.js';
 import type { RunContext } from './context.js';
 import { callError, dispatcher, emitCompleted, emitRequested, eventBase } from './dispatch.js';
@@ -140,6 +140,7 @@ class PipelineImpl implements Pipeline {
       executorName: this.#executorName,
       stack: () => this.#getStack(),
       noResponse: (core) => this.#noResponse(core),
+      blame: (core, thrown) => blameInnermost(thrown, core, this.#callLayers, this.name),
     };
   }
 
@@ -223,7 +224,7 @@ class PipelineImpl implements Pipeline {
       return response;
     } catch (thrown) {
       // An abort rejects with the signal's reason as is, whatever its type (as fetch does).
-      const error = callError(thrown, core.signal);
+      const error = callError(blameInnermost(thrown, core, this.#callLayers, this.name), core.signal);
       if (this.#events.has('failed')) {
         this.#events.emit({ type: 'failed', ...eventBase(core), error, durationMs: performance.now() - started });
       }
