@@ -214,8 +214,10 @@ describe('Redis keys and Lua arguments are data', { skip: REDIS_MISSING }, () =>
     }
     assert.equal(await client.get('sentinel'), 'still here');
     assert.equal(await client.get('owned'), null);
-    // Nothing matched as a pattern: only the keys written exist under the prefix.
-    assert.equal((await client.keys('sec:*')).length, HOSTILE.length * 2);
+    // Nothing matched as a pattern: only the keys written exist under the prefix (besides the
+    // short-lived request ids that make take/increment count once, see redisStore's dedupeTtlMs).
+    const written = (await client.keys('sec:*')).filter((key) => !/:req:[^:]+$/.test(key));
+    assert.equal(written.length, HOSTILE.length * 2);
   });
 });
 
