@@ -136,7 +136,7 @@ async function runTurn(
   core.step = 'model-call';
   // Raced with the signal: an executor that ignores it cannot keep an aborted run from settling.
   let response = emit
-    ? await streamCall(p.executor, request, options, turn, emit)
+    ? await streamCall(p.executor, request, options, turn, emit, p.validate)
     : await untilAborted(p.executor.generate(request, options), core.signal);
   core.step = 'response';
   if (p.validate) validateResponse(response, executorName(p.executor));
@@ -231,10 +231,13 @@ async function streamCall(
   options: ExecuteOptions,
   turn: number,
   emit: Emit,
+  validate: boolean,
 ): Promise<ModelResponse> {
   const signal = options.signal as AbortSignal;
   if (!executor.stream) {
     const response = await untilAborted(executor.generate(request, options), signal);
+    // Checked before it is cut into parts: an invalid response fails as one, as in generate mode.
+    if (validate) validateResponse(response, executorName(executor));
     for (const part of responseToParts(response)) await relay(part, turn, emit);
     return response;
   }
