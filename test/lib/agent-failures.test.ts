@@ -293,6 +293,14 @@ describe('runAgent: a tool or executor that ignores its signal cannot hang the r
   });
 });
 
+/** Whether `promise` settles within `rounds` turns of the event loop (no wall clock involved). */
+async function settlesWithin<T>(promise: Promise<T>, rounds = 50): Promise<{ settled: boolean; value?: T }> {
+  let outcome: { settled: boolean; value?: T } = { settled: false };
+  promise.then((value) => void (outcome = { settled: true, value }));
+  for (let i = 0; i < rounds && !outcome.settled; i++) await new Promise((resolve) => setImmediate(resolve));
+  return outcome;
+}
+
 describe('tool timeoutMs', () => {
   const slowTool = (timeoutMs?: number) => {
     const seen: { signal?: AbortSignal } = {};
@@ -319,10 +327,11 @@ describe('tool timeoutMs', () => {
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(seen.signal.aborted, false);
     t.mock.timers.tick(1);
-    const result = await run;
+    const { settled, value: result } = await settlesWithin(run);
+    assert.equal(settled, true);
     assert.equal(seen.signal.aborted, true);
     assert.equal(TimeoutError.isInstance(seen.signal.reason), true);
-    assert.deepEqual(result.transcript[2], {
+    assert.deepEqual(result?.transcript[2], {
       role: 'tool',
       toolCallId: 's',
       toolName: 'slow',
@@ -373,7 +382,8 @@ describe('tool timeoutMs', () => {
     const run = runAgent({ model, messages: [USER], tools: [slow], throwOnToolError: true }).catch((e) => e);
     while (seen.signal === undefined) await new Promise((resolve) => setImmediate(resolve));
     t.mock.timers.tick(50);
-    const error = await run;
+    const { settled, value: error } = await settlesWithin(run);
+    assert.equal(settled, true);
     assert.equal(AgentError.isInstance(error) && error.reason, 'tool-call-failed');
     assert.equal(TimeoutError.isInstance(error.cause) && error.cause.timeoutMs, 50);
   });
