@@ -179,7 +179,7 @@ function checkToolCalls(response: ModelResponse, core: RunCore, maxDepth: number
   for (let i = 0; i < content.length; i++) {
     const part = content[i] as (typeof content)[number];
     if (part.type !== 'tool-call') continue;
-    if (nestedDeeperThan(part.input, maxDepth)) throw tooDeep(part, i, maxDepth, source);
+    if (nestedDeeperThan(part.input, maxDepth)) throw tooDeep(i, maxDepth, source);
     used ??= core.callIds;
     let id = part.toolCallId;
     if (used.has(id)) {
@@ -209,14 +209,15 @@ function nestedDeeperThan(value: unknown, max: number): boolean {
   return false;
 }
 
-function tooDeep(part: ToolCallPart, index: number, max: number, source: string): InvalidResponseError {
+function tooDeep(index: number, max: number, source: string): InvalidResponseError {
   const path = ['message', 'content', index, 'input'];
   const why = `arguments nested deeper than ${max} levels`;
   return new InvalidResponseError({
     source,
     path,
     issues: [{ code: 'custom', path, message: why, input: undefined }] as never,
-    message: `\`${source}\` returned tool call \`${part.toolCallId}\` (\`${part.toolName}\`) with ${why} (\`maxToolInputDepth\`). No tool ran; raise \`maxToolInputDepth\` if the tool really takes such input.`,
+    // The call's id and name come from the model: they stay in `path` and the response, not here.
+    message: `\`${source}\` returned a tool call (message.content[${index}]) with ${why} (\`maxToolInputDepth\`). No tool ran; raise \`maxToolInputDepth\` if the tool really takes such input.`,
   });
 }
 
