@@ -128,7 +128,11 @@ async function execute(core: ToolCallCore, settings: ToolRunSettings): Promise<v
     const { tools } = settings;
     const available = tools.size > 0 ? `Available tools: ${[...tools.keys()].join(', ')}.` : 'This run has no tools.';
     const content = `Unknown tool \`${call.toolName}\`. ${available}`;
-    core.result = { content, isError: true, error: new ModelwareError(`The model called an unknown tool: ${content}`) };
+    // The name comes from the model: it stays in the result the model reads, not in the message.
+    const error = new ModelwareError(
+      `runAgent: the model called a tool this run does not have (its name is the tool call's \`toolName\`). ${available}`,
+    );
+    core.result = { content, isError: true, error };
     return;
   }
   const parsed = await parseInput(tool, core.input);

@@ -181,3 +181,18 @@ describe('agent loop: bounded nesting of tool arguments', () => {
     assert.equal(model.calls, 1);
   });
 });
+
+describe('agent loop: no model content in error messages', () => {
+  test('an unknown tool under throwOnToolError: the name the model sent stays out of the messages', async () => {
+    const canary = 'CANARY_7e2';
+    const model = twoStep({
+      role: 'assistant',
+      content: [{ type: 'tool-call', toolCallId: 'u', toolName: canary, input: {} }],
+    });
+    const error = await runAgent({ model, messages: [USER], tools: [], throwOnToolError: true }).catch((e) => e);
+    assert.equal(AgentError.isInstance(error) && error.reason, 'tool-call-failed');
+    assert.equal(error.message.includes(canary), false);
+    assert.equal(error.cause.message.includes(canary), false);
+    assert.match(error.cause.message, /the model called a tool this run does not have/);
+  });
+});
