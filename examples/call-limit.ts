@@ -1,6 +1,6 @@
 // callLimit(): an agent that keeps calling tools is stopped after 3 model calls. With
 // onLimit: 'end' the run finishes normally with a final message; with 'throw' it rejects.
-import { PolicyViolationError, pipeline, runAgent, tool } from 'modelware';
+import { AgentError, PolicyViolationError, pipeline, runAgent, tool } from 'modelware';
 import { scriptedExecutor } from 'modelware/testing';
 import { z } from 'zod';
 import { callLimit } from 'modelware/middleware';
@@ -27,7 +27,9 @@ console.log(`final: ${result.text}`);
 try {
   await runAgent({ model: pipeline(stuck()).use(callLimit({ maxCalls: 2 })), messages, tools: [search] });
 } catch (error) {
-  if (PolicyViolationError.isInstance(error)) console.log(`thrown: ${error.violation.code}: ${error.violation.reason}`);
+  // A failed run rejects with AgentError (transcript so far); what stopped it is its `cause`.
+  const cause = AgentError.isInstance(error) ? error.cause : error;
+  if (PolicyViolationError.isInstance(cause)) console.log(`thrown: ${cause.violation.code}: ${cause.violation.reason}`);
 }
 
 // per: 'pipeline' counts every call through the layer, across runs.

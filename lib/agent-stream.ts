@@ -4,12 +4,15 @@ import type { ToolCallPart, ToolMessage } from './messages.js';
 import type { AgentResult, TurnRecord } from './run-context.js';
 import { linkSignals } from './signals.js';
 
-/** What `streamAgent` yields, in order: per turn `turn-start`, deltas and tool calls, tool results, `turn-end`; then `done`. */
+/**
+ * What `streamAgent` yields, in order: per turn `turn-start`, deltas, the tool calls (once the
+ * response is complete, with the ids the transcript keeps), tool results, `turn-end`; then `done`.
+ */
 export type AgentEvent =
   | { readonly type: 'turn-start'; readonly turn: number }
   | { readonly type: 'text-delta'; readonly turn: number; readonly text: string }
   | { readonly type: 'reasoning-delta'; readonly turn: number; readonly text: string }
-  /** A complete tool call from the model's stream, before it runs. */
+  /** A tool call of the model's complete response, before it runs, with the id the transcript keeps. */
   | { readonly type: 'tool-call'; readonly turn: number; readonly toolCall: ToolCallPart }
   /** A tool call finished; these come in completion order (the transcript keeps call order). */
   | { readonly type: 'tool-result'; readonly turn: number; readonly result: ToolMessage }
@@ -53,7 +56,10 @@ export class AgentStream implements AsyncIterable<AgentEvent> {
     this.#outer = signal;
   }
 
-  /** The run's result. If nobody iterates the events, reading this runs the loop and drops them. */
+  /**
+   * The run's result. If nobody iterates the events, reading this runs the loop and drops them. A
+   * failed run rejects it with the same `AgentError` the iteration ends with (transcript included).
+   */
   get result(): Promise<AgentResult> {
     if (!this.#iterating) this.#draining = true;
     return this.#start();

@@ -10,7 +10,7 @@ import { pipeline } from './pipeline.js';
 import type { AgentResult, RunLayerContext, TurnLayerContext } from './run-context.js';
 import { type StopCondition, toStopConditions } from './stop.js';
 import type { ToolContext } from './tool-context.js';
-import type { AnyTool } from './tools.js';
+import { type AnyTool, MAX_TIMER_MS, isTimerMs } from './tools.js';
 import { findRequestProblem, requestError } from './validate.js';
 import { runPlugins } from '../middleware/plugins-agent.js';
 import type { PluginLike } from './plugins.js';
@@ -36,7 +36,10 @@ export interface RunAgentOptions {
   readonly onMaxTurns?: 'throw' | 'stop' | undefined;
   /** Ends the run after a turn when any condition holds (besides the model calling no tool). */
   readonly stopWhen?: StopCondition | readonly StopCondition[] | undefined;
-  /** Cancels the in-flight model call and running tools; the run rejects with `AgentError` (reason `aborted`). */
+  /**
+   * Cancels the in-flight model call and running tools; the run rejects with `AgentError` (reason
+   * `aborted`) at once, even if the executor or a tool ignores the signal (its late result is discarded).
+   */
   readonly signal?: AbortSignal | undefined;
   /** Run-level state (`ctx.run.state`), typed through `RunState`. @default {} */
   readonly state?: RunState | undefined;
@@ -52,11 +55,34 @@ export interface RunAgentOptions {
    * `plugins()` layer dispatches them beside its own, by priority, and no other run sees them.
    */
   readonly plugins?: readonly PluginLike[] | undefined;
-  /** Tool calls of one turn that may run at the same time. @default Infinity */
+  /** Tool calls of one turn that may run at the same time (a positive integer, or `Infinity`). @default 10 */
   readonly toolConcurrency?: number | undefined;
   /**
-   * Reject the run when a tool throws, gets invalid arguments or is unknown, instead of sending
-   * the model an error result (`isError: true`) it can correct on its next turn.
+   * Tool calls of one turn that run at all. Each call past it does not run and is answered with an
+   * error result (`isError: true`) the model reads, asking it to call fewer at a time.
+   * @default 100
+   */
+  readonly maxToolCallsPerTurn?: number | undefined;
+  /**
+   * How long one tool `execute` may take, in ms, for tools that set no `timeoutMs` of their own.
+   * Past it the tool's signal aborts, a late result is discarded and the model reads an error
+   * result saying the tool timed out. At most 2^31-1.
+   * @default undefined (no limit)
+   */
+  readonly toolTimeoutMs?: number | undefined;
+  /**
+   * The deepest nesting of objects and arrays a tool call's arguments may have (the arguments
+   * object is level 1). A response with deeper arguments fails the run before any tool runs, with
+   * `AgentError` (reason `invalid-response`); it never reaches the transcript, where it would
+   * break serialising the next request.
+   * @default 64
+   */
+  readonly maxToolInputDepth?: number | undefined;
+  /**
+   * Reject the run when a tool throws, times out, gets invalid arguments, is unknown or is past
+   * `maxToolCallsPerTurn`, instead of sending the model an error result (`isError: true`) it can
+   * correct on its next turn. The run rejects with `AgentError` (reason `tool-call-failed`) whose
+   * `cause` is the tool's error; no result of that turn is kept in its transcript.
    * @default false
    */
   readonly throwOnToolError?: boolean | undefined;
@@ -91,7 +117,16 @@ export function prepareRun(options: RunAgentOptions, where: string): Prepared {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`${where}: expected an options object { model, messages, tools }, got ${describe(options)}.`);
   }
-  const { model, messages, maxTurns = 20, onMaxTurns = 'throw', toolConcurrency = Number.POSITIVE_INFINITY } = options;
+  const {
+    model,
+    messages,
+    maxTurns = 20,
+    onMaxTurns = 'throw',
+    toolConcurrency = 10,
+    maxToolCallsPerTurn = 100,
+    toolTimeoutMs,
+    maxToolInputDepth = 64,
+  } = options;
   assertExecutor(model, `${where} \`model\``);
   const validate = options.validate ?? true;
   const modelId = options.modelId ?? model.name ?? 'default';
@@ -117,6 +152,21 @@ export function prepareRun(options: RunAgentOptions, where: string): Prepared {
   if (!(toolConcurrency >= 1) || (toolConcurrency !== Number.POSITIVE_INFINITY && !Number.isInteger(toolConcurrency))) {
     throw new TypeError(
       `${where}: expected \`toolConcurrency\` to be a positive integer or Infinity, got \`${String(toolConcurrency)}\`.`,
+    );
+  }
+  if (!Number.isInteger(maxToolCallsPerTurn) || maxToolCallsPerTurn < 1) {
+    throw new TypeError(
+      `${where}: expected \`maxToolCallsPerTurn\` to be a positive integer, got \`${String(maxToolCallsPerTurn)}\`.`,
+    );
+  }
+  if (toolTimeoutMs !== undefined && !isTimerMs(toolTimeoutMs)) {
+    throw new TypeError(
+      `${where}: expected \`toolTimeoutMs\` to be a positive integer of at most ${MAX_TIMER_MS} (about 24.8 days), got \`${String(toolTimeoutMs)}\`.`,
+    );
+  }
+  if (!Number.isInteger(maxToolInputDepth) || maxToolInputDepth < 1) {
+    throw new TypeError(
+      `${where}: expected \`maxToolInputDepth\` to be a positive integer, got \`${String(maxToolInputDepth)}\`.`,
     );
   }
   const tools = toolMap(options.tools, where);
@@ -148,11 +198,14 @@ export function prepareRun(options: RunAgentOptions, where: string): Prepared {
       tools,
       layers: onionLayers<ToolContext>('tool', own, mounted.toolLayers),
       concurrency: toolConcurrency,
+      maxCallsPerTurn: maxToolCallsPerTurn,
+      timeoutMs: toolTimeoutMs,
       throwOnToolError: options.throwOnToolError === true,
     },
     stopWhen: toStopConditions(options.stopWhen, where),
     maxTurns,
     onMaxTurns,
+    maxToolInputDepth,
     validate,
     runId: newId('run'),
   };

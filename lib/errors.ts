@@ -233,25 +233,45 @@ export class ProviderError extends ModelwareError {
 }
 const PROVIDER = defineMarker(ProviderError, 'ProviderError');
 
-/** Why an agent run ended with an error instead of a result. */
-export type AgentErrorReason = 'aborted' | 'max-turns';
+/**
+ * Why an agent run ended with an error instead of a result:
+ * - `aborted`: the run's signal aborted (its reason is `cause`);
+ * - `max-turns`: `maxTurns` was reached with `onMaxTurns: 'throw'`;
+ * - `model-call-failed`: a model call threw: the provider, or a layer of its stack (a guard or
+ *   plugin block, a budget, a timeout); what it threw is `cause`;
+ * - `invalid-response`: a model response failed validation, or its tool calls break a run limit
+ *   (`maxToolInputDepth`); an `InvalidResponseError` is `cause`;
+ * - `tool-call-failed`: a tool call failed the run: a tool threw (or timed out, or got bad
+ *   arguments) under `throwOnToolError`, or a tool layer threw; what was thrown is `cause`;
+ * - `failed`: a run or turn layer, a stop condition or a transcript edit threw; `cause`.
+ */
+export type AgentErrorReason =
+  | 'aborted'
+  | 'max-turns'
+  | 'model-call-failed'
+  | 'invalid-response'
+  | 'tool-call-failed'
+  | 'failed';
 
 /**
- * An agent run was cancelled through its signal (`reason: 'aborted'`, the signal's reason as
- * `cause`), or reached `maxTurns` with `onMaxTurns: 'throw'`. Carries everything the run had
- * completed, so nothing persisted is lost: the transcript up to the last completed step (a turn
- * whose tool calls were cut off is left out whole, so the transcript never holds an unanswered
- * tool call), the turns completed and their summed usage.
+ * An agent run ended without a result. Every failure once the run started is one: `reason` says
+ * which kind, `cause` holds what was thrown. It carries everything the run had completed, so
+ * nothing persisted is lost: the transcript up to the last completed step (a turn whose tool calls
+ * did not all finish is left out whole, so the transcript never holds an unanswered tool call and
+ * can be sent again as is), the number of turns completed and their summed usage.
  */
 export class AgentError extends ModelwareError {
   override readonly name = 'AgentError';
   readonly reason: AgentErrorReason;
   readonly runId: string;
   readonly transcript: readonly Message[];
-  /** Turns completed before the run ended. */
-  readonly turns: number;
+  /** How many turns completed before the run ended (`AgentResult.turns` holds the records of a run that succeeded). */
+  readonly turnCount: number;
   readonly usage: Usage;
-  /** Never worth retrying as is: the cause is the caller's decision or the run's limit. */
+  /**
+   * Never worth retrying as is: re-running the run would repeat its tool calls. To continue, start
+   * a run from `transcript`.
+   */
   readonly retryable = false;
 
   constructor(init: {
@@ -259,7 +279,7 @@ export class AgentError extends ModelwareError {
     message: string;
     runId: string;
     transcript: readonly Message[];
-    turns: number;
+    turnCount: number;
     usage: Usage;
     cause?: unknown;
   }) {
@@ -267,7 +287,7 @@ export class AgentError extends ModelwareError {
     this.reason = init.reason;
     this.runId = init.runId;
     this.transcript = init.transcript;
-    this.turns = init.turns;
+    this.turnCount = init.turnCount;
     this.usage = init.usage;
   }
 

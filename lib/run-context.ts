@@ -79,7 +79,12 @@ export class RunCore {
   result: AgentResult | undefined = undefined;
   /** The assistant message whose tool calls are running: an abort leaves it out of the transcript. */
   pending: object | undefined = undefined;
+  /** What the loop is doing, so a failure can say which step failed. */
+  step: 'model-call' | 'response' | 'tool-calls' | undefined = undefined;
   #transcript: Message[];
+  /** Every tool-call id the run has seen (built on first use; edits add theirs). */
+  #callIds: Set<string> | undefined = undefined;
+  #editedSinceIds = false;
   #appended: Message[] | undefined = undefined;
   readonly #views = new Map<string, RunContext>();
 
@@ -118,6 +123,24 @@ export class RunCore {
     return view;
   }
 
+  /**
+   * Tool-call ids in use in this run: those of the messages passed in, of every response and of
+   * transcript edits. An id stays taken even if an edit later removes its call.
+   */
+  get callIds(): Set<string> {
+    let ids = this.#callIds;
+    if (ids === undefined || this.#editedSinceIds) {
+      ids ??= new Set();
+      for (const message of this.transcript) {
+        if (message.role !== 'assistant' || typeof message.content === 'string') continue;
+        for (const part of message.content) if (part.type === 'tool-call') ids.add(part.toolCallId);
+      }
+      this.#callIds = ids;
+      this.#editedSinceIds = false;
+    }
+    return ids;
+  }
+
   /** Appends messages the loop built and checked (an assistant message, or its tool results). */
   append(messages: readonly Message[]): void {
     if (this.validate) {
@@ -152,6 +175,7 @@ export class RunCore {
     // Which indices changed is not tracked here: a search for them stops at this version.
     recordDerivation(after, before, null, { valid: this.validate });
     this.#transcript = after;
+    this.#editedSinceIds = this.#callIds !== undefined;
   }
 }
 

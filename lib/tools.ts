@@ -26,11 +26,20 @@ export interface ToolDefinition<Schema extends z.ZodType, Output> {
    * becomes an error result the model reads (unless the run sets `throwOnToolError`).
    */
   readonly execute: (input: z.output<Schema>, options: ToolExecuteOptions) => Output | Promise<Output>;
+  /**
+   * How long one `execute` may take, in ms. Past it the tool's `signal` aborts (with a
+   * `TimeoutError` as reason), any late result is discarded, and the model reads an error result
+   * saying the tool timed out (under `throwOnToolError` the run rejects instead). Overrides the
+   * run's `toolTimeoutMs`.
+   * @default the run's `toolTimeoutMs` (no limit unless the run sets one)
+   */
+  readonly timeoutMs?: number | undefined;
 }
 
 /** A tool, ready for `runAgent({ tools })`. */
 export interface Tool<Schema extends z.ZodType = z.ZodType, Output = unknown> extends ToolDefinition<Schema, Output> {
   readonly description: string | undefined;
+  readonly timeoutMs: number | undefined;
   /** What providers receive: the name, the description and the input's JSON Schema (from zod). */
   readonly spec: ToolSpec;
 }
@@ -54,7 +63,7 @@ export type AnyTool = Tool<any, any>;
 export function tool<Schema extends z.ZodType, Output>(
   definition: ToolDefinition<Schema, Output>,
 ): Tool<Schema, Output> {
-  const { name, description, input, execute } = definition ?? ({} as ToolDefinition<Schema, Output>);
+  const { name, description, input, execute, timeoutMs } = definition ?? ({} as ToolDefinition<Schema, Output>);
   if (!ToolSpecSchema.shape.name.safeParse(name).success) {
     throw new TypeError(
       `tool(): expected \`name\` to be 1-64 characters of a-z, A-Z, 0-9, _ or -, got ${describe(name)}.`,
@@ -70,6 +79,11 @@ export function tool<Schema extends z.ZodType, Output>(
   }
   if (typeof execute !== 'function') {
     throw new TypeError(`tool() \`${name}\`: expected \`execute\` to be a function, got ${describe(execute)}.`);
+  }
+  if (timeoutMs !== undefined && !isTimerMs(timeoutMs)) {
+    throw new TypeError(
+      `tool() \`${name}\`: expected \`timeoutMs\` to be a positive integer of at most ${MAX_TIMER_MS} (about 24.8 days), got \`${String(timeoutMs)}\`.`,
+    );
   }
   let schema: Record<string, unknown>;
   try {
@@ -91,5 +105,13 @@ export function tool<Schema extends z.ZodType, Output>(
   const spec: ToolSpec = Object.freeze(
     description === undefined ? { name, inputSchema: schema } : { name, description, inputSchema: schema },
   );
-  return Object.freeze({ name, description, input, execute, spec });
+  return Object.freeze({ name, description, input, execute, spec, timeoutMs });
+}
+
+/** @internal The longest delay `setTimeout` honours; a longer one fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** @internal A delay `setTimeout` honours as given: a positive integer up to `MAX_TIMER_MS`. */
+export function isTimerMs(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) > 0 && (value as number) <= MAX_TIMER_MS;
 }

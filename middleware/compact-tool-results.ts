@@ -5,7 +5,11 @@ import { changedBetween, recordDerivation, wantProvenance } from '../lib/provena
 import { isSealedValid, sealMessage } from '../lib/validate.js';
 
 export interface CompactToolResultsOptions {
-  /** Tool results kept intact, counting from the newest. @default 3 */
+  /**
+   * Tool results kept intact, counting from the newest, besides the results the model has not seen
+   * yet (those after the last assistant message), which are always sent whole.
+   * @default 3
+   */
   readonly keepLast?: number | undefined;
   /**
    * The content an older tool result is sent with instead of its own: a string, or a function of
@@ -20,9 +24,11 @@ export interface CompactToolResultsOptions {
 }
 
 /**
- * Sends older tool results as short stubs, keeping the newest `keepLast` intact. Only the content
- * changes, in place: every tool result stays paired with its call. The transcript keeps the full
- * results; only what each call sends shrinks.
+ * Sends older tool results as short stubs, keeping the newest `keepLast` intact. A result the model
+ * has not seen yet is never stubbed: every result after the last assistant message (all the results
+ * of the latest tool turn, however many calls it made) is sent whole; a result becomes eligible once
+ * a later model call has answered after it. Only the content changes, in place: every tool result
+ * stays paired with its call. The transcript keeps the full results; only what each call sends shrinks.
  *
  * @example
  * app.use(compactToolResults({ keepLast: 2, minChars: 500 }));
@@ -125,12 +131,17 @@ export function compactToolResults(options: CompactToolResultsOptions = {}): Mid
     name,
     call(ctx, next) {
       const original = ctx.request.messages;
-      // Tool results before `boundary` are older than the newest keepLast.
+      // Tool results before `boundary` are older than the newest keepLast, and the model has seen
+      // them: an assistant message follows them. The results after the last assistant message (the
+      // latest tool turn, however many calls it made) have never been sent whole to the model yet.
+      let lastAssistant = original.length - 1;
+      while (lastAssistant >= 0 && original[lastAssistant]?.role !== 'assistant') lastAssistant--;
       let boundary = original.length;
       for (let i = original.length - 1, kept = 0; i >= 0 && kept < keepLast; i--) {
         if (original[i]?.role !== 'tool') continue;
         boundary = ++kept < keepLast ? 0 : i;
       }
+      boundary = Math.min(boundary, Math.max(0, lastAssistant));
       // Provenance says which indices changed since the previous call (usually two: the system
       // prompt a transform rewrites, and the appended tail) without comparing every element.
       const changed = prevBoundary <= boundary ? changedBetween(original, prevIn) : undefined;

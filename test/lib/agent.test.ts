@@ -180,7 +180,7 @@ describe('runAgent: stop conditions', () => {
     const error = await runAgent({ model: looping(), messages: [USER], tools: [add], maxTurns: 2 }).catch((e) => e);
     assert.ok(AgentError.isInstance(error));
     assert.equal(error.reason, 'max-turns');
-    assert.equal(error.turns, 2);
+    assert.equal(error.turnCount, 2);
     assert.equal(error.transcript.length, 5);
     assert.match(error.message, /reached `maxTurns` \(2\)/);
   });
@@ -236,7 +236,7 @@ describe('runAgent: cancellation', () => {
     assert.ok(AgentError.isInstance(error));
     assert.equal(error.reason, 'aborted');
     assert.equal((error.cause as Error).message, 'user cancelled');
-    assert.equal(error.turns, 1);
+    assert.equal(error.turnCount, 1);
     // Turn 1 complete, the persisted edit of turn 2 kept, turn 2's unanswered tool call left out.
     assert.deepEqual(summary(error.transcript), [
       'user:What is 1 + 2?',
@@ -357,9 +357,11 @@ describe('runAgent: run and turn layers', () => {
       messages: [USER],
       middleware: [defineMiddleware({ name: 'skipper', turn() {} })],
     }).catch((e) => e);
-    assert.ok(MiddlewareError.isInstance(error));
-    assert.equal(error.layer, 'skipper');
-    assert.match(error.message, /turn layer `skipper` returned without calling `await next\(\)`/);
+    assert.equal(AgentError.isInstance(error) && error.reason, 'failed');
+    const cause = error.cause;
+    assert.equal(MiddlewareError.isInstance(cause), true);
+    assert.equal(cause.layer, 'skipper');
+    assert.match(cause.message, /turn layer `skipper` returned without calling `await next\(\)`/);
   });
 });
 

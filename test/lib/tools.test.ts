@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  AgentError,
   type Message,
   MiddlewareError,
   type ReadonlyModelRequest,
@@ -169,7 +170,7 @@ describe('tool execution', () => {
     const model = scriptedExecutor([{ toolCalls: [{ name: 'flaky' }] }, 'never']);
     await assert.rejects(
       runAgent({ model, messages: [USER], tools: [flaky], throwOnToolError: true }),
-      (e) => e === boom,
+      (e) => AgentError.isInstance(e) && e.reason === 'tool-call-failed' && e.cause === boom,
     );
   });
 
@@ -385,17 +386,19 @@ describe('tool middleware', () => {
       messages: [USER],
       tools: [twice],
     }).catch((e) => e);
-    assert.ok(MiddlewareError.isInstance(error));
-    assert.equal(error.layer, 'greedy');
-    assert.match(error.message, /next\(\) called multiple times in tool layer `greedy`/);
+    assert.equal(AgentError.isInstance(error) && error.reason, 'tool-call-failed');
+    const cause = error.cause;
+    assert.equal(MiddlewareError.isInstance(cause), true);
+    assert.equal(cause.layer, 'greedy');
+    assert.match(cause.message, /next\(\) called multiple times in tool layer `greedy`/);
   });
 
   test('a tool layer that neither calls next() nor sets a result fails naming the call', async () => {
     const silent = defineMiddleware({ name: 'silent', tool() {} });
     const error = await runAgent({ model: pipeline(callTwice(1)).use(silent), messages: [USER], tools: [twice] }).catch(
-      (e) => e,
+      (e) => e.cause,
     );
-    assert.ok(MiddlewareError.isInstance(error));
+    assert.equal(MiddlewareError.isInstance(error), true);
     assert.match(error.message, /No result for tool call `t` \(`twice`\)/);
   });
 
@@ -407,9 +410,9 @@ describe('tool middleware', () => {
       },
     });
     const error = await runAgent({ model: pipeline(callTwice(1)).use(bad), messages: [USER], tools: [twice] }).catch(
-      (e) => e,
+      (e) => e.cause,
     );
-    assert.ok(MiddlewareError.isInstance(error));
+    assert.equal(MiddlewareError.isInstance(error), true);
     assert.equal(error.layer, 'bad');
   });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { pipeline, runAgent } from 'modelware';
 import { scriptedExecutor } from 'modelware/testing';
-import { PolicyViolationError } from '../../lib/errors.js';
+import { AgentError, PolicyViolationError } from '../../lib/errors.js';
 import { type CallLimitOptions, callLimit } from '../../middleware/call-limit.js';
 import { BASE_REQUEST } from '../fixtures/core.js';
 import { USER, add, summary } from '../fixtures/agent.js';
@@ -55,8 +55,11 @@ describe('callLimit: per run', () => {
   test("onLimit 'throw' (default) rejects the run with PolicyViolationError CALL_LIMIT", async () => {
     const model = looping();
     const app = pipeline(model).use(callLimit({ maxCalls: 3 }));
-    await assert.rejects(runAgent({ model: app, messages: [USER], tools: [add] }), (error: unknown) => {
-      assert.ok(PolicyViolationError.isInstance(error));
+    await assert.rejects(runAgent({ model: app, messages: [USER], tools: [add] }), (failure: unknown) => {
+      assert.equal(AgentError.isInstance(failure) && failure.reason, 'model-call-failed');
+      const error = (failure as AgentError).cause;
+      assert.equal(PolicyViolationError.isInstance(error), true);
+      if (!PolicyViolationError.isInstance(error)) return false;
       assert.equal(error.violation.code, 'CALL_LIMIT');
       assert.equal(error.violation.plugin, 'callLimit');
       assert.deepEqual(error.violation.details, { maxCalls: 3, per: 'run', calls: 4 });

@@ -36,6 +36,54 @@ describe('compactToolResults', () => {
     assert.deepEqual(tools(result.transcript), ['tool(p1):page 1 pag', 'tool(p2):page 2 pag', 'tool(p3):page 3 pag']);
   });
 
+  test('never stubs a result the model has not seen: every result of the latest tool turn is sent whole', async () => {
+    const model = scriptedExecutor([
+      {
+        toolCalls: [
+          { id: 'w1', name: 'fetch', input: { page: 1 } },
+          { id: 'w2', name: 'fetch', input: { page: 2 } },
+        ],
+      },
+      { toolCalls: [{ id: 'w3', name: 'fetch', input: { page: 3 } }] },
+      'done',
+    ]);
+    const app = pipeline(model).use(compactToolResults({ keepLast: 1, minChars: 10, replaceWith: '[old]' }));
+    await runAgent({ model: app, messages: [USER], tools: [fetchPage] });
+    const tools = (messages: readonly unknown[]) =>
+      summary(messages.filter((m) => (m as Message).role === 'tool')).map((s) => s.slice(0, 19));
+    // The call right after the parallel turn sends both results it asked for.
+    assert.deepEqual(tools(model.calls[1]?.request.messages ?? []), ['tool(w1):page 1 pag', 'tool(w2):page 2 pag']);
+    // Once a later call has seen them, they are eligible like any other.
+    assert.deepEqual(tools(model.calls[2]?.request.messages ?? []), [
+      'tool(w1):[old]',
+      'tool(w2):[old]',
+      'tool(w3):page 3 pag',
+    ]);
+  });
+
+  test('results after the last assistant message stay whole even with a user message after them', async () => {
+    const executor = recordingExecutor();
+    const call = (id: string) => ({ type: 'tool-call' as const, toolCallId: id, toolName: 't', input: {} });
+    const messages: Message[] = [
+      USER,
+      { role: 'assistant', content: [call('a')] },
+      { role: 'tool', toolCallId: 'a', toolName: 't', content: 'seen by the next answer' },
+      { role: 'assistant', content: [call('b'), call('c')] },
+      { role: 'tool', toolCallId: 'b', toolName: 't', content: 'not seen yet, first' },
+      { role: 'tool', toolCallId: 'c', toolName: 't', content: 'not seen yet, second' },
+      { role: 'user', content: 'and?' },
+    ];
+    await pipeline(executor)
+      .use(compactToolResults({ keepLast: 0, minChars: 0, replaceWith: '[old]' }))
+      .generate({ model: 'm', messages });
+    assert.deepEqual(summary(executor.requests[0]?.messages ?? []).slice(2, 6), [
+      'tool(a):[old]',
+      'assistant:call(b),call(c)',
+      'tool(b):not seen yet, first',
+      'tool(c):not seen yet, second',
+    ]);
+  });
+
   test('results shorter than minChars are sent as they are; replaceWith may be a function', async () => {
     const executor = recordingExecutor();
     const messages: Message[] = [
@@ -47,6 +95,8 @@ describe('compactToolResults', () => {
       { role: 'tool', toolCallId: 'c1', toolName: 't', content: 'short' },
       { role: 'tool', toolCallId: 'c2', toolName: 't', content: 'a long enough result' },
       { role: 'tool', toolCallId: 'c3', toolName: 't', content: 'newest' },
+      // The model has answered after them: all three are eligible.
+      { role: 'assistant', content: 'noted' },
     ];
     await pipeline(executor)
       .use(
@@ -54,7 +104,7 @@ describe('compactToolResults', () => {
       )
       .generate({ model: 'm', messages });
     const sent = executor.requests[0]?.messages ?? [];
-    assert.deepEqual(summary(sent).slice(2), ['tool(c1):short', 'tool(c2):<c2: 20>', 'tool(c3):newest']);
+    assert.deepEqual(summary(sent).slice(2, 5), ['tool(c1):short', 'tool(c2):<c2: 20>', 'tool(c3):newest']);
     // Structural sharing: unchanged messages keep their identity, the stub keeps every other field.
     assert.equal(sent[2], messages[2]);
     assert.equal(sent[4], messages[4]);
@@ -68,6 +118,7 @@ describe('compactToolResults', () => {
       USER,
       { role: 'assistant', content: [{ type: 'tool-call', toolCallId: 'c', toolName: 't', input: {} }] },
       { role: 'tool', toolCallId: 'c', toolName: 't', content: 'result' },
+      { role: 'assistant', content: 'noted' },
     ];
     await app.generate({ model: 'm', messages });
     await app.generate({ model: 'm', messages: [...messages, { role: 'user', content: 'again' }] });
@@ -93,6 +144,9 @@ describe('compactToolResults', () => {
           assert.equal(sent.length, messages.length);
           const toolIndices = messages.flatMap((m, i) => (m.role === 'tool' ? [i] : []));
           const kept = new Set(toolIndices.slice(Math.max(0, toolIndices.length - keepLast)));
+          // Results after the last assistant message: the model has not seen them yet.
+          const lastAssistant = messages.findLastIndex((m) => m.role === 'assistant');
+          for (const i of toolIndices) if (i > lastAssistant) kept.add(i);
           messages.forEach((original, i) => {
             const out = sent[i] as Message;
             if (original.role !== 'tool') {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { z } from 'zod';
 import {
+  AgentError,
   type HookName,
   type Middleware,
   PluginError,
@@ -562,7 +563,11 @@ describe('agent hooks', () => {
     });
     await assert.rejects(
       strict,
-      (e: unknown) => PolicyViolationError.isInstance(e) && e.violation.plugin === 'no-shell',
+      (e: unknown) =>
+        AgentError.isInstance(e) &&
+        e.reason === 'tool-call-failed' &&
+        PolicyViolationError.isInstance(e.cause) &&
+        e.cause.violation.plugin === 'no-shell',
     );
   });
 
@@ -656,7 +661,10 @@ describe('agent hooks', () => {
       hooks: { llm_input: () => void log.push('input') },
     });
     const app = pipeline(scriptedExecutor([new Error('down')])).use(plugins(manager));
-    await assert.rejects(runAgent({ model: app, messages: [USER], middleware: [runPlugins(p)] }), /down/);
+    await assert.rejects(
+      runAgent({ model: app, messages: [USER], middleware: [runPlugins(p)] }),
+      (e: unknown) => AgentError.isInstance(e) && (e.cause as Error).message === 'down',
+    );
     assert.deepEqual(log, ['input', 'shutdown']);
   });
 
@@ -685,7 +693,8 @@ describe('agent hooks', () => {
     });
     await assert.rejects(
       runAgent({ model: pipeline(twoTurns()).use(plugins(manager)), messages: [USER], tools: [add] }),
-      (e: unknown) => PolicyViolationError.isInstance(e) && e.violation.hook === 'turn_start',
+      (e: unknown) =>
+        AgentError.isInstance(e) && PolicyViolationError.isInstance(e.cause) && e.cause.violation.hook === 'turn_start',
     );
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BudgetExceededError, type ModelResponse, defineMiddleware, pipeline, runAgent } from 'modelware';
+import { AgentError, BudgetExceededError, type ModelResponse, defineMiddleware, pipeline, runAgent } from 'modelware';
 import { fallback } from 'modelware/middleware';
 import { type ScriptStep, scriptedExecutor } from 'modelware/testing';
 import { type UsageReport, usage } from '../../middleware/usage.js';
@@ -98,8 +98,11 @@ describe('usage: an agent run', () => {
     const app = pipeline(model).use(usage({ budget: { maxTokens: 330_000 } }));
     await assert.rejects(
       runAgent({ model: app, messages: [USER], tools: [add], modelId: 'mini' }),
-      (error: unknown) => {
-        assert.ok(BudgetExceededError.isInstance(error));
+      (failure: unknown) => {
+        // The run fails with AgentError (its transcript so far); the budget's error is the cause.
+        assert.equal(AgentError.isInstance(failure) && failure.reason, 'model-call-failed');
+        const error = (failure as AgentError).cause;
+        if (!BudgetExceededError.isInstance(error)) return false;
         assert.equal(error.budget, 330_000);
         assert.equal(error.counted, 330_000);
         assert.equal(error.layer, 'usage');
@@ -119,8 +122,11 @@ describe('usage: an agent run', () => {
     const app = pipeline(model).use(usage({ prices: PRICES, budget: { maxCostUsd: 0.1 } }));
     await assert.rejects(
       runAgent({ model: app, messages: [USER], tools: [add], modelId: 'mini' }),
-      (error: unknown) => {
-        assert.ok(BudgetExceededError.isInstance(error));
+      (failure: unknown) => {
+        // The run fails with AgentError (its transcript so far); the budget's error is the cause.
+        assert.equal(AgentError.isInstance(failure) && failure.reason, 'model-call-failed');
+        const error = (failure as AgentError).cause;
+        if (!BudgetExceededError.isInstance(error)) return false;
         assert.equal(error.budget, 0.1);
         assert.equal(error.counted, 0.14);
         assert.match(error.message, /has spent \$0\.14 over 1 call\(s\), reaching its budget\.maxCostUsd of \$0\.1/);

@@ -1,6 +1,8 @@
 // Type tests for the agent loop: checked by `npx tsc --noEmit`. Nothing here runs; each
 // `@ts-expect-error` fails the type check if the misuse it marks ever compiles.
 import {
+  type AgentError,
+  type AgentErrorReason,
   type AgentEvent,
   type AgentResult,
   type Message,
@@ -156,3 +158,21 @@ const events: AgentEvent['type'][] = [
   'done',
 ];
 void events;
+
+// AgentError: `turnCount` is the number of turns; `turns` means the records, on AgentResult only.
+declare const failure: AgentError;
+const turnCount: number = failure.turnCount;
+void turnCount;
+// @ts-expect-error renamed to turnCount (AgentResult.turns holds the turn records)
+void failure.turns;
+const reasons: AgentErrorReason[] = [
+  'aborted',
+  'max-turns',
+  'model-call-failed',
+  'invalid-response',
+  'tool-call-failed',
+  'failed',
+];
+void reasons;
+// @ts-expect-error a tool's timeoutMs is a number of milliseconds
+tool({ name: 'slow', input: z.object({}), execute: () => 1, timeoutMs: '5s' });
