@@ -40,6 +40,7 @@ const agentModel = scriptedExecutor([
 ]);
 const result = await runAgent({
   model: pipeline(agentModel).use(redactPii({ restore: true })),
+  modelId: 'demo-model',
   messages: [question],
   tools: [sendReceipt],
 });

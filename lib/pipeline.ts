@@ -7,6 +7,7 @@ import { EventHub, type ModelEventListener, type ModelEventType } from './events
 import {
   type ExecuteOptions,
   type Executor,
+  type ExecutorWithDefaultModel,
   type ReadonlyModelRequest,
   assertExecutor,
   executorName,
@@ -70,6 +71,11 @@ export interface Pipeline extends Executor {
  * app.use(logger);
  * const response = await app.generate({ model: 'gpt-5-mini', messages });
  */
+export function pipeline(
+  executor: ExecutorWithDefaultModel | (PipelineOptions & { readonly executor: ExecutorWithDefaultModel }),
+  ...middleware: Middleware[]
+): Pipeline & { readonly defaultModel: string };
+export function pipeline(executor: Executor | PipelineOptions, ...middleware: Middleware[]): Pipeline;
 export function pipeline(executor: Executor | PipelineOptions, ...middleware: Middleware[]): Pipeline {
   const options: PipelineOptions =
     typeof (executor as Executor | null | undefined)?.generate === 'function'
@@ -116,6 +122,11 @@ class PipelineImpl implements Pipeline {
       stack: () => this.#getStack(),
       noResponse: (core) => this.#noResponse(core),
     };
+  }
+
+  /** The executor's default model, if it has one (`runAgent` uses it when given no `modelId`). */
+  get defaultModel(): string | undefined {
+    return this.#executor.defaultModel;
   }
 
   get layers(): readonly string[] {

@@ -77,7 +77,7 @@ describe('tool execution', () => {
       },
     });
     const model = scriptedExecutor([{ toolCalls: [{ id: 'e1', name: 'echo', input: { text: 'ab' } }] }, 'ok']);
-    const result = await runAgent({ model, messages: [USER], tools: [echo] });
+    const result = await runAgent({ model, modelId: 'test-model', messages: [USER], tools: [echo] });
     assert.deepEqual(seen, {
       input: { text: 'ab', times: 2 },
       aborted: false,
@@ -103,7 +103,7 @@ describe('tool execution', () => {
       },
       'ok',
     ]);
-    const result = await runAgent({ model, messages: [USER], tools: [known] });
+    const result = await runAgent({ model, modelId: 'test-model', messages: [USER], tools: [known] });
     assert.match((result.transcript[2] as ToolMessage).content, /unknown id/);
     assert.equal((result.transcript[3] as ToolMessage).content, 'found k1');
   });
@@ -111,7 +111,7 @@ describe('tool execution', () => {
   test('non-string results are sent as JSON', async () => {
     const info = tool({ name: 'info', input: z.object({}), execute: () => ({ ok: true, n: [1, 2] }) });
     const model = scriptedExecutor([{ toolCalls: [{ id: 'i', name: 'info' }] }, 'ok']);
-    const result = await runAgent({ model, messages: [USER], tools: [info] });
+    const result = await runAgent({ model, modelId: 'test-model', messages: [USER], tools: [info] });
     assert.equal((result.transcript[2] as ToolMessage).content, '{"ok":true,"n":[1,2]}');
   });
 
@@ -129,7 +129,7 @@ describe('tool execution', () => {
       },
       (request) => `The sum is ${lastToolMessage(request)?.content}`,
     ]);
-    const result = await runAgent({ model, messages: [USER], tools: [add] });
+    const result = await runAgent({ model, modelId: 'test-model', messages: [USER], tools: [add] });
     assert.equal(result.text, 'The sum is 3');
     assert.deepEqual(
       result.transcript
@@ -151,7 +151,7 @@ describe('tool execution', () => {
       },
     });
     const model = scriptedExecutor([{ toolCalls: [{ id: 'f', name: 'flaky' }] }, 'sorry']);
-    const result = await runAgent({ model, messages: [USER], tools: [flaky] });
+    const result = await runAgent({ model, modelId: 'test-model', messages: [USER], tools: [flaky] });
     const message = result.transcript[2] as ToolMessage;
     assert.equal(message.isError, true);
     assert.equal(message.content, 'Tool `flaky` failed: disk full');
@@ -168,14 +168,14 @@ describe('tool execution', () => {
     });
     const model = scriptedExecutor([{ toolCalls: [{ name: 'flaky' }] }, 'never']);
     await assert.rejects(
-      runAgent({ model, messages: [USER], tools: [flaky], throwOnToolError: true }),
+      runAgent({ model, modelId: 'test-model', messages: [USER], tools: [flaky], throwOnToolError: true }),
       (e) => e === boom,
     );
   });
 
   test('an unknown tool gets an error result listing the available tools', async () => {
     const model = scriptedExecutor([{ toolCalls: [{ id: 'u', name: 'multiply', input: { a: 2 } }] }, 'ok']);
-    const result = await runAgent({ model, messages: [USER], tools: [add] });
+    const result = await runAgent({ model, modelId: 'test-model', messages: [USER], tools: [add] });
     assert.deepEqual(result.transcript[2], {
       role: 'tool',
       toolCallId: 'u',
@@ -205,7 +205,7 @@ describe('tool execution', () => {
     const calls = [0, 1, 2].map((i) => ({ id: `w${i}`, name: 'wait', input: { i } }));
     const model = scriptedExecutor([{ toolCalls: calls }, 'ok']);
     const events: string[] = [];
-    for await (const event of streamAgent({ model, messages: [USER], tools: [wait] })) {
+    for await (const event of streamAgent({ model, modelId: 'test-model', messages: [USER], tools: [wait] })) {
       if (event.type === 'tool-result') events.push(event.result.toolCallId);
       if (event.type === 'done') {
         assert.deepEqual(summary(event.result.transcript.slice(2, 5)), [
@@ -241,6 +241,7 @@ describe('tool execution', () => {
     ]);
     const limited = await runAgent({
       model,
+      modelId: 'test-model',
       messages: [USER],
       tools: [step],
       toolConcurrency: 2,
@@ -249,7 +250,12 @@ describe('tool execution', () => {
     assert.equal(peak, 2);
     assert.equal(limited.transcript.length, 7);
     peak = 0;
-    await runAgent({ model: scriptedExecutor([{ toolCalls: calls }, 'ok']), messages: [USER], tools: [step] });
+    await runAgent({
+      model: scriptedExecutor([{ toolCalls: calls }, 'ok']),
+      modelId: 'test-model',
+      messages: [USER],
+      tools: [step],
+    });
     assert.equal(peak, 5);
   });
 });
@@ -270,7 +276,12 @@ describe('tool middleware', () => {
           log.push(`${name}:out:${ctx.result?.content}`);
         },
       });
-    await runAgent({ model: pipeline(callTwice(4)).use(layer('a'), layer('b')), messages: [USER], tools: [twice] });
+    await runAgent({
+      model: pipeline(callTwice(4)).use(layer('a'), layer('b')),
+      modelId: 'test-model',
+      messages: [USER],
+      tools: [twice],
+    });
     assert.deepEqual(log, ['a:in:twice:{"n":4}', 'b:in:twice:{"n":4}', 'b:out:8', 'a:out:8']);
   });
 
@@ -287,7 +298,12 @@ describe('tool middleware', () => {
         await next();
       },
     });
-    const result = await runAgent({ model: pipeline(callTwice(99)).use(clamp), messages: [USER], tools: [twice] });
+    const result = await runAgent({
+      model: pipeline(callTwice(99)).use(clamp),
+      modelId: 'test-model',
+      messages: [USER],
+      tools: [twice],
+    });
     assert.equal(toolResult(result.transcript).content, '20');
     assert.deepEqual(sent, { n: 99 });
   });
@@ -308,7 +324,12 @@ describe('tool middleware', () => {
         ctx.deny(`Tool \`${ctx.toolName}\` is not allowed here.`);
       },
     });
-    const result = await runAgent({ model: pipeline(callTwice(1)).use(guard), messages: [USER], tools: [guarded] });
+    const result = await runAgent({
+      model: pipeline(callTwice(1)).use(guard),
+      modelId: 'test-model',
+      messages: [USER],
+      tools: [guarded],
+    });
     assert.equal(executed, false);
     assert.deepEqual(toolResult(result.transcript), {
       role: 'tool',
@@ -330,7 +351,12 @@ describe('tool middleware', () => {
         });
       },
     });
-    const result = await runAgent({ model: pipeline(model).use(redact), messages: [USER], tools: [twice] });
+    const result = await runAgent({
+      model: pipeline(model).use(redact),
+      modelId: 'test-model',
+      messages: [USER],
+      tools: [twice],
+    });
     assert.equal(toolResult(result.transcript).content, '[redacted 2 chars]');
     assert.equal(lastToolContent(model.calls[1]?.request), '[redacted 2 chars]');
   });
@@ -367,7 +393,12 @@ describe('tool middleware', () => {
       },
     });
     const model = scriptedExecutor([{ toolCalls: [{ id: 'u', name: 'unstable', input: { n: 1 } }] }, 'ok']);
-    const result = await runAgent({ model: pipeline(model).use(retryTool, bump), messages: [USER], tools: [unstable] });
+    const result = await runAgent({
+      model: pipeline(model).use(retryTool, bump),
+      modelId: 'test-model',
+      messages: [USER],
+      tools: [unstable],
+    });
     assert.deepEqual(log, ['execute:2', 'retry after: Tool `unstable` failed: flaked', 'execute:2']);
     assert.equal(toolResult(result.transcript).content, '2');
   });
@@ -382,6 +413,7 @@ describe('tool middleware', () => {
     });
     const error = await runAgent({
       model: pipeline(callTwice(1)).use(twiceNext),
+      modelId: 'test-model',
       messages: [USER],
       tools: [twice],
     }).catch((e) => e);
@@ -392,9 +424,12 @@ describe('tool middleware', () => {
 
   test('a tool layer that neither calls next() nor sets a result fails naming the call', async () => {
     const silent = defineMiddleware({ name: 'silent', tool() {} });
-    const error = await runAgent({ model: pipeline(callTwice(1)).use(silent), messages: [USER], tools: [twice] }).catch(
-      (e) => e,
-    );
+    const error = await runAgent({
+      model: pipeline(callTwice(1)).use(silent),
+      modelId: 'test-model',
+      messages: [USER],
+      tools: [twice],
+    }).catch((e) => e);
     assert.ok(MiddlewareError.isInstance(error));
     assert.match(error.message, /No result for tool call `t` \(`twice`\)/);
   });
@@ -406,9 +441,12 @@ describe('tool middleware', () => {
         ctx.result = { content: 42 } as never;
       },
     });
-    const error = await runAgent({ model: pipeline(callTwice(1)).use(bad), messages: [USER], tools: [twice] }).catch(
-      (e) => e,
-    );
+    const error = await runAgent({
+      model: pipeline(callTwice(1)).use(bad),
+      modelId: 'test-model',
+      messages: [USER],
+      tools: [twice],
+    }).catch((e) => e);
     assert.ok(MiddlewareError.isInstance(error));
     assert.equal(error.layer, 'bad');
   });
@@ -426,7 +464,12 @@ describe('tool middleware', () => {
         await next();
       },
     });
-    await runAgent({ model: pipeline(callTwice(1)).use(audit), messages: [USER], tools: [twice] });
+    await runAgent({
+      model: pipeline(callTwice(1)).use(audit),
+      modelId: 'test-model',
+      messages: [USER],
+      tools: [twice],
+    });
     assert.deepEqual(log, ['call:1', 'tool:twice', 'call:3']);
   });
 });

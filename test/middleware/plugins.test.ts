@@ -492,7 +492,12 @@ describe('agent hooks', () => {
         ]),
       ],
     });
-    await runAgent({ model: pipeline(twoTurns()).use(plugins(manager)), messages: [USER], tools: [add] });
+    await runAgent({
+      model: pipeline(twoTurns()).use(plugins(manager)),
+      modelId: 'test-model',
+      messages: [USER],
+      tools: [add],
+    });
     assert.deepEqual(log, [
       'run_start',
       'turn_start',
@@ -520,6 +525,7 @@ describe('agent hooks', () => {
     });
     const result = await runAgent({
       model: pipeline(twoTurns()).use(plugins(manager)),
+      modelId: 'test-model',
       messages: [USER],
       tools: [add],
     });
@@ -546,6 +552,7 @@ describe('agent hooks', () => {
     const model = scriptedExecutor([{ toolCalls: [{ id: 's1', name: 'shell', input: { cmd: 'ls' } }] }, 'ok']);
     const result = await runAgent({
       model: pipeline(model).use(plugins(manager)),
+      modelId: 'test-model',
       messages: [USER],
       tools: [watched, add],
     });
@@ -556,6 +563,7 @@ describe('agent hooks', () => {
       model: pipeline(scriptedExecutor([{ toolCalls: [{ id: 's1', name: 'shell', input: { cmd: 'ls' } }] }])).use(
         plugins(manager),
       ),
+      modelId: 'test-model',
       messages: [USER],
       tools: [watched],
       throwOnToolError: true,
@@ -581,7 +589,12 @@ describe('agent hooks', () => {
       ],
     });
     const model = twoTurns();
-    await runAgent({ model: pipeline(model).use(plugins(manager)), messages: [USER], tools: [add] });
+    await runAgent({
+      model: pipeline(model).use(plugins(manager)),
+      modelId: 'test-model',
+      messages: [USER],
+      tools: [add],
+    });
     assert.deepEqual(summary(model.calls[0]?.request.messages ?? []), ['system:be brief', 'user:What is 1 + 2?']);
     assert.deepEqual(seen, ['2 turns, 5 messages']);
   });
@@ -605,6 +618,7 @@ describe('agent hooks', () => {
     const app = pipeline(model).use(plugins(manager));
     const runA = runAgent({
       model: app,
+      modelId: 'test-model',
       messages: [USER],
       metadata: { id: 'A' },
       middleware: [runPlugins(mark('only-a'))],
@@ -613,6 +627,7 @@ describe('agent hooks', () => {
     await new Promise((r) => setImmediate(r));
     const b = await runAgent({
       model: app,
+      modelId: 'test-model',
       messages: [USER],
       metadata: { id: 'B' },
       middleware: [runPlugins(mark('only-b'))],
@@ -637,9 +652,9 @@ describe('agent hooks', () => {
       'b done',
     ]);
     const app = pipeline(model).use(plugins(manager));
-    const runA = runAgent({ model: app, messages: [USER], plugins: [mark('only-a')] });
+    const runA = runAgent({ model: app, modelId: 'test-model', messages: [USER], plugins: [mark('only-a')] });
     await new Promise((r) => setImmediate(r));
-    const b = await runAgent({ model: app, messages: [USER], plugins: [mark('only-b')] });
+    const b = await runAgent({ model: app, modelId: 'test-model', messages: [USER], plugins: [mark('only-b')] });
     gate.resolve();
     const a = await runA;
     assert.deepEqual([a.text, b.text], ['a done', 'b done']);
@@ -656,7 +671,10 @@ describe('agent hooks', () => {
       hooks: { llm_input: () => void log.push('input') },
     });
     const app = pipeline(scriptedExecutor([new Error('down')])).use(plugins(manager));
-    await assert.rejects(runAgent({ model: app, messages: [USER], middleware: [runPlugins(p)] }), /down/);
+    await assert.rejects(
+      runAgent({ model: app, modelId: 'test-model', messages: [USER], middleware: [runPlugins(p)] }),
+      /down/,
+    );
     assert.deepEqual(log, ['input', 'shutdown']);
   });
 
@@ -666,7 +684,12 @@ describe('agent hooks', () => {
     process.on('warning', listen);
     try {
       const p = definePlugin({ name: 'lost', hooks: { llm_input: () => undefined } });
-      await runAgent({ model: scriptedExecutor(['ok']), messages: [USER], middleware: [runPlugins(p)] });
+      await runAgent({
+        model: scriptedExecutor(['ok']),
+        modelId: 'test-model',
+        messages: [USER],
+        middleware: [runPlugins(p)],
+      });
       await new Promise((r) => setImmediate(r));
     } finally {
       process.off('warning', listen);
@@ -684,7 +707,12 @@ describe('agent hooks', () => {
       ],
     });
     await assert.rejects(
-      runAgent({ model: pipeline(twoTurns()).use(plugins(manager)), messages: [USER], tools: [add] }),
+      runAgent({
+        model: pipeline(twoTurns()).use(plugins(manager)),
+        modelId: 'test-model',
+        messages: [USER],
+        tools: [add],
+      }),
       (e: unknown) => PolicyViolationError.isInstance(e) && e.violation.hook === 'turn_start',
     );
   });
