@@ -13,6 +13,8 @@ import {
 } from 'modelware';
 import { scriptedExecutor } from 'modelware/testing';
 import { z } from 'zod';
+import { z as z3 } from 'zod3';
+import { z as z3v4 } from 'zod3/v4';
 import { USER, add, deferred, last, summary } from '../fixtures/agent.js';
 
 const lastToolMessage = (request: ReadonlyModelRequest) =>
@@ -63,6 +65,41 @@ describe('tool()', () => {
       assert.throws(() => tool(definition as never), { name: 'TypeError', message: says });
     });
   }
+
+  test('a zod 3 schema: the error says zod 4 is required and how to get it', () => {
+    assert.throws(() => tool({ name: 'old', input: z3.object({ city: z3.string() }) as never, execute() {} }), {
+      name: 'TypeError',
+      message:
+        "tool() `old`: `input` is a zod 3 schema; modelware needs zod 4. Install it (npm install zod@^4) and import { z } from 'zod', or, staying on zod 3.25 in JavaScript, import { z } from 'zod/v4' (its types predate zod 4's: TypeScript needs zod 4 itself).",
+    });
+  });
+
+  test("the advice works in JS: a schema from zod 3.25's 'zod/v4' defines a tool that validates its input", async () => {
+    // At runtime only: zod 3.25's 'zod/v4' types predate zod 4.x's, so TypeScript needs zod 4 itself.
+    const weather = tool({
+      name: 'weather',
+      input: z3v4.object({ city: z3v4.string() }),
+      execute: ({ city }: { city: string }) => `sunny in ${city}`,
+    } as never);
+    assert.deepEqual(weather.spec.inputSchema, {
+      type: 'object',
+      properties: { city: { type: 'string' } },
+      required: ['city'],
+    });
+    const model = scriptedExecutor([
+      {
+        toolCalls: [
+          { id: 'w1', name: 'weather', input: { city: 'Oslo' } },
+          { id: 'w2', name: 'weather', input: {} },
+        ],
+      },
+      'done',
+    ]);
+    const result = await runAgent({ model, modelId: 'test-model', messages: [USER], tools: [weather] });
+    const results = result.transcript.filter((m): m is ToolMessage => m.role === 'tool');
+    assert.equal(results[0]?.content, 'sunny in Oslo');
+    assert.equal(results[1]?.isError, true);
+  });
 });
 
 describe('tool execution', () => {
