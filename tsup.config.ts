@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { defineConfig } from 'tsup';
 
 // dist/ mirrors the exports map in package.json.
@@ -10,16 +11,42 @@ const entries: Record<string, string> = {
   'adapters/anthropic': 'lib/adapters/anthropic.ts',
   'adapters/ai-sdk': 'lib/adapters/ai-sdk.ts',
 };
+const entry = Object.fromEntries(Object.entries(entries).filter(([, file]) => existsSync(file)));
 
-export default defineConfig({
-  entry: Object.fromEntries(Object.entries(entries).filter(([, file]) => existsSync(file))),
-  format: ['esm'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: 'node20',
-  splitting: true,
-  treeshake: true,
-  // SDKs are optional peers, yaml and the tokenizer load lazily: never bundle them.
-  external: ['openai', '@anthropic-ai/sdk', 'ai', '@ai-sdk/provider', 'yaml', 'gpt-tokenizer', 'ioredis', /^@opentelemetry\//],
-});
+// The two builds below write to one dist/: clean it once here rather than racing two `clean`s.
+rmSync('dist', { recursive: true, force: true });
+
+/**
+ * CommonJS: each entry's `.cjs` is a one-line `require()` of the ESM build (Node >= 20.19 loads ESM
+ * from `require`), so a program that both imports and requires modelware gets ONE copy of its
+ * classes (`instanceof ProviderError` holds everywhere). Only the `.d.cts` types are built for it.
+ */
+function writeCjsShims(): void {
+  for (const name of Object.keys(entry)) {
+    const file = join('dist', `${name}.cjs`);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `'use strict';\nmodule.exports = require('./${basename(name)}.js');\n`);
+  }
+}
+
+export default defineConfig([
+  {
+    entry,
+    format: ['esm'],
+    dts: true,
+    sourcemap: true,
+    target: 'node20',
+    splitting: true,
+    treeshake: true,
+    onSuccess: async () => writeCjsShims(),
+    // SDKs are optional peers, yaml and the tokenizer load lazily: never bundle them.
+    external: ['openai', '@anthropic-ai/sdk', 'ai', '@ai-sdk/provider', 'yaml', 'gpt-tokenizer', 'ioredis', /^@opentelemetry\//],
+  },
+  {
+    entry,
+    format: ['cjs'],
+    dts: { only: true },
+    target: 'node20',
+    external: ['openai', '@anthropic-ai/sdk', 'ai', '@ai-sdk/provider', 'yaml', 'gpt-tokenizer', 'ioredis', /^@opentelemetry\//],
+  },
+]);

@@ -69,7 +69,7 @@ function oursApp(turns: number) {
 
 async function ours(turns = TURNS) {
   const app = oursApp(turns);
-  return runAgent({ model: app, messages: START, tools: [lookup], maxTurns: turns });
+  return runAgent({ model: app, modelId: 'bench-model', messages: START, tools: [lookup], maxTurns: turns });
 }
 
 /** The same work written by hand with immutable updates: no middleware, no validation. */
@@ -162,7 +162,10 @@ const HEAP_SCENARIOS: Record<string, () => Promise<unknown>> = {
   // The whole result (turns, responses) and the pipeline with its per-message caches.
   async everything() {
     const app = oursApp(TURNS);
-    return [app, await runAgent({ model: app, messages: START, tools: [lookup], maxTurns: TURNS })];
+    return [
+      app,
+      await runAgent({ model: app, modelId: 'bench-model', messages: START, tools: [lookup], maxTurns: TURNS }),
+    ];
   },
   // A naive immutable history: every turn copies every message, and a turn log keeps each copy.
   async copying() {
@@ -231,7 +234,13 @@ const checks: Check[] = [];
       },
     );
     const started = performance.now();
-    const result = await runAgent({ model: app, messages: START, tools: [lookupLong], maxTurns: TURNS });
+    const result = await runAgent({
+      model: app,
+      modelId: 'bench-model',
+      messages: START,
+      tools: [lookupLong],
+      maxTurns: TURNS,
+    });
     const ms = performance.now() - started;
     // Counting every message once: every message object any call sent (the transcript's, and the
     // truncated copies 'truncate-tool-results' makes, one per cut result), plus the tool definitions.

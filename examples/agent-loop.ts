@@ -38,6 +38,7 @@ const app = pipeline(model).use(
 
 const result = await runAgent({
   model: app,
+  modelId: 'demo-model',
   messages: [
     { role: 'system', content: 'Answer from the notes.' },
     { role: 'user', content: 'How does middleware work?' },

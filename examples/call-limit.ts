@@ -18,6 +18,7 @@ const messages = [{ role: 'user' as const, content: 'Find the meaning of life.' 
 const model = stuck();
 const result = await runAgent({
   model: pipeline(model).use(callLimit({ maxCalls: 3, onLimit: 'end' })),
+  modelId: 'demo-model',
   messages,
   tools: [search],
 });
@@ -25,7 +26,12 @@ console.log(`model calls: ${model.calls.length}, turns: ${result.turns.length}, 
 console.log(`final: ${result.text}`);
 
 try {
-  await runAgent({ model: pipeline(stuck()).use(callLimit({ maxCalls: 2 })), messages, tools: [search] });
+  await runAgent({
+    model: pipeline(stuck()).use(callLimit({ maxCalls: 2 })),
+    modelId: 'demo-model',
+    messages,
+    tools: [search],
+  });
 } catch (error) {
   // A failed run rejects with AgentError (transcript so far); what stopped it is its `cause`.
   const cause = AgentError.isInstance(error) ? error.cause : error;
@@ -37,6 +43,6 @@ const shared = pipeline(scriptedExecutor(['ok'], { whenDone: 'repeat-last' })).u
   callLimit({ maxCalls: 2, per: 'pipeline', onLimit: 'end', message: 'Daily quota used up.' }),
 );
 for (let i = 1; i <= 3; i++) {
-  const answer = await runAgent({ model: shared, messages });
+  const answer = await runAgent({ model: shared, modelId: 'demo-model', messages });
   console.log(`run ${i}: ${answer.text}`);
 }

@@ -44,6 +44,7 @@ const agentModel = scriptedExecutor([
 ]);
 const result = await runAgent({
   model: pipeline(agentModel).use(redactPii({ restore: true, restoreToolInputs: true })),
+  modelId: 'demo-model',
   messages: [question],
   tools: [sendReceipt],
 });

@@ -34,6 +34,7 @@ const app = pipeline(model).use(
 
 const result = await runAgent({
   model: app,
+  modelId: 'demo-model',
   messages: [{ role: 'user', content: 'Check records 1 and 2.' }],
   tools: [lookup],
 });

@@ -25,7 +25,7 @@ export type AgentEvent =
  * of `for await` cancels the run (the in-flight call and running tools get the abort).
  *
  * @example
- * for await (const event of streamAgent({ model: app, messages, tools })) {
+ * for await (const event of streamAgent({ model: app, modelId: 'gpt-5-mini', messages, tools })) {
  *   if (event.type === 'text-delta') process.stdout.write(event.text);
  * }
  */

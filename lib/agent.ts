@@ -2,7 +2,7 @@ import type { Immutable } from 'immer';
 import { type Layer, type Middleware, toLayers } from './compose.js';
 import type { RunState } from './context.js';
 import { newId } from './call-core.js';
-import { assertExecutor, describe, type Executor } from './executor.js';
+import { assertExecutor, describe, type Executor, type ExecutorWithDefaultModel, executorName } from './executor.js';
 import type { CallOptions, Message } from './messages.js';
 import { type Prepared, driveRun } from './agent-loop.js';
 import type { OnionLayer } from './onion.js';
@@ -15,15 +15,32 @@ import { findRequestProblem, requestError } from './validate.js';
 import { runPlugins } from '../middleware/plugins-agent.js';
 import type { PluginLike } from './plugins.js';
 
-export interface RunAgentOptions {
-  /** Any executor; usually a pipeline, whose call, tool, run and turn layers all apply. */
-  readonly model: Executor;
+/**
+ * Options of `runAgent` and `streamAgent`. `modelId` is required unless `model` names a default
+ * model (`defaultModel`, e.g. `pipeline(openaiExecutor({ client, model: 'gpt-5-mini' }))`).
+ */
+export type RunAgentOptions = RunAgentCommonOptions &
+  (
+    | {
+        /** Any executor; usually a pipeline, whose call, tool, run and turn layers all apply. */
+        readonly model: Executor;
+        /** The model id every request of the run names (`request.model`), e.g. `'gpt-5-mini'`. */
+        readonly modelId: string;
+      }
+    | {
+        /** An executor built with a default model (`defaultModel`), used when `modelId` is left out. */
+        readonly model: ExecutorWithDefaultModel;
+        /** The model id every request of the run names (`request.model`). @default `model.defaultModel` */
+        readonly modelId?: string | undefined;
+      }
+  );
+
+/** The options of a run besides `model` and `modelId`. */
+export interface RunAgentCommonOptions {
   /** The conversation so far; the run's transcript starts as a copy of it. */
   readonly messages: Immutable<Message[]>;
   /** The tools the model may call (from `tool()`); names must be unique. */
   readonly tools?: readonly AnyTool[] | undefined;
-  /** The model id each request names (`request.model`). @default the executor's name, else 'default' */
-  readonly modelId?: string | undefined;
   /** Sampling options sent with every model call (`request.options`). */
   readonly callOptions?: CallOptions | undefined;
   /** A safety limit on turns (model calls). @default 20 */
@@ -99,6 +116,7 @@ export interface RunAgentOptions {
  * @example
  * const { text, transcript, usage } = await runAgent({
  *   model: app,
+ *   modelId: 'gpt-5-mini',
  *   messages: [{ role: 'user', content: 'What is 2 + 3?' }],
  *   tools: [add],
  * });
@@ -129,7 +147,19 @@ export function prepareRun(options: RunAgentOptions, where: string): Prepared {
   } = options;
   assertExecutor(model, `${where} \`model\``);
   const validate = options.validate ?? true;
-  const modelId = options.modelId ?? model.name ?? 'default';
+  const modelId = options.modelId ?? model.defaultModel;
+  if (modelId === undefined) {
+    throw new TypeError(
+      `${where}: \`modelId\` is required: the model id every request names, e.g. { model, modelId: 'gpt-5-mini', messages }. ` +
+        `\`model\` (executor \`${executorName(model)}\`) has no default model; pass \`modelId\`, or build the executor with one ` +
+        `(openaiExecutor({ client, model: 'gpt-5-mini' }), anthropicExecutor({ client, model }), aiSdkExecutor(openai('gpt-5-mini'))).`,
+    );
+  }
+  if (typeof modelId !== 'string' || modelId === '') {
+    throw new TypeError(
+      `${where}: expected \`${options.modelId === undefined ? 'model.defaultModel' : 'modelId'}\` to be a non-empty model id string, got ${describe(modelId)}.`,
+    );
+  }
   if (!Array.isArray(messages)) {
     throw new TypeError(`${where}: expected \`messages\` to be an array of messages, got ${describe(messages)}.`);
   }

@@ -27,9 +27,28 @@ export interface ExecuteOptions {
 export interface Executor {
   /** Shown in errors and events, e.g. `openai`, `scripted`. */
   readonly name?: string | undefined;
+  /**
+   * The model id to use when the caller names none: `runAgent`/`streamAgent` without `modelId`
+   * send it as `request.model`. Set by adapters built with a model (`openaiExecutor({ client,
+   * model })`, `aiSdkExecutor(openai('gpt-5-mini'))`); a pipeline forwards its executor's.
+   * Never derived from `name`. @default undefined (callers must name the model)
+   */
+  readonly defaultModel?: string | undefined;
   generate(request: ReadonlyModelRequest, options?: ExecuteOptions): Promise<ModelResponse>;
   /** Optional: without it, `stream()` calls `generate()` and replays the response as parts. */
   stream?(request: ReadonlyModelRequest, options?: ExecuteOptions): AsyncIterable<StreamPart>;
+}
+
+/** An executor that names a default model (see `Executor.defaultModel`): `runAgent` needs no `modelId`. */
+export type ExecutorWithDefaultModel = Executor & { readonly defaultModel: string };
+
+/** Checks an adapter's `model` option: `undefined`, or a non-empty string. */
+export function assertModelOption(model: unknown, where: string): asserts model is string | undefined {
+  if (model !== undefined && (typeof model !== 'string' || model === '')) {
+    throw new TypeError(
+      `${where}: expected \`model\` (the default model id) to be a non-empty string, got ${describe(model)}.`,
+    );
+  }
 }
 
 export function executorName(executor: Executor): string {

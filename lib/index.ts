@@ -66,7 +66,7 @@ export type {
 } from './context.js';
 export type { IssuePath, StoreOperation, Violation } from './errors.js';
 export type { EffectiveModel, ModelEvent, ModelEventListener, ModelEventOf, ModelEventType } from './events.js';
-export type { ExecuteOptions, Executor, ReadonlyModelRequest } from './executor.js';
+export type { ExecuteOptions, Executor, ExecutorWithDefaultModel, ReadonlyModelRequest } from './executor.js';
 export type {
   AssistantContentPart,
   AssistantMessage,
@@ -91,7 +91,7 @@ export type {
 } from './messages.js';
 export type { CallSettings, Pipeline, PipelineOptions } from './pipeline.js';
 export type { PartMapper, StreamObserver } from './stream.js';
-export type { RunAgentOptions } from './agent.js';
+export type { RunAgentCommonOptions, RunAgentOptions } from './agent.js';
 export type { AgentEvent } from './agent-stream.js';
 export type { AgentErrorReason } from './errors.js';
 export type {

@@ -7,6 +7,7 @@ import { EventHub, type ModelEventListener, type ModelEventType } from './events
 import {
   type ExecuteOptions,
   type Executor,
+  type ExecutorWithDefaultModel,
   type ReadonlyModelRequest,
   assertExecutor,
   executorName,
@@ -74,6 +75,11 @@ export interface Pipeline extends Executor {
  * app.use(logger);
  * const response = await app.generate({ model: 'gpt-5-mini', messages });
  */
+export function pipeline(
+  executor: ExecutorWithDefaultModel | (PipelineOptions & { readonly executor: ExecutorWithDefaultModel }),
+  ...middleware: Middleware[]
+): Pipeline & { readonly defaultModel: string };
+export function pipeline(executor: Executor | PipelineOptions, ...middleware: Middleware[]): Pipeline;
 export function pipeline(executor: Executor | PipelineOptions, ...middleware: Middleware[]): Pipeline {
   const options: PipelineOptions =
     typeof (executor as Executor | null | undefined)?.generate === 'function'
@@ -142,6 +148,11 @@ class PipelineImpl implements Pipeline {
       noResponse: (core) => this.#noResponse(core),
       blame: (core, thrown) => blameInnermost(thrown, core, this.#callLayers, this.name),
     };
+  }
+
+  /** The executor's default model, if it has one (`runAgent` uses it when given no `modelId`). */
+  get defaultModel(): string | undefined {
+    return this.#executor.defaultModel;
   }
 
   get layers(): readonly string[] {

@@ -24,7 +24,7 @@ export type StopCondition = (state: StopState) => boolean | PromiseLike<boolean>
  * is a safety limit, this is a normal end.
  *
  * @example
- * await runAgent({ model, messages, tools, stopWhen: stepCountIs(5) });
+ * await runAgent({ model, modelId: 'gpt-5-mini', messages, tools, stopWhen: stepCountIs(5) });
  */
 export function stepCountIs(count: number): StopCondition {
   if (!Number.isInteger(count) || count < 1) {
@@ -40,7 +40,7 @@ export function stepCountIs(count: number): StopCondition {
  * a `finalAnswer` tool.
  *
  * @example
- * await runAgent({ model, messages, tools, stopWhen: hasToolCall('finalAnswer') });
+ * await runAgent({ model, modelId: 'gpt-5-mini', messages, tools, stopWhen: hasToolCall('finalAnswer') });
  */
 export function hasToolCall(...names: string[]): StopCondition {
   if (names.length === 0 || names.some((n) => typeof n !== 'string' || n.length === 0)) {

@@ -72,6 +72,11 @@ export function tool<Schema extends z.ZodType, Output>(
   if (description !== undefined && typeof description !== 'string') {
     throw new TypeError(`tool() \`${name}\`: expected \`description\` to be a string, got ${describe(description)}.`);
   }
+  if (isZod3Schema(input)) {
+    throw new TypeError(
+      `tool() \`${name}\`: \`input\` is a zod 3 schema; modelware needs zod 4. Install it (npm install zod@^4) and import { z } from 'zod', or, staying on zod 3.25 in JavaScript, import { z } from 'zod/v4' (its types predate zod 4's: TypeScript needs zod 4 itself).`,
+    );
+  }
   if (!(input instanceof z.ZodType)) {
     throw new TypeError(
       `tool() \`${name}\`: expected \`input\` to be a zod schema (z.object({...})), got ${describe(input)}.`,
@@ -114,4 +119,15 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 /** @internal A delay `setTimeout` honours as given: a positive integer up to `MAX_TIMER_MS`. */
 export function isTimerMs(value: unknown): value is number {
   return Number.isInteger(value) && (value as number) > 0 && (value as number) <= MAX_TIMER_MS;
+}
+
+/** A zod 3 schema: it has `_def` and `safeParse` but not zod 4's `_zod` internals. */
+function isZod3Schema(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    '_def' in value &&
+    !('_zod' in value) &&
+    typeof (value as { safeParse?: unknown }).safeParse === 'function'
+  );
 }

@@ -47,7 +47,7 @@ export function runScopeOf(run: RunContext | undefined): PluginScope | undefined
  * run end; they sort with the manager's plugins by priority, and no other run sees them.
  *
  * @example
- * await runAgent({ model: app, messages, middleware: [runPlugins(tenantPolicy)] });
+ * await runAgent({ model: app, modelId: 'gpt-5-mini', messages, middleware: [runPlugins(tenantPolicy)] });
  */
 export function runPlugins(...plugins: PluginLike[]): Middleware {
   return defineMiddleware({

@@ -53,7 +53,12 @@ const model = scriptedExecutor([
   'Hooks dispatch plugins in modes.',
 ]);
 const app = pipeline(model).use(plugins(new PluginManager({ plugins: [annotator, compressor] })));
-const result = await runAgent({ model: app, messages: [{ role: 'user', content: 'Explain hooks.' }], tools: [search] });
+const result = await runAgent({
+  model: app,
+  modelId: 'demo-model',
+  messages: [{ role: 'user', content: 'Explain hooks.' }],
+  tools: [search],
+});
 
 const show = (m: Message) =>
   m.role === 'tool'

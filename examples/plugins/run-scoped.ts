@@ -21,7 +21,12 @@ const model = scriptedExecutor([(request) => `hello, ${textOf(request.messages[0
 });
 const app = pipeline(model).use(plugins(new PluginManager()));
 const ask = (tenant: string) =>
-  runAgent({ model: app, messages: [{ role: 'user', content: 'hi' }], plugins: [tenantTag(tenant)] });
+  runAgent({
+    model: app,
+    modelId: 'demo-model',
+    messages: [{ role: 'user', content: 'hi' }],
+    plugins: [tenantTag(tenant)],
+  });
 
 const [acme, globex] = await Promise.all([ask('acme'), ask('globex')]);
 console.log(`acme run:   ${acme.text}`);

@@ -5,7 +5,7 @@ import type {
   LanguageModelV4Usage,
 } from '@ai-sdk/provider';
 import { ProviderError } from '../errors.js';
-import type { ExecuteOptions, Executor, ReadonlyModelRequest } from '../executor.js';
+import type { ExecuteOptions, Executor, ExecutorWithDefaultModel, ReadonlyModelRequest } from '../executor.js';
 import type { AssistantMessage, FinishReason, ModelResponse, StreamPart, Usage } from '../messages.js';
 import { toCallOptions } from './ai-sdk-prompt.js';
 import { parseToolInput } from './content.js';
@@ -26,11 +26,17 @@ export interface AiSdkExecutorOptions {
 /**
  * Any Vercel AI SDK language model (spec v4) as an executor. Pass a model, or a function from the
  * request's model id to a model (`(id) => openai(id)`) so routing and fallback can switch models.
- * Per-call `providerOptions` go in `request.options.providerOptions`.
+ * Per-call `providerOptions` go in `request.options.providerOptions`. Given a model, the executor's
+ * `defaultModel` is its `modelId`, so `runAgent` needs no `modelId`; a resolver has none.
  *
  * @example
  * const app = pipeline(aiSdkExecutor(openai('gpt-5-mini'))).use(retry());
  */
+export function aiSdkExecutor(model: LanguageModelV4, options?: AiSdkExecutorOptions): ExecutorWithDefaultModel;
+export function aiSdkExecutor(
+  model: LanguageModelV4 | ((modelId: string) => LanguageModelV4),
+  options?: AiSdkExecutorOptions,
+): Executor;
 export function aiSdkExecutor(
   model: LanguageModelV4 | ((modelId: string) => LanguageModelV4),
   options: AiSdkExecutorOptions = {},
@@ -46,6 +52,7 @@ export function aiSdkExecutor(
 
   return {
     name,
+    ...(typeof model !== 'function' && { defaultModel: model.modelId }),
     async generate(request: ReadonlyModelRequest, callOptions?: ExecuteOptions): Promise<ModelResponse> {
       const signal = callOptions?.signal;
       const { model: resolved, key } = resolve(request);

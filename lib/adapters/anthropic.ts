@@ -6,7 +6,13 @@ import type {
   ThinkingConfigParam,
 } from '@anthropic-ai/sdk/resources/messages';
 import { ProviderError } from '../errors.js';
-import type { ExecuteOptions, Executor, ReadonlyModelRequest } from '../executor.js';
+import {
+  type ExecuteOptions,
+  type Executor,
+  type ExecutorWithDefaultModel,
+  type ReadonlyModelRequest,
+  assertModelOption,
+} from '../executor.js';
 import type { ModelResponse, StreamPart } from '../messages.js';
 import { MessageEventMapper } from './anthropic-stream.js';
 import { fromMessage, toMessageParams } from './anthropic-wire.js';
@@ -34,6 +40,11 @@ export type AnthropicClient = Pick<Anthropic, 'messages'>;
 export interface AnthropicExecutorOptions {
   /** The SDK client, e.g. `new Anthropic({ apiKey })`; its base URL, timeout and retries apply. */
   readonly client: AnthropicClient;
+  /**
+   * The default model id (`executor.defaultModel`): `runAgent` and `streamAgent` send it when the
+   * run passes no `modelId`. A request's own `model` is always what is sent. @default undefined
+   */
+  readonly model?: string | undefined;
   /** Shown in errors and events, and as `ProviderError.provider`. @default 'anthropic' */
   readonly name?: string | undefined;
   /** `max_tokens` when a request has no `options.maxOutputTokens` (the API requires one). @default 4096 */
@@ -61,11 +72,25 @@ export interface AnthropicExecutorOptions {
  *
  * @example
  * const app = pipeline(anthropicExecutor({ client: new Anthropic(), maxTokens: 2048 })).use(retry());
+ * // With a default model, runAgent({ model: agentApp, messages }) needs no modelId:
+ * const agentApp = pipeline(anthropicExecutor({ client: new Anthropic(), model: 'claude-sonnet-4-5' }));
  */
+export function anthropicExecutor(
+  options: AnthropicExecutorOptions & { readonly model: string },
+): ExecutorWithDefaultModel;
+export function anthropicExecutor(options: AnthropicExecutorOptions): Executor;
 export function anthropicExecutor(options: AnthropicExecutorOptions): Executor {
-  const { client, name = 'anthropic', maxTokens = 4096, thinking, body } = options ?? ({} as AnthropicExecutorOptions);
+  const {
+    client,
+    model,
+    name = 'anthropic',
+    maxTokens = 4096,
+    thinking,
+    body,
+  } = options ?? ({} as AnthropicExecutorOptions);
   assertClient(client, ['messages', 'create'], 'anthropicExecutor()', 'new Anthropic({ apiKey })');
   assertBody(body, 'anthropicExecutor()', CORE);
+  assertModelOption(model, 'anthropicExecutor()');
   if (!Number.isInteger(maxTokens) || maxTokens < 1) {
     throw new TypeError(
       `anthropicExecutor(): expected \`maxTokens\` to be a positive integer, got \`${String(maxTokens)}\`.`,
@@ -82,6 +107,7 @@ export function anthropicExecutor(options: AnthropicExecutorOptions): Executor {
 
   return {
     name,
+    ...(model !== undefined && { defaultModel: model }),
     async generate(request: ReadonlyModelRequest, callOptions?: ExecuteOptions): Promise<ModelResponse> {
       const signal = callOptions?.signal;
       let message: Message;

@@ -5,7 +5,13 @@ import type {
   ChatCompletionCreateParamsBase,
 } from 'openai/resources/chat/completions';
 import { ProviderError } from '../errors.js';
-import type { ExecuteOptions, Executor, ReadonlyModelRequest } from '../executor.js';
+import {
+  type ExecuteOptions,
+  type Executor,
+  type ExecutorWithDefaultModel,
+  type ReadonlyModelRequest,
+  assertModelOption,
+} from '../executor.js';
 import type { ModelResponse, StreamPart } from '../messages.js';
 import { type CoreFields, assertBody, assertClient, callExtras } from './content.js';
 import { ChatChunkMapper, fromChatCompletion, toChatParams } from './openai-wire.js';
@@ -38,6 +44,11 @@ export type OpenAIClient = Pick<OpenAI, 'chat'>;
 export interface OpenAIExecutorOptions {
   /** The SDK client, e.g. `new OpenAI({ apiKey })`; its base URL, timeout and retries apply. */
   readonly client: OpenAIClient;
+  /**
+   * The default model id (`executor.defaultModel`): `runAgent` and `streamAgent` send it when the
+   * run passes no `modelId`. A request's own `model` is always what is sent. @default undefined
+   */
+  readonly model?: string | undefined;
   /** Shown in errors and events, and as `ProviderError.provider`. @default 'openai' */
   readonly name?: string | undefined;
   /** Role for system messages: `developer` is what OpenAI's reasoning models expect. @default 'system' */
@@ -66,10 +77,15 @@ export interface OpenAIExecutorOptions {
  * @example
  * const app = pipeline(openaiExecutor({ client: new OpenAI() })).use(retry());
  * const response = await app.generate({ model: 'gpt-5-mini', messages: [{ role: 'user', content: 'Hi' }] });
+ * // With a default model, runAgent({ model: app, messages }) needs no modelId:
+ * const agentApp = pipeline(openaiExecutor({ client: new OpenAI(), model: 'gpt-5-mini' }));
  */
+export function openaiExecutor(options: OpenAIExecutorOptions & { readonly model: string }): ExecutorWithDefaultModel;
+export function openaiExecutor(options: OpenAIExecutorOptions): Executor;
 export function openaiExecutor(options: OpenAIExecutorOptions): Executor {
   const {
     client,
+    model,
     name = 'openai',
     systemRole = 'system',
     maxTokensField = 'max_completion_tokens',
@@ -78,6 +94,7 @@ export function openaiExecutor(options: OpenAIExecutorOptions): Executor {
   } = options ?? ({} as OpenAIExecutorOptions);
   assertClient(client, ['chat', 'completions', 'create'], 'openaiExecutor()', 'new OpenAI({ apiKey })');
   assertBody(body, 'openaiExecutor()', CORE);
+  assertModelOption(model, 'openaiExecutor()');
   if (systemRole !== 'system' && systemRole !== 'developer') {
     throw new TypeError(
       `openaiExecutor(): expected \`systemRole\` to be 'system' or 'developer', got \`${String(systemRole)}\`.`,
@@ -99,6 +116,7 @@ export function openaiExecutor(options: OpenAIExecutorOptions): Executor {
 
   return {
     name,
+    ...(model !== undefined && { defaultModel: model }),
     async generate(request: ReadonlyModelRequest, callOptions?: ExecuteOptions): Promise<ModelResponse> {
       const signal = callOptions?.signal;
       let completion: ChatCompletion;

@@ -4,7 +4,7 @@ import { APICallError, type LanguageModelV4StreamPart, type LanguageModelV4Usage
 import { tool as aiTool, generateText, jsonSchema, stepCountIs, streamText } from 'ai';
 import { MockLanguageModelV4, convertArrayToReadableStream } from 'ai/test';
 import OpenAI from 'openai';
-import { type ModelRequest, ProviderError, type StreamPart, defineMiddleware, pipeline } from 'modelware';
+import { type ModelRequest, ProviderError, type StreamPart, defineMiddleware, pipeline, runAgent } from 'modelware';
 import { aiSdkExecutor, toLanguageModel } from 'modelware/ai-sdk';
 import { retry } from 'modelware/middleware';
 import { openaiExecutor } from 'modelware/openai';
@@ -323,6 +323,24 @@ describe('aiSdkExecutor: an AI SDK model as an executor', () => {
       () => aiSdkExecutor(v3 as never),
       /expected a LanguageModelV4 \(specificationVersion 'v4'\), got `v3`/,
     );
+  });
+});
+
+describe('aiSdkExecutor: the default model', () => {
+  test("a model's `modelId` is the executor's `defaultModel`, which runAgent sends; a resolver has none", async () => {
+    const model = new MockLanguageModelV4({ provider: 'openai.chat', modelId: 'gpt-mock', doGenerate: TEXT_RESULT });
+    const executor = aiSdkExecutor(model);
+    assert.equal(executor.defaultModel, 'gpt-mock');
+    const result = await runAgent({ model: pipeline(executor), messages: [{ role: 'user', content: 'Hi' }] });
+    assert.equal(result.text, 'ok');
+    assert.equal(aiSdkExecutor(() => model).defaultModel, undefined);
+    const resolved: string[] = [];
+    const byId = aiSdkExecutor((id) => {
+      resolved.push(id);
+      return model;
+    });
+    await runAgent({ model: byId, modelId: 'gpt-chosen', messages: [{ role: 'user', content: 'Hi' }] });
+    assert.deepEqual(resolved, ['gpt-chosen']);
   });
 });
 

@@ -262,6 +262,32 @@ describe('anthropicExecutor: responses', () => {
   });
 });
 
+describe('anthropicExecutor: the default model (`model`)', () => {
+  test("runAgent without `modelId` sends the executor's `model`; without one it needs `modelId`", async () => {
+    await withAnthropic(['one'], async (server, client) => {
+      await runAgent({
+        model: pipeline(anthropicExecutor({ client, model: 'claude-default' })),
+        messages: [{ role: 'user', content: 'Hi' }],
+      });
+      await assert.rejects(runAgent({ model: app(client), messages: [{ role: 'user', content: 'Hi' }] } as never), {
+        name: 'TypeError',
+        message: /`modelId` is required.*`model` \(executor `pipeline`\) has no default model/,
+      });
+      assert.deepEqual(
+        server.requests.map((r) => r.body.model),
+        ['claude-default'],
+      );
+    });
+  });
+
+  test('rejects a `model` that is not a non-empty string at factory time', () => {
+    assert.throws(() => anthropicExecutor({ client: new Anthropic({ apiKey: 'k' }), model: '' }), {
+      name: 'TypeError',
+      message: /^anthropicExecutor\(\): expected `model` \(the default model id\) to be a non-empty string/,
+    });
+  });
+});
+
 describe('anthropicExecutor: streaming', () => {
   test('maps the event sequence to reasoning, text and tool-call deltas, then a finish with merged usage', async () => {
     const turn = {

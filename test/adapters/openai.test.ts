@@ -238,6 +238,41 @@ describe('openaiExecutor: responses', () => {
   });
 });
 
+describe('openaiExecutor: the default model (`model`)', () => {
+  test("runAgent without `modelId` sends the executor's `model`, never the executor or pipeline name", async () => {
+    await withOpenAI(['one', 'two'], async (server, client) => {
+      const executor = openaiExecutor({ client, model: 'gpt-default' });
+      assert.equal(executor.defaultModel, 'gpt-default');
+      await runAgent({ model: pipeline(executor), messages: [{ role: 'user', content: 'Hi' }] });
+      await runAgent({ model: pipeline(executor), modelId: 'gpt-chosen', messages: [{ role: 'user', content: 'Hi' }] });
+      assert.deepEqual(
+        server.requests.map((r) => r.body.model),
+        ['gpt-default', 'gpt-chosen'],
+      );
+    });
+  });
+
+  test('without `model`, runAgent needs `modelId` and the provider is never called', async () => {
+    await withOpenAI(['unused'], async (server, client) => {
+      assert.equal(openaiExecutor({ client }).defaultModel, undefined);
+      await assert.rejects(runAgent({ model: app(client), messages: [{ role: 'user', content: 'Hi' }] } as never), {
+        name: 'TypeError',
+        message: /`modelId` is required.*`model` \(executor `pipeline`\) has no default model/,
+      });
+      assert.equal(server.requests.length, 0);
+    });
+  });
+
+  test('rejects a `model` that is not a non-empty string at factory time', () => {
+    const client = new OpenAI({ apiKey: 'test-key' });
+    assert.throws(() => openaiExecutor({ client, model: '' }), {
+      name: 'TypeError',
+      message: /^openaiExecutor\(\): expected `model` \(the default model id\) to be a non-empty string, got string ``/,
+    });
+    assert.throws(() => openaiExecutor({ client, model: 5 as never }), { message: /got number `5`/ });
+  });
+});
+
 describe('openaiExecutor: streaming', () => {
   test('streams text and tool-call deltas, then the call and a finish part with usage from the last chunk', async () => {
     const turn = {

@@ -130,7 +130,9 @@ describe('runAgent: every failure keeps the transcript', () => {
 
   for (const { label, reason, run, cause, transcript, turnCount } of cases) {
     test(`runAgent: ${label} rejects with AgentError (${reason}) carrying the transcript`, async () => {
-      const error = await runAgent({ messages: [USER], tools: [add, flaky], ...run() }).catch((e) => e);
+      const error = await runAgent({ modelId: 'test-model', messages: [USER], tools: [add, flaky], ...run() }).catch(
+        (e) => e,
+      );
       assert.equal(AgentError.isInstance(error), true);
       assert.equal(error.reason, reason);
       assert.equal(cause(error.cause), true);
@@ -142,7 +144,7 @@ describe('runAgent: every failure keeps the transcript', () => {
     });
 
     test(`streamAgent: ${label} ends the stream and result with the same AgentError`, async () => {
-      const stream = streamAgent({ messages: [USER], tools: [add, flaky], ...run() });
+      const stream = streamAgent({ modelId: 'test-model', messages: [USER], tools: [add, flaky], ...run() });
       const events: string[] = [];
       let thrown: unknown;
       try {
@@ -164,7 +166,7 @@ describe('runAgent: every failure keeps the transcript', () => {
       addCall('t1'),
       new ProviderError({ provider: 'openai', status: 400, retryable: false, message: secret }),
     ]);
-    const error = await runAgent({ model, messages: [USER], tools: [add] }).catch((e) => e);
+    const error = await runAgent({ modelId: 'test-model', model, messages: [USER], tools: [add] }).catch((e) => e);
     assert.equal(
       error.message,
       "runAgent: the model call of turn 2 failed (ProviderError). The error's `cause` holds what was thrown and `transcript` the run up to the last completed step.",
@@ -174,6 +176,7 @@ describe('runAgent: every failure keeps the transcript', () => {
   test('a run or turn layer failing ends with reason failed and the completed turns', async () => {
     const model = scriptedExecutor([addCall('t1'), 'done']);
     const error = await runAgent({
+      modelId: 'test-model',
       model,
       messages: [USER],
       tools: [add],
@@ -203,7 +206,13 @@ describe('runAgent: a tool or executor that ignores its signal cannot hang the r
       },
     });
     const model = scriptedExecutor([addCall('t1'), { toolCalls: [{ id: 'd', name: 'deaf' }] }, 'never']);
-    const run = runAgent({ model, messages: [USER], tools: [add, deaf], signal: controller.signal });
+    const run = runAgent({
+      modelId: 'test-model',
+      model,
+      messages: [USER],
+      tools: [add, deaf],
+      signal: controller.signal,
+    });
     await started.promise;
     controller.abort(new Error('user cancelled'));
     const error = await run.catch((e) => e);
@@ -225,7 +234,7 @@ describe('runAgent: a tool or executor that ignores its signal cannot hang the r
         return new Promise<ModelResponse>(() => {});
       },
     };
-    const run = runAgent({ model, messages: [USER], signal: controller.signal });
+    const run = runAgent({ modelId: 'test-model', model, messages: [USER], signal: controller.signal });
     await called.promise;
     controller.abort(new Error('stop'));
     const error = await run.catch((e) => e);
@@ -256,7 +265,7 @@ describe('runAgent: a tool or executor that ignores its signal cannot hang the r
         },
       }),
     };
-    const stream = streamAgent({ model, messages: [USER], signal: controller.signal });
+    const stream = streamAgent({ modelId: 'test-model', model, messages: [USER], signal: controller.signal });
     let thrown: unknown;
     try {
       for await (const event of stream) if (event.type === 'text-delta') controller.abort(new Error('stop'));
@@ -278,6 +287,7 @@ describe('runAgent: a tool or executor that ignores its signal cannot hang the r
       },
     });
     const stream = streamAgent({
+      modelId: 'test-model',
       model: scriptedExecutor([{ toolCalls: [{ id: 'd', name: 'deaf' }] }]),
       messages: [USER],
       tools: [deaf],
@@ -321,7 +331,7 @@ describe('tool timeoutMs', () => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
     const { slow, seen } = slowTool(5_000);
     const model = scriptedExecutor([{ toolCalls: [{ id: 's', name: 'slow' }] }, 'ok']);
-    const run = runAgent({ model, messages: [USER], tools: [slow] });
+    const run = runAgent({ modelId: 'test-model', model, messages: [USER], tools: [slow] });
     while (seen.signal === undefined) await new Promise((resolve) => setImmediate(resolve));
     t.mock.timers.tick(4_999);
     await new Promise((resolve) => setImmediate(resolve));
@@ -355,7 +365,13 @@ describe('tool timeoutMs', () => {
       'ok',
     ]);
     const results: string[] = [];
-    const stream = streamAgent({ model, messages: [USER], tools: [slow, ownTool], toolTimeoutMs: 2_000 });
+    const stream = streamAgent({
+      modelId: 'test-model',
+      model,
+      messages: [USER],
+      tools: [slow, ownTool],
+      toolTimeoutMs: 2_000,
+    });
     const iterator = stream[Symbol.asyncIterator]();
     for (;;) {
       const next = iterator.next();
@@ -379,7 +395,13 @@ describe('tool timeoutMs', () => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
     const { slow, seen } = slowTool(50);
     const model = scriptedExecutor([{ toolCalls: [{ id: 's', name: 'slow' }] }, 'ok']);
-    const run = runAgent({ model, messages: [USER], tools: [slow], throwOnToolError: true }).catch((e) => e);
+    const run = runAgent({
+      modelId: 'test-model',
+      model,
+      messages: [USER],
+      tools: [slow],
+      throwOnToolError: true,
+    }).catch((e) => e);
     while (seen.signal === undefined) await new Promise((resolve) => setImmediate(resolve));
     t.mock.timers.tick(50);
     const { settled, value: error } = await settlesWithin(run);
@@ -397,7 +419,13 @@ describe('tool timeoutMs', () => {
     ],
     [
       'run toolTimeoutMs past 2^31-1',
-      () => streamAgent({ model: scriptedExecutor(['x']), messages: [USER], toolTimeoutMs: 40 * 86_400_000 }),
+      () =>
+        streamAgent({
+          modelId: 'test-model',
+          model: scriptedExecutor(['x']),
+          messages: [USER],
+          toolTimeoutMs: 40 * 86_400_000,
+        }),
       /`toolTimeoutMs` to be a positive integer of at most 2147483647/,
     ],
   ];
@@ -421,7 +449,7 @@ describe('runAgent: tool-call ids are unique in a run', () => {
     });
     const call = (n: number) => ({ toolCalls: [{ id: 'call_0', name: 'echo', input: { n } }] });
     const model = scriptedExecutor([call(1), call(2), call(3), 'done']);
-    const result = await runAgent({ model, messages: [USER], tools: [echo] });
+    const result = await runAgent({ modelId: 'test-model', model, messages: [USER], tools: [echo] });
     assert.deepEqual(seen, ['call_0', 'call_0_2', 'call_0_3']);
     assert.deepEqual(summary(result.transcript), [
       'user:What is 1 + 2?',
@@ -457,7 +485,7 @@ describe('runAgent: tool-call ids are unique in a run', () => {
       'done',
     ]);
     const reported: string[] = [];
-    for await (const event of streamAgent({ model, messages: [USER], tools: [echo] })) {
+    for await (const event of streamAgent({ modelId: 'test-model', model, messages: [USER], tools: [echo] })) {
       if (event.type === 'tool-call') reported.push(event.toolCall.toolCallId);
     }
     assert.deepEqual(reported, ['x', 'x_2', 'x_2_2']);
@@ -485,7 +513,7 @@ describe('runAgent: tool-call ids are unique in a run', () => {
             ...turns.map((ids) => ({ toolCalls: ids.map((i) => ({ id: i, name: 'add', input: { a: 1, b: 1 } })) })),
             'done',
           ]);
-          const result = await runAgent({ model, messages: history, tools: [add] });
+          const result = await runAgent({ modelId: 'test-model', model, messages: history, tools: [add] });
           const calls = result.transcript.flatMap((m) =>
             m.role === 'assistant' && typeof m.content !== 'string'
               ? m.content.flatMap((p) => (p.type === 'tool-call' ? [p.toolCallId] : []))

@@ -25,7 +25,7 @@ describe('runAgent: the loop', () => {
       { toolCalls: [{ id: 'a1', name: 'add', input: { a: 1, b: 2 } }], usage: usage(10, 5) },
       { text: 'It is 3.', usage: usage(20, 3) },
     ]);
-    const result = await runAgent({ model, messages: [USER], tools: [add] });
+    const result = await runAgent({ model, modelId: 'test-model', messages: [USER], tools: [add] });
     assert.deepEqual(summary(result.transcript), [
       'user:What is 1 + 2?',
       'assistant:call(a1)',
@@ -72,13 +72,13 @@ describe('runAgent: the loop', () => {
       );
       await next();
     });
-    await runAgent({ model: app, messages: [USER], tools: [add] });
+    await runAgent({ model: app, modelId: 'test-model', messages: [USER], tools: [add] });
     assert.deepEqual(seen, ['run:turn 1:1', 'run:turn 2:3', 'run:turn 3:5']);
   });
 
   test("the caller's messages array is copied, never changed", async () => {
     const messages: Message[] = [USER];
-    const result = await runAgent({ model: scriptedExecutor(['hi']), messages });
+    const result = await runAgent({ model: scriptedExecutor(['hi']), modelId: 'test-model', messages });
     assert.deepEqual(messages, [USER]);
     assert.equal(result.transcript[0], USER);
     assert.equal(result.transcript.length, 2);
@@ -94,7 +94,7 @@ describe('runAgent: transcript vs view', () => {
       if (turn === 1) ctx.run?.updateTranscript((draft) => void draft.push({ role: 'user', content: 'persisted' }));
       await next();
     });
-    const result = await runAgent({ model: app, messages: [USER], tools: [add] });
+    const result = await runAgent({ model: app, modelId: 'test-model', messages: [USER], tools: [add] });
     assert.deepEqual(summary(model.calls[0]?.request.messages ?? []), ['user:What is 1 + 2?', 'user:view-only 1']);
     // Turn 2 sends the persisted edit, but not turn 1's view-only message.
     assert.deepEqual(summary(model.calls[1]?.request.messages ?? []), [
@@ -129,7 +129,7 @@ describe('runAgent: transcript vs view', () => {
       assert.equal(after, before);
       await next();
     });
-    const result = await runAgent({ model: app, messages: [USER] });
+    const result = await runAgent({ model: app, modelId: 'test-model', messages: [USER] });
     assert.ok(InvalidRequestError.isInstance(caught));
     assert.equal(caught.layer, 'orphan');
     assert.match(caught.message, /`orphan` produced an invalid transcript: messages\[1\]\.toolCallId/);
@@ -142,7 +142,13 @@ describe('runAgent: stop conditions', () => {
     scriptedExecutor([{ toolCalls: [{ name: 'add', input: { a: 1, b: 1 } }] }], { whenDone: 'repeat-last' });
 
   test('stepCountIs(n) stops after n turns with stop reason stop-when', async () => {
-    const result = await runAgent({ model: looping(), messages: [USER], tools: [add], stopWhen: stepCountIs(3) });
+    const result = await runAgent({
+      model: looping(),
+      modelId: 'test-model',
+      messages: [USER],
+      tools: [add],
+      stopWhen: stepCountIs(3),
+    });
     assert.equal(result.turns.length, 3);
     assert.equal(result.stopReason, 'stop-when');
     assert.equal(last(result.transcript).role, 'tool');
@@ -155,7 +161,13 @@ describe('runAgent: stop conditions', () => {
       { toolCalls: [{ id: 'f', name: 'finish' }] },
       'never reached',
     ]);
-    const result = await runAgent({ model, messages: [USER], tools: [add, finish], stopWhen: hasToolCall('finish') });
+    const result = await runAgent({
+      model,
+      modelId: 'test-model',
+      messages: [USER],
+      tools: [add, finish],
+      stopWhen: hasToolCall('finish'),
+    });
     assert.equal(result.turns.length, 2);
     assert.deepEqual(summary([last(result.transcript)]), ['tool(f):bye']);
   });
@@ -168,6 +180,7 @@ describe('runAgent: stop conditions', () => {
     };
     const result = await runAgent({
       model: looping(),
+      modelId: 'test-model',
       messages: [USER],
       tools: [add],
       stopWhen: [stepCountIs(5), custom],
@@ -177,7 +190,13 @@ describe('runAgent: stop conditions', () => {
   });
 
   test('maxTurns throws AgentError (max-turns) carrying the transcript by default', async () => {
-    const error = await runAgent({ model: looping(), messages: [USER], tools: [add], maxTurns: 2 }).catch((e) => e);
+    const error = await runAgent({
+      model: looping(),
+      modelId: 'test-model',
+      messages: [USER],
+      tools: [add],
+      maxTurns: 2,
+    }).catch((e) => e);
     assert.ok(AgentError.isInstance(error));
     assert.equal(error.reason, 'max-turns');
     assert.equal(error.turnCount, 2);
@@ -188,6 +207,7 @@ describe('runAgent: stop conditions', () => {
   test("maxTurns with onMaxTurns: 'stop' resolves with stop reason max-turns", async () => {
     const result = await runAgent({
       model: looping(),
+      modelId: 'test-model',
       messages: [USER],
       tools: [add],
       maxTurns: 2,
@@ -198,7 +218,12 @@ describe('runAgent: stop conditions', () => {
   });
 
   test('the model answering without a tool call ends the run even when stopWhen never holds', async () => {
-    const result = await runAgent({ model: scriptedExecutor(['hi']), messages: [USER], stopWhen: () => false });
+    const result = await runAgent({
+      model: scriptedExecutor(['hi']),
+      modelId: 'test-model',
+      messages: [USER],
+      stopWhen: () => false,
+    });
     assert.equal(result.stopReason, 'no-tool-calls');
   });
 });
@@ -228,7 +253,13 @@ describe('runAgent: cancellation', () => {
       if (ctx.run?.turn === 2) ctx.run.updateTranscript((d) => void d.push({ role: 'user', content: 'kept' }));
       await next();
     });
-    const run = runAgent({ model: app, messages: [USER], tools: [add, slow], signal: controller.signal });
+    const run = runAgent({
+      model: app,
+      modelId: 'test-model',
+      messages: [USER],
+      tools: [add, slow],
+      signal: controller.signal,
+    });
     await started.promise;
     controller.abort(new Error('user cancelled'));
     const error = await run.catch((e) => e);
@@ -249,7 +280,7 @@ describe('runAgent: cancellation', () => {
   test('aborting mid-call cancels the model call through its signal', async () => {
     const controller = new AbortController();
     const model = scriptedExecutor(['never'], { delayMs: 60_000 });
-    const run = runAgent({ model, messages: [USER], signal: controller.signal });
+    const run = runAgent({ model, modelId: 'test-model', messages: [USER], signal: controller.signal });
     await new Promise((resolve) => setImmediate(resolve));
     controller.abort(new Error('stop'));
     const error = await run.catch((e) => e);
@@ -260,7 +291,9 @@ describe('runAgent: cancellation', () => {
 
   test('an already aborted signal rejects before any model call', async () => {
     const model = scriptedExecutor(['never']);
-    const error = await runAgent({ model, messages: [USER], signal: AbortSignal.abort() }).catch((e) => e);
+    const error = await runAgent({ model, modelId: 'test-model', messages: [USER], signal: AbortSignal.abort() }).catch(
+      (e) => e,
+    );
     assert.ok(AgentError.isInstance(error));
     assert.equal(model.calls.length, 0);
   });
@@ -296,6 +329,7 @@ describe('runAgent: run and turn layers', () => {
     const model = scriptedExecutor([{ toolCalls: [{ name: 'add', input: { a: 1, b: 2 } }] }, 'done']);
     await runAgent({
       model: pipeline(model).use(layer('app')),
+      modelId: 'test-model',
       messages: [USER],
       tools: [add],
       middleware: [layer('run')],
@@ -331,6 +365,7 @@ describe('runAgent: run and turn layers', () => {
   test('a run layer can persist edits at run start and run end', async () => {
     const result = await runAgent({
       model: scriptedExecutor(['done']),
+      modelId: 'test-model',
       messages: [USER],
       middleware: [
         defineMiddleware({
@@ -354,6 +389,7 @@ describe('runAgent: run and turn layers', () => {
   test('a turn layer that does not call next() fails with a MiddlewareError naming it', async () => {
     const error = await runAgent({
       model: scriptedExecutor(['done']),
+      modelId: 'test-model',
       messages: [USER],
       middleware: [defineMiddleware({ name: 'skipper', turn() {} })],
     }).catch((e) => e);
@@ -372,7 +408,7 @@ describe('streamAgent', () => {
       { chunkSize: 4 },
     );
     const log: string[] = [];
-    const stream = streamAgent({ model, messages: [USER], tools: [add] });
+    const stream = streamAgent({ model, modelId: 'test-model', messages: [USER], tools: [add] });
     for await (const event of stream) {
       if (event.type === 'text-delta' || event.type === 'reasoning-delta') log.push(`${event.type}:${event.text}`);
       else if (event.type === 'tool-call') log.push(`tool-call:${event.toolCall.toolCallId}`);
@@ -400,7 +436,7 @@ describe('streamAgent', () => {
 
   test('reading only `result` runs the loop to the end', async () => {
     const model = scriptedExecutor([{ toolCalls: [{ name: 'add', input: { a: 1, b: 2 } }] }, 'ok']);
-    const result = await streamAgent({ model, messages: [USER], tools: [add] }).result;
+    const result = await streamAgent({ model, modelId: 'test-model', messages: [USER], tools: [add] }).result;
     assert.equal(result.turns.length, 2);
   });
 
@@ -420,7 +456,7 @@ describe('streamAgent', () => {
         }),
     });
     const model = scriptedExecutor([{ toolCalls: [{ name: 'slow' }] }]);
-    const stream = streamAgent({ model, messages: [USER], tools: [slow] });
+    const stream = streamAgent({ model, modelId: 'test-model', messages: [USER], tools: [slow] });
     for await (const event of stream) {
       if (event.type === 'tool-call') {
         await started.promise;
@@ -431,6 +467,63 @@ describe('streamAgent', () => {
     const error = await stream.result.catch((e) => e);
     assert.ok(AgentError.isInstance(error));
     assert.equal(error.reason, 'aborted');
+  });
+});
+
+describe('runAgent: the model id', () => {
+  test('without `modelId` over an executor with no default model: a TypeError saying how to fix it, no call made', async () => {
+    const model = scriptedExecutor(['x']);
+    for (const executor of [model, pipeline(model), pipeline(pipeline(model))]) {
+      const error = await runAgent({ model: executor, messages: [USER] } as never).catch((e) => e);
+      assert.equal(error.name, 'TypeError');
+      assert.match(error.message, /^runAgent\(\): `modelId` is required/);
+      assert.match(error.message, /has no default model; pass `modelId`/);
+      assert.match(error.message, /openaiExecutor\(\{ client, model: 'gpt-5-mini' \}\)/);
+    }
+    assert.throws(() => streamAgent({ model: pipeline(model), messages: [USER] } as never), {
+      name: 'TypeError',
+      message: /^streamAgent\(\): `modelId` is required/,
+    });
+    assert.equal(model.calls.length, 0, 'the name `pipeline` or `scripted` is never sent as a model id');
+  });
+
+  test("an executor's `defaultModel` is used when `modelId` is left out, through nested pipelines", async () => {
+    const inner = Object.assign(scriptedExecutor(['a', 'b', 'c']), { defaultModel: 'default-model' });
+    const app = pipeline(pipeline({ executor: inner, name: 'inner' }));
+    assert.equal(app.defaultModel, 'default-model');
+    await runAgent({ model: inner, messages: [USER] });
+    await runAgent({ model: app, messages: [USER] });
+    await streamAgent({ model: app, messages: [USER] }).result;
+    assert.deepEqual(
+      inner.calls.map((c) => c.request.model),
+      ['default-model', 'default-model', 'default-model'],
+    );
+  });
+
+  test('`modelId` wins over the default model; run-scoped call middleware keeps it', async () => {
+    const inner = Object.assign(scriptedExecutor(['a', 'b']), { defaultModel: 'default-model' });
+    await runAgent({ model: pipeline(inner), modelId: 'chosen', messages: [USER] });
+    await runAgent({
+      model: pipeline(inner),
+      messages: [USER],
+      middleware: [
+        async function seen(_ctx, next) {
+          await next();
+        },
+      ],
+    });
+    assert.deepEqual(
+      inner.calls.map((c) => c.request.model),
+      ['chosen', 'default-model'],
+    );
+  });
+
+  test('a default model that is not a non-empty string is reported as `model.defaultModel`', async () => {
+    const model = Object.assign(scriptedExecutor(['x']), { defaultModel: '' });
+    await assert.rejects(runAgent({ model, messages: [USER] }), {
+      name: 'TypeError',
+      message: /`model.defaultModel` to be a non-empty model id string/,
+    });
   });
 });
 
@@ -452,10 +545,16 @@ describe('runAgent: options', () => {
     { label: 'not a tool', options: { tools: [{ name: 'x' }] }, says: /`tools\[0\]` is not a tool/ },
     { label: 'stopWhen', options: { stopWhen: [stepCountIs(1), 3] }, says: /`stopWhen` to be a condition function/ },
     { label: 'model', options: { model: {} }, says: /expected an executor/ },
+    { label: 'modelId', options: { modelId: '' }, says: /`modelId` to be a non-empty model id string, got string ``/ },
+    {
+      label: 'modelId type',
+      options: { modelId: 42 },
+      says: /`modelId` to be a non-empty model id string, got number `42`/,
+    },
   ];
   for (const { label, options, says } of cases) {
     test(`rejects a bad ${label}`, async () => {
-      await assert.rejects(runAgent({ model, messages: [USER], ...options } as never), {
+      await assert.rejects(runAgent({ model, modelId: 'test-model', messages: [USER], ...options } as never), {
         name: 'TypeError',
         message: says,
       });
@@ -464,7 +563,7 @@ describe('runAgent: options', () => {
 
   test('rejects invalid messages with InvalidRequestError naming the path', async () => {
     const messages = [{ role: 'tool', toolCallId: 'x', toolName: 'add', content: '1' }] as Message[];
-    const error = await runAgent({ model, messages }).catch((e) => e);
+    const error = await runAgent({ model, modelId: 'test-model', messages }).catch((e) => e);
     assert.ok(InvalidRequestError.isInstance(error));
     assert.match(error.message, /runAgent\(\): invalid `messages`: messages\[0\]\.toolCallId/);
   });

@@ -14,6 +14,8 @@ import {
 } from 'modelware';
 import { scriptedExecutor } from 'modelware/testing';
 import { z } from 'zod';
+import { z as z3 } from 'zod3';
+import { z as z3v4 } from 'zod3/v4';
 import { USER, add, deferred, last, summary } from '../fixtures/agent.js';
 
 const lastToolMessage = (request: ReadonlyModelRequest) =>
@@ -64,6 +66,41 @@ describe('tool()', () => {
       assert.throws(() => tool(definition as never), { name: 'TypeError', message: says });
     });
   }
+
+  test('a zod 3 schema: the error says zod 4 is required and how to get it', () => {
+    assert.throws(() => tool({ name: 'old', input: z3.object({ city: z3.string() }) as never, execute() {} }), {
+      name: 'TypeError',
+      message:
+        "tool() `old`: `input` is a zod 3 schema; modelware needs zod 4. Install it (npm install zod@^4) and import { z } from 'zod', or, staying on zod 3.25 in JavaScript, import { z } from 'zod/v4' (its types predate zod 4's: TypeScript needs zod 4 itself).",
+    });
+  });
+
+  test("the advice works in JS: a schema from zod 3.25's 'zod/v4' defines a tool that validates its input", async () => {
+    // At runtime only: zod 3.25's 'zod/v4' types predate zod 4.x's, so TypeScript needs zod 4 itself.
+    const weather = tool({
+      name: 'weather',
+      input: z3v4.object({ city: z3v4.string() }),
+      execute: ({ city }: { city: string }) => `sunny in ${city}`,
+    } as never);
+    assert.deepEqual(weather.spec.inputSchema, {
+      type: 'object',
+      properties: { city: { type: 'string' } },
+      required: ['city'],
+    });
+    const model = scriptedExecutor([
+      {
+        toolCalls: [
+          { id: 'w1', name: 'weather', input: { city: 'Oslo' } },
+          { id: 'w2', name: 'weather', input: {} },
+        ],
+      },
+      'done',
+    ]);
+    const result = await runAgent({ model, modelId: 'test-model', messages: [USER], tools: [weather] });
+    const results = result.transcript.filter((m): m is ToolMessage => m.role === 'tool');
+    assert.equal(results[0]?.content, 'sunny in Oslo');
+    assert.equal(results[1]?.isError, true);
+  });
 });
 
 describe('tool execution', () => {
@@ -78,7 +115,7 @@ describe('tool execution', () => {
       },
     });
     const model = scriptedExecutor([{ toolCalls: [{ id: 'e1', name: 'echo', input: { text: 'ab' } }] }, 'ok']);
-    const result = await runAgent({ model, messages: [USER], tools: [echo] });
+    const result = await runAgent({ model, modelId: 'test-model', messages: [USER], tools: [echo] });
     assert.deepEqual(seen, {
       input: { text: 'ab', times: 2 },
       aborted: false,
@@ -104,7 +141,7 @@ describe('tool execution', () => {
       },
       'ok',
     ]);
-    const result = await runAgent({ model, messages: [USER], tools: [known] });
+    const result = await runAgent({ model, modelId: 'test-model', messages: [USER], tools: [known] });
     assert.match((result.transcript[2] as ToolMessage).content, /unknown id/);
     assert.equal((result.transcript[3] as ToolMessage).content, 'found k1');
   });
@@ -112,7 +149,7 @@ describe('tool execution', () => {
   test('non-string results are sent as JSON', async () => {
     const info = tool({ name: 'info', input: z.object({}), execute: () => ({ ok: true, n: [1, 2] }) });
     const model = scriptedExecutor([{ toolCalls: [{ id: 'i', name: 'info' }] }, 'ok']);
-    const result = await runAgent({ model, messages: [USER], tools: [info] });
+    const result = await runAgent({ model, modelId: 'test-model', messages: [USER], tools: [info] });
     assert.equal((result.transcript[2] as ToolMessage).content, '{"ok":true,"n":[1,2]}');
   });
 
@@ -130,7 +167,7 @@ describe('tool execution', () => {
       },
       (request) => `The sum is ${lastToolMessage(request)?.content}`,
     ]);
-    const result = await runAgent({ model, messages: [USER], tools: [add] });
+    const result = await runAgent({ model, modelId: 'test-model', messages: [USER], tools: [add] });
     assert.equal(result.text, 'The sum is 3');
     assert.deepEqual(
       result.transcript
@@ -152,7 +189,7 @@ describe('tool execution', () => {
       },
     });
     const model = scriptedExecutor([{ toolCalls: [{ id: 'f', name: 'flaky' }] }, 'sorry']);
-    const result = await runAgent({ model, messages: [USER], tools: [flaky] });
+    const result = await runAgent({ model, modelId: 'test-model', messages: [USER], tools: [flaky] });
     const message = result.transcript[2] as ToolMessage;
     assert.equal(message.isError, true);
     assert.equal(message.content, 'Tool `flaky` failed: disk full');
@@ -169,14 +206,14 @@ describe('tool execution', () => {
     });
     const model = scriptedExecutor([{ toolCalls: [{ name: 'flaky' }] }, 'never']);
     await assert.rejects(
-      runAgent({ model, messages: [USER], tools: [flaky], throwOnToolError: true }),
+      runAgent({ modelId: 'test-model', model, messages: [USER], tools: [flaky], throwOnToolError: true }),
       (e) => AgentError.isInstance(e) && e.reason === 'tool-call-failed' && e.cause === boom,
     );
   });
 
   test('an unknown tool gets an error result listing the available tools', async () => {
     const model = scriptedExecutor([{ toolCalls: [{ id: 'u', name: 'multiply', input: { a: 2 } }] }, 'ok']);
-    const result = await runAgent({ model, messages: [USER], tools: [add] });
+    const result = await runAgent({ model, modelId: 'test-model', messages: [USER], tools: [add] });
     assert.deepEqual(result.transcript[2], {
       role: 'tool',
       toolCallId: 'u',
@@ -206,7 +243,7 @@ describe('tool execution', () => {
     const calls = [0, 1, 2].map((i) => ({ id: `w${i}`, name: 'wait', input: { i } }));
     const model = scriptedExecutor([{ toolCalls: calls }, 'ok']);
     const events: string[] = [];
-    for await (const event of streamAgent({ model, messages: [USER], tools: [wait] })) {
+    for await (const event of streamAgent({ model, modelId: 'test-model', messages: [USER], tools: [wait] })) {
       if (event.type === 'tool-result') events.push(event.result.toolCallId);
       if (event.type === 'done') {
         assert.deepEqual(summary(event.result.transcript.slice(2, 5)), [
@@ -242,6 +279,7 @@ describe('tool execution', () => {
     ]);
     const limited = await runAgent({
       model,
+      modelId: 'test-model',
       messages: [USER],
       tools: [step],
       toolConcurrency: 2,
@@ -250,7 +288,12 @@ describe('tool execution', () => {
     assert.equal(peak, 2);
     assert.equal(limited.transcript.length, 7);
     peak = 0;
-    await runAgent({ model: scriptedExecutor([{ toolCalls: calls }, 'ok']), messages: [USER], tools: [step] });
+    await runAgent({
+      model: scriptedExecutor([{ toolCalls: calls }, 'ok']),
+      modelId: 'test-model',
+      messages: [USER],
+      tools: [step],
+    });
     assert.equal(peak, 5);
   });
 });
@@ -271,7 +314,12 @@ describe('tool middleware', () => {
           log.push(`${name}:out:${ctx.result?.content}`);
         },
       });
-    await runAgent({ model: pipeline(callTwice(4)).use(layer('a'), layer('b')), messages: [USER], tools: [twice] });
+    await runAgent({
+      model: pipeline(callTwice(4)).use(layer('a'), layer('b')),
+      modelId: 'test-model',
+      messages: [USER],
+      tools: [twice],
+    });
     assert.deepEqual(log, ['a:in:twice:{"n":4}', 'b:in:twice:{"n":4}', 'b:out:8', 'a:out:8']);
   });
 
@@ -288,7 +336,12 @@ describe('tool middleware', () => {
         await next();
       },
     });
-    const result = await runAgent({ model: pipeline(callTwice(99)).use(clamp), messages: [USER], tools: [twice] });
+    const result = await runAgent({
+      model: pipeline(callTwice(99)).use(clamp),
+      modelId: 'test-model',
+      messages: [USER],
+      tools: [twice],
+    });
     assert.equal(toolResult(result.transcript).content, '20');
     assert.deepEqual(sent, { n: 99 });
   });
@@ -309,7 +362,12 @@ describe('tool middleware', () => {
         ctx.deny(`Tool \`${ctx.toolName}\` is not allowed here.`);
       },
     });
-    const result = await runAgent({ model: pipeline(callTwice(1)).use(guard), messages: [USER], tools: [guarded] });
+    const result = await runAgent({
+      model: pipeline(callTwice(1)).use(guard),
+      modelId: 'test-model',
+      messages: [USER],
+      tools: [guarded],
+    });
     assert.equal(executed, false);
     assert.deepEqual(toolResult(result.transcript), {
       role: 'tool',
@@ -331,7 +389,12 @@ describe('tool middleware', () => {
         });
       },
     });
-    const result = await runAgent({ model: pipeline(model).use(redact), messages: [USER], tools: [twice] });
+    const result = await runAgent({
+      model: pipeline(model).use(redact),
+      modelId: 'test-model',
+      messages: [USER],
+      tools: [twice],
+    });
     assert.equal(toolResult(result.transcript).content, '[redacted 2 chars]');
     assert.equal(lastToolContent(model.calls[1]?.request), '[redacted 2 chars]');
   });
@@ -368,7 +431,12 @@ describe('tool middleware', () => {
       },
     });
     const model = scriptedExecutor([{ toolCalls: [{ id: 'u', name: 'unstable', input: { n: 1 } }] }, 'ok']);
-    const result = await runAgent({ model: pipeline(model).use(retryTool, bump), messages: [USER], tools: [unstable] });
+    const result = await runAgent({
+      model: pipeline(model).use(retryTool, bump),
+      modelId: 'test-model',
+      messages: [USER],
+      tools: [unstable],
+    });
     assert.deepEqual(log, ['execute:2', 'retry after: Tool `unstable` failed: flaked', 'execute:2']);
     assert.equal(toolResult(result.transcript).content, '2');
   });
@@ -383,6 +451,7 @@ describe('tool middleware', () => {
     });
     const error = await runAgent({
       model: pipeline(callTwice(1)).use(twiceNext),
+      modelId: 'test-model',
       messages: [USER],
       tools: [twice],
     }).catch((e) => e);
@@ -395,9 +464,12 @@ describe('tool middleware', () => {
 
   test('a tool layer that neither calls next() nor sets a result fails naming the call', async () => {
     const silent = defineMiddleware({ name: 'silent', tool() {} });
-    const error = await runAgent({ model: pipeline(callTwice(1)).use(silent), messages: [USER], tools: [twice] }).catch(
-      (e) => e.cause,
-    );
+    const error = await runAgent({
+      modelId: 'test-model',
+      model: pipeline(callTwice(1)).use(silent),
+      messages: [USER],
+      tools: [twice],
+    }).catch((e) => e.cause);
     assert.equal(MiddlewareError.isInstance(error), true);
     assert.match(error.message, /No result for tool call `t` \(`twice`\)/);
   });
@@ -409,9 +481,12 @@ describe('tool middleware', () => {
         ctx.result = { content: 42 } as never;
       },
     });
-    const error = await runAgent({ model: pipeline(callTwice(1)).use(bad), messages: [USER], tools: [twice] }).catch(
-      (e) => e.cause,
-    );
+    const error = await runAgent({
+      modelId: 'test-model',
+      model: pipeline(callTwice(1)).use(bad),
+      messages: [USER],
+      tools: [twice],
+    }).catch((e) => e.cause);
     assert.equal(MiddlewareError.isInstance(error), true);
     assert.equal(error.layer, 'bad');
   });
@@ -429,7 +504,12 @@ describe('tool middleware', () => {
         await next();
       },
     });
-    await runAgent({ model: pipeline(callTwice(1)).use(audit), messages: [USER], tools: [twice] });
+    await runAgent({
+      model: pipeline(callTwice(1)).use(audit),
+      modelId: 'test-model',
+      messages: [USER],
+      tools: [twice],
+    });
     assert.deepEqual(log, ['call:1', 'tool:twice', 'call:3']);
   });
 });

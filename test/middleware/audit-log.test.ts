@@ -148,7 +148,12 @@ describe('auditLog: runs and nesting', () => {
       { toolCalls: [{ id: 'c1', name: 'add', input: { a: 1, b: 2 } }], usage: USAGE },
       { text: '3', usage: USAGE },
     ]);
-    const result = await runAgent({ model: pipeline(model).use(layer), messages: [USER], tools: [add] });
+    const result = await runAgent({
+      model: pipeline(model).use(layer),
+      modelId: 'test-model',
+      messages: [USER],
+      tools: [add],
+    });
     assert.deepEqual(
       records.map((r) => [r.runId === result.runId, r.turn, r.finishReason]),
       [

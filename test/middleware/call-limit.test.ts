@@ -31,7 +31,7 @@ describe('callLimit: per run', () => {
   test("onLimit 'end' answers with a final assistant message, so the run ends with no tool calls", async () => {
     const model = looping();
     const app = pipeline(model).use(callLimit({ maxCalls: 2, onLimit: 'end' }));
-    const result = await runAgent({ model: app, messages: [USER], tools: [add] });
+    const result = await runAgent({ model: app, modelId: 'test-model', messages: [USER], tools: [add] });
     assert.equal(model.calls.length, 2);
     assert.equal(result.turns.length, 3);
     assert.equal(result.stopReason, 'no-tool-calls');
@@ -48,24 +48,27 @@ describe('callLimit: per run', () => {
 
   test("onLimit 'end' uses a custom message", async () => {
     const app = pipeline(looping()).use(callLimit({ maxCalls: 1, onLimit: 'end', message: 'Out of budget.' }));
-    const result = await runAgent({ model: app, messages: [USER], tools: [add] });
+    const result = await runAgent({ model: app, modelId: 'test-model', messages: [USER], tools: [add] });
     assert.equal(result.text, 'Out of budget.');
   });
 
   test("onLimit 'throw' (default) rejects the run with PolicyViolationError CALL_LIMIT", async () => {
     const model = looping();
     const app = pipeline(model).use(callLimit({ maxCalls: 3 }));
-    await assert.rejects(runAgent({ model: app, messages: [USER], tools: [add] }), (failure: unknown) => {
-      assert.equal(AgentError.isInstance(failure) && failure.reason, 'model-call-failed');
-      const error = (failure as AgentError).cause;
-      assert.equal(PolicyViolationError.isInstance(error), true);
-      if (!PolicyViolationError.isInstance(error)) return false;
-      assert.equal(error.violation.code, 'CALL_LIMIT');
-      assert.equal(error.violation.plugin, 'callLimit');
-      assert.deepEqual(error.violation.details, { maxCalls: 3, per: 'run', calls: 4 });
-      assert.match(error.message, /model call 4 exceeds the limit of 3 per run \(run run_/);
-      return true;
-    });
+    await assert.rejects(
+      runAgent({ modelId: 'test-model', model: app, messages: [USER], tools: [add] }),
+      (failure: unknown) => {
+        assert.equal(AgentError.isInstance(failure) && failure.reason, 'model-call-failed');
+        const error = (failure as AgentError).cause;
+        assert.equal(PolicyViolationError.isInstance(error), true);
+        if (!PolicyViolationError.isInstance(error)) return false;
+        assert.equal(error.violation.code, 'CALL_LIMIT');
+        assert.equal(error.violation.plugin, 'callLimit');
+        assert.deepEqual(error.violation.details, { maxCalls: 3, per: 'run', calls: 4 });
+        assert.match(error.message, /model call 4 exceeds the limit of 3 per run \(run run_/);
+        return true;
+      },
+    );
     assert.equal(model.calls.length, 3);
   });
 
@@ -75,7 +78,7 @@ describe('callLimit: per run', () => {
     });
     const app = pipeline(model).use(callLimit({ maxCalls: 2 }));
     for (let i = 0; i < 3; i++) {
-      const result = await runAgent({ model: app, messages: [USER], tools: [add] });
+      const result = await runAgent({ model: app, modelId: 'test-model', messages: [USER], tools: [add] });
       assert.equal(result.text, 'done');
     }
     assert.equal(model.calls.length, 6);
@@ -92,6 +95,7 @@ describe('callLimit: per run', () => {
     const model = looping();
     const result = await runAgent({
       model,
+      modelId: 'test-model',
       messages: [USER],
       tools: [add],
       middleware: [callLimit({ maxCalls: 1, onLimit: 'end', message: 'stop' })],
@@ -106,7 +110,7 @@ describe('callLimit: per pipeline', () => {
     const model = scriptedExecutor(['ok'], { whenDone: 'repeat-last' });
     const app = pipeline(model).use(callLimit({ maxCalls: 3, per: 'pipeline' }));
     await app.generate(BASE_REQUEST);
-    await runAgent({ model: app, messages: [USER] });
+    await runAgent({ model: app, modelId: 'test-model', messages: [USER] });
     await app.generate(BASE_REQUEST);
     await assert.rejects(app.generate(BASE_REQUEST), {
       name: 'PolicyViolationError',

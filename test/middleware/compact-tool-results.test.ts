@@ -24,7 +24,7 @@ describe('compactToolResults', () => {
       'done',
     ]);
     const app = pipeline(model).use(compactToolResults({ keepLast: 1, minChars: 10, replaceWith: '[old]' }));
-    const result = await runAgent({ model: app, messages: [USER], tools: [fetchPage] });
+    const result = await runAgent({ model: app, modelId: 'test-model', messages: [USER], tools: [fetchPage] });
     const tools = (messages: readonly unknown[]) =>
       summary(messages.filter((m) => (m as Message).role === 'tool')).map((s) => s.slice(0, 19));
     assert.deepEqual(tools(model.calls[3]?.request.messages ?? []), [
@@ -48,7 +48,7 @@ describe('compactToolResults', () => {
       'done',
     ]);
     const app = pipeline(model).use(compactToolResults({ keepLast: 1, minChars: 10, replaceWith: '[old]' }));
-    await runAgent({ model: app, messages: [USER], tools: [fetchPage] });
+    await runAgent({ modelId: 'test-model', model: app, messages: [USER], tools: [fetchPage] });
     const tools = (messages: readonly unknown[]) =>
       summary(messages.filter((m) => (m as Message).role === 'tool')).map((s) => s.slice(0, 19));
     // The call right after the parallel turn sends both results it asked for.
@@ -250,7 +250,13 @@ describe('compactToolResults', () => {
               return next();
             },
           );
-          await runAgent({ model: app, messages: [USER], tools: [sized], maxTurns: turns.length + 1 });
+          await runAgent({
+            model: app,
+            modelId: 'test-model',
+            messages: [USER],
+            tools: [sized],
+            maxTurns: turns.length + 1,
+          });
         },
       ),
       { numRuns: 300 },

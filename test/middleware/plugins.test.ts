@@ -493,7 +493,12 @@ describe('agent hooks', () => {
         ]),
       ],
     });
-    await runAgent({ model: pipeline(twoTurns()).use(plugins(manager)), messages: [USER], tools: [add] });
+    await runAgent({
+      model: pipeline(twoTurns()).use(plugins(manager)),
+      modelId: 'test-model',
+      messages: [USER],
+      tools: [add],
+    });
     assert.deepEqual(log, [
       'run_start',
       'turn_start',
@@ -521,6 +526,7 @@ describe('agent hooks', () => {
     });
     const result = await runAgent({
       model: pipeline(twoTurns()).use(plugins(manager)),
+      modelId: 'test-model',
       messages: [USER],
       tools: [add],
     });
@@ -547,6 +553,7 @@ describe('agent hooks', () => {
     const model = scriptedExecutor([{ toolCalls: [{ id: 's1', name: 'shell', input: { cmd: 'ls' } }] }, 'ok']);
     const result = await runAgent({
       model: pipeline(model).use(plugins(manager)),
+      modelId: 'test-model',
       messages: [USER],
       tools: [watched, add],
     });
@@ -557,6 +564,7 @@ describe('agent hooks', () => {
       model: pipeline(scriptedExecutor([{ toolCalls: [{ id: 's1', name: 'shell', input: { cmd: 'ls' } }] }])).use(
         plugins(manager),
       ),
+      modelId: 'test-model',
       messages: [USER],
       tools: [watched],
       throwOnToolError: true,
@@ -586,7 +594,12 @@ describe('agent hooks', () => {
       ],
     });
     const model = twoTurns();
-    await runAgent({ model: pipeline(model).use(plugins(manager)), messages: [USER], tools: [add] });
+    await runAgent({
+      model: pipeline(model).use(plugins(manager)),
+      modelId: 'test-model',
+      messages: [USER],
+      tools: [add],
+    });
     assert.deepEqual(summary(model.calls[0]?.request.messages ?? []), ['system:be brief', 'user:What is 1 + 2?']);
     assert.deepEqual(seen, ['2 turns, 5 messages']);
   });
@@ -610,6 +623,7 @@ describe('agent hooks', () => {
     const app = pipeline(model).use(plugins(manager));
     const runA = runAgent({
       model: app,
+      modelId: 'test-model',
       messages: [USER],
       metadata: { id: 'A' },
       middleware: [runPlugins(mark('only-a'))],
@@ -618,6 +632,7 @@ describe('agent hooks', () => {
     await new Promise((r) => setImmediate(r));
     const b = await runAgent({
       model: app,
+      modelId: 'test-model',
       messages: [USER],
       metadata: { id: 'B' },
       middleware: [runPlugins(mark('only-b'))],
@@ -642,9 +657,9 @@ describe('agent hooks', () => {
       'b done',
     ]);
     const app = pipeline(model).use(plugins(manager));
-    const runA = runAgent({ model: app, messages: [USER], plugins: [mark('only-a')] });
+    const runA = runAgent({ model: app, modelId: 'test-model', messages: [USER], plugins: [mark('only-a')] });
     await new Promise((r) => setImmediate(r));
-    const b = await runAgent({ model: app, messages: [USER], plugins: [mark('only-b')] });
+    const b = await runAgent({ model: app, modelId: 'test-model', messages: [USER], plugins: [mark('only-b')] });
     gate.resolve();
     const a = await runA;
     assert.deepEqual([a.text, b.text], ['a done', 'b done']);
@@ -662,7 +677,7 @@ describe('agent hooks', () => {
     });
     const app = pipeline(scriptedExecutor([new Error('down')])).use(plugins(manager));
     await assert.rejects(
-      runAgent({ model: app, messages: [USER], middleware: [runPlugins(p)] }),
+      runAgent({ modelId: 'test-model', model: app, messages: [USER], middleware: [runPlugins(p)] }),
       (e: unknown) => AgentError.isInstance(e) && (e.cause as Error).message === 'down',
     );
     assert.deepEqual(log, ['input', 'shutdown']);
@@ -674,7 +689,12 @@ describe('agent hooks', () => {
     process.on('warning', listen);
     try {
       const p = definePlugin({ name: 'lost', hooks: { llm_input: () => undefined } });
-      await runAgent({ model: scriptedExecutor(['ok']), messages: [USER], middleware: [runPlugins(p)] });
+      await runAgent({
+        model: scriptedExecutor(['ok']),
+        modelId: 'test-model',
+        messages: [USER],
+        middleware: [runPlugins(p)],
+      });
       await new Promise((r) => setImmediate(r));
     } finally {
       process.off('warning', listen);
@@ -692,7 +712,12 @@ describe('agent hooks', () => {
       ],
     });
     await assert.rejects(
-      runAgent({ model: pipeline(twoTurns()).use(plugins(manager)), messages: [USER], tools: [add] }),
+      runAgent({
+        modelId: 'test-model',
+        model: pipeline(twoTurns()).use(plugins(manager)),
+        messages: [USER],
+        tools: [add],
+      }),
       (e: unknown) =>
         AgentError.isInstance(e) && PolicyViolationError.isInstance(e.cause) && e.cause.violation.hook === 'turn_start',
     );

@@ -299,7 +299,12 @@ describe('redactPii: restore', () => {
       'Done.',
     ]);
     const app = pipeline(model).use(redactPii({ restore: true, restoreToolInputs: true }));
-    const result = await runAgent({ model: app, messages: [user('mail ann@x.io')], tools: [mail] });
+    const result = await runAgent({
+      modelId: 'test-model',
+      model: app,
+      messages: [user('mail ann@x.io')],
+      tools: [mail],
+    });
     assert.deepEqual(received, ['ann@x.io']);
     for (const call of model.calls) assert.doesNotMatch(JSON.stringify(call.request.messages), /ann@x\.io/);
     assert.match(JSON.stringify(result.transcript), /sent to ann@x\.io/);

@@ -140,7 +140,7 @@ describe('tokenBudget', () => {
     }));
     const model = scriptedExecutor([...script, 'done']);
     const app = pipeline(model).use(tokenBudget({ maxInputTokens: 1_000_000, tokenizer: counting }));
-    const run = await runAgent({ model: app, messages: [USER], tools: [add] });
+    const run = await runAgent({ model: app, modelId: 'test-model', messages: [USER], tools: [add] });
     // Every message but the final answer was sent at least once; plus the tool definitions, once.
     assert.equal(texts.length, run.transcript.length - 1 + 1);
   });

@@ -183,7 +183,12 @@ describe('tracing: nesting and the effective model', () => {
 
   test('inside runAgent each call carries the run id and turn', async () => {
     const model = scriptedExecutor([{ toolCalls: [{ id: 'c1', name: 'add', input: { a: 1, b: 2 } }] }, '3']);
-    const result = await runAgent({ model: pipeline(model).use(tracing({ tracer })), messages: [USER], tools: [add] });
+    const result = await runAgent({
+      model: pipeline(model).use(tracing({ tracer })),
+      modelId: 'test-model',
+      messages: [USER],
+      tools: [add],
+    });
     assert.deepEqual(
       spans().map((s) => [s.attributes['modelware.run.id'] === result.runId, s.attributes['modelware.run.turn']]),
       [

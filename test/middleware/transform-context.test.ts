@@ -48,7 +48,7 @@ describe('transformContext', () => {
         return original.slice(-2) as Message[];
       }),
     );
-    const result = await runAgent({ model: app, messages: [USER], tools: [add] });
+    const result = await runAgent({ model: app, modelId: 'test-model', messages: [USER], tools: [add] });
     assert.deepEqual(saw.slice(0, 2), [
       ['first', 'user:What is 1 + 2?'],
       ['second', 'user:What is 1 + 2?', 'user:from first'],

@@ -177,7 +177,7 @@ describe('validateOutput: generate', () => {
   test('a response that calls tools is not validated; the agent run validates its final answer', async () => {
     const model = scriptedExecutor([{ toolCalls: [{ name: 'add', input: { a: 1, b: 2 } }] }, 'three', GOOD]);
     const app = pipeline(model).use(validateOutput({ schema: City }));
-    const result = await runAgent({ model: app, messages: [USER], tools: [add] });
+    const result = await runAgent({ model: app, modelId: 'test-model', messages: [USER], tools: [add] });
     assert.equal(result.text, GOOD);
     assert.equal(model.calls.length, 3);
   });

@@ -64,7 +64,7 @@ function countingTool() {
 describe('agent loop: bounded tool calls per turn', () => {
   test('20,000 tool calls in one turn: 100 run (the default), the rest get an error result the model reads', async () => {
     const { step, stats } = countingTool();
-    const result = await runAgent({ model: manyCalls(20_000), messages: [USER], tools: [step] });
+    const result = await runAgent({ modelId: 'test-model', model: manyCalls(20_000), messages: [USER], tools: [step] });
     assert.equal(stats.ran, 100);
     const results = result.transcript.filter((m) => m.role === 'tool') as ToolMessage[];
     assert.equal(results.length, 20_000);
@@ -82,10 +82,17 @@ describe('agent loop: bounded tool calls per turn', () => {
 
   test('maxToolCallsPerTurn sets the bound; under throwOnToolError no tool of that turn runs', async () => {
     const { step, stats } = countingTool();
-    const result = await runAgent({ model: manyCalls(5), messages: [USER], tools: [step], maxToolCallsPerTurn: 2 });
+    const result = await runAgent({
+      modelId: 'test-model',
+      model: manyCalls(5),
+      messages: [USER],
+      tools: [step],
+      maxToolCallsPerTurn: 2,
+    });
     assert.equal(stats.ran, 2);
     assert.equal(result.transcript.filter((m) => m.role === 'tool' && m.isError).length, 3);
     const error = await runAgent({
+      modelId: 'test-model',
       model: manyCalls(5),
       messages: [USER],
       tools: [step],
@@ -99,7 +106,7 @@ describe('agent loop: bounded tool calls per turn', () => {
 
   test('tool calls of one turn run at most 10 at a time by default', async () => {
     const { step, stats } = countingTool();
-    await runAgent({ model: manyCalls(50), messages: [USER], tools: [step] });
+    await runAgent({ modelId: 'test-model', model: manyCalls(50), messages: [USER], tools: [step] });
     assert.equal(stats.ran, 50);
     assert.equal(stats.peak, 10);
   });
@@ -107,6 +114,7 @@ describe('agent loop: bounded tool calls per turn', () => {
   test('toolConcurrency: Infinity is still accepted, bounded by maxToolCallsPerTurn', async () => {
     const { step, stats } = countingTool();
     await runAgent({
+      modelId: 'test-model',
       model: manyCalls(300),
       messages: [USER],
       tools: [step],
@@ -121,10 +129,13 @@ describe('agent loop: bounded tool calls per turn', () => {
     ['maxToolInputDepth', 0],
   ] as const) {
     test(`rejects ${option}: ${value} at once`, async () => {
-      await assert.rejects(runAgent({ model: manyCalls(1), messages: [USER], [option]: value }), {
-        name: 'TypeError',
-        message: new RegExp(`\`${option}\` to be a positive integer, got \`${value}\``),
-      });
+      await assert.rejects(
+        runAgent({ modelId: 'test-model', model: manyCalls(1), messages: [USER], [option]: value }),
+        {
+          name: 'TypeError',
+          message: new RegExp(`\`${option}\` to be a positive integer, got \`${value}\``),
+        },
+      );
     });
   }
 });
@@ -145,7 +156,7 @@ describe('agent loop: bounded nesting of tool arguments', () => {
     let ran = false;
     const echo = tool({ name: 'echo', input: z.object({}).loose(), execute: () => void (ran = true) });
     const model = deepCall(20_000);
-    const error = await runAgent({ model, messages: [USER], tools: [echo] }).catch((e) => e);
+    const error = await runAgent({ modelId: 'test-model', model, messages: [USER], tools: [echo] }).catch((e) => e);
     assert.equal(AgentError.isInstance(error) && error.reason, 'invalid-response');
     assert.equal(InvalidResponseError.isInstance(error.cause), true);
     assert.deepEqual(error.cause.path, ['message', 'content', 0, 'input']);
@@ -162,13 +173,19 @@ describe('agent loop: bounded nesting of tool arguments', () => {
 
   test('64 levels pass and 65 fail by default; maxToolInputDepth moves the bound', async () => {
     const echo = tool({ name: 'echo', input: z.object({}).loose(), execute: () => 'ok' });
-    const ok = await runAgent({ model: deepCall(64), messages: [USER], tools: [echo] });
+    const ok = await runAgent({ modelId: 'test-model', model: deepCall(64), messages: [USER], tools: [echo] });
     assert.equal(ok.text, 'done');
-    const error = await runAgent({ model: deepCall(65), messages: [USER], tools: [echo] }).catch((e) => e);
-    assert.equal(AgentError.isInstance(error) && error.reason, 'invalid-response');
-    const narrow = await runAgent({ model: deepCall(4), messages: [USER], tools: [echo], maxToolInputDepth: 3 }).catch(
+    const error = await runAgent({ modelId: 'test-model', model: deepCall(65), messages: [USER], tools: [echo] }).catch(
       (e) => e,
     );
+    assert.equal(AgentError.isInstance(error) && error.reason, 'invalid-response');
+    const narrow = await runAgent({
+      modelId: 'test-model',
+      model: deepCall(4),
+      messages: [USER],
+      tools: [echo],
+      maxToolInputDepth: 3,
+    }).catch((e) => e);
     assert.equal(AgentError.isInstance(narrow) && narrow.reason, 'invalid-response');
   });
 
@@ -176,7 +193,9 @@ describe('agent loop: bounded nesting of tool arguments', () => {
     const echo = tool({ name: 'echo', input: z.object({}).loose(), execute: () => 'ok' });
     const model = deepCall(20_000);
     const app = pipeline(model).use(retry({ retries: 3, initialDelayMs: 0 }));
-    const error = await runAgent({ model: app, messages: [USER], tools: [echo] }).catch((e) => e);
+    const error = await runAgent({ modelId: 'test-model', model: app, messages: [USER], tools: [echo] }).catch(
+      (e) => e,
+    );
     assert.equal(AgentError.isInstance(error) && error.reason, 'invalid-response');
     assert.equal(model.calls, 1);
   });
@@ -189,7 +208,13 @@ describe('agent loop: no model content in error messages', () => {
       role: 'assistant',
       content: [{ type: 'tool-call', toolCallId: 'u', toolName: canary, input: {} }],
     });
-    const error = await runAgent({ model, messages: [USER], tools: [], throwOnToolError: true }).catch((e) => e);
+    const error = await runAgent({
+      modelId: 'test-model',
+      model,
+      messages: [USER],
+      tools: [],
+      throwOnToolError: true,
+    }).catch((e) => e);
     assert.equal(AgentError.isInstance(error) && error.reason, 'tool-call-failed');
     assert.equal(error.message.includes(canary), false);
     assert.equal(error.cause.message.includes(canary), false);

@@ -48,6 +48,7 @@ describe('no prototype pollution', () => {
       },
     });
     await runAgent({
+      modelId: 'test-model',
       model: scriptedExecutor([{ toolCalls: [{ id: 'c1', name: 'echo', input: poison() }] }, 'ok']),
       messages: [{ role: 'user', content: 'go' }],
       tools: [echo],
@@ -70,6 +71,7 @@ describe('no prototype pollution', () => {
       },
     });
     await runAgent({
+      modelId: 'test-model',
       model: scriptedExecutor([{ toolCalls: [{ id: 'c1', name: 'add', input: { ...poison(), a: 1 } }] }, 'ok']),
       messages: [{ role: 'user', content: 'go' }],
       tools: [add],

@@ -5,7 +5,7 @@ import type { LanguageModelV4 } from '@ai-sdk/provider';
 import type { LanguageModel } from 'ai';
 import type OpenAI from 'openai';
 import type { AzureOpenAI } from 'openai';
-import { type Executor, ProviderError, pipeline } from 'modelware';
+import { type Executor, ProviderError, pipeline, runAgent, streamAgent } from 'modelware';
 import { aiSdkExecutor, toLanguageModel } from 'modelware/ai-sdk';
 import { anthropicExecutor } from 'modelware/anthropic';
 import { openaiExecutor } from 'modelware/openai';
@@ -39,6 +39,30 @@ const model: LanguageModel = toLanguageModel(pipeline(openaiExecutor({ client: o
 void model;
 // @ts-expect-error modelId is required
 toLanguageModel(pipeline(openaiExecutor({ client: openai })), {});
+
+// The agent loop needs a model id: `modelId`, or an executor built with a default model.
+async function modelIds() {
+  const messages = [{ role: 'user' as const, content: 'hi' }];
+  const withDefault = pipeline(openaiExecutor({ client: openai, model: 'gpt-5-mini' })).use(async (_ctx, next) =>
+    next(),
+  );
+  const defaultModel: string = withDefault.defaultModel;
+  void defaultModel;
+  await runAgent({ model: withDefault, messages });
+  await runAgent({ model: pipeline(anthropicExecutor({ client: anthropic, model: 'claude-x' })), messages });
+  await runAgent({ model: pipeline({ executor: aiSdkExecutor(v4), name: 'sdk' }), messages });
+  await runAgent({ model: openaiExecutor({ client: openai, model: 'gpt-5-mini' }), modelId: 'gpt-5', messages });
+  await runAgent({ model: pipeline(openaiExecutor({ client: openai })), modelId: 'gpt-5-mini', messages });
+  // @ts-expect-error modelId is required: the executor has no default model
+  await runAgent({ model: pipeline(openaiExecutor({ client: openai })), messages });
+  // @ts-expect-error modelId is required: a resolver names no default model
+  await runAgent({ model: aiSdkExecutor(() => v4), messages });
+  // @ts-expect-error modelId is required for streamAgent too
+  streamAgent({ model: pipeline(anthropicExecutor({ client: anthropic })), messages });
+  // @ts-expect-error the default model is a string
+  openaiExecutor({ client: openai, model: 5 });
+}
+void modelIds;
 
 // ProviderError's fields are typed for retry decisions.
 declare const error: unknown;

@@ -61,6 +61,7 @@ tool({
 async function runs() {
   const result = await runAgent({
     model: app,
+    modelId: 'test-model',
     messages: [{ role: 'user', content: 'hi' }],
     tools: [weather],
     stopWhen: [stepCountIs(3), hasToolCall('weather'), ({ turns }) => turns.length > 5],
@@ -74,11 +75,11 @@ async function runs() {
   // @ts-expect-error `model` is required
   await runAgent({ messages: [] });
   // @ts-expect-error onMaxTurns is 'throw' or 'stop'
-  await runAgent({ model, messages: [], onMaxTurns: 'ignore' });
+  await runAgent({ model, modelId: 'test-model', messages: [], onMaxTurns: 'ignore' });
   // @ts-expect-error a stop condition returns a boolean
-  await runAgent({ model, messages: [], stopWhen: () => 'yes' });
+  await runAgent({ model, modelId: 'test-model', messages: [], stopWhen: () => 'yes' });
 
-  for await (const event of streamAgent({ model, messages: [] })) {
+  for await (const event of streamAgent({ model, modelId: 'test-model', messages: [] })) {
     if (event.type === 'text-delta') assertTrue<Equal<typeof event.text, string>>();
     if (event.type === 'done') assertTrue<Equal<typeof event.result, AgentResult>>();
     // @ts-expect-error not an event type

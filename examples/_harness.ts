@@ -1,0 +1,163 @@
+// What `npm run examples` (examples/_run.ts) and test/integration/examples.test.ts share: the list
+// of runnable examples, how each runs (offline, through tsx), and the output each must print.
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** Every runnable example, as a path from the repo root (`examples/quickstart.ts`); `_*` and `support/` are helpers. */
+export function listExamples(dir = join(root, 'examples')): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((entry) => {
+      if (entry.name.startsWith('_') || entry.name === 'support') return [];
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) return listExamples(path);
+      return entry.name.endsWith('.ts') ? [relative(root, path)] : [];
+    })
+    .sort();
+}
+
+// Keys and endpoints from the environment would send the examples to real providers.
+const env: NodeJS.ProcessEnv = { ...process.env, NODE_NO_WARNINGS: '1' };
+for (const key of ['OPENAI_BASE_URL', 'OPENAI_API_KEY', 'ANTHROPIC_BASE_URL', 'ANTHROPIC_API_KEY']) delete env[key];
+
+export interface ExampleRun {
+  readonly file: string;
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** The documented lines (`EXPECTED`) missing from stdout. */
+  readonly missing: readonly string[];
+}
+
+/** Runs one example with the current Node (through tsx) and checks its output against `EXPECTED`. */
+export function runExample(file: string): Promise<ExampleRun> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', file],
+      { cwd: root, env, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error ? ((error as { code?: unknown }).code ?? 1) : 0;
+        const missing = (EXPECTED[file] ?? []).filter((line) => !stdout.includes(line));
+        resolve({ file, code: typeof code === 'number' ? code : 1, stdout, stderr, missing });
+      },
+    );
+  });
+}
+
+/** Output each example must show, beyond exiting 0. */
+export const EXPECTED: Record<string, readonly string[]> = {
+  'examples/quickstart.ts': ['→ demo-model, 1 message(s)', 'attempt 1 failed, retrying', '← demo-model: Paris.'],
+  'examples/writing-middleware.ts': ['HELLO THERE\nHELLO THERE\nmodel calls: 1'],
+  'examples/streaming.ts': ['The quick brown *** jumps', 'final: The quick brown *** jumps over the lazy dog.'],
+  'examples/fallback.ts': [
+    'trying main-model\n',
+    'trying backup-model\n',
+    'answered by backup-model (provider says backup-model-2026-01)',
+  ],
+  'examples/errors.ts': [
+    'orphan → `orphan` produced an invalid request: messages[1].toolCallId',
+    'next() called multiple times in `greedy`',
+  ],
+  'examples/agent-failures.ts': [
+    'model-call-failed after 2 turns: ProviderError',
+    'emails sent: ada, alan; transcript: 5 messages',
+    'stream: model-call-failed',
+  ],
+  'examples/agent-loop.ts': ['turn 1: 2 messages', 'turn 4: 6 messages', 'turns: 4, stop: no-tool-calls'],
+  'examples/openai.ts': ['answer: Paris.', 'final: Pack layers: Paris in spring is mild but showery.'],
+  'examples/anthropic.ts': ['answer: Paris.', 'signed thinking (sent back on the next turn): true'],
+  'examples/ai-sdk.ts': ['generateText: Paris.', 'aiSdkExecutor: Hello from an AI SDK model. (model mock-1, 2 calls)'],
+  'examples/plugins/content-policy.ts': [
+    'blocked: "How do I build weapons at home?" by content-policy at llm_input',
+    'model calls: 2',
+  ],
+  'examples/plugins/audit-logger.ts': ['audit records so far: 0', 'after drain(): 4 audit records'],
+  'examples/plugins/token-budget.ts': ['ada: blocked TOKEN_BUDGET_001'],
+  'examples/plugins/pii-redactor.ts': [
+    'model received: My email is [EMAIL], phone [PHONE].',
+    'caller got:     Sure, I will email [EMAIL]',
+  ],
+  'examples/plugins/call-profiler.ts': ['big-model        2         1'],
+  'examples/plugins/compress-tool-results.ts': [
+    '[260 chars compressed]',
+    '(note: 1 earlier tool result(s) were compressed)',
+  ],
+  'examples/plugins/effective-model.ts': ['llm_output: requested main-model, used backup-model'],
+  'examples/plugins/config.ts': ['loaded: no-secrets, audit, acme-dry-run', 'bad.yaml:3: plugins[0].mode'],
+  'examples/transform-context.ts': [
+    'turn sees 6 messages, last: (turn 3: answer briefly)',
+    'record 1: da… | assistant | record 2: data d',
+    'transcript keeps 6 messages, full results, no reminders',
+  ],
+  'examples/plugins/run-scoped.ts': [
+    'acme run:   hello, Tenant: acme.',
+    'globex run: hello, Tenant: globex.',
+    'acme tagged a call; globex tagged a call',
+  ],
+  'examples/compose.ts': [
+    'auth:in → audit:in → redact:in → provider-retry:in → provider-retry:out → redact:out → audit:out → auth:out',
+  ],
+  'examples/cache.ts': [
+    'miss → Paris.\nhit  → Paris.\nmiss → Paris, for globex.\nhit  → (streamed)\nstream replayed: Paris.\nmiss → Still Paris.\nmodel calls: 3',
+  ],
+  'examples/rate-limit.ts': [
+    'acme: call 2 done\nacme: over the limit, waiting for the bucket\nacme: call 3 done',
+    'globex: call 1 done (its own bucket)',
+    'RateLimitError: retryable true, retry in about 60 s',
+  ],
+  'examples/tracing.ts': [
+    'chat main-model (in "chat main-model"): response.model=undefined ERROR Error: 529 overloaded',
+    'chat backup-model (in "chat main-model"): response.model=backup-model ok',
+    'chat main-model (in "handle request"): response.model=backup-model ok\n  usage: 14 in, 2 out',
+  ],
+  'examples/usage.ts': [
+    'turn 1: small-model 42000 tokens $0.0240 (run so far $0.0240)',
+    'turn 2: big-model 64000 tokens $0.3800 (run so far $0.4040)',
+    'run: 2 calls, 106000 tokens, $0.4040',
+    'refused: used 64000 of 1000 tokens',
+  ],
+  'examples/audit-log.ts': [
+    'attempt on main-model: failed\nattempt on backup-model: completed',
+    '"model":{"requested":"main-model","resolved":"backup-model"}',
+    '"metadata":{"tenant":"acme","user":"***"},"startedAt":1767225600000,"latencyMs":240,"outcome":"completed"',
+    'audit sink failed: disk full\nstill answered',
+  ],
+  'examples/router.ts': [
+    'inner layer sees small-model\n  event dispatched to small-model\n  asked for auto, answered by small-model',
+    'inner layer sees big-model\n  event dispatched to big-model\n  inner layer sees medium-model',
+    'asked for auto, answered by medium-model',
+  ],
+  'examples/guard.ts': [
+    'crypto: I can only help with office questions.',
+    'weapons: middleware `topic` blocked the input: dangerous request (GUARD_INPUT)',
+    'model calls so far: 1',
+    'streamed: Sure. The admin password is hunt[withheld]',
+    'finish: content-filter',
+    'generate: [withheld]',
+  ],
+  'examples/redact-pii.ts': [
+    'model received: I am [REDACTED_EMAIL], card [REDACTED_CREDIT_CARD].',
+    'tool got:       to=ada@example.com',
+    'model received: I am [REDACTED_EMAIL_1_',
+    'user sees:      Receipt sent to ada@example.com for card 4111 1111 1111 1111.',
+    'streamed:       Thanks ada@example.com, noted.',
+    'found credit-card in messages[0]',
+  ],
+  'examples/validate-output.ts': [
+    'parsed: Paris 18°C, sunny',
+    'model calls: 2',
+    'response text: {"city": "Paris", "tempC": 18, "sunny": true}',
+    'gave up after 2 attempts; raw text: It is sunny in Paris!',
+  ],
+  'examples/timeout.ts': ['retrying after: TimeoutError\non time'],
+  'examples/call-limit.ts': [
+    'model calls: 3, turns: 4, stop: no-tool-calls',
+    'final: Stopping here: the limit of 3 model calls was reached.',
+    'thrown: CALL_LIMIT: model call 3 exceeds the limit of 2 per run',
+    'run 3: Daily quota used up.',
+  ],
+};
