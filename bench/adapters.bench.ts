@@ -17,7 +17,7 @@ import { anthropicExecutor } from 'modelware/anthropic';
 import { openaiExecutor } from 'modelware/openai';
 import { toMessageParams } from '../lib/adapters/anthropic-wire.js';
 import { toChatParams } from '../lib/adapters/openai-wire.js';
-import { type FakeTurn, startAnthropicServer, startOpenAIServer } from '../lib/adapters/testing/index.js';
+import { type FakeTurn, startAnthropicServer, startOpenAIServer } from '../test/fixtures/servers/index.js';
 import { type Check, compare, fmt, median, printChecks } from './harness.js';
 
 /** A realistic agent turn: a system prompt, history with a tool round trip, two tools. */

@@ -10,10 +10,10 @@ import {
   type StreamPart,
   pipeline,
 } from 'modelware';
-import { CallCore } from '../lib/call-core.js';
-import { EventHub } from '../lib/events.js';
-import { Touched } from '../lib/track.js';
-import { findRequestProblem, findUpdateProblem } from '../lib/validate.js';
+import { CallCore } from '../lib/core/call-core.js';
+import { EventHub } from '../lib/core/events.js';
+import { Touched } from '../lib/internal/track.js';
+import { findRequestProblem, findUpdateProblem } from '../lib/core/validate.js';
 import { type Check, compare, fmt, printChecks } from './harness.js';
 
 const RESPONSE: ModelResponse = { message: { role: 'assistant', content: 'ok' }, finishReason: 'stop' };

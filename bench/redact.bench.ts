@@ -4,8 +4,14 @@
 // 2. Streamed redaction (scope 'response', 32-character deltas of natural text): cost per output
 //    character at 1 KB, 16 KB, 256 KB and 1 MB; flat means linear.
 import { type Executor, type StreamPart, pipeline } from 'modelware';
-import { type BuiltinPiiDetector, DEFAULT_DETECTORS, PLACEHOLDER_LIKE, scanText, toDetectors } from '../lib/pii.js';
-import { redactPii } from '../middleware/redact-pii.js';
+import {
+  type BuiltinPiiDetector,
+  DEFAULT_DETECTORS,
+  PLACEHOLDER_LIKE,
+  scanText,
+  toDetectors,
+} from '../middleware/redact-pii/detectors.js';
+import { redactPii } from '../middleware/redact-pii/index.js';
 import { ADVERSARIAL, base64, natural } from '../test/security/redact-pii-adversarial.js';
 import { type Check, compare, printChecks } from './harness.js';
 

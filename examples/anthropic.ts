@@ -7,7 +7,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { pipeline } from 'modelware';
 import { anthropicExecutor } from 'modelware/anthropic';
 import { retry } from 'modelware/middleware';
-import { startAnthropicServer } from '../lib/adapters/testing/index.js';
+import { startAnthropicServer } from '../test/fixtures/servers/index.js';
 
 const online = Boolean(process.env.ANTHROPIC_API_KEY || process.env.ANTHROPIC_BASE_URL);
 const server = online

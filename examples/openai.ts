@@ -7,7 +7,7 @@ import OpenAI from 'openai';
 import { pipeline } from 'modelware';
 import { retry } from 'modelware/middleware';
 import { openaiExecutor } from 'modelware/openai';
-import { startOpenAIServer } from '../lib/adapters/testing/index.js';
+import { startOpenAIServer } from '../test/fixtures/servers/index.js';
 
 const online = Boolean(process.env.OPENAI_API_KEY || process.env.OPENAI_BASE_URL);
 const server = online

@@ -1,5 +1,5 @@
-export { compose, defineMiddleware, defineMiddlewareFactory } from './compose.js';
-export { Context } from './context.js';
+export { compose, defineMiddleware, defineMiddlewareFactory } from './core/compose.js';
+export { Context } from './core/context.js';
 export {
   BufferLimitError,
   InvalidRequestError,
@@ -14,7 +14,7 @@ export {
   StoreError,
   TimeoutError,
   isRetryable,
-} from './errors.js';
+} from './core/errors.js';
 export {
   AssistantMessageSchema,
   CallOptionsSchema,
@@ -34,28 +34,28 @@ export {
   UserMessageSchema,
   textOf,
   toolCallsOf,
-} from './messages.js';
-export { ModelStream } from './model-stream.js';
-export { pipeline } from './pipeline.js';
-export { sleep } from './signals.js';
-export { assemble } from './stream.js';
-export { runAgent } from './agent.js';
-export { AgentStream, streamAgent } from './agent-stream.js';
-export { AgentError, BudgetExceededError } from './errors.js';
-export { hasToolCall, stepCountIs } from './stop.js';
-export { ToolContext } from './tool-context.js';
-export { tool } from './tools.js';
-export { countTokens } from './tokens.js';
-export { PluginConfigError, PluginError } from './errors.js';
-export { HOOKS } from './hook-points.js';
-export { block, defineHook } from './hooks.js';
-export { fireHook } from './fire-hook.js';
-export { definePlugin, pluginSet, withSettings } from './plugins.js';
-export { PluginManager } from './plugin-manager.js';
-export { PluginScope } from './plugin-scope.js';
-export { loadPluginConfig, parsePluginConfig, pluginFactory } from './config.js';
+} from './core/messages.js';
+export { ModelStream } from './core/model-stream.js';
+export { pipeline } from './core/pipeline.js';
+export { sleep } from './internal/signals.js';
+export { assemble } from './core/stream.js';
+export { runAgent } from './agent/agent.js';
+export { AgentStream, streamAgent } from './agent/stream.js';
+export { AgentError, BudgetExceededError } from './core/errors.js';
+export { hasToolCall, stepCountIs } from './agent/stop.js';
+export { ToolContext } from './agent/tool-context.js';
+export { tool } from './agent/tools.js';
+export { countTokens } from './core/tokens.js';
+export { PluginConfigError, PluginError } from './core/errors.js';
+export { HOOKS } from './plugins/hook-points.js';
+export { block, defineHook } from './plugins/hooks.js';
+export { fireHook } from './plugins/fire-hook.js';
+export { definePlugin, pluginSet, withSettings } from './plugins/plugins.js';
+export { PluginManager } from './plugins/manager.js';
+export { PluginScope } from './plugins/scope.js';
+export { loadPluginConfig, parsePluginConfig, pluginFactory } from './plugins/config.js';
 
-export type { Middleware, MiddlewareDefinition, MiddlewareFn, Next } from './compose.js';
+export type { Middleware, MiddlewareDefinition, MiddlewareFn, Next } from './core/compose.js';
 export type {
   CallState,
   LayerPatches,
@@ -63,10 +63,10 @@ export type {
   ResponseRecipe,
   RunContext,
   RunState,
-} from './context.js';
-export type { IssuePath, StoreOperation, Violation } from './errors.js';
-export type { EffectiveModel, ModelEvent, ModelEventListener, ModelEventOf, ModelEventType } from './events.js';
-export type { ExecuteOptions, Executor, ExecutorWithDefaultModel, ReadonlyModelRequest } from './executor.js';
+} from './core/context.js';
+export type { IssuePath, StoreOperation, Violation } from './core/errors.js';
+export type { EffectiveModel, ModelEvent, ModelEventListener, ModelEventOf, ModelEventType } from './core/events.js';
+export type { ExecuteOptions, Executor, ExecutorWithDefaultModel, ReadonlyModelRequest } from './core/executor.js';
 export type {
   AssistantContentPart,
   AssistantMessage,
@@ -88,12 +88,12 @@ export type {
   Usage,
   UserContentPart,
   UserMessage,
-} from './messages.js';
-export type { CallSettings, Pipeline, PipelineOptions } from './pipeline.js';
-export type { PartMapper, StreamObserver } from './stream.js';
-export type { RunAgentCommonOptions, RunAgentOptions } from './agent.js';
-export type { AgentEvent } from './agent-stream.js';
-export type { AgentErrorReason } from './errors.js';
+} from './core/messages.js';
+export type { CallSettings, Pipeline, PipelineOptions } from './core/pipeline.js';
+export type { PartMapper, StreamObserver } from './core/stream.js';
+export type { RunAgentCommonOptions, RunAgentOptions } from './agent/agent.js';
+export type { AgentEvent } from './agent/stream.js';
+export type { AgentErrorReason } from './core/errors.js';
 export type {
   AgentResult,
   RunLayerContext,
@@ -102,13 +102,13 @@ export type {
   TurnLayerContext,
   TurnMiddlewareFn,
   TurnRecord,
-} from './run-context.js';
-export type { StopCondition, StopState } from './stop.js';
-export type { ToolCallState, ToolMiddlewareFn, ToolResult } from './tool-context.js';
-export type { AnyTool, Tool, ToolDefinition, ToolExecuteOptions } from './tools.js';
-export type { CountTokensOptions, Tokenizer } from './tokens.js';
-export type { PluginFailure } from './errors.js';
-export type { HookRegistry, ValidationFailure } from './hook-points.js';
+} from './agent/run-context.js';
+export type { StopCondition, StopState } from './agent/stop.js';
+export type { ToolCallState, ToolMiddlewareFn, ToolResult } from './agent/tool-context.js';
+export type { AnyTool, Tool, ToolDefinition, ToolExecuteOptions } from './agent/tools.js';
+export type { CountTokensOptions, Tokenizer } from './core/tokens.js';
+export type { PluginFailure } from './core/errors.js';
+export type { HookRegistry, ValidationFailure } from './plugins/hook-points.js';
 export type {
   DefineHookOptions,
   HookBlock,
@@ -121,7 +121,7 @@ export type {
   HookPoint,
   HookResult,
   HookSubject,
-} from './hooks.js';
+} from './plugins/hooks.js';
 export type {
   BreakerOptions,
   ClassPlugin,
@@ -135,11 +135,11 @@ export type {
   PluginOptions,
   PluginSet,
   PluginSettings,
-} from './plugins.js';
-export type { DispatchOptions, PluginManagerOptions } from './plugin-manager.js';
-export type { PluginEvent } from './plugin-events.js';
-export type { BreakerState } from './plugin-policy.js';
-export type { PluginFactories, PluginFactory } from './config.js';
+} from './plugins/plugins.js';
+export type { DispatchOptions, PluginManagerOptions } from './plugins/manager.js';
+export type { PluginEvent } from './plugins/events.js';
+export type { BreakerState } from './plugins/plugin-policy.js';
+export type { PluginFactories, PluginFactory } from './plugins/config.js';
 export { memoryStore } from './stores/memory.js';
 export { redisStore } from './stores/redis.js';
 export type { Store, StoreCallOptions, StoreTtlOptions, TakeOptions, TakeResult } from './stores/store.js';

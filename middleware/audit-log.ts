@@ -1,8 +1,8 @@
-import { type Middleware, defineMiddleware } from '../lib/compose.js';
-import type { Context, LayerPatches } from '../lib/context.js';
-import type { EffectiveModel } from '../lib/events.js';
-import { type ReadonlyModelRequest, describe } from '../lib/executor.js';
-import type { AssistantMessage, FinishReason, ModelResponse, Usage } from '../lib/messages.js';
+import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
+import type { Context, LayerPatches } from '../lib/core/context.js';
+import type { EffectiveModel } from '../lib/core/events.js';
+import { type ReadonlyModelRequest, describe } from '../lib/core/executor.js';
+import type { AssistantMessage, FinishReason, ModelResponse, Usage } from '../lib/core/messages.js';
 
 /** One call, as `auditLog()` writes it: plain data, safe for `JSON.stringify`. Absent values are `null`. */
 export interface AuditRecord {

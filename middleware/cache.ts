@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { type Middleware, defineMiddleware } from '../lib/compose.js';
-import type { Context } from '../lib/context.js';
-import type { ReadonlyModelRequest } from '../lib/executor.js';
-import { type ModelResponse, ModelResponseSchema, type StreamPart } from '../lib/messages.js';
-import { abortable } from '../lib/signals.js';
-import { ResponseAssembler, partChars } from '../lib/stream.js';
+import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
+import type { Context } from '../lib/core/context.js';
+import type { ReadonlyModelRequest } from '../lib/core/executor.js';
+import { type ModelResponse, ModelResponseSchema, type StreamPart } from '../lib/core/messages.js';
+import { abortable } from '../lib/internal/signals.js';
+import { ResponseAssembler, partChars } from '../lib/core/stream.js';
 import { memoryStore } from '../lib/stores/memory.js';
 import { type Store, checkTtl } from '../lib/stores/store.js';
 

@@ -1,5 +1,5 @@
-import { type Middleware, defineMiddleware } from '../lib/compose.js';
-import { PolicyViolationError } from '../lib/errors.js';
+import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
+import { PolicyViolationError } from '../lib/core/errors.js';
 
 export interface CallLimitOptions {
   /** Model calls allowed through this layer in one scope (see `per`). */

@@ -1,8 +1,8 @@
 import type { Immutable } from 'immer';
-import { type Middleware, defineMiddleware } from '../lib/compose.js';
-import type { Message, ToolMessage } from '../lib/messages.js';
-import { changedBetween, recordDerivation, wantProvenance } from '../lib/provenance.js';
-import { isSealedValid, sealMessage } from '../lib/validate.js';
+import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
+import type { Message, ToolMessage } from '../lib/core/messages.js';
+import { changedBetween, recordDerivation, wantProvenance } from '../lib/internal/provenance.js';
+import { isSealedValid, sealMessage } from '../lib/core/validate.js';
 
 export interface CompactToolResultsOptions {
   /**

@@ -1,6 +1,6 @@
-import { type Middleware, defineMiddleware } from '../lib/compose.js';
-import type { Context } from '../lib/context.js';
-import { RetryError, isRetryable } from '../lib/errors.js';
+import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
+import type { Context } from '../lib/core/context.js';
+import { RetryError, isRetryable } from '../lib/core/errors.js';
 import { message } from './retry.js';
 
 export interface FallbackOptions {

@@ -1,9 +1,9 @@
-import { type Middleware, defineMiddleware } from '../lib/compose.js';
-import type { Context } from '../lib/context.js';
-import type { ReadonlyModelRequest } from '../lib/executor.js';
-import { BufferLimitError, PolicyViolationError } from '../lib/errors.js';
-import type { ModelResponse, StreamPart } from '../lib/messages.js';
-import { ResponseAssembler, closable, discardStream, partChars, responseToParts } from '../lib/stream.js';
+import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
+import type { Context } from '../lib/core/context.js';
+import type { ReadonlyModelRequest } from '../lib/core/executor.js';
+import { BufferLimitError, PolicyViolationError } from '../lib/core/errors.js';
+import type { ModelResponse, StreamPart } from '../lib/core/messages.js';
+import { ResponseAssembler, closable, discardStream, partChars, responseToParts } from '../lib/core/stream.js';
 
 /**
  * What a check returns. `undefined` or `true` allows; a reason string, `false` or a block object

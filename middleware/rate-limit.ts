@@ -1,8 +1,8 @@
-import { type Middleware, defineMiddleware } from '../lib/compose.js';
-import type { Context } from '../lib/context.js';
-import { RateLimitError, StoreError } from '../lib/errors.js';
-import { checkMs } from '../lib/options.js';
-import { sleep as abortableSleep, abortable } from '../lib/signals.js';
+import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
+import type { Context } from '../lib/core/context.js';
+import { RateLimitError, StoreError } from '../lib/core/errors.js';
+import { checkMs } from '../lib/internal/options.js';
+import { sleep as abortableSleep, abortable } from '../lib/internal/signals.js';
 import { memoryStore } from '../lib/stores/memory.js';
 import type { Store, TakeResult } from '../lib/stores/store.js';
 

@@ -1,7 +1,7 @@
-import { type Middleware, defineMiddleware } from '../lib/compose.js';
-import type { Context } from '../lib/context.js';
-import { RetryError, isRetryable } from '../lib/errors.js';
-import { sleep } from '../lib/signals.js';
+import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
+import type { Context } from '../lib/core/context.js';
+import { RetryError, isRetryable } from '../lib/core/errors.js';
+import { sleep } from '../lib/internal/signals.js';
 
 export interface RetryOptions {
   /** Retries after the first attempt. @default 2 */

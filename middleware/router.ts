@@ -1,7 +1,7 @@
-import { type Middleware, defineMiddleware } from '../lib/compose.js';
-import type { Context } from '../lib/context.js';
-import { MiddlewareError } from '../lib/errors.js';
-import { type ReadonlyModelRequest, describe } from '../lib/executor.js';
+import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
+import type { Context } from '../lib/core/context.js';
+import { MiddlewareError } from '../lib/core/errors.js';
+import { type ReadonlyModelRequest, describe } from '../lib/core/executor.js';
 
 /** One rule: when `when` holds for the request, send it to `model`. */
 export interface Route {

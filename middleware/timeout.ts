@@ -1,8 +1,8 @@
-import { type Middleware, defineMiddleware } from '../lib/compose.js';
-import { TimeoutError } from '../lib/errors.js';
-import type { StreamPart } from '../lib/messages.js';
-import { checkMs } from '../lib/options.js';
-import { linkSignals, setLongTimeout } from '../lib/signals.js';
+import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
+import { TimeoutError } from '../lib/core/errors.js';
+import type { StreamPart } from '../lib/core/messages.js';
+import { checkMs } from '../lib/internal/options.js';
+import { linkSignals, setLongTimeout } from '../lib/internal/signals.js';
 
 export interface TimeoutOptions {
   /**

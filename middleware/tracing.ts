@@ -1,10 +1,10 @@
 import type { Attributes, Span, SpanKind, SpanStatusCode, Tracer } from '@opentelemetry/api';
 import type { Immutable } from 'immer';
-import { type Middleware, defineMiddleware } from '../lib/compose.js';
-import type { Context } from '../lib/context.js';
-import { MiddlewareError } from '../lib/errors.js';
-import { describe } from '../lib/executor.js';
-import type { Message, ModelResponse } from '../lib/messages.js';
+import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
+import type { Context } from '../lib/core/context.js';
+import { MiddlewareError } from '../lib/core/errors.js';
+import { describe } from '../lib/core/executor.js';
+import type { Message, ModelResponse } from '../lib/core/messages.js';
 
 export interface TracingOptions {
   /**

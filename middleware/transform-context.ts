@@ -1,11 +1,11 @@
 import { type Draft, type Immutable, type Patch, current, isDraft } from 'immer';
-import { immer } from '../lib/immer.js';
-import { type Middleware, defineMiddleware } from '../lib/compose.js';
-import type { Context, RunContext } from '../lib/context.js';
-import { MiddlewareError } from '../lib/errors.js';
-import type { EffectiveModel } from '../lib/events.js';
-import type { Message } from '../lib/messages.js';
-import { type Tokenizer, countTokens } from '../lib/tokens.js';
+import { immer } from '../lib/internal/immer.js';
+import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
+import type { Context, RunContext } from '../lib/core/context.js';
+import { MiddlewareError } from '../lib/core/errors.js';
+import type { EffectiveModel } from '../lib/core/events.js';
+import type { Message } from '../lib/core/messages.js';
+import { type Tokenizer, countTokens } from '../lib/core/tokens.js';
 
 /** The second argument of a `transformContext` recipe. */
 export interface TransformContextInfo {

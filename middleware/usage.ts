@@ -1,8 +1,8 @@
-import { type Middleware, defineMiddleware } from '../lib/compose.js';
-import type { Context, RunContext } from '../lib/context.js';
-import { BudgetExceededError } from '../lib/errors.js';
-import { describe } from '../lib/executor.js';
-import type { ModelResponse } from '../lib/messages.js';
+import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
+import type { Context, RunContext } from '../lib/core/context.js';
+import { BudgetExceededError } from '../lib/core/errors.js';
+import { describe } from '../lib/core/executor.js';
+import type { ModelResponse } from '../lib/core/messages.js';
 
 /** What a model costs, in US dollars per million tokens. */
 export interface ModelPrice {

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { type MiddlewareDefinition, defineMiddleware } from '../lib/compose.js';
-import type { Context } from '../lib/context.js';
-import { BufferLimitError, OutputValidationError } from '../lib/errors.js';
-import { type ModelResponse, type StreamPart, type Usage, textOf, toolCallsOf } from '../lib/messages.js';
-import { ResponseAssembler, partChars } from '../lib/stream.js';
+import { type MiddlewareDefinition, defineMiddleware } from '../lib/core/compose.js';
+import type { Context } from '../lib/core/context.js';
+import { BufferLimitError, OutputValidationError } from '../lib/core/errors.js';
+import { type ModelResponse, type StreamPart, type Usage, textOf, toolCallsOf } from '../lib/core/messages.js';
+import { ResponseAssembler, partChars } from '../lib/core/stream.js';
 
 /** What a `repairPrompt` gets to explain the failure to the model. */
 export interface RepairInfo {

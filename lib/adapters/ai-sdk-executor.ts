@@ -4,9 +4,9 @@ import type {
   LanguageModelV4StreamPart,
   LanguageModelV4Usage,
 } from '@ai-sdk/provider';
-import { ProviderError } from '../errors.js';
-import type { ExecuteOptions, Executor, ExecutorWithDefaultModel, ReadonlyModelRequest } from '../executor.js';
-import type { AssistantMessage, FinishReason, ModelResponse, StreamPart, Usage } from '../messages.js';
+import { ProviderError } from '../core/errors.js';
+import type { ExecuteOptions, Executor, ExecutorWithDefaultModel, ReadonlyModelRequest } from '../core/executor.js';
+import type { AssistantMessage, FinishReason, ModelResponse, StreamPart, Usage } from '../core/messages.js';
 import { toCallOptions } from './ai-sdk-prompt.js';
 import { parseToolInput } from './content.js';
 import { describeFailure, retryAfterMs } from './provider-errors.js';

@@ -6,9 +6,9 @@ import type {
   LanguageModelV4StreamPart,
   LanguageModelV4StreamResult,
 } from '@ai-sdk/provider';
-import type { Executor } from '../executor.js';
-import type { ModelResponse, StreamPart } from '../messages.js';
-import { fromParts, responseToParts } from '../stream.js';
+import type { Executor } from '../core/executor.js';
+import type { ModelResponse, StreamPart } from '../core/messages.js';
+import { fromParts, responseToParts } from '../core/stream.js';
 import { toRequest } from './ai-sdk-request.js';
 import { StreamTranslator, stringifyInput, toV4FinishReason, toV4Usage } from './ai-sdk-stream.js';
 

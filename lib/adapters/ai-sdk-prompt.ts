@@ -6,8 +6,8 @@ import type {
   LanguageModelV4ToolResultPart,
   SharedV4ProviderOptions,
 } from '@ai-sdk/provider';
-import type { ReadonlyModelRequest } from '../executor.js';
-import type { AssistantMessage } from '../messages.js';
+import type { ReadonlyModelRequest } from '../core/executor.js';
+import type { AssistantMessage } from '../core/messages.js';
 import { type CoreFields, callExtras, imageSource, isRecord, rejectCoreFields } from './content.js';
 
 /** modelware request → AI SDK v4 call options, for `aiSdkExecutor`. */

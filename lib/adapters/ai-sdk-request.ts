@@ -4,7 +4,7 @@ import type {
   LanguageModelV4ToolResultOutput,
   SharedV4Warning,
 } from '@ai-sdk/provider';
-import type { AssistantMessage, Message, ModelRequest, UserMessage } from '../messages.js';
+import type { AssistantMessage, Message, ModelRequest, UserMessage } from '../core/messages.js';
 
 /** AI SDK v4 call options → modelware request, for `toLanguageModel`. */
 

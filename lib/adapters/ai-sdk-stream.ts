@@ -1,5 +1,5 @@
 import type { LanguageModelV4FinishReason, LanguageModelV4StreamPart, LanguageModelV4Usage } from '@ai-sdk/provider';
-import type { FinishReason, StreamPart, Usage } from '../messages.js';
+import type { FinishReason, StreamPart, Usage } from '../core/messages.js';
 
 /**
  * Turns modelware stream parts into AI SDK v4 stream parts. The v4 protocol brackets text and

@@ -1,5 +1,5 @@
 import type { RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages';
-import type { FinishReason, StreamPart } from '../messages.js';
+import type { FinishReason, StreamPart } from '../core/messages.js';
 import { type WireUsage, toFinishReason, toUsage } from './anthropic-wire.js';
 import { parseToolInput } from './content.js';
 

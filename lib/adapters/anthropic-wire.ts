@@ -8,8 +8,8 @@ import type {
   ToolChoice,
   ToolResultBlockParam,
 } from '@anthropic-ai/sdk/resources/messages';
-import type { ReadonlyModelRequest } from '../executor.js';
-import type { AssistantMessage, FinishReason, ModelResponse, Usage } from '../messages.js';
+import type { ReadonlyModelRequest } from '../core/executor.js';
+import type { AssistantMessage, FinishReason, ModelResponse, Usage } from '../core/messages.js';
 import { imageSource } from './content.js';
 
 /** Messages API mapping: modelware request → wire params, wire message/events → modelware. */

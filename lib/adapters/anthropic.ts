@@ -5,15 +5,15 @@ import type {
   RawMessageStreamEvent,
   ThinkingConfigParam,
 } from '@anthropic-ai/sdk/resources/messages';
-import { ProviderError } from '../errors.js';
+import { ProviderError } from '../core/errors.js';
 import {
   type ExecuteOptions,
   type Executor,
   type ExecutorWithDefaultModel,
   type ReadonlyModelRequest,
   assertModelOption,
-} from '../executor.js';
-import type { ModelResponse, StreamPart } from '../messages.js';
+} from '../core/executor.js';
+import type { ModelResponse, StreamPart } from '../core/messages.js';
 import { MessageEventMapper } from './anthropic-stream.js';
 import { fromMessage, toMessageParams } from './anthropic-wire.js';
 import { type CoreFields, assertBody, assertClient, callExtras } from './content.js';

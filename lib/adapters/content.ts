@@ -1,5 +1,5 @@
-import { InvalidRequestError } from '../errors.js';
-import type { ReadonlyModelRequest } from '../executor.js';
+import { InvalidRequestError } from '../core/errors.js';
+import type { ReadonlyModelRequest } from '../core/executor.js';
 
 /** An image part resolved to what wire formats take: a fetchable URL, or base64 bytes with their type. */
 export type ImageSource =

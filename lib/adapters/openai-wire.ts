@@ -8,9 +8,9 @@ import type {
   ChatCompletionToolChoiceOption,
 } from 'openai/resources/chat/completions';
 import type { CompletionUsage } from 'openai/resources/completions';
-import { ProviderError } from '../errors.js';
-import type { ReadonlyModelRequest } from '../executor.js';
-import type { AssistantMessage, FinishReason, ModelResponse, StreamPart, Usage } from '../messages.js';
+import { ProviderError } from '../core/errors.js';
+import type { ReadonlyModelRequest } from '../core/executor.js';
+import type { AssistantMessage, FinishReason, ModelResponse, StreamPart, Usage } from '../core/messages.js';
 import { imageSource, parseToolInput } from './content.js';
 
 /** Chat Completions mapping: modelware request → wire params, wire response/chunks → modelware. */

@@ -4,15 +4,15 @@ import type {
   ChatCompletionChunk,
   ChatCompletionCreateParamsBase,
 } from 'openai/resources/chat/completions';
-import { ProviderError } from '../errors.js';
+import { ProviderError } from '../core/errors.js';
 import {
   type ExecuteOptions,
   type Executor,
   type ExecutorWithDefaultModel,
   type ReadonlyModelRequest,
   assertModelOption,
-} from '../executor.js';
-import type { ModelResponse, StreamPart } from '../messages.js';
+} from '../core/executor.js';
+import type { ModelResponse, StreamPart } from '../core/messages.js';
 import { type CoreFields, assertBody, assertClient, callExtras } from './content.js';
 import { ChatChunkMapper, fromChatCompletion, toChatParams } from './openai-wire.js';
 import { fromSdkError } from './provider-errors.js';

@@ -1,4 +1,4 @@
-import { ProviderError } from '../errors.js';
+import { ProviderError } from '../core/errors.js';
 
 /**
  * Maps what an SDK threw to a `ProviderError` that `retry()` understands. The openai and

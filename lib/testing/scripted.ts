@@ -1,9 +1,9 @@
-import { ModelwareError } from '../errors.js';
-import type { ExecuteOptions, Executor, ReadonlyModelRequest } from '../executor.js';
-import type { AssistantMessage, FinishReason, ModelResponse, StreamPart, Usage } from '../messages.js';
-import { sleep } from '../signals.js';
-import { responseToParts } from '../stream.js';
-import { validateResponse } from '../validate.js';
+import { ModelwareError } from '../core/errors.js';
+import type { ExecuteOptions, Executor, ReadonlyModelRequest } from '../core/executor.js';
+import type { AssistantMessage, FinishReason, ModelResponse, StreamPart, Usage } from '../core/messages.js';
+import { sleep } from '../internal/signals.js';
+import { responseToParts } from '../core/stream.js';
+import { validateResponse } from '../core/validate.js';
 
 /** A scripted tool call; `id` defaults to `call_<n>`. */
 export interface ScriptedToolCall {

@@ -9,7 +9,7 @@ import { aiSdkExecutor, toLanguageModel } from 'modelware/ai-sdk';
 import { retry } from 'modelware/middleware';
 import { openaiExecutor } from 'modelware/openai';
 import { scriptedExecutor } from 'modelware/testing';
-import { startOpenAIServer } from '../../lib/adapters/testing/index.js';
+import { startOpenAIServer } from '../fixtures/servers/index.js';
 import { collect, settles } from '../fixtures/adapters.js';
 
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { type ModelRequest, ProviderError, type StreamPart, pipeline, runAgent, tool } from 'modelware';
 import { type AnthropicExecutorOptions, anthropicExecutor } from 'modelware/anthropic';
 import { retry } from 'modelware/middleware';
-import { type FakeServer, type FakeStep, startAnthropicServer } from '../../lib/adapters/testing/index.js';
+import { type FakeServer, type FakeStep, startAnthropicServer } from '../fixtures/servers/index.js';
 import { collect, settles, until } from '../fixtures/adapters.js';
 
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { type ModelRequest, ProviderError, type StreamPart, pipeline, runAgent, tool } from 'modelware';
 import { retry } from 'modelware/middleware';
 import { type OpenAIExecutorOptions, openaiExecutor } from 'modelware/openai';
-import { type FakeServer, type FakeStep, startOpenAIServer } from '../../lib/adapters/testing/index.js';
+import { type FakeServer, type FakeStep, startOpenAIServer } from '../fixtures/servers/index.js';
 import { collect, settles, until } from '../fixtures/adapters.js';
 
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { pipeline, runAgent } from 'modelware';
 import { scriptedExecutor } from 'modelware/testing';
-import { AgentError, PolicyViolationError } from '../../lib/errors.js';
+import { AgentError, PolicyViolationError } from '../../lib/core/errors.js';
 import { type CallLimitOptions, callLimit } from '../../middleware/call-limit.js';
 import { BASE_REQUEST } from '../fixtures/core.js';
 import { USER, add, summary } from '../fixtures/agent.js';

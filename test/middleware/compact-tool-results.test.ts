@@ -6,7 +6,7 @@ import { type Message, type ToolMessage, pipeline, runAgent, tool } from 'modelw
 import { compactToolResults } from 'modelware/middleware';
 import { scriptedExecutor } from 'modelware/testing';
 import { z } from 'zod';
-import { checkToolPairing } from '../../lib/validate.js';
+import { checkToolPairing } from '../../lib/core/validate.js';
 import { USER, newestUser, recordingExecutor, summary, transcriptArb } from '../fixtures/agent.js';
 
 const fetchPage = tool({

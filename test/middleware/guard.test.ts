@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type Executor, type StreamPart, pipeline, textOf } from 'modelware';
 import { scriptedExecutor } from 'modelware/testing';
-import { BufferLimitError, PolicyViolationError, isRetryable } from '../../lib/errors.js';
+import { BufferLimitError, PolicyViolationError, isRetryable } from '../../lib/core/errors.js';
 import { type GuardOptions, guard } from '../../middleware/guard.js';
 import { BASE_REQUEST, logLayer } from '../fixtures/core.js';
 

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { type ModelRequest, isRetryable, pipeline } from 'modelware';
 import { retry } from 'modelware/middleware';
 import { scriptedExecutor } from 'modelware/testing';
-import { RateLimitError } from '../../lib/errors.js';
+import { RateLimitError } from '../../lib/core/errors.js';
 import { memoryStore } from '../../lib/stores/memory.js';
 import { redisStore } from '../../lib/stores/redis.js';
 import type { Store } from '../../lib/stores/store.js';

@@ -14,8 +14,8 @@ import {
 } from 'modelware';
 import { scriptedExecutor } from 'modelware/testing';
 import { z } from 'zod';
-import { PolicyViolationError } from '../../lib/errors.js';
-import { type RedactPiiOptions, redactPii } from '../../middleware/redact-pii.js';
+import { PolicyViolationError } from '../../lib/core/errors.js';
+import { type RedactPiiOptions, redactPii } from '../../middleware/redact-pii/index.js';
 
 const user = (content: string): Message => ({ role: 'user', content });
 const request = (...messages: Message[]) => ({ model: 'm', messages });

@@ -12,7 +12,7 @@ import {
 } from 'modelware';
 import { tokenBudget } from 'modelware/middleware';
 import { scriptedExecutor } from 'modelware/testing';
-import { checkToolPairing } from '../../lib/validate.js';
+import { checkToolPairing } from '../../lib/core/validate.js';
 import {
   USER,
   add,

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { type ReadonlyModelRequest, pipeline, runAgent } from 'modelware';
 import { scriptedExecutor } from 'modelware/testing';
 import { z } from 'zod';
-import { BufferLimitError, OutputValidationError, isRetryable } from '../../lib/errors.js';
+import { BufferLimitError, OutputValidationError, isRetryable } from '../../lib/core/errors.js';
 import { type ValidateOutputOptions, validateOutput } from '../../middleware/validate-output.js';
 import { BASE_REQUEST, logLayer } from '../fixtures/core.js';
 import { USER, add } from '../fixtures/agent.js';

@@ -12,7 +12,7 @@ import { aiSdkExecutor, toLanguageModel } from 'modelware/ai-sdk';
 import { anthropicExecutor } from 'modelware/anthropic';
 import { redactPii, retry } from 'modelware/middleware';
 import { openaiExecutor } from 'modelware/openai';
-import { type FakeServer, startAnthropicServer, startOpenAIServer } from '../../lib/adapters/testing/index.js';
+import { type FakeServer, startAnthropicServer, startOpenAIServer } from '../fixtures/servers/index.js';
 import { collect } from '../fixtures/adapters.js';
 
 const SECRET = 'Mail me at jane.doe@example.com';

@@ -16,7 +16,7 @@ import {
 } from 'modelware';
 import { retry } from 'modelware/middleware';
 import { z } from 'zod';
-import { checkToolPairing } from '../../lib/validate.js';
+import { checkToolPairing } from '../../lib/core/validate.js';
 import { USER } from '../fixtures/agent.js';
 
 /** Answers with `first` once, then with a plain text. */

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import { type Executor, type Middleware, type ModelEvent, type StreamPart, pipeline, textOf } from 'modelware';
 import { scriptedExecutor } from 'modelware/testing';
 import { z } from 'zod';
-import { BufferLimitError } from '../../lib/errors.js';
+import { BufferLimitError } from '../../lib/core/errors.js';
 import { cache } from '../../middleware/cache.js';
 import { guard } from '../../middleware/guard.js';
 import { retry } from '../../middleware/retry.js';

@@ -14,8 +14,8 @@ import {
   pipeline,
 } from 'modelware';
 import { scriptedExecutor } from 'modelware/testing';
-import { PolicyViolationError } from '../../lib/errors.js';
-import { type RedactPiiOptions, redactPii } from '../../middleware/redact-pii.js';
+import { PolicyViolationError } from '../../lib/core/errors.js';
+import { type RedactPiiOptions, redactPii } from '../../middleware/redact-pii/index.js';
 import { ADVERSARIAL } from './redact-pii-adversarial.js';
 
 const MB = 1 << 20;

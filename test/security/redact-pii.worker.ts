@@ -1,9 +1,9 @@
 // Runs one redaction job in a worker thread so the test can stop it at a hard timeout.
 import { parentPort, workerData } from 'node:worker_threads';
-import { PLACEHOLDER_LIKE, scanText, toDetectors } from '../../lib/pii.js';
-import type { StreamPart } from '../../lib/messages.js';
+import { PLACEHOLDER_LIKE, scanText, toDetectors } from '../../middleware/redact-pii/detectors.js';
+import type { StreamPart } from '../../lib/core/messages.js';
 import { pipeline } from '../../lib/index.js';
-import { redactPii } from '../../middleware/redact-pii.js';
+import { redactPii } from '../../middleware/redact-pii/index.js';
 import { ADVERSARIAL } from './redact-pii-adversarial.js';
 
 interface Job {

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { StoreError, definePlugin, isRetryable, pipeline } from 'modelware';
 import { cache, rateLimit, retry } from 'modelware/middleware';
 import { scriptedExecutor } from 'modelware/testing';
-import { MAX_TIMER_MS, setLongTimeout, sleep } from '../../lib/signals.js';
+import { MAX_TIMER_MS, setLongTimeout, sleep } from '../../lib/internal/signals.js';
 import { memoryStore } from '../../lib/stores/memory.js';
 import { redisStore } from '../../lib/stores/redis.js';
 import type { Store } from '../../lib/stores/store.js';

@@ -16,12 +16,7 @@ import { aiSdkExecutor } from 'modelware/ai-sdk';
 import { anthropicExecutor } from 'modelware/anthropic';
 import { type AuditRecord, auditLog, retry, tracing } from 'modelware/middleware';
 import { openaiExecutor } from 'modelware/openai';
-import {
-  type FakeServer,
-  type FakeStep,
-  startAnthropicServer,
-  startOpenAIServer,
-} from '../../lib/adapters/testing/index.js';
+import { type FakeServer, type FakeStep, startAnthropicServer, startOpenAIServer } from '../fixtures/servers/index.js';
 import { collect } from '../fixtures/adapters.js';
 
 const CANARY = 'CANARY-5e1d7c';

@@ -1,0 +1,284 @@
+import type { Immutable } from 'immer';
+import { type Layer, type Middleware, toLayers } from '../core/compose.js';
+import type { RunState } from '../core/context.js';
+import { newId } from '../core/call-core.js';
+import {
+  assertExecutor,
+  describe,
+  type Executor,
+  type ExecutorWithDefaultModel,
+  executorName,
+} from '../core/executor.js';
+import type { CallOptions, Message } from '../core/messages.js';
+import { type Prepared, driveRun } from './loop.js';
+import type { OnionLayer } from '../core/onion.js';
+import { pipeline } from '../core/pipeline.js';
+import type { AgentResult, RunLayerContext, TurnLayerContext } from './run-context.js';
+import { type StopCondition, toStopConditions } from './stop.js';
+import type { ToolContext } from './tool-context.js';
+import { type AnyTool, MAX_TIMER_MS, isTimerMs } from './tools.js';
+import { findRequestProblem, requestError } from '../core/validate.js';
+import { runPlugins } from '../../middleware/plugins/agent.js';
+import type { PluginLike } from '../plugins/plugins.js';
+
+/**
+ * Options of `runAgent` and `streamAgent`. `modelId` is required unless `model` names a default
+ * model (`defaultModel`, e.g. `pipeline(openaiExecutor({ client, model: 'gpt-5-mini' }))`).
+ */
+export type RunAgentOptions = RunAgentCommonOptions &
+  (
+    | {
+        /** Any executor; usually a pipeline, whose call, tool, run and turn layers all apply. */
+        readonly model: Executor;
+        /** The model id every request of the run names (`request.model`), e.g. `'gpt-5-mini'`. */
+        readonly modelId: string;
+      }
+    | {
+        /** An executor built with a default model (`defaultModel`), used when `modelId` is left out. */
+        readonly model: ExecutorWithDefaultModel;
+        /** The model id every request of the run names (`request.model`). @default `model.defaultModel` */
+        readonly modelId?: string | undefined;
+      }
+  );
+
+/** The options of a run besides `model` and `modelId`. */
+export interface RunAgentCommonOptions {
+  /** The conversation so far; the run's transcript starts as a copy of it. */
+  readonly messages: Immutable<Message[]>;
+  /** The tools the model may call (from `tool()`); names must be unique. */
+  readonly tools?: readonly AnyTool[] | undefined;
+  /** Sampling options sent with every model call (`request.options`). */
+  readonly callOptions?: CallOptions | undefined;
+  /** A safety limit on turns (model calls). @default 20 */
+  readonly maxTurns?: number | undefined;
+  /**
+   * At `maxTurns` with tools still being called: `'throw'` an `AgentError` (reason `max-turns`,
+   * carrying the transcript), or `'stop'` and resolve with stop reason `max-turns`.
+   * @default 'throw'
+   */
+  readonly onMaxTurns?: 'throw' | 'stop' | undefined;
+  /** Ends the run after a turn when any condition holds (besides the model calling no tool). */
+  readonly stopWhen?: StopCondition | readonly StopCondition[] | undefined;
+  /**
+   * Cancels the in-flight model call and running tools; the run rejects with `AgentError` (reason
+   * `aborted`) at once, even if the executor or a tool ignores the signal (its late result is discarded).
+   */
+  readonly signal?: AbortSignal | undefined;
+  /** Run-level state (`ctx.run.state`), typed through `RunState`. @default {} */
+  readonly state?: RunState | undefined;
+  /** Data about the run (tenant, user, tags): `ctx.run.metadata`, and `request.metadata` of every call. */
+  readonly metadata?: Readonly<Record<string, unknown>> | undefined;
+  /**
+   * Middleware for this run only, mounted outside the model's own stack at every level: call parts
+   * wrap the model like an outer pipeline; tool, run and turn parts run before the model's own.
+   */
+  readonly middleware?: readonly Middleware[] | undefined;
+  /**
+   * Plugins for this run only (sugar for `middleware: [runPlugins(...plugins)]`): the model's
+   * `plugins()` layer dispatches them beside its own, by priority, and no other run sees them.
+   */
+  readonly plugins?: readonly PluginLike[] | undefined;
+  /** Tool calls of one turn that may run at the same time (a positive integer, or `Infinity`). @default 10 */
+  readonly toolConcurrency?: number | undefined;
+  /**
+   * Tool calls of one turn that run at all. Each call past it does not run and is answered with an
+   * error result (`isError: true`) the model reads, asking it to call fewer at a time.
+   * @default 100
+   */
+  readonly maxToolCallsPerTurn?: number | undefined;
+  /**
+   * How long one tool `execute` may take, in ms, for tools that set no `timeoutMs` of their own.
+   * Past it the tool's signal aborts, a late result is discarded and the model reads an error
+   * result saying the tool timed out. At most 2^31-1.
+   * @default undefined (no limit)
+   */
+  readonly toolTimeoutMs?: number | undefined;
+  /**
+   * The deepest nesting of objects and arrays a tool call's arguments may have (the arguments
+   * object is level 1). A response with deeper arguments fails the run before any tool runs, with
+   * `AgentError` (reason `invalid-response`); it never reaches the transcript, where it would
+   * break serialising the next request.
+   * @default 64
+   */
+  readonly maxToolInputDepth?: number | undefined;
+  /**
+   * Reject the run when a tool throws, times out, gets invalid arguments, is unknown or is past
+   * `maxToolCallsPerTurn`, instead of sending the model an error result (`isError: true`) it can
+   * correct on its next turn. The run rejects with `AgentError` (reason `tool-call-failed`) whose
+   * `cause` is the tool's error; no result of that turn is kept in its transcript.
+   * @default false
+   */
+  readonly throwOnToolError?: boolean | undefined;
+  /** Validate the messages passed in, each response and each transcript edit. @default true */
+  readonly validate?: boolean | undefined;
+}
+
+/**
+ * Runs the agent loop: each turn builds the request from the transcript, calls the model through
+ * its stack, appends the assistant message, runs the tool calls it asked for through the tool
+ * stack and appends their results in call order, until the model calls no tool, a `stopWhen`
+ * condition holds or `maxTurns` is reached.
+ *
+ * @example
+ * const { text, transcript, usage } = await runAgent({
+ *   model: app,
+ *   modelId: 'gpt-5-mini',
+ *   messages: [{ role: 'user', content: 'What is 2 + 3?' }],
+ *   tools: [add],
+ * });
+ */
+export function runAgent(options: RunAgentOptions): Promise<AgentResult> {
+  try {
+    const prepared = prepareRun(options, 'runAgent()');
+    return driveRun(prepared, options.signal ?? new AbortController().signal, undefined);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** @internal Checks and normalises the options once per run (shared with `streamAgent`). */
+export function prepareRun(options: RunAgentOptions, where: string): Prepared {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`${where}: expected an options object { model, messages, tools }, got ${describe(options)}.`);
+  }
+  const {
+    model,
+    messages,
+    maxTurns = 20,
+    onMaxTurns = 'throw',
+    toolConcurrency = 10,
+    maxToolCallsPerTurn = 100,
+    toolTimeoutMs,
+    maxToolInputDepth = 64,
+  } = options;
+  assertExecutor(model, `${where} \`model\``);
+  const validate = options.validate ?? true;
+  const modelId = options.modelId ?? model.defaultModel;
+  if (modelId === undefined) {
+    throw new TypeError(
+      `${where}: \`modelId\` is required: the model id every request names, e.g. { model, modelId: 'gpt-5-mini', messages }. ` +
+        `\`model\` (executor \`${executorName(model)}\`) has no default model; pass \`modelId\`, or build the executor with one ` +
+        `(openaiExecutor({ client, model: 'gpt-5-mini' }), anthropicExecutor({ client, model }), aiSdkExecutor(openai('gpt-5-mini'))).`,
+    );
+  }
+  if (typeof modelId !== 'string' || modelId === '') {
+    throw new TypeError(
+      `${where}: expected \`${options.modelId === undefined ? 'model.defaultModel' : 'modelId'}\` to be a non-empty model id string, got ${describe(modelId)}.`,
+    );
+  }
+  if (!Array.isArray(messages)) {
+    throw new TypeError(`${where}: expected \`messages\` to be an array of messages, got ${describe(messages)}.`);
+  }
+  if (validate) {
+    const problem = findRequestProblem({ model: modelId, messages });
+    if (problem) {
+      throw requestError(
+        problem,
+        'caller',
+        (detail) => `${where}: invalid \`messages\`: ${detail}. Fix the messages passed to the run.`,
+      );
+    }
+  }
+  if (!Number.isInteger(maxTurns) || maxTurns < 1) {
+    throw new TypeError(`${where}: expected \`maxTurns\` to be a positive integer, got \`${String(maxTurns)}\`.`);
+  }
+  if (onMaxTurns !== 'throw' && onMaxTurns !== 'stop') {
+    throw new TypeError(`${where}: expected \`onMaxTurns\` to be 'throw' or 'stop', got \`${String(onMaxTurns)}\`.`);
+  }
+  if (!(toolConcurrency >= 1) || (toolConcurrency !== Number.POSITIVE_INFINITY && !Number.isInteger(toolConcurrency))) {
+    throw new TypeError(
+      `${where}: expected \`toolConcurrency\` to be a positive integer or Infinity, got \`${String(toolConcurrency)}\`.`,
+    );
+  }
+  if (!Number.isInteger(maxToolCallsPerTurn) || maxToolCallsPerTurn < 1) {
+    throw new TypeError(
+      `${where}: expected \`maxToolCallsPerTurn\` to be a positive integer, got \`${String(maxToolCallsPerTurn)}\`.`,
+    );
+  }
+  if (toolTimeoutMs !== undefined && !isTimerMs(toolTimeoutMs)) {
+    throw new TypeError(
+      `${where}: expected \`toolTimeoutMs\` to be a positive integer of at most ${MAX_TIMER_MS} (about 24.8 days), got \`${String(toolTimeoutMs)}\`.`,
+    );
+  }
+  if (!Number.isInteger(maxToolInputDepth) || maxToolInputDepth < 1) {
+    throw new TypeError(
+      `${where}: expected \`maxToolInputDepth\` to be a positive integer, got \`${String(maxToolInputDepth)}\`.`,
+    );
+  }
+  const tools = toolMap(options.tools, where);
+  if (options.plugins !== undefined && !Array.isArray(options.plugins)) {
+    throw new TypeError(`${where}: expected \`plugins\` to be an array of plugins, got ${describe(options.plugins)}.`);
+  }
+  const middleware = options.plugins?.length
+    ? [runPlugins(...options.plugins), ...(options.middleware ?? [])]
+    : (options.middleware ?? []);
+  const own = middleware.flatMap((mw, i) => toLayers(mw, `${where} \`middleware\``, i));
+  // A pipeline's tool, run and turn layers; run-scoped ones go outside them, like an outer pipeline.
+  const mounted = model as Partial<Record<'toolLayers' | 'runLayers' | 'turnLayers', readonly Layer[]>>;
+  const executor = own.some((l) => l.call)
+    ? pipeline({ executor: model, name: 'runAgent', validate }).use(...middleware)
+    : model;
+  return {
+    executor,
+    modelId,
+    messages: messages as readonly Message[],
+    tools,
+    specs: tools.size > 0 ? Object.freeze([...tools.values()].map((t) => t.spec)) : undefined,
+    callOptions: options.callOptions,
+    metadata: options.metadata ?? {},
+    requestMetadata: options.metadata as Record<string, unknown> | undefined,
+    state: options.state ?? {},
+    runLayers: onionLayers<RunLayerContext>('run', own, mounted.runLayers),
+    turnLayers: onionLayers<TurnLayerContext>('turn', own, mounted.turnLayers),
+    toolSettings: {
+      tools,
+      layers: onionLayers<ToolContext>('tool', own, mounted.toolLayers),
+      concurrency: toolConcurrency,
+      maxCallsPerTurn: maxToolCallsPerTurn,
+      timeoutMs: toolTimeoutMs,
+      throwOnToolError: options.throwOnToolError === true,
+    },
+    stopWhen: toStopConditions(options.stopWhen, where),
+    maxTurns,
+    onMaxTurns,
+    maxToolInputDepth,
+    validate,
+    runId: newId('run'),
+  };
+}
+
+function onionLayers<C>(
+  part: 'tool' | 'run' | 'turn',
+  own: readonly Layer[],
+  mounted: readonly Layer[] | undefined,
+): OnionLayer<C>[] {
+  const layers: OnionLayer<C>[] = [];
+  for (const layer of mounted ? [...own, ...mounted] : own) {
+    const fn = layer[part] as OnionLayer<C>['fn'] | undefined;
+    // Only tool layers may replay: run and turn layers wrap the loop itself.
+    if (fn) layers.push({ name: layer.name, fn, replay: part === 'tool' && layer.replay });
+  }
+  return layers;
+}
+
+function toolMap(tools: readonly AnyTool[] | undefined, where: string): ReadonlyMap<string, AnyTool> {
+  const map = new Map<string, AnyTool>();
+  if (tools === undefined) return map;
+  if (!Array.isArray(tools)) {
+    throw new TypeError(`${where}: expected \`tools\` to be an array of tool() definitions, got ${describe(tools)}.`);
+  }
+  tools.forEach((t: AnyTool, i) => {
+    if (typeof t !== 'object' || t === null || typeof t.execute !== 'function' || typeof t.spec !== 'object') {
+      throw new TypeError(
+        `${where}: \`tools[${i}]\` is not a tool; create it with tool({ name, input, execute }), got ${describe(t)}.`,
+      );
+    }
+    if (map.has(t.name)) {
+      throw new TypeError(
+        `${where}: two tools are named \`${t.name}\` (tools[${i}]); tool names must be unique in a run.`,
+      );
+    }
+    map.set(t.name, t);
+  });
+  return map;
+}

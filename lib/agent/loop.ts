@@ -1,0 +1,375 @@
+import type { Immutable } from 'immer';
+import type { AgentEvent } from './stream.js';
+import type { RunState } from '../core/context.js';
+import { AgentError, InvalidResponseError } from '../core/errors.js';
+import { type ExecuteOptions, type Executor, executorName } from '../core/executor.js';
+import {
+  type CallOptions,
+  type Message,
+  type ModelRequest,
+  type ModelResponse,
+  type StreamPart,
+  type ToolCallPart,
+  type ToolMessage,
+  type ToolSpec,
+  type Usage,
+  textOf,
+  toolCallsOf,
+} from '../core/messages.js';
+import { type OnionLayer, runOnion } from '../core/onion.js';
+import {
+  type AgentResult,
+  RunCore,
+  type RunLayerContext,
+  RunLayerView,
+  type StopReason,
+  type TurnLayerContext,
+  TurnLayerView,
+  type TurnRecord,
+  type TurnSlot,
+} from './run-context.js';
+import { type StopCondition, shouldStop } from './stop.js';
+import { ResponseAssembler, responseToParts } from '../core/stream.js';
+import type { AnyTool } from './tools.js';
+import { type ToolRunSettings, runToolCalls, untilAborted } from './tool-runner.js';
+import { validateResponse } from '../core/validate.js';
+
+/** @internal The options of a run, checked and normalised once (see `prepareRun`). */
+export interface Prepared {
+  readonly executor: Executor;
+  readonly modelId: string;
+  readonly messages: readonly Message[];
+  readonly tools: ReadonlyMap<string, AnyTool>;
+  readonly specs: readonly ToolSpec[] | undefined;
+  readonly callOptions: CallOptions | undefined;
+  readonly metadata: Readonly<Record<string, unknown>>;
+  /** `metadata` as sent in every request; `undefined` when the run has none. */
+  readonly requestMetadata: Record<string, unknown> | undefined;
+  readonly state: RunState;
+  readonly runLayers: readonly OnionLayer<RunLayerContext>[];
+  readonly turnLayers: readonly OnionLayer<TurnLayerContext>[];
+  readonly toolSettings: ToolRunSettings;
+  readonly stopWhen: readonly StopCondition[];
+  readonly maxTurns: number;
+  readonly onMaxTurns: 'throw' | 'stop';
+  /** The deepest nesting of objects and arrays a tool call's arguments may have. */
+  readonly maxToolInputDepth: number;
+  readonly validate: boolean;
+  readonly runId: string;
+}
+
+/** @internal Receives `streamAgent` events; awaiting it is the stream's backpressure. */
+export type Emit = (event: AgentEvent) => void | Promise<void>;
+
+const NO_RESULTS: readonly ToolMessage[] = Object.freeze([]);
+
+/**
+ * @internal The loop behind `runAgent` and `streamAgent`. With `emit` it streams each model call
+ * and reports events; without it, it calls `generate` and builds no event at all.
+ */
+export async function driveRun(p: Prepared, signal: AbortSignal, emit: Emit | undefined): Promise<AgentResult> {
+  const core = new RunCore(p.runId, p.messages, p.state, p.metadata, signal, p.validate);
+  const turns: TurnRecord[] = [];
+  const usage: Usage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
+
+  const loop = async (): Promise<void> => {
+    let stopReason: StopReason | undefined;
+    while (stopReason === undefined) {
+      signal.throwIfAborted();
+      const turn = ++core.turn;
+      const slot: TurnSlot = { record: undefined };
+      const body = () => runTurn(p, core, turn, slot, usage, emit);
+      if (p.turnLayers.length === 0) await body();
+      else {
+        const view = (layer: string) => new TurnLayerView(core, turn, slot, layer);
+        await runOnion(p.turnLayers, view, body, { kind: 'turn', requireNext: true });
+      }
+      const record = slot.record as TurnRecord;
+      turns.push(record);
+      if (record.toolCalls.length === 0) stopReason = 'no-tool-calls';
+      else if (p.stopWhen.length > 0 && (await shouldStop(p.stopWhen, stopState(core, turns, record)))) {
+        stopReason = 'stop-when';
+      } else if (turns.length >= p.maxTurns) {
+        if (p.onMaxTurns === 'throw') throw maxTurnsError(p, core, turns.length, usage);
+        stopReason = 'max-turns';
+      }
+    }
+    const response = (turns.at(-1) as TurnRecord).response;
+    core.result = {
+      runId: core.runId,
+      transcript: core.transcript,
+      response,
+      text: textOf(response.message),
+      turns,
+      usage,
+      stopReason,
+      state: core.state,
+    };
+  };
+
+  try {
+    if (p.runLayers.length === 0) await loop();
+    else
+      await runOnion(p.runLayers, (layer) => new RunLayerView(core, layer), loop, { kind: 'run', requireNext: true });
+  } catch (error) {
+    throw runFailure(core, turns.length, usage, signal, error);
+  }
+  const result = core.result as unknown as AgentResult;
+  // A run layer may have edited the transcript after the loop (run_end): return what persists.
+  return result.transcript === core.transcript ? result : { ...result, transcript: core.transcript };
+}
+
+async function runTurn(
+  p: Prepared,
+  core: RunCore,
+  turn: number,
+  slot: TurnSlot,
+  usage: Usage,
+  emit: Emit | undefined,
+): Promise<void> {
+  if (emit) await emit({ type: 'turn-start', turn });
+  const request: ModelRequest = { model: p.modelId, messages: core.transcript as Message[] };
+  if (p.specs) request.tools = p.specs as ToolSpec[];
+  if (p.callOptions) request.options = p.callOptions;
+  if (p.requestMetadata) request.metadata = p.requestMetadata;
+  const options: ExecuteOptions = { signal: core.signal, run: core.view(executorName(p.executor)) };
+  core.step = 'model-call';
+  // Raced with the signal: an executor that ignores it cannot keep an aborted run from settling.
+  let response = emit
+    ? await streamCall(p.executor, request, options, turn, emit, p.validate)
+    : await untilAborted(p.executor.generate(request, options), core.signal);
+  core.step = 'response';
+  if (p.validate) validateResponse(response, executorName(p.executor));
+  response = checkToolCalls(response, core, p.maxToolInputDepth, executorName(p.executor));
+  addUsage(usage, response.usage);
+  const { message } = response;
+  const calls = toolCallsOf(message) as readonly Immutable<ToolCallPart>[];
+  if (emit) for (const toolCall of calls) await emit({ type: 'tool-call', turn, toolCall: toolCall as ToolCallPart });
+  core.append([message]);
+  core.step = undefined;
+  let results = NO_RESULTS as ToolMessage[];
+  if (calls.length > 0) {
+    core.pending = message;
+    core.step = 'tool-calls';
+    const onResult = emit && ((result: ToolMessage) => emit({ type: 'tool-result', turn, result }));
+    results = await runToolCalls(calls, core, p.toolSettings, onResult);
+    // A tool that ignored the signal still ends the turn as cancelled.
+    core.signal.throwIfAborted();
+    core.append(results);
+    core.pending = undefined;
+    core.step = undefined;
+  }
+  const record: TurnRecord = Object.freeze({ turn, response, toolCalls: calls, toolResults: results });
+  slot.record = record;
+  if (emit) await emit({ type: 'turn-end', turn, record });
+}
+
+/**
+ * Before any tool runs: gives every tool call an id unique in the run, and refuses arguments
+ * nested deeper than `maxToolInputDepth`. A call whose id the run already used (an earlier turn's,
+ * or an earlier call's in this response) gets `<id>_<n>`, the first such id still free, in the
+ * message appended to the transcript, and runs like any other call; so every call is answered
+ * exactly once and the transcript stays valid to send again. The response is copied, never changed.
+ */
+function checkToolCalls(response: ModelResponse, core: RunCore, maxDepth: number, source: string): ModelResponse {
+  const { content } = response.message;
+  if (typeof content === 'string') return response;
+  let renamed: (typeof content)[number][] | undefined;
+  let used: Set<string> | undefined;
+  for (let i = 0; i < content.length; i++) {
+    const part = content[i] as (typeof content)[number];
+    if (part.type !== 'tool-call') continue;
+    if (nestedDeeperThan(part.input, maxDepth)) throw tooDeep(i, maxDepth, source);
+    used ??= core.callIds;
+    let id = part.toolCallId;
+    if (used.has(id)) {
+      let n = 2;
+      while (used.has(`${part.toolCallId}_${n}`)) n++;
+      id = `${part.toolCallId}_${n}`;
+      (renamed ??= content.slice())[i] = { ...part, toolCallId: id };
+    }
+    used.add(id);
+  }
+  return renamed ? { ...response, message: { ...response.message, content: renamed } } : response;
+}
+
+/** Whether objects and arrays nest deeper than `max` (the value itself is level 1); no recursion. */
+function nestedDeeperThan(value: unknown, max: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop() as [object, number];
+    if (depth > max) return true;
+    for (const key in node) {
+      if (!Object.hasOwn(node, key)) continue;
+      const child = (node as Record<string, unknown>)[key];
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+function tooDeep(index: number, max: number, source: string): InvalidResponseError {
+  const path = ['message', 'content', index, 'input'];
+  const why = `arguments nested deeper than ${max} levels`;
+  return new InvalidResponseError({
+    source,
+    path,
+    issues: [{ code: 'custom', path, message: why, input: undefined }] as never,
+    // The call's id and name come from the model: they stay in `path` and the response, not here.
+    message: `\`${source}\` returned a tool call (message.content[${index}]) with ${why} (\`maxToolInputDepth\`). No tool ran; raise \`maxToolInputDepth\` if the tool really takes such input.`,
+  });
+}
+
+/**
+ * One model call in stream mode: relays deltas as events and assembles the response. Each wait
+ * for the next part is raced with the signal, so an executor that ignores it cannot hold an
+ * aborted run; its stream is then closed without waiting.
+ */
+async function streamCall(
+  executor: Executor,
+  request: ModelRequest,
+  options: ExecuteOptions,
+  turn: number,
+  emit: Emit,
+  validate: boolean,
+): Promise<ModelResponse> {
+  const signal = options.signal as AbortSignal;
+  if (!executor.stream) {
+    const response = await untilAborted(executor.generate(request, options), signal);
+    // Checked before it is cut into parts: an invalid response fails as one, as in generate mode.
+    if (validate) validateResponse(response, executorName(executor));
+    for (const part of responseToParts(response)) await relay(part, turn, emit);
+    return response;
+  }
+  const assembler = new ResponseAssembler();
+  const parts = executor.stream(request, options)[Symbol.asyncIterator]();
+  let open = true;
+  try {
+    for (;;) {
+      const next = parts.next();
+      let step: IteratorResult<StreamPart>;
+      try {
+        step = await untilAborted(next, signal);
+      } catch (error) {
+        // The stream itself failed: it is over. Abandoned on abort: close it.
+        open = signal.aborted;
+        throw error;
+      }
+      if (step.done) {
+        open = false;
+        break;
+      }
+      assembler.add(step.value);
+      await relay(step.value, turn, emit);
+    }
+  } finally {
+    if (open) {
+      try {
+        parts.return?.()?.catch(() => {});
+      } catch {}
+    }
+  }
+  return assembler.response();
+}
+
+/** Deltas only: tool calls are reported once the response is complete and their ids are final. */
+async function relay(part: StreamPart, turn: number, emit: Emit): Promise<void> {
+  if (part.type === 'text-delta') await emit({ type: 'text-delta', turn, text: part.text });
+  else if (part.type === 'reasoning-delta') await emit({ type: 'reasoning-delta', turn, text: part.text });
+}
+
+function addUsage(sum: Usage, usage: Usage | undefined): void {
+  if (!usage) return;
+  sum.inputTokens += usage.inputTokens;
+  sum.outputTokens += usage.outputTokens;
+  sum.totalTokens = (sum.totalTokens ?? 0) + (usage.totalTokens ?? usage.inputTokens + usage.outputTokens);
+  if (usage.cachedInputTokens !== undefined)
+    sum.cachedInputTokens = (sum.cachedInputTokens ?? 0) + usage.cachedInputTokens;
+  if (usage.reasoningTokens !== undefined) sum.reasoningTokens = (sum.reasoningTokens ?? 0) + usage.reasoningTokens;
+}
+
+function stopState(core: RunCore, turns: readonly TurnRecord[], record: TurnRecord) {
+  return { turns, transcript: core.transcript, response: record.response, run: core.view('stopWhen') };
+}
+
+function maxTurnsError(p: Prepared, core: RunCore, turnCount: number, usage: Usage): AgentError {
+  return new AgentError({
+    reason: 'max-turns',
+    message: `runAgent: reached \`maxTurns\` (${p.maxTurns}) and the model still calls tools. Raise \`maxTurns\`, end the run with \`stopWhen\` (e.g. stepCountIs(n)), or pass onMaxTurns: 'stop' to resolve with stop reason 'max-turns'. The error's \`transcript\` holds the run so far.`,
+    runId: core.runId,
+    transcript: core.transcript as readonly Message[],
+    turnCount,
+    usage,
+  });
+}
+
+/** The transcript up to the last completed step: a turn whose tools did not all finish is left out whole. */
+function completedTranscript(core: RunCore): readonly Message[] {
+  const transcript = core.transcript as readonly Message[];
+  const at = core.pending ? transcript.lastIndexOf(core.pending as Message) : -1;
+  return at >= 0 ? [...transcript.slice(0, at), ...transcript.slice(at + 1)] : transcript;
+}
+
+/**
+ * Whatever ended the run, the caller gets an `AgentError` carrying the transcript: this run's own
+ * `AgentError` as it is, an abort as reason `aborted`, anything else with the step that failed as
+ * reason and the error as `cause`. Messages name the error's class, never its message (which may
+ * hold a provider's body or a tool's output).
+ */
+function runFailure(core: RunCore, turnCount: number, usage: Usage, signal: AbortSignal, error: unknown): AgentError {
+  if (AgentError.isInstance(error) && error.runId === core.runId) return error;
+  const transcript = completedTranscript(core);
+  const base = { runId: core.runId, transcript, turnCount, usage };
+  const tail = "The error's `cause` holds what was thrown and `transcript` the run up to the last completed step.";
+  if (signal.aborted) {
+    const reason = signal.reason;
+    const why = reason instanceof Error ? reason.message : String(reason);
+    return new AgentError({
+      ...base,
+      reason: 'aborted',
+      message: `runAgent: the run was aborted during turn ${core.turn} (${why}). The error's \`transcript\` holds the run up to the last completed step.`,
+      cause: reason,
+    });
+  }
+  const kind = errorKind(error);
+  const step = core.step;
+  if (step === 'response' || (step === 'model-call' && InvalidResponseError.isInstance(error))) {
+    return new AgentError({
+      ...base,
+      reason: 'invalid-response',
+      message: `runAgent: the model's response in turn ${core.turn} was refused (${kind}). ${tail}`,
+      cause: error,
+    });
+  }
+  if (step === 'model-call') {
+    return new AgentError({
+      ...base,
+      reason: 'model-call-failed',
+      message: `runAgent: the model call of turn ${core.turn} failed (${kind}). ${tail}`,
+      cause: error,
+    });
+  }
+  if (step === 'tool-calls') {
+    return new AgentError({
+      ...base,
+      reason: 'tool-call-failed',
+      message: `runAgent: a tool call of turn ${core.turn} failed the run (${kind}); no result of that turn was kept. ${tail}`,
+      cause: error,
+    });
+  }
+  return new AgentError({
+    ...base,
+    reason: 'failed',
+    message: `runAgent: the run failed in turn ${core.turn} (${kind}, from a run or turn layer, a stop condition or a transcript edit). ${tail}`,
+    cause: error,
+  });
+}
+
+function errorKind(error: unknown): string {
+  if (error instanceof Error) {
+    const layer = (error as { layer?: unknown }).layer;
+    return typeof layer === 'string' ? `${error.name} in \`${layer}\`` : error.name;
+  }
+  return `a thrown ${error === null ? 'null' : typeof error}`;
+}

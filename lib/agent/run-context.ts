@@ -1,0 +1,266 @@
+import type { Immutable } from 'immer';
+import { immer } from '../internal/immer.js';
+import type { Next } from '../core/compose.js';
+import type { RunContext, RunState } from '../core/context.js';
+import type { InvalidRequestError } from '../core/errors.js';
+import type { Message, ModelResponse, ToolCallPart, ToolMessage, Usage } from '../core/messages.js';
+import { markValid, recordDerivation } from '../internal/provenance.js';
+import { checkToolPairing, findUpdateProblem, requestError } from '../core/validate.js';
+
+/** What one turn did: the model's response, the tool calls it made and their results. */
+export interface TurnRecord {
+  /** 1-based. */
+  readonly turn: number;
+  /** The model's answer; its `message` is the assistant message appended to the transcript. */
+  readonly response: ModelResponse;
+  readonly toolCalls: readonly Immutable<ToolCallPart>[];
+  /** The tool messages appended to the transcript, in call order. */
+  readonly toolResults: readonly ToolMessage[];
+}
+
+/**
+ * Why the loop ended: the model answered without calling a tool (`no-tool-calls`), a `stopWhen`
+ * condition held (`stop-when`), or `maxTurns` was reached with `onMaxTurns: 'stop'` (`max-turns`).
+ */
+export type StopReason = 'no-tool-calls' | 'stop-when' | 'max-turns';
+
+/** What `runAgent()` resolves with. */
+export interface AgentResult {
+  readonly runId: string;
+  /** The persisted history: the messages passed in, every turn's messages and every `updateTranscript` edit. */
+  readonly transcript: Immutable<Message[]>;
+  /** The last model response. */
+  readonly response: ModelResponse;
+  /** The text of the last response. */
+  readonly text: string;
+  readonly turns: readonly TurnRecord[];
+  /** Summed over every model call of the run. */
+  readonly usage: Usage;
+  readonly stopReason: StopReason;
+  readonly state: RunState;
+}
+
+/** What a run-level layer sees: it wraps the whole run (`run_start` before `next()`, `run_end` after). */
+export interface RunLayerContext {
+  readonly layer: string;
+  readonly run: RunContext;
+  readonly signal: AbortSignal;
+  /** After `await next()`: the run's result. */
+  readonly result: AgentResult | undefined;
+}
+
+/** What a turn-level layer sees: it wraps one turn, the model call and the tool calls it asked for. */
+export interface TurnLayerContext {
+  readonly layer: string;
+  readonly run: RunContext;
+  /** 1-based. */
+  readonly turn: number;
+  readonly signal: AbortSignal;
+  /** After `await next()`: what the turn did. */
+  readonly record: TurnRecord | undefined;
+}
+
+export type RunMiddlewareFn = (ctx: RunLayerContext, next: Next) => Promise<void> | void;
+export type TurnMiddlewareFn = (ctx: TurnLayerContext, next: Next) => Promise<void> | void;
+
+type TranscriptRecipe = Parameters<RunContext['updateTranscript']>[0];
+
+/** Lets `Context.run` hand each call layer a view that names it (see lib/context.ts). */
+const FOR_LAYER = Symbol.for('modelware.run.forLayer');
+
+/**
+ * @internal The state of one run. Every transcript version is a new array that shares its
+ * message objects with the previous one, so caches keyed by message objects stay warm across
+ * turns. Appends are merged into a new array when the transcript is next read, so a turn whose
+ * tools never look at it costs one array copy, not two.
+ */
+export class RunCore {
+  turn = 0;
+  result: AgentResult | undefined = undefined;
+  /** The assistant message whose tool calls are running: an abort leaves it out of the transcript. */
+  pending: object | undefined = undefined;
+  /** What the loop is doing, so a failure can say which step failed. */
+  step: 'model-call' | 'response' | 'tool-calls' | undefined = undefined;
+  #transcript: Message[];
+  /** Every tool-call id the run has seen (built on first use; edits add theirs). */
+  #callIds: Set<string> | undefined = undefined;
+  #editedSinceIds = false;
+  #appended: Message[] | undefined = undefined;
+  readonly #views = new Map<string, RunContext>();
+
+  constructor(
+    readonly runId: string,
+    messages: readonly Message[],
+    readonly state: RunState,
+    readonly metadata: Readonly<Record<string, unknown>>,
+    readonly signal: AbortSignal,
+    readonly validate: boolean,
+  ) {
+    // A copy: the caller may keep pushing to its own array. Transcript arrays are never frozen (V8
+    // copies a frozen array ~80× slower, and every transform copies the messages array) and never
+    // changed in place, so they are recorded as valid once checked.
+    this.#transcript = [...messages];
+    if (validate) markValid(this.#transcript);
+  }
+
+  get transcript(): Immutable<Message[]> {
+    const appended = this.#appended;
+    if (appended) {
+      this.#appended = undefined;
+      // concat, not a spread: V8 copies packed arrays with concat about twice as fast.
+      const before = this.#transcript;
+      this.#transcript = before.concat(appended);
+      // Appends change no index below the old length; the loop checked the appended messages.
+      recordDerivation(this.#transcript, before, [], { valid: this.validate });
+    }
+    return this.#transcript as Immutable<Message[]>;
+  }
+
+  /** The run as the layer named `layer` sees it: `updateTranscript` errors name that layer. */
+  view(layer: string): RunContext {
+    let view = this.#views.get(layer);
+    if (!view) this.#views.set(layer, (view = new RunView(this, layer)));
+    return view;
+  }
+
+  /**
+   * Tool-call ids in use in this run: those of the messages passed in, of every response and of
+   * transcript edits. An id stays taken even if an edit later removes its call.
+   */
+  get callIds(): Set<string> {
+    let ids = this.#callIds;
+    if (ids === undefined || this.#editedSinceIds) {
+      ids ??= new Set();
+      for (const message of this.transcript) {
+        if (message.role !== 'assistant' || typeof message.content === 'string') continue;
+        for (const part of message.content) if (part.type === 'tool-call') ids.add(part.toolCallId);
+      }
+      this.#callIds = ids;
+      this.#editedSinceIds = false;
+    }
+    return ids;
+  }
+
+  /** Appends messages the loop built and checked (an assistant message, or its tool results). */
+  append(messages: readonly Message[]): void {
+    if (this.validate) {
+      // Tool results answer the pending assistant message: while it is still there (the usual
+      // case, among the appended ones) checking from it on is enough; if an edit removed it, check all.
+      let scope = messages;
+      const pending = this.pending as Message | undefined;
+      if (pending) {
+        const at = this.#appended?.lastIndexOf(pending) ?? -1;
+        const all = at >= 0 ? (this.#appended as Message[]).slice(at) : (this.transcript as readonly Message[]);
+        scope = [...all, ...messages];
+        if (at < 0) scope = scope.slice(Math.max(0, scope.lastIndexOf(pending)));
+      }
+      const problem = checkToolPairing(scope);
+      if (problem) throw transcriptError('runAgent', problem);
+    }
+    if (this.#appended) this.#appended.push(...messages);
+    else this.#appended = [...messages];
+  }
+
+  updateTranscript(recipe: TranscriptRecipe, layer: string): void {
+    const before = this.transcript;
+    const after = immer.produce(before as Message[], (draft) => recipe(draft, { original: before })) as Message[];
+    if (after === before) return;
+    if (this.validate) {
+      const problem = findUpdateProblem(
+        { model: 'transcript', messages: before },
+        { model: 'transcript', messages: after },
+      );
+      if (problem) throw transcriptError(layer, problem);
+    }
+    // Which indices changed is not tracked here: a search for them stops at this version.
+    recordDerivation(after, before, null, { valid: this.validate });
+    this.#transcript = after;
+    this.#editedSinceIds = this.#callIds !== undefined;
+  }
+}
+
+function transcriptError(layer: string, problem: Parameters<typeof requestError>[0]): InvalidRequestError {
+  return requestError(
+    problem,
+    layer,
+    (detail) => `\`${layer}\` produced an invalid transcript: ${detail}. The transcript was left as it was.`,
+  );
+}
+
+class RunView implements RunContext {
+  readonly #core: RunCore;
+  readonly #layer: string;
+
+  constructor(core: RunCore, layer: string) {
+    this.#core = core;
+    this.#layer = layer;
+  }
+  get runId(): string {
+    return this.#core.runId;
+  }
+  get turn(): number {
+    return this.#core.turn;
+  }
+  get transcript(): Immutable<Message[]> {
+    return this.#core.transcript;
+  }
+  get state(): RunState {
+    return this.#core.state;
+  }
+  get metadata(): Readonly<Record<string, unknown>> {
+    return this.#core.metadata;
+  }
+  updateTranscript(recipe: TranscriptRecipe): void {
+    this.#core.updateTranscript(recipe, this.#layer);
+  }
+  [FOR_LAYER](layer: string): RunContext {
+    return this.#core.view(layer);
+  }
+}
+
+/** @internal */
+export class RunLayerView implements RunLayerContext {
+  readonly #core: RunCore;
+  readonly layer: string;
+  constructor(core: RunCore, layer: string) {
+    this.#core = core;
+    this.layer = layer;
+  }
+  get run(): RunContext {
+    return this.#core.view(this.layer);
+  }
+  get signal(): AbortSignal {
+    return this.#core.signal;
+  }
+  get result(): AgentResult | undefined {
+    return this.#core.result;
+  }
+}
+
+/** @internal The turn's outcome, filled in by the loop for the turn layers to read after next(). */
+export interface TurnSlot {
+  record: TurnRecord | undefined;
+}
+
+/** @internal */
+export class TurnLayerView implements TurnLayerContext {
+  readonly #core: RunCore;
+  readonly #slot: TurnSlot;
+  readonly turn: number;
+  readonly layer: string;
+  constructor(core: RunCore, turn: number, slot: TurnSlot, layer: string) {
+    this.#core = core;
+    this.#slot = slot;
+    this.turn = turn;
+    this.layer = layer;
+  }
+  get run(): RunContext {
+    return this.#core.view(this.layer);
+  }
+  get signal(): AbortSignal {
+    return this.#core.signal;
+  }
+  get record(): TurnRecord | undefined {
+    return this.#slot.record;
+  }
+}

@@ -1,0 +1,143 @@
+import { type RunAgentOptions, prepareRun } from './agent.js';
+import { type Prepared, driveRun } from './loop.js';
+import type { ToolCallPart, ToolMessage } from '../core/messages.js';
+import type { AgentResult, TurnRecord } from './run-context.js';
+import { linkSignals } from '../internal/signals.js';
+
+/**
+ * What `streamAgent` yields, in order: per turn `turn-start`, deltas, the tool calls (once the
+ * response is complete, with the ids the transcript keeps), tool results, `turn-end`; then `done`.
+ */
+export type AgentEvent =
+  | { readonly type: 'turn-start'; readonly turn: number }
+  | { readonly type: 'text-delta'; readonly turn: number; readonly text: string }
+  | { readonly type: 'reasoning-delta'; readonly turn: number; readonly text: string }
+  /** A tool call of the model's complete response, before it runs, with the id the transcript keeps. */
+  | { readonly type: 'tool-call'; readonly turn: number; readonly toolCall: ToolCallPart }
+  /** A tool call finished; these come in completion order (the transcript keeps call order). */
+  | { readonly type: 'tool-result'; readonly turn: number; readonly result: ToolMessage }
+  | { readonly type: 'turn-end'; readonly turn: number; readonly record: TurnRecord }
+  | { readonly type: 'done'; readonly result: AgentResult };
+
+/**
+ * Runs the same loop as `runAgent`, streaming every model call, and yields its events. The run
+ * starts when you first iterate or read `result`, and waits for you between events. Breaking out
+ * of `for await` cancels the run (the in-flight call and running tools get the abort).
+ *
+ * @example
+ * for await (const event of streamAgent({ model: app, modelId: 'gpt-5-mini', messages, tools })) {
+ *   if (event.type === 'text-delta') process.stdout.write(event.text);
+ * }
+ */
+export function streamAgent(options: RunAgentOptions): AgentStream {
+  return new AgentStream(prepareRun(options, 'streamAgent()'), options.signal);
+}
+
+interface Pending {
+  readonly event: AgentEvent;
+  readonly taken: () => void;
+}
+
+export class AgentStream implements AsyncIterable<AgentEvent> {
+  readonly #prepared: Prepared;
+  readonly #outer: AbortSignal | undefined;
+  readonly #controller = new AbortController();
+  readonly #buffer: Pending[] = [];
+  #wake: (() => void) | undefined;
+  #run: Promise<AgentResult> | undefined;
+  #ended = false;
+  #failure: { error: unknown } | undefined;
+  #iterating = false;
+  #draining = false;
+
+  /** @internal */
+  constructor(prepared: Prepared, signal: AbortSignal | undefined) {
+    this.#prepared = prepared;
+    this.#outer = signal;
+  }
+
+  /**
+   * The run's result. If nobody iterates the events, reading this runs the loop and drops them. A
+   * failed run rejects it with the same `AgentError` the iteration ends with (transcript included).
+   */
+  get result(): Promise<AgentResult> {
+    if (!this.#iterating) this.#draining = true;
+    return this.#start();
+  }
+
+  #start(): Promise<AgentResult> {
+    if (this.#run) return this.#run;
+    const link = this.#outer
+      ? linkSignals(this.#outer, this.#controller.signal)
+      : { signal: this.#controller.signal, dispose() {} };
+    const run = driveRun(this.#prepared, link.signal, (event) => this.#push(event));
+    this.#run = run;
+    run.then(
+      (result) => {
+        this.#buffer.push({ event: { type: 'done', result }, taken() {} });
+        this.#end(undefined);
+      },
+      (error: unknown) => this.#end({ error }),
+    );
+    run.finally(link.dispose).catch(() => {});
+    return run;
+  }
+
+  #push(event: AgentEvent): Promise<void> | undefined {
+    if (this.#draining) return undefined;
+    return new Promise((taken) => {
+      this.#buffer.push({ event, taken });
+      this.#wake?.();
+    });
+  }
+
+  #end(failure: { error: unknown } | undefined): void {
+    this.#ended = true;
+    this.#failure = failure;
+    this.#wake?.();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<AgentEvent> {
+    if (this.#iterating || this.#draining) {
+      throw new TypeError('This AgentStream was already consumed. Call streamAgent() again for a new run.');
+    }
+    this.#iterating = true;
+    return {
+      next: () => this.#next(),
+      return: () => this.#stop(),
+    };
+  }
+
+  async #next(): Promise<IteratorResult<AgentEvent>> {
+    this.#start().catch(() => {});
+    for (;;) {
+      const pending = this.#buffer.shift();
+      if (pending) {
+        pending.taken();
+        return { done: false, value: pending.event };
+      }
+      if (this.#ended) {
+        const failure = this.#failure;
+        this.#failure = undefined;
+        if (failure) throw failure.error;
+        return { done: true, value: undefined };
+      }
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      });
+      this.#wake = undefined;
+    }
+  }
+
+  /** The consumer stopped early: cancel the run and wait until every layer has unwound. */
+  async #stop(): Promise<IteratorResult<AgentEvent>> {
+    if (this.#run && !this.#ended) {
+      this.#controller.abort(new DOMException('The stream consumer stopped before the end.', 'AbortError'));
+      this.#draining = true;
+      for (const pending of this.#buffer.splice(0)) pending.taken();
+      await this.#run.catch(() => {});
+    }
+    this.#failure = undefined;
+    return { done: true, value: undefined };
+  }
+}

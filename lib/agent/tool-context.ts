@@ -1,0 +1,139 @@
+import type { Draft, Immutable } from 'immer';
+import { immer } from '../internal/immer.js';
+import type { Next } from '../core/compose.js';
+import type { RunContext } from '../core/context.js';
+import { MiddlewareError } from '../core/errors.js';
+import { describe } from '../core/executor.js';
+import type { ToolCallPart } from '../core/messages.js';
+import type { RunCore } from './run-context.js';
+import type { AnyTool } from './tools.js';
+
+/** The outcome of one tool call, as tool middleware sees it after `await next()`. */
+export interface ToolResult {
+  /** What the model reads: persisted as the tool message's `content`. */
+  readonly content: string;
+  /** The tool failed or was denied; persisted as the tool message's `isError`. */
+  readonly isError?: boolean | undefined;
+  /** The value `execute` returned, before it became `content`. Not persisted. */
+  readonly output?: unknown;
+  /** What the tool threw, or the input's `ZodError`. Not persisted. */
+  readonly error?: unknown;
+}
+
+/**
+ * Per-tool-call state shared by the tool layers of one call, typed by declaration merging like
+ * `CallState`.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: extended by declaration merging
+export interface ToolCallState {}
+
+/** A tool-level layer: Koa's shape around one tool call. */
+export type ToolMiddlewareFn = (ctx: ToolContext, next: Next) => Promise<void> | void;
+
+/** @internal The shared state of one tool call; each layer sees it through a `ToolContext`. */
+export class ToolCallCore {
+  input: unknown;
+  result: ToolResult | undefined = undefined;
+  state: ToolCallState | undefined = undefined;
+
+  constructor(
+    readonly call: Immutable<ToolCallPart>,
+    readonly tool: AnyTool | undefined,
+    readonly signal: AbortSignal,
+    readonly run: RunCore,
+  ) {
+    this.input = call.input;
+  }
+}
+
+/**
+ * What a tool layer sees of one tool call. Before `await next()`: the call and its arguments,
+ * which `updateInput` rewrites for the layers inside and the tool. After it: `result`, which a
+ * layer may replace (`result = ...`, `updateResult`) before it is persisted in the transcript.
+ * Setting `result` without calling `next()` answers the call without running the tool (`deny`).
+ */
+export class ToolContext<Input = unknown> {
+  /** @internal */
+  readonly core: ToolCallCore;
+  /** The name of the layer holding this view. */
+  readonly layer: string;
+
+  constructor(core: ToolCallCore, layer: string) {
+    this.core = core;
+    this.layer = layer;
+  }
+
+  /** The tool call exactly as the model sent it. */
+  get call(): Immutable<ToolCallPart> {
+    return this.core.call;
+  }
+  get toolCallId(): string {
+    return this.core.call.toolCallId;
+  }
+  get toolName(): string {
+    return this.core.call.toolName;
+  }
+  /** The tool being called; `undefined` when the model named a tool the run does not have. */
+  get tool(): AnyTool | undefined {
+    return this.core.tool;
+  }
+  /** The arguments as the layers so far have shaped them (unparsed: the tool parses them last). */
+  get input(): Immutable<Input> {
+    return this.core.input as Immutable<Input>;
+  }
+  /** Aborts when the run is cancelled. */
+  get signal(): AbortSignal {
+    return this.core.signal;
+  }
+  /** The run this call belongs to. */
+  get run(): RunContext {
+    return this.core.run.view(this.layer);
+  }
+  /** Per-tool-call state shared by the tool layers; typed through `ToolCallState`. */
+  get state(): ToolCallState {
+    return (this.core.state ??= {});
+  }
+
+  /**
+   * Rewrites the arguments for the layers inside this one and the tool. Mutate the draft and
+   * return nothing, or return a replacement and touch nothing.
+   *
+   * @example
+   * ctx.updateInput((draft) => { draft.limit = Math.min(draft.limit, 10); });
+   */
+  updateInput(recipe: (draft: Draft<Input>) => void | Input | Immutable<Input>): void {
+    this.core.input = immer.produce(this.core.input, recipe as never);
+  }
+
+  /** The result, once the tool (or a layer inside) produced one. */
+  get result(): ToolResult | undefined {
+    return this.core.result;
+  }
+  /** Setting it without calling `next()` answers the call without running the tool. */
+  set result(result: ToolResult | undefined) {
+    if (result !== undefined && (typeof result !== 'object' || typeof result.content !== 'string')) {
+      throw new MiddlewareError(
+        this.layer,
+        `\`${this.layer}\` set ctx.result to ${describe(result)}. A tool result needs a string \`content\`, e.g. { content: 'done' } or { content: 'not allowed', isError: true }.`,
+      );
+    }
+    this.core.result = result;
+  }
+
+  /** Changes the result on the way out (before it is persisted), with a draft. */
+  updateResult(recipe: (draft: Draft<ToolResult>) => void | ToolResult): void {
+    const before = this.core.result;
+    if (before === undefined) {
+      throw new MiddlewareError(
+        this.layer,
+        `\`${this.layer}\` called ctx.updateResult() before there was a result. Call it after \`await next()\`, or set ctx.result to answer without running the tool.`,
+      );
+    }
+    this.result = immer.produce(before, recipe as never) as ToolResult;
+  }
+
+  /** Answers the call with an error the model reads instead of running the tool. Do not call `next()` after it. */
+  deny(message: string): void {
+    this.result = { content: message, isError: true };
+  }
+}

@@ -1,0 +1,292 @@
+import type { Immutable } from 'immer';
+import { z } from 'zod';
+import { MiddlewareError, ModelwareError, TimeoutError } from '../core/errors.js';
+import type { ToolCallPart, ToolMessage } from '../core/messages.js';
+import { type OnionLayer, type Rewind, runOnion } from '../core/onion.js';
+import type { RunCore } from './run-context.js';
+import { ToolCallCore, ToolContext, type ToolResult } from './tool-context.js';
+import type { AnyTool } from './tools.js';
+
+/** @internal How a run executes tool calls. */
+export interface ToolRunSettings {
+  readonly tools: ReadonlyMap<string, AnyTool>;
+  readonly layers: readonly OnionLayer<ToolContext>[];
+  /** Tool calls of one turn running at the same time. */
+  readonly concurrency: number;
+  /** Tool calls of one turn that run at all; the rest are answered with an error result. */
+  readonly maxCallsPerTurn: number;
+  /** How long one `execute` may take when its tool sets no `timeoutMs`; `undefined`: no limit. */
+  readonly timeoutMs: number | undefined;
+  readonly throwOnToolError: boolean;
+}
+
+/** @internal Called as each tool call finishes (in completion order), for `streamAgent` events. */
+export type OnToolResult = (message: ToolMessage, result: ToolResult) => void | Promise<void>;
+
+/**
+ * Runs one turn's tool calls through the tool stack, at most `concurrency` at a time, and returns
+ * their tool messages in call order whatever order they finish in. Calls past `maxCallsPerTurn`
+ * do not run: each is answered with an error result the model reads. After a failure no new call
+ * starts; the ones running finish, then the error of the earliest failed call is thrown.
+ */
+export async function runToolCalls(
+  calls: readonly Immutable<ToolCallPart>[],
+  run: RunCore,
+  settings: ToolRunSettings,
+  onResult?: OnToolResult,
+): Promise<ToolMessage[]> {
+  const messages: ToolMessage[] = new Array(calls.length);
+  const runnable = Math.min(calls.length, settings.maxCallsPerTurn);
+  // Answered first, so that under throwOnToolError no tool runs in a turn that breaks the limit.
+  for (let index = runnable; index < calls.length; index++) {
+    const call = calls[index] as Immutable<ToolCallPart>;
+    messages[index] = await finish(call, overLimit(calls.length, settings.maxCallsPerTurn), settings, onResult);
+  }
+  let started = 0;
+  const failures: { index: number; error: unknown }[] = [];
+  const worker = async () => {
+    while (failures.length === 0 && started < runnable) {
+      const index = started++;
+      try {
+        messages[index] = await runToolCall(calls[index] as Immutable<ToolCallPart>, run, settings, onResult);
+      } catch (error) {
+        failures.push({ index, error });
+      }
+    }
+  };
+  const workers: Promise<void>[] = [];
+  for (let i = 0; i < Math.min(settings.concurrency, runnable); i++) workers.push(worker());
+  await Promise.all(workers);
+  if (failures.length > 0) throw failures.reduce((a, b) => (b.index < a.index ? b : a)).error;
+  return messages;
+}
+
+function overLimit(count: number, max: number): ToolResult {
+  const content = `Not run: this turn asked for ${count} tool calls and at most ${max} run per turn. Call the tools you still need again, fewer at a time.`;
+  return {
+    content,
+    isError: true,
+    error: new ModelwareError(
+      `runAgent: the model asked for ${count} tool calls in one turn; \`maxToolCallsPerTurn\` is ${max}, so the calls past it were answered with an error result instead of running. Raise \`maxToolCallsPerTurn\` if the model legitimately needs more.`,
+    ),
+  };
+}
+
+async function runToolCall(
+  call: Immutable<ToolCallPart>,
+  run: RunCore,
+  settings: ToolRunSettings,
+  onResult: OnToolResult | undefined,
+): Promise<ToolMessage> {
+  const core = new ToolCallCore(call, settings.tools.get(call.toolName), run.signal, run);
+  const innermost = () => execute(core, settings);
+  const { layers } = settings;
+  if (layers.length === 0) await innermost();
+  else {
+    await runOnion(layers, (layer) => new ToolContext(core, layer), innermost, {
+      kind: 'tool',
+      requireNext: false,
+      rewind: () => rewind(core),
+    });
+  }
+  const result = core.result;
+  if (result === undefined) {
+    const names = layers.map((l) => l.name).join(' → ');
+    throw new MiddlewareError(
+      layers.at(-1)?.name ?? 'tool',
+      `No result for tool call \`${call.toolCallId}\` (\`${call.toolName}\`): a tool layer returned without calling \`await next()\` and without setting ctx.result (tool layers: ${names}). Call next(), or set ctx.result (ctx.deny(message)) to answer without running the tool.`,
+    );
+  }
+  return finish(call, result, settings, onResult);
+}
+
+/** Turns a result into the tool message persisted in the transcript, and reports it. */
+async function finish(
+  call: Immutable<ToolCallPart>,
+  result: ToolResult,
+  settings: ToolRunSettings,
+  onResult: OnToolResult | undefined,
+): Promise<ToolMessage> {
+  if (settings.throwOnToolError && result.isError && result.error !== undefined) throw result.error;
+  const message: ToolMessage = {
+    role: 'tool',
+    toolCallId: call.toolCallId,
+    toolName: call.toolName,
+    content: result.content,
+  };
+  if (result.isError) message.isError = true;
+  // Valid by construction (ids from a validated call, string content), so frozen, not re-checked.
+  Object.freeze(message);
+  await onResult?.(message, result);
+  return message;
+}
+
+/** The innermost step: parse the arguments with the tool's schema, run it, turn failures into results. */
+async function execute(core: ToolCallCore, settings: ToolRunSettings): Promise<void> {
+  const { tool, call, signal } = core;
+  if (tool === undefined) {
+    const { tools } = settings;
+    const available = tools.size > 0 ? `Available tools: ${[...tools.keys()].join(', ')}.` : 'This run has no tools.';
+    const content = `Unknown tool \`${call.toolName}\`. ${available}`;
+    // The name comes from the model: it stays in the result the model reads, not in the message.
+    const error = new ModelwareError(
+      `runAgent: the model called a tool this run does not have (its name is the tool call's \`toolName\`). ${available}`,
+    );
+    core.result = { content, isError: true, error };
+    return;
+  }
+  const parsed = await parseInput(tool, core.input);
+  if (!parsed.success) {
+    core.result = {
+      content: `Invalid arguments for tool \`${tool.name}\`:\n${z.prettifyError(parsed.error)}\nFix the arguments and call the tool again.`,
+      isError: true,
+      error: parsed.error,
+    };
+    return;
+  }
+  signal.throwIfAborted();
+  const timeoutMs = tool.timeoutMs ?? settings.timeoutMs;
+  const attempt = new Attempt(signal, timeoutMs, tool.name);
+  try {
+    const output = await attempt.settle(() =>
+      tool.execute(parsed.data, { signal: attempt.signal, toolCallId: call.toolCallId, run: core.run.view(tool.name) }),
+    );
+    core.result = { content: toContent(output), output };
+  } catch (error) {
+    // Cancellation is not a tool failure the model should read: it ends the run.
+    if (signal.aborted) throw signal.reason;
+    if (attempt.timedOut) {
+      core.result = {
+        content: `Tool \`${tool.name}\` did not finish within ${timeoutMs} ms and was stopped. Try again, or with a smaller request.`,
+        isError: true,
+        error: attempt.timedOut,
+      };
+      return;
+    }
+    const reason = error instanceof Error ? error.message : String(error);
+    core.result = { content: `Tool \`${tool.name}\` failed: ${reason}`, isError: true, error };
+  } finally {
+    attempt.dispose();
+  }
+}
+
+/**
+ * One run of a tool's `execute`, settled by whichever comes first: the tool, the run's abort or
+ * the tool's timeout. A tool that ignores its signal cannot hold the run: its late result or error
+ * is discarded. On timeout the tool's own signal aborts (with the `TimeoutError`) so it can stop.
+ */
+class Attempt {
+  readonly signal: AbortSignal;
+  timedOut: TimeoutError | undefined = undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #unlink: (() => void) | undefined;
+
+  constructor(run: AbortSignal, timeoutMs: number | undefined, toolName: string) {
+    if (timeoutMs === undefined) {
+      this.signal = run;
+      return;
+    }
+    const controller = new AbortController();
+    this.signal = controller.signal;
+    const follow = () => controller.abort(run.reason);
+    run.addEventListener('abort', follow, { once: true });
+    this.#unlink = () => run.removeEventListener('abort', follow);
+    // Built outside the timer callback, so its stack shows who started the tool.
+    const error = new TimeoutError(
+      `runAgent: tool \`${toolName}\` did not finish within ${timeoutMs} ms (its \`timeoutMs\`, or the run's \`toolTimeoutMs\`).`,
+      timeoutMs,
+    );
+    this.#timer = setTimeout(() => {
+      this.timedOut = error;
+      controller.abort(error);
+    }, timeoutMs);
+  }
+
+  settle<T>(execute: () => T | Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const stop = () => reject(this.signal.reason);
+      this.signal.addEventListener('abort', stop, { once: true });
+      const done = () => this.signal.removeEventListener('abort', stop);
+      new Promise<T>((inner) => inner(execute())).then(
+        (value) => {
+          done();
+          resolve(value);
+        },
+        (error: unknown) => {
+          done();
+          reject(error);
+        },
+      );
+    });
+  }
+
+  dispose(): void {
+    clearTimeout(this.#timer);
+    this.#unlink?.();
+  }
+}
+
+/**
+ * Settles with `promise`, or rejects with the signal's reason as soon as it aborts, whichever
+ * comes first; the loser is discarded. Leaves no listener behind.
+ */
+export function untilAborted<T>(promise: PromiseLike<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    Promise.resolve(promise).catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const stop = () => reject(signal.reason);
+    signal.addEventListener('abort', stop, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', stop);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', stop);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** Sync parse first (several times faster); schemas with async refinements need the async one. */
+function parseInput(
+  tool: AnyTool,
+  input: unknown,
+): ReturnType<AnyTool['input']['safeParse']> | Promise<ReturnType<AnyTool['input']['safeParse']>> {
+  try {
+    return tool.input.safeParse(input);
+  } catch (error) {
+    if (error instanceof z.core.$ZodAsyncError) return tool.input.safeParseAsync(input);
+    throw error;
+  }
+}
+
+function toContent(output: unknown): string {
+  if (typeof output === 'string') return output;
+  if (output === undefined) return '';
+  return JSON.stringify(output) ?? String(output);
+}
+
+/**
+ * Between the attempts of a replay tool layer, the layers inside start again from the arguments as
+ * that layer passed them, unless it changed them itself in between; the previous result is cleared.
+ */
+function rewind(core: ToolCallCore): Rewind {
+  let base: unknown;
+  let after: unknown;
+  return {
+    before(attempt) {
+      if (attempt > 0) {
+        if (core.input === after) core.input = base;
+        core.result = undefined;
+      }
+      base = core.input;
+    },
+    after() {
+      after = core.input;
+    },
+  };
+}

@@ -1,0 +1,133 @@
+import { z } from 'zod';
+import type { RunContext } from '../core/context.js';
+import { describe } from '../core/executor.js';
+import { type ToolSpec, ToolSpecSchema } from '../core/messages.js';
+
+/** The second argument of a tool's `execute`. */
+export interface ToolExecuteOptions {
+  /** Aborts when the run is cancelled: stop work and reject with `signal.reason`. */
+  readonly signal: AbortSignal;
+  /** The id of the tool call being answered. */
+  readonly toolCallId: string;
+  /** The run this call belongs to. */
+  readonly run: RunContext;
+}
+
+/** What `tool()` takes. */
+export interface ToolDefinition<Schema extends z.ZodType, Output> {
+  /** 1–64 characters of a-z, A-Z, 0-9, `_` or `-`; unique within a run. */
+  readonly name: string;
+  /** Tells the model when and how to use the tool. */
+  readonly description?: string | undefined;
+  /** The arguments: a zod object schema. The model's arguments are parsed with it before `execute`. */
+  readonly input: Schema;
+  /**
+   * Does the work. A string result is sent to the model as is; anything else as JSON. A throw
+   * becomes an error result the model reads (unless the run sets `throwOnToolError`).
+   */
+  readonly execute: (input: z.output<Schema>, options: ToolExecuteOptions) => Output | Promise<Output>;
+  /**
+   * How long one `execute` may take, in ms. Past it the tool's `signal` aborts (with a
+   * `TimeoutError` as reason), any late result is discarded, and the model reads an error result
+   * saying the tool timed out (under `throwOnToolError` the run rejects instead). Overrides the
+   * run's `toolTimeoutMs`.
+   * @default the run's `toolTimeoutMs` (no limit unless the run sets one)
+   */
+  readonly timeoutMs?: number | undefined;
+}
+
+/** A tool, ready for `runAgent({ tools })`. */
+export interface Tool<Schema extends z.ZodType = z.ZodType, Output = unknown> extends ToolDefinition<Schema, Output> {
+  readonly description: string | undefined;
+  readonly timeoutMs: number | undefined;
+  /** What providers receive: the name, the description and the input's JSON Schema (from zod). */
+  readonly spec: ToolSpec;
+}
+
+/** Any tool, whatever its input and output types. */
+export type AnyTool = Tool<any, any>;
+
+/**
+ * Defines a tool with a zod input schema. The JSON Schema providers see is derived from the
+ * schema once, here; the arguments the model sends are parsed with it, and a parse failure becomes
+ * an error result the model can read and correct.
+ *
+ * @example
+ * const weather = tool({
+ *   name: 'weather',
+ *   description: 'Current weather for a city',
+ *   input: z.object({ city: z.string() }),
+ *   execute: async ({ city }, { signal }) => fetchWeather(city, { signal }),
+ * });
+ */
+export function tool<Schema extends z.ZodType, Output>(
+  definition: ToolDefinition<Schema, Output>,
+): Tool<Schema, Output> {
+  const { name, description, input, execute, timeoutMs } = definition ?? ({} as ToolDefinition<Schema, Output>);
+  if (!ToolSpecSchema.shape.name.safeParse(name).success) {
+    throw new TypeError(
+      `tool(): expected \`name\` to be 1-64 characters of a-z, A-Z, 0-9, _ or -, got ${describe(name)}.`,
+    );
+  }
+  if (description !== undefined && typeof description !== 'string') {
+    throw new TypeError(`tool() \`${name}\`: expected \`description\` to be a string, got ${describe(description)}.`);
+  }
+  if (isZod3Schema(input)) {
+    throw new TypeError(
+      `tool() \`${name}\`: \`input\` is a zod 3 schema; modelware needs zod 4. Install it (npm install zod@^4) and import { z } from 'zod', or, staying on zod 3.25 in JavaScript, import { z } from 'zod/v4' (its types predate zod 4's: TypeScript needs zod 4 itself).`,
+    );
+  }
+  if (!(input instanceof z.ZodType)) {
+    throw new TypeError(
+      `tool() \`${name}\`: expected \`input\` to be a zod schema (z.object({...})), got ${describe(input)}.`,
+    );
+  }
+  if (typeof execute !== 'function') {
+    throw new TypeError(`tool() \`${name}\`: expected \`execute\` to be a function, got ${describe(execute)}.`);
+  }
+  if (timeoutMs !== undefined && !isTimerMs(timeoutMs)) {
+    throw new TypeError(
+      `tool() \`${name}\`: expected \`timeoutMs\` to be a positive integer of at most ${MAX_TIMER_MS} (about 24.8 days), got \`${String(timeoutMs)}\`.`,
+    );
+  }
+  let schema: Record<string, unknown>;
+  try {
+    // `io: 'input'`: the model sends the input side; fields with defaults are optional there.
+    schema = z.toJSONSchema(input, { io: 'input' }) as Record<string, unknown>;
+  } catch (error) {
+    throw new TypeError(
+      `tool() \`${name}\`: the \`input\` schema has no JSON Schema form (${(error as Error).message}). Use JSON-representable zod types.`,
+      { cause: error },
+    );
+  }
+  // The dialect marker is noise to providers (some reject it).
+  delete schema.$schema;
+  if (schema.type !== 'object') {
+    throw new TypeError(
+      `tool() \`${name}\`: expected \`input\` to describe an object (providers require one), got a schema of type \`${String(schema.type)}\`. Wrap it: z.object({ value: ... }).`,
+    );
+  }
+  const spec: ToolSpec = Object.freeze(
+    description === undefined ? { name, inputSchema: schema } : { name, description, inputSchema: schema },
+  );
+  return Object.freeze({ name, description, input, execute, spec, timeoutMs });
+}
+
+/** @internal The longest delay `setTimeout` honours; a longer one fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** @internal A delay `setTimeout` honours as given: a positive integer up to `MAX_TIMER_MS`. */
+export function isTimerMs(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) > 0 && (value as number) <= MAX_TIMER_MS;
+}
+
+/** A zod 3 schema: it has `_def` and `safeParse` but not zod 4's `_zod` internals. */
+function isZod3Schema(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    '_def' in value &&
+    !('_zod' in value) &&
+    typeof (value as { safeParse?: unknown }).safeParse === 'function'
+  );
+}

@@ -1,0 +1,334 @@
+import koaCompose from 'koa-compose';
+import type { CallCore } from './call-core.js';
+import { Context, type RequestRecipe } from './context.js';
+import { MiddlewareError, layerError } from './errors.js';
+import { type ReadonlyModelRequest, describe } from './executor.js';
+import { discardStream } from './stream.js';
+import type { RunMiddlewareFn, TurnMiddlewareFn } from '../agent/run-context.js';
+import type { ToolMiddlewareFn } from '../agent/tool-context.js';
+
+/** Runs the rest of the stack. Await it once (a `replay` layer may await it again, one at a time). */
+export type Next = () => Promise<void>;
+
+/** Koa's shape: code before `await next()` runs on the way in, code after it on the way out. */
+export type MiddlewareFn = (ctx: Context, next: Next) => Promise<void> | void;
+
+const DEFINITION = Symbol.for('modelware.middleware');
+const FACTORY = Symbol.for('modelware.factory');
+
+/**
+ * Marks a function as a middleware *factory* (a function that returns a middleware, like `retry`),
+ * so `use(retry)` fails at once with "call it: retry()" instead of misbehaving at request time.
+ * Every built-in is marked; mark your own factories the same way. The mark is the property
+ * `Symbol.for('modelware.factory')`, so it works across duplicate copies of modelware.
+ *
+ * @example
+ * export const audit = defineMiddlewareFactory(function audit(options: AuditOptions = {}) {
+ *   return async function audit(ctx, next) { await next(); };
+ * });
+ */
+export function defineMiddlewareFactory<F extends (...args: never[]) => unknown>(factory: F): F {
+  if (typeof factory !== 'function') {
+    throw new TypeError(`defineMiddlewareFactory(): expected a function, got ${describe(factory)}.`);
+  }
+  Object.defineProperty(factory, FACTORY, { value: true });
+  return factory;
+}
+
+function factoryMisuse(where: string, name: string): TypeError {
+  return new TypeError(
+    `${where}: \`${name}\` is a middleware factory, not a middleware. Call it: \`app.use(${name}())\` (with its options, if any).`,
+  );
+}
+
+/** A named middleware; see `defineMiddleware`. */
+export interface MiddlewareDefinition {
+  /** Shown in errors, patches and traces. */
+  readonly name: string;
+  /** The call-level layer. */
+  readonly call?: MiddlewareFn | undefined;
+  /**
+   * Declares that this layer may call `next()` again after an attempt settles (retry, fallback,
+   * repair). Each attempt re-runs every layer inside it and the executor, starting from the
+   * request as it was when this layer was entered plus this layer's own later changes.
+   * @default false
+   */
+  readonly replay?: boolean | undefined;
+  /** Tool-level layer, mounted on the agent loop's tool stack: wraps each tool call. */
+  readonly tool?: ToolMiddlewareFn | undefined;
+  /** Run-level layer: wraps a whole `runAgent()` run (run start before `next()`, run end after). */
+  readonly run?: RunMiddlewareFn | undefined;
+  /** Turn-level layer: wraps each turn of a run (the model call and the tool calls it asked for). */
+  readonly turn?: TurnMiddlewareFn | undefined;
+  /** @internal Layers bundled by `compose()`. */
+  readonly layers?: readonly Layer[] | undefined;
+}
+
+/**
+ * Anything `use()` accepts: a middleware function or a definition. Every function has a `name` and
+ * a `call` (from `Function.prototype`), so without the `never` member any function, such as the
+ * factory `retry` in place of `retry()`, would pass for a definition.
+ */
+export type Middleware = MiddlewareFn | (MiddlewareDefinition & { readonly apply?: never });
+
+/** @internal A normalised layer. */
+export interface Layer {
+  readonly name: string;
+  readonly call: MiddlewareFn | undefined;
+  readonly replay: boolean;
+  readonly tool: MiddlewareDefinition['tool'];
+  readonly run?: MiddlewareDefinition['run'];
+  readonly turn?: MiddlewareDefinition['turn'];
+}
+
+/**
+ * Names a middleware and declares what it does. A definition can carry a call-level layer
+ * (`call`) and a tool-level layer (`tool`) together; `use()` mounts each on its stack.
+ *
+ * @example
+ * const logger = defineMiddleware({
+ *   name: 'logger',
+ *   async call(ctx, next) { console.log('->', ctx.request.model); await next(); },
+ * });
+ */
+export function defineMiddleware(definition: MiddlewareDefinition): MiddlewareDefinition {
+  const layer = toLayers(definition, 'defineMiddleware()')[0] as Layer;
+  return Object.freeze({ ...definition, name: layer.name, [DEFINITION]: true });
+}
+
+/**
+ * Bundles several middleware into one, so a package can ship a stack. The layers keep their own
+ * names (errors and patches name the inner layer) and their replay declarations.
+ *
+ * @example
+ * app.use(compose(redact(), tokenBudget({ maxInputTokens: 8000 })));
+ */
+export function compose(...middleware: Middleware[]): MiddlewareDefinition {
+  const layers = middleware.flatMap((mw, i) => toLayers(mw, `compose() argument ${i}`));
+  return Object.freeze({ name: `compose(${layers.map((l) => l.name).join(', ')})`, layers, [DEFINITION]: true });
+}
+
+/** @internal Validates and normalises what `use()`/`compose()` received. */
+export function toLayers(value: unknown, where: string, index = 0): Layer[] {
+  if (typeof value === 'function') {
+    if ((value as { [FACTORY]?: unknown })[FACTORY] === true) throw factoryMisuse(where, value.name || 'factory');
+    return [{ name: value.name || `anonymous#${index}`, call: value as MiddlewareFn, replay: false, tool: undefined }];
+  }
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const def = value as MiddlewareDefinition;
+    if (def.layers) return [...def.layers];
+    if (typeof def.name !== 'string' || def.name.length === 0) {
+      throw new TypeError(
+        `${where}: a middleware definition needs a non-empty string \`name\`, got ${describe(def.name)}.`,
+      );
+    }
+    if (def.call !== undefined && typeof def.call !== 'function') {
+      throw new TypeError(
+        `${where}: \`call\` of middleware \`${def.name}\` must be a function, got ${describe(def.call)}.`,
+      );
+    }
+    if (def.tool !== undefined && typeof def.tool !== 'function') {
+      throw new TypeError(
+        `${where}: \`tool\` of middleware \`${def.name}\` must be a function, got ${describe(def.tool)}.`,
+      );
+    }
+    for (const part of ['run', 'turn'] as const) {
+      if (def[part] !== undefined && typeof def[part] !== 'function') {
+        throw new TypeError(
+          `${where}: \`${part}\` of middleware \`${def.name}\` must be a function, got ${describe(def[part])}.`,
+        );
+      }
+    }
+    if (def.call === undefined && def.tool === undefined && def.run === undefined && def.turn === undefined) {
+      throw new TypeError(
+        `${where}: middleware \`${def.name}\` has neither \`call\` nor \`tool\` (nor \`run\`, \`turn\`); give it at least one.`,
+      );
+    }
+    return [
+      { name: def.name, call: def.call, replay: def.replay === true, tool: def.tool, run: def.run, turn: def.turn },
+    ];
+  }
+  throw new TypeError(
+    `${where}: expected a middleware function (ctx, next) => ... or a defineMiddleware() object, got ${describe(value)}.`,
+  );
+}
+
+type Step = (core: CallCore) => Promise<void>;
+
+/** @internal The single-`next()` contract, shared by the call stack and the run/turn/tool stacks. */
+export function nextCalledTwice(layer: string, kind?: string): MiddlewareError {
+  return new MiddlewareError(
+    layer,
+    `next() called multiple times in ${kind ? `${kind} layer ` : ''}\`${layer}\`. Call \`await next()\` at most once, or declare the layer with defineMiddleware({ replay: true }) to re-run the layers inside it.`,
+  );
+}
+
+/** @internal A replay layer may call `next()` again, but never while an attempt is running. */
+export function nextWhileRunning(layer: string): MiddlewareError {
+  return new MiddlewareError(
+    layer,
+    `next() called again in \`${layer}\` while the previous attempt is still running. A replay layer must await each attempt before starting the next one.`,
+  );
+}
+
+/**
+ * Builds the call stack. Ordinary layers are composed with koa-compose; the stack is cut into
+ * segments at each replay layer, whose `next` runs the composed segment inside it afresh on every
+ * call, so koa-compose's single-`next()` rule holds everywhere else.
+ */
+export function buildStack(layers: readonly Layer[], innermost: Step): Step {
+  let downstream = innermost;
+  let end = layers.length;
+  for (let i = layers.length - 1; i >= 0; i--) {
+    if (i > 0 && !layers[i]?.replay) continue;
+    const segment = layers.slice(i, end);
+    end = i;
+    const head = segment[0] as Layer;
+    if (head.replay) {
+      downstream = replayStep(
+        head,
+        i,
+        segment.length > 1 ? chain(segment.slice(1), i + 1, downstream) : downstream,
+        layers,
+      );
+    } else {
+      downstream = chain(segment, i, downstream);
+    }
+  }
+  return downstream;
+}
+
+function chain(segment: readonly Layer[], start: number, downstream: Step): Step {
+  const composed = koaCompose(segment.map((layer, k) => once(layer, start + k)));
+  return (core) => composed(core, downstream);
+}
+
+function once(layer: Layer, index: number): (core: CallCore, next: Next) => Promise<void> | void {
+  const { name } = layer;
+  const fn = layer.call as MiddlewareFn;
+  return (core, next) => {
+    let called = false;
+    // An index, not the name: storing a small integer needs no GC write barrier.
+    core.entered = index;
+    let result: unknown;
+    try {
+      result = fn(new Context(core, name), () => {
+        if (called) {
+          return Promise.reject(nextCalledTwice(name));
+        }
+        called = true;
+        return next();
+      });
+    } catch (thrown) {
+      // A synchronous throw is this layer's own; an asynchronous one is named where the stack
+      // settles (see blameInnermost): a handler on every layer's promise would cost more than the
+      // layer itself on every successful call.
+      throw layerError(thrown, name);
+    }
+    if (result instanceof Promise) return result;
+    if (result !== undefined && result !== null) checkReturned(result, name);
+    return result as void;
+  };
+}
+
+/**
+ * What a failed stack rejects with: a non-Error thrown asynchronously is named after the innermost
+ * layer the call had reached (the thrower, unless a layer outside it threw on the way out; docs/decisions.md §22).
+ */
+export function blameInnermost(thrown: unknown, core: CallCore, layers: readonly Layer[], fallback: string): unknown {
+  if (thrown instanceof Error) return thrown;
+  const layer = layers[core.entered]?.name ?? fallback;
+  // Once the executor answered, the throw came on the way out: from this layer or one outside it.
+  const answered = core.response !== undefined || core.stream !== undefined;
+  return layerError(thrown, layer, answered ? `\`${layer}\` or a layer outside it, on the way out,` : `\`${layer}\``);
+}
+
+/**
+ * A middleware returns nothing (or a promise). A function or a middleware definition coming back
+ * means `use()` got a factory that nobody marked with `defineMiddlewareFactory`: it was called as
+ * the layer and built a middleware instead of running one.
+ */
+function checkReturned(result: unknown, layer: string): void {
+  if (
+    typeof result === 'function' ||
+    (typeof result === 'object' && (result as { [DEFINITION]?: unknown })[DEFINITION])
+  ) {
+    throw new MiddlewareError(
+      layer,
+      `\`${layer}\` returned a middleware instead of running: it is a middleware factory. Call it when you mount it: \`app.use(${layer}())\`.`,
+    );
+  }
+}
+
+/**
+ * A replay layer's view. `base` is the request as this layer shaped it (the snapshot taken on entry
+ * plus this layer's own updates), without the inner layers' changes; each attempt starts from it.
+ * After an attempt succeeded the request holds the inner changes, so this layer's updates are
+ * queued in `pending` and re-applied to `base` before the next attempt.
+ */
+class ReplayContext extends Context {
+  base: ReadonlyModelRequest;
+  pending: RequestRecipe[] | undefined;
+
+  constructor(core: CallCore, layer: string) {
+    super(core, layer);
+    this.base = core.request;
+  }
+
+  override update(recipe: RequestRecipe): void {
+    super.update(recipe);
+    if (this.pending) this.pending.push(recipe);
+    else this.base = this.core.request;
+  }
+}
+
+function replayStep(layer: Layer, index: number, inner: Step, layers: readonly Layer[]): Step {
+  const { name } = layer;
+  const fn = layer.call as MiddlewareFn;
+  return async (core) => {
+    const ctx = new ReplayContext(core, name);
+    core.entered = index;
+    let running = false;
+    let attempts = 0;
+    const next: Next = async () => {
+      if (running) {
+        throw nextWhileRunning(name);
+      }
+      if (attempts > 0) {
+        // After a success the request holds the inner layers' changes: rewind to this layer's base
+        // and re-apply what this layer changed since. After a failure it was rewound already.
+        const pending = ctx.pending;
+        ctx.pending = undefined;
+        if (pending) {
+          core.request = ctx.base;
+          for (const recipe of pending) ctx.update(recipe);
+        }
+        core.response = undefined;
+        // The previous attempt's stream will not be read: close it (its taps and the provider request).
+        await discardStream(core.stream);
+        core.stream = undefined;
+        core.dispatchedModel = undefined;
+      }
+      attempts++;
+      running = true;
+      try {
+        await inner(core);
+        ctx.pending = [];
+      } catch (error) {
+        // The failed attempt's dispatched model stays visible (ctx.model, `failed` events) until the next attempt.
+        const blamed = blameInnermost(error, core, layers, name);
+        core.request = ctx.base;
+        await discardStream(core.stream);
+        core.stream = undefined;
+        throw blamed;
+      } finally {
+        running = false;
+      }
+    };
+    try {
+      await fn(ctx, next);
+    } catch (thrown) {
+      throw layerError(thrown, name);
+    }
+  };
+}

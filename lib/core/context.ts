@@ -1,0 +1,214 @@
+import type { CallUsage, UsageTotals } from '../../middleware/usage.js';
+import type { Draft, Immutable, Patch } from 'immer';
+import type { CallCore } from './call-core.js';
+import { MiddlewareError } from './errors.js';
+import type { EffectiveModel } from './events.js';
+import type { ReadonlyModelRequest } from './executor.js';
+import type { Message, ModelRequest, ModelResponse, StreamPart } from './messages.js';
+import { type PartMapper, type StreamObserver, assemble, mapParts, responseToParts, tapParts } from './stream.js';
+
+/**
+ * Per-call state shared by every layer of one call. Extend it by declaration merging so your
+ * middleware's fields are typed:
+ *
+ * @example
+ * declare module 'modelware' {
+ *   interface CallState { cacheHit?: boolean }
+ * }
+ */
+export interface CallState {
+  /** Set by `cache()`: whether the store answered this call, and the key it looked up. */
+  cache?: { readonly hit: boolean; readonly key: string };
+  /** Set by `usage()` once the call's response is complete. */
+  usage?: CallUsage;
+  /** Set by `validateOutput()`: the parsed value of the answer that passed. Typed via `.output(ctx)`. */
+  validatedOutput?: unknown;
+}
+
+/**
+ * Run-level state of an agent run, extended by declaration merging like `CallState`. (The keys the
+ * built-ins write are declared here rather than merged from middleware/, so the published types
+ * carry them: a merge into a relative module path does not survive bundling the declarations.)
+ */
+export interface RunState {
+  /** Kept by `usage()`: the run's totals so far. */
+  usage?: UsageTotals;
+}
+
+/** What a call knows about the agent run it belongs to (`ctx.run`, absent outside a loop). */
+export interface RunContext {
+  readonly runId: string;
+  /** 1-based turn number (0 in a run layer before the first turn). */
+  readonly turn: number;
+  /** The persisted message history of the run. */
+  readonly transcript: Immutable<Message[]>;
+  readonly state: RunState;
+  /** Change what persists in the transcript (unlike `ctx.update`, which changes only this call). */
+  updateTranscript(
+    recipe: (draft: Draft<Message[]>, info: { readonly original: Immutable<Message[]> }) => void | Message[],
+  ): void;
+  /** Metadata passed to the run (tenant, user, tags). */
+  readonly metadata: Readonly<Record<string, unknown>>;
+}
+
+const FOR_LAYER = Symbol.for('modelware.run.forLayer');
+
+export type RequestRecipe = (
+  draft: Draft<ModelRequest>,
+  info: { readonly original: ReadonlyModelRequest },
+) => void | ModelRequest | ReadonlyModelRequest;
+
+export type ResponseRecipe = (
+  draft: Draft<ModelResponse>,
+  info: { readonly original: Immutable<ModelResponse> },
+) => void | ModelResponse;
+
+/** What one layer changed: recorded when the pipeline runs with `inspect: true`. */
+export interface LayerPatches {
+  readonly layer: string;
+  readonly target: 'request' | 'response';
+  readonly patches: readonly Patch[];
+  readonly inversePatches: readonly Patch[];
+}
+
+/**
+ * The context one layer sees for one call. Every layer gets its own view of the same call, so
+ * errors and patches name the layer that caused them.
+ *
+ * The request is read-only: change it with `ctx.update(draft => { ... })`. One Immer rule applies
+ * to every recipe: **mutate the draft and return nothing, or return a replacement and touch
+ * nothing.** To scan a large request without creating a proxy per element, read from
+ * `info.original` and write to the draft.
+ */
+export class Context {
+  /** @internal */
+  readonly core: CallCore;
+  /** The name of the layer holding this view. */
+  readonly layer: string;
+
+  constructor(core: CallCore, layer: string) {
+    this.core = core;
+    this.layer = layer;
+  }
+
+  /** Unique id of this call. */
+  get id(): string {
+    return this.core.id;
+  }
+  /** Id of the calling context when this pipeline runs as another pipeline's executor. */
+  get parentId(): string | undefined {
+    return this.core.parentId;
+  }
+  get mode(): 'generate' | 'stream' {
+    return this.core.mode;
+  }
+  /** Aborts when the caller aborts, a timeout layer fires or a stream consumer stops early. */
+  get signal(): AbortSignal {
+    return this.core.signal;
+  }
+  /** The agent run this call belongs to; `undefined` outside `runAgent()`. */
+  get run(): RunContext | undefined {
+    // The agent's run object hands out per-layer views, so `updateTranscript` errors name this layer.
+    const run = this.core.run as (RunContext & { [FOR_LAYER]?: (layer: string) => RunContext }) | undefined;
+    return run?.[FOR_LAYER]?.(this.layer) ?? run;
+  }
+  /** Per-call state shared by all layers; typed through the `CallState` interface. */
+  get state(): CallState {
+    return (this.core.state ??= {});
+  }
+  /** The request as the layers so far have shaped it (read-only; see `update`). */
+  get request(): ReadonlyModelRequest {
+    return this.core.request;
+  }
+  /**
+   * `requested`: the model the caller asked for. `resolved`: the model this call is (or was)
+   * dispatched to after routing and fallback. Inner layers see it before the call, outer layers
+   * after `await next()`.
+   */
+  get model(): EffectiveModel {
+    return this.core.model;
+  }
+  /** Every layer's changes, when the pipeline runs with `inspect: true`. */
+  get patches(): readonly LayerPatches[] | undefined {
+    return this.core.patches;
+  }
+
+  /**
+   * Changes the request for this call and every layer inside this one. Recipes chain: each starts
+   * from what the previous update produced. The result is validated; an invalid one throws
+   * `InvalidRequestError` naming this layer and leaves the request as it was.
+   *
+   * @example
+   * ctx.update((draft) => { draft.options = { ...draft.options, temperature: 0 }; });
+   */
+  update(recipe: RequestRecipe): void {
+    this.core.update(recipe, this.layer);
+  }
+
+  /** The response, once the executor or a short-circuiting layer produced one. */
+  get response(): ModelResponse | undefined {
+    return this.core.response;
+  }
+  /** Setting it without calling `next()` short-circuits everything inside this layer. */
+  set response(response: ModelResponse | undefined) {
+    this.core.setResponse(response, this.layer);
+  }
+
+  /** Changes the response on the way out, chained and validated like `update`. */
+  updateResponse(recipe: ResponseRecipe): void {
+    this.core.updateResponse(recipe, this.layer);
+  }
+
+  /** In stream mode, after `await next()`: the parts flowing out to the caller. */
+  get stream(): AsyncIterable<StreamPart> | undefined {
+    return this.core.stream;
+  }
+
+  /**
+   * Rewrites parts on their way out: return a part, several parts, or `null` to drop it. In
+   * generate mode the response is rewritten through the same function, so one mapper serves both.
+   */
+  mapStream(fn: PartMapper): void {
+    const core = this.core;
+    if (core.mode === 'generate') {
+      const response = core.response ?? this.missing('mapStream');
+      const mapped: StreamPart[] = [];
+      for (const part of responseToParts(response)) {
+        const out = fn(part);
+        if (out == null) continue;
+        if (Array.isArray(out)) mapped.push(...(out as StreamPart[]));
+        else mapped.push(out as StreamPart);
+      }
+      core.setResponse({ ...response, ...assemble(mapped) }, this.layer);
+      return;
+    }
+    core.stream = mapParts(core.streamFor(this.layer, 'mapStream'), fn);
+  }
+
+  /**
+   * Observes the parts and the assembled final response. Works in both modes: in generate mode
+   * the callbacks run at once on the response's parts, so `await` the returned promise.
+   */
+  tapStream(observer: StreamObserver): Promise<void> {
+    const core = this.core;
+    if (core.mode === 'generate') return tapResponse(core.response ?? this.missing('tapStream'), observer);
+    core.stream = tapParts(core.streamFor(this.layer, 'tapStream'), observer);
+    return Promise.resolve();
+  }
+
+  private missing(method: string): never {
+    throw new MiddlewareError(
+      this.layer,
+      `\`${this.layer}\` called ctx.${method}() before there was a response. Call it after \`await next()\`.`,
+    );
+  }
+}
+
+async function tapResponse(response: ModelResponse, observer: StreamObserver): Promise<void> {
+  try {
+    if (observer.onPart) for (const part of responseToParts(response)) await observer.onPart(part);
+    if (observer.onFinish) await observer.onFinish(response);
+  } finally {
+    observer.onClose?.();
+  }
+}

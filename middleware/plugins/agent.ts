@@ -1,0 +1,206 @@
+import type { Immutable } from 'immer';
+import { type Middleware, defineMiddleware } from '../../lib/core/compose.js';
+import type { RunContext } from '../../lib/core/context.js';
+import { PolicyViolationError } from '../../lib/core/errors.js';
+import { HOOKS } from '../../lib/plugins/hook-points.js';
+import type { HookPoint } from '../../lib/plugins/hooks.js';
+import type { ToolMessage } from '../../lib/core/messages.js';
+import type { PluginManager } from '../../lib/plugins/manager.js';
+import type { PluginScope } from '../../lib/plugins/scope.js';
+import type { PluginLike } from '../../lib/plugins/plugins.js';
+import type { RunLayerContext, RunMiddlewareFn, TurnMiddlewareFn } from '../../lib/agent/run-context.js';
+import type { ToolContext, ToolMiddlewareFn, ToolResult } from '../../lib/agent/tool-context.js';
+
+interface RunSlot {
+  plugins: readonly PluginLike[] | undefined;
+  scope: PluginScope | undefined;
+  /** A `plugins(manager)` layer picked the plugins up. */
+  opened: boolean;
+}
+
+// Per run: keyed by the run's state object (shared by every view of one run, collected with it),
+// then by run id (two runs may be handed the same state object).
+const slots = new WeakMap<object, Map<string, RunSlot>>();
+
+function slotOf(run: RunContext, create: boolean): RunSlot | undefined {
+  let byId = slots.get(run.state as object);
+  if (!byId && create) slots.set(run.state as object, (byId = new Map()));
+  let slot = byId?.get(run.runId);
+  if (!slot && create) byId?.set(run.runId, (slot = { plugins: undefined, scope: undefined, opened: false }));
+  return slot;
+}
+
+function release(run: RunContext): void {
+  const byId = slots.get(run.state as object);
+  byId?.delete(run.runId);
+  if (byId?.size === 0) slots.delete(run.state as object);
+}
+
+/** @internal The plugins of the run a call or tool call belongs to. */
+export function runScopeOf(run: RunContext | undefined): PluginScope | undefined {
+  return run === undefined ? undefined : slotOf(run, false)?.scope;
+}
+
+/**
+ * Plugins for one run only: `runAgent({ middleware: [runPlugins(p1, p2)] })`. The pipeline's
+ * `plugins(manager)` layer opens them as a run scope of its manager at run start and closes it at
+ * run end; they sort with the manager's plugins by priority, and no other run sees them.
+ *
+ * @example
+ * await runAgent({ model: app, modelId: 'gpt-5-mini', messages, middleware: [runPlugins(tenantPolicy)] });
+ */
+export function runPlugins(...plugins: PluginLike[]): Middleware {
+  return defineMiddleware({
+    name: 'runPlugins',
+    async run(ctx, next) {
+      const slot = slotOf(ctx.run, true) as RunSlot;
+      slot.plugins = [...(slot.plugins ?? []), ...plugins];
+      try {
+        await next();
+      } finally {
+        release(ctx.run);
+      }
+      if (!slot.opened && plugins.length > 0) {
+        process.emitWarning(
+          `modelware: runPlugins(): the run's model has no plugins(manager) layer, so its run plugins (${plugins.length}) never ran. Add plugins(manager) to the pipeline passed as \`model\`.`,
+          { code: 'MODELWARE_PLUGIN' },
+        );
+      }
+    },
+  });
+}
+
+/** @internal The run, turn and tool layers of `plugins()`. */
+export function agentLayers(manager: PluginManager): {
+  run: RunMiddlewareFn;
+  turn: TurnMiddlewareFn;
+  tool: ToolMiddlewareFn;
+} {
+  const fire = <P extends object>(point: HookPoint<string, P, string>, run: RunContext, build: () => Immutable<P>) => {
+    const scope = runScopeOf(run);
+    return manager.wants(point.name, scope) ? manager.dispatch(point, build(), { scope }) : undefined;
+  };
+
+  return {
+    async run(ctx, next) {
+      const { run } = ctx;
+      const slot = slotOf(run, false);
+      if (slot?.plugins && !slot.scope) {
+        slot.scope = manager.runScope(...slot.plugins);
+        slot.opened = true;
+      }
+      try {
+        const messages = run.transcript;
+        const started = await fire(HOOKS.run_start, run, () => ({
+          runId: run.runId,
+          metadata: run.metadata,
+          messages,
+        }));
+        if (started && started.messages !== messages) run.updateTranscript(() => started.messages as never);
+        let error: unknown;
+        try {
+          await next();
+        } catch (thrown) {
+          error = thrown;
+          throw thrown;
+        } finally {
+          await fire(HOOKS.run_end, run, () => runEnd(ctx, error));
+        }
+      } finally {
+        if (slot?.scope) {
+          const scope = slot.scope;
+          slot.scope = undefined;
+          await scope.close();
+        }
+      }
+    },
+
+    async turn(ctx, next) {
+      const { run, turn } = ctx;
+      const base = { runId: run.runId, metadata: run.metadata, turn };
+      await fire(HOOKS.turn_start, run, () => ({ ...base, messages: run.transcript }));
+      await next();
+      const record = ctx.record;
+      if (record)
+        await fire(HOOKS.turn_end, run, () => ({ ...base, response: record.response, messages: run.transcript }));
+    },
+
+    async tool(ctx, next) {
+      const { run } = ctx;
+      const base = {
+        runId: run.runId,
+        turn: run.turn,
+        toolCallId: ctx.toolCallId,
+        toolName: ctx.toolName,
+        metadata: run.metadata,
+      };
+      try {
+        const input = ctx.input;
+        const pre = await fire(HOOKS.tool_pre_invoke, run, () => ({ ...base, input }));
+        if (pre && pre.input !== input) ctx.updateInput(() => pre.input as never);
+        await next();
+        const result = ctx.result as ToolResult;
+        const post = await fire(HOOKS.tool_post_invoke, run, () => ({
+          ...base,
+          input: ctx.input,
+          output: result.output,
+          isError: result.isError === true,
+        }));
+        if (post && (post.output !== result.output || post.isError !== (result.isError === true))) {
+          const content = post.output === result.output ? result.content : toContent(post.output);
+          ctx.result = { ...result, output: post.output, content, isError: post.isError };
+        }
+        await persist(ctx, base, fire);
+      } catch (error) {
+        // A block at a tool hook denies the call: the model reads why (or, with throwOnToolError,
+        // the run rejects with the PolicyViolationError carried in the result).
+        if (!PolicyViolationError.isInstance(error) || !error.violation.hook?.startsWith('tool_')) throw error;
+        const { reason, code } = error.violation;
+        ctx.result = { content: `Blocked by policy (${code}): ${reason}`, isError: true, error };
+      }
+    },
+  };
+}
+
+async function persist(
+  ctx: ToolContext,
+  base: { toolCallId: string; toolName: string },
+  fire: <P extends object>(
+    point: HookPoint<string, P, string>,
+    run: RunContext,
+    build: () => Immutable<P>,
+  ) => Promise<Immutable<P>> | undefined,
+): Promise<void> {
+  const result = ctx.result as ToolResult;
+  const message: ToolMessage = {
+    role: 'tool',
+    toolCallId: base.toolCallId,
+    toolName: base.toolName,
+    content: result.content,
+  };
+  if (result.isError) message.isError = true;
+  const out = await fire(HOOKS.tool_result_persist, ctx.run, () => ({ ...base, message }));
+  if (!out || out.message === message) return;
+  ctx.result = { ...result, content: out.message.content, isError: out.message.isError === true };
+}
+
+function runEnd(ctx: RunLayerContext, error: unknown) {
+  const { run, result } = ctx;
+  const payload = {
+    runId: run.runId,
+    metadata: run.metadata,
+    turns: result?.turns.length ?? Math.max(0, run.turn - 1),
+    messages: result?.transcript ?? run.transcript,
+  };
+  return {
+    ...payload,
+    ...(result ? { response: result.response, usage: result.usage } : {}),
+    ...(error === undefined ? {} : { error }),
+  };
+}
+
+function toContent(output: unknown): string {
+  if (typeof output === 'string') return output;
+  if (output === undefined) return '';
+  return JSON.stringify(output) ?? String(output);
+}

@@ -1,0 +1,110 @@
+import type { Immutable } from 'immer';
+import { type Middleware, defineMiddleware } from '../../lib/core/compose.js';
+import { BudgetExceededError } from '../../lib/core/errors.js';
+import type { Message } from '../../lib/core/messages.js';
+import { type Tokenizer, defaultTokenizer, messageTokens, messagesTokens } from '../../lib/core/tokens.js';
+import { dropOldest, truncateToolResults } from './strategies.js';
+
+/** What a custom strategy gets besides the messages. */
+export interface TokenBudgetInfo {
+  /** Tokens the messages may use (the budget minus the tool definitions). */
+  readonly budget: number;
+  /** Tokens the messages use now. */
+  readonly total: number;
+  /** The tokens of one message, memoised per message object. */
+  readonly count: (message: Immutable<Message>) => number;
+}
+
+/**
+ * Returns the messages to send. It must keep every tool result with its call (the result is
+ * validated); if what it returns is still over budget, `BudgetExceededError` is thrown.
+ */
+export type TokenBudgetStrategy = (messages: Immutable<Message[]>, info: TokenBudgetInfo) => Immutable<Message[]>;
+
+export interface TokenBudgetOptions {
+  /** The model's input limit, in tokens. */
+  readonly maxInputTokens: number;
+  /** Tokens kept free for the answer: the messages and tools must fit in `maxInputTokens - reserveOutputTokens`. @default 0 */
+  readonly reserveOutputTokens?: number | undefined;
+  /**
+   * How to fit: `'drop-oldest'` drops the oldest messages (an assistant tool-call message always
+   * with all its tool results); `'truncate-tool-results'` cuts the oldest tool results down to a
+   * short head. Both keep system messages and the newest user message. Or a function.
+   * @default 'drop-oldest'
+   */
+  readonly strategy?: 'drop-oldest' | 'truncate-tool-results' | TokenBudgetStrategy | undefined;
+  /** Counts the tokens of a text. @default gpt-tokenizer's o200k_base, loaded on first use */
+  readonly tokenizer?: Tokenizer | undefined;
+  /** Names the layer. @default 'tokenBudget' */
+  readonly name?: string | undefined;
+}
+
+/**
+ * Keeps each call's input within a token budget. Counts are memoised per message object, so a
+ * long run pays for each message once. Put it after the transforms that shrink the context, so it
+ * only cuts what they left: `use(appTransform, pluginTransforms, tokenBudget(...))`.
+ *
+ * @example
+ * app.use(compactToolResults(), tokenBudget({ maxInputTokens: 128_000, reserveOutputTokens: 4_000 }));
+ */
+export function tokenBudget(options: TokenBudgetOptions): Middleware {
+  const {
+    maxInputTokens,
+    reserveOutputTokens = 0,
+    strategy = 'drop-oldest',
+    tokenizer,
+    name = 'tokenBudget',
+  } = options ?? ({} as TokenBudgetOptions);
+  if (!Number.isInteger(maxInputTokens) || maxInputTokens < 1) {
+    throw new TypeError(
+      `tokenBudget(): expected \`maxInputTokens\` to be a positive integer, got \`${String(maxInputTokens)}\`.`,
+    );
+  }
+  if (!Number.isInteger(reserveOutputTokens) || reserveOutputTokens < 0 || reserveOutputTokens >= maxInputTokens) {
+    throw new TypeError(
+      `tokenBudget(): expected \`reserveOutputTokens\` to be a non-negative integer below maxInputTokens (${maxInputTokens}), got \`${String(reserveOutputTokens)}\`.`,
+    );
+  }
+  const fit =
+    strategy === 'drop-oldest' ? dropOldest : strategy === 'truncate-tool-results' ? truncateToolResults() : strategy;
+  if (typeof fit !== 'function') {
+    throw new TypeError(
+      `tokenBudget(): expected \`strategy\` to be 'drop-oldest', 'truncate-tool-results' or a function, got \`${String(strategy)}\`.`,
+    );
+  }
+  if (tokenizer !== undefined && typeof tokenizer !== 'function') {
+    throw new TypeError(
+      `tokenBudget(): expected \`tokenizer\` to be a function (text) => number, got ${typeof tokenizer}.`,
+    );
+  }
+  const strategyName = typeof strategy === 'string' ? strategy : strategy.name || 'custom strategy';
+  const budget = maxInputTokens - reserveOutputTokens;
+  const toolTokens = new WeakMap<object, number>();
+
+  return defineMiddleware({
+    name,
+    async call(ctx, next) {
+      const count = tokenizer ?? (await defaultTokenizer());
+      const { messages, tools } = ctx.request;
+      let fixed = 0;
+      if (tools && tools.length > 0) {
+        fixed = toolTokens.get(tools) ?? count(JSON.stringify(tools));
+        toolTokens.set(tools, fixed);
+      }
+      const total = messagesTokens(messages, count);
+      if (fixed + total <= budget) return next();
+      const kept = fit(messages, { budget: budget - fixed, total, count: (m) => messageTokens(m, count) });
+      const counted = fixed + messagesTokens(kept, count);
+      if (counted > budget) {
+        throw new BudgetExceededError({
+          budget,
+          counted,
+          layer: name,
+          message: `${name}: the request needs ${counted} tokens after \`${strategyName}\` but the budget is ${budget} (maxInputTokens ${maxInputTokens} - reserveOutputTokens ${reserveOutputTokens})${fixed ? `, of which the tool definitions take ${fixed}` : ''}. What is left cannot be removed (system messages, the newest user message). Raise \`maxInputTokens\`, shorten those messages, or pass a \`strategy\` that removes more.`,
+        });
+      }
+      if (kept !== messages) ctx.update((draft) => void (draft.messages = kept as Message[]));
+      return next();
+    },
+  });
+}
