@@ -10,7 +10,7 @@ import {
   PLACEHOLDER_LIKE,
   type PiiDetector,
   type Scan,
-  type Spans,
+  Spans,
   mask,
   scanText,
   toDetectors,
@@ -290,13 +290,15 @@ export function redactPii(options: RedactPiiOptions = {}): Middleware {
 
 function replaceAll(text: string, matches: readonly Match[], substitute: (m: Match) => string): string {
   if (matches.length === 0) return text;
-  let out = '';
+  // One join at the end: a rope of thousands of pieces is flattened once, not grown piece by piece.
+  const parts: string[] = [];
   let at = 0;
   for (const m of matches) {
-    out += text.slice(at, m.start) + substitute(m);
+    parts.push(text.slice(at, m.start), substitute(m));
     at = m.end;
   }
-  return out + text.slice(at);
+  parts.push(text.slice(at));
+  return parts.join('');
 }
 
 /**
@@ -379,7 +381,7 @@ class Session {
   /** This call's restorable placeholders in a text, as matches whose value is the real one. */
   placeholders(text: string, from = 0): Scan {
     const matches: Match[] = [];
-    const spans: Spans = [];
+    const spans = new Spans();
     const pattern = this.#placeholder;
     if (!pattern || this.#restorable.size === 0) return { matches, spans };
     pattern.lastIndex = from;

@@ -69,9 +69,10 @@ export class TextWindow {
     if (!final) {
       for (let moved = true; moved; ) {
         moved = false;
+        const data = spans.data;
         for (let i = 0; i < spans.length; i += 3) {
-          const start = spans[i] as number;
-          if (start < cut && cut < (spans[i + 1] as number)) {
+          const start = data[i] as number;
+          if (start < cut && cut < (data[i + 1] as number)) {
             cut = start;
             moved = true;
           }

@@ -214,7 +214,7 @@ app.use(
     strategy: 'hash',
     scope: ['user', 'tool', 'response'],
     salt: 's',
-    holdBackChars: 32,
+    holdBackChars: 512,
   }),
   redactPii({ restore: true }),
 );
