@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { Spans, toDetectors } from '../../lib/pii.js';
+import { Spans, toDetectors } from '../../middleware/redact-pii/detectors.js';
 
 /** The regex-and-string reference: every match from `from` and whether `validate` accepts it. */
 function reference(pattern: RegExp, validate: (match: string) => boolean, text: string, from: number): number[] {
