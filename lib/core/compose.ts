@@ -155,11 +155,9 @@ export function toLayers(value: unknown, where: string, index = 0): Layer[] {
 
 type Step = (core: CallCore) => Promise<void>;
 
-export { nextCalledTwice, nextWhileRunning } from './engine.js';
-
 /**
  * Builds the call stack on the engine (lib/core/engine.ts): ordinary layers run through `once`,
- * replay layers through `CALL_REPLAY`, which snapshots and restores the request.
+ * replay layers through `callReplay`, whose view snapshots and restores the request.
  */
 export function buildStack(layers: readonly Layer[], innermost: Step): Step {
   return buildEngineStack(layers, innermost, { handler: once, replay: callReplay(layers) });
