@@ -11,7 +11,7 @@ import {
 } from '../core/executor.js';
 import type { CallOptions, Message } from '../core/messages.js';
 import { type Prepared, driveRun } from './loop.js';
-import type { OnionLayer } from '../core/onion.js';
+import type { ViewLayer } from '../core/engine.js';
 import { pipeline } from '../core/pipeline.js';
 import type { AgentResult, RunLayerContext, TurnLayerContext } from './run-context.js';
 import { type StopCondition, toStopConditions } from './stop.js';
@@ -251,10 +251,10 @@ function onionLayers<C>(
   part: 'tool' | 'run' | 'turn',
   own: readonly Layer[],
   mounted: readonly Layer[] | undefined,
-): OnionLayer<C>[] {
-  const layers: OnionLayer<C>[] = [];
+): ViewLayer<C>[] {
+  const layers: ViewLayer<C>[] = [];
   for (const layer of mounted ? [...own, ...mounted] : own) {
-    const fn = layer[part] as OnionLayer<C>['fn'] | undefined;
+    const fn = layer[part] as ViewLayer<C>['fn'] | undefined;
     // Only tool layers may replay: run and turn layers wrap the loop itself.
     if (fn) layers.push({ name: layer.name, fn, replay: part === 'tool' && layer.replay });
   }

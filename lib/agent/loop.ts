@@ -16,7 +16,7 @@ import {
   textOf,
   toolCallsOf,
 } from '../core/messages.js';
-import { type OnionLayer, runOnion } from '../core/onion.js';
+import { type ViewLayer, buildStack, viewHandler } from '../core/engine.js';
 import {
   type AgentResult,
   RunCore,
@@ -46,8 +46,8 @@ export interface Prepared {
   /** `metadata` as sent in every request; `undefined` when the run has none. */
   readonly requestMetadata: Record<string, unknown> | undefined;
   readonly state: RunState;
-  readonly runLayers: readonly OnionLayer<RunLayerContext>[];
-  readonly turnLayers: readonly OnionLayer<TurnLayerContext>[];
+  readonly runLayers: readonly ViewLayer<RunLayerContext>[];
+  readonly turnLayers: readonly ViewLayer<TurnLayerContext>[];
   readonly toolSettings: ToolRunSettings;
   readonly stopWhen: readonly StopCondition[];
   readonly maxTurns: number;
@@ -63,6 +63,12 @@ export type Emit = (event: AgentEvent) => void | Promise<void>;
 
 const NO_RESULTS: readonly ToolMessage[] = Object.freeze([]);
 
+/** The state a turn stack runs over. */
+interface TurnStep {
+  readonly turn: number;
+  readonly slot: TurnSlot;
+}
+
 /**
  * @internal The loop behind `runAgent` and `streamAgent`. With `emit` it streams each model call
  * and reports events; without it, it calls `generate` and builds no event at all.
@@ -72,18 +78,28 @@ export async function driveRun(p: Prepared, signal: AbortSignal, emit: Emit | un
   const turns: TurnRecord[] = [];
   const usage: Usage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
 
+  const turnStack =
+    p.turnLayers.length === 0
+      ? undefined
+      : buildStack(p.turnLayers, (t: TurnStep) => runTurn(p, core, t.turn, t.slot, usage, emit), {
+          handler: (layer) =>
+            viewHandler(
+              layer.fn,
+              layer.name,
+              (t: TurnStep, name) => new TurnLayerView(core, t.turn, t.slot, name),
+              'turn',
+              true,
+            ),
+        });
+
   const loop = async (): Promise<void> => {
     let stopReason: StopReason | undefined;
     while (stopReason === undefined) {
       signal.throwIfAborted();
       const turn = ++core.turn;
       const slot: TurnSlot = { record: undefined };
-      const body = () => runTurn(p, core, turn, slot, usage, emit);
-      if (p.turnLayers.length === 0) await body();
-      else {
-        const view = (layer: string) => new TurnLayerView(core, turn, slot, layer);
-        await runOnion(p.turnLayers, view, body, { kind: 'turn', requireNext: true });
-      }
+      if (turnStack === undefined) await runTurn(p, core, turn, slot, usage, emit);
+      else await turnStack({ turn, slot });
       const record = slot.record as TurnRecord;
       turns.push(record);
       if (record.toolCalls.length === 0) stopReason = 'no-tool-calls';
@@ -109,8 +125,13 @@ export async function driveRun(p: Prepared, signal: AbortSignal, emit: Emit | un
 
   try {
     if (p.runLayers.length === 0) await loop();
-    else
-      await runOnion(p.runLayers, (layer) => new RunLayerView(core, layer), loop, { kind: 'run', requireNext: true });
+    else {
+      const runStack = buildStack(p.runLayers, loop, {
+        handler: (layer) =>
+          viewHandler(layer.fn, layer.name, (c: RunCore, name) => new RunLayerView(c, name), 'run', true),
+      });
+      await runStack(core);
+    }
   } catch (error) {
     throw runFailure(core, turns.length, usage, signal, error);
   }

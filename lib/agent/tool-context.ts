@@ -137,3 +137,37 @@ export class ToolContext<Input = unknown> {
     this.result = { content: message, isError: true };
   }
 }
+
+type InputRecipe = (draft: Draft<unknown>) => unknown;
+
+/**
+ * @internal A replay tool layer's view. `base` is the input as this layer shaped it (the snapshot
+ * taken on entry plus this layer's own updates), without the inner layers' changes; each attempt
+ * starts from it. After an attempt succeeded the input holds the inner changes, so this layer's
+ * updates are queued in `pending` and re-applied to `base` before the next attempt.
+ */
+export class ReplayToolContext extends ToolContext {
+  base: unknown;
+  pending: InputRecipe[] | undefined;
+
+  constructor(core: ToolCallCore, layer: string) {
+    super(core, layer);
+    this.base = core.input;
+  }
+
+  override updateInput(recipe: (draft: Draft<unknown>) => unknown): void {
+    super.updateInput(recipe as never);
+    if (this.pending) this.pending.push(recipe);
+    else this.base = this.core.input;
+  }
+
+  /** Back to `base`, with the updates this layer made since the last attempt re-applied. */
+  rewind(): void {
+    const pending = this.pending;
+    this.pending = undefined;
+    if (pending) {
+      this.core.input = this.base;
+      for (const recipe of pending) this.updateInput(recipe);
+    }
+  }
+}

@@ -2,15 +2,15 @@ import type { Immutable } from 'immer';
 import { z } from 'zod';
 import { MiddlewareError, ModelwareError, TimeoutError } from '../core/errors.js';
 import type { ToolCallPart, ToolMessage } from '../core/messages.js';
-import { type OnionLayer, type Rewind, runOnion } from '../core/onion.js';
+import { type ReplayHooks, type Step, type ViewLayer, buildStack, viewHandler } from '../core/engine.js';
 import type { RunCore } from './run-context.js';
-import { ToolCallCore, ToolContext, type ToolResult } from './tool-context.js';
+import { ReplayToolContext, ToolCallCore, ToolContext, type ToolResult } from './tool-context.js';
 import type { AnyTool } from './tools.js';
 
 /** @internal How a run executes tool calls. */
 export interface ToolRunSettings {
   readonly tools: ReadonlyMap<string, AnyTool>;
-  readonly layers: readonly OnionLayer<ToolContext>[];
+  readonly layers: readonly ViewLayer<ToolContext>[];
   /** Tool calls of one turn running at the same time. */
   readonly concurrency: number;
   /** Tool calls of one turn that run at all; the rest are answered with an error result. */
@@ -79,16 +79,9 @@ async function runToolCall(
   onResult: OnToolResult | undefined,
 ): Promise<ToolMessage> {
   const core = new ToolCallCore(call, settings.tools.get(call.toolName), run.signal, run);
-  const innermost = () => execute(core, settings);
   const { layers } = settings;
-  if (layers.length === 0) await innermost();
-  else {
-    await runOnion(layers, (layer) => new ToolContext(core, layer), innermost, {
-      kind: 'tool',
-      requireNext: false,
-      rewind: () => rewind(core),
-    });
-  }
+  if (layers.length === 0) await execute(core, settings);
+  else await toolStack(settings)(core);
   const result = core.result;
   if (result === undefined) {
     const names = layers.map((l) => l.name).join(' → ');
@@ -270,23 +263,40 @@ function toContent(output: unknown): string {
   return JSON.stringify(output) ?? String(output);
 }
 
-/**
- * Between the attempts of a replay tool layer, the layers inside start again from the arguments as
- * that layer passed them, unless it changed them itself in between; the previous result is cleared.
- */
-function rewind(core: ToolCallCore): Rewind {
-  let base: unknown;
-  let after: unknown;
-  return {
-    before(attempt) {
-      if (attempt > 0) {
-        if (core.input === after) core.input = base;
-        core.result = undefined;
-      }
-      base = core.input;
-    },
-    after() {
-      after = core.input;
-    },
-  };
+const stacks = new WeakMap<ToolRunSettings, Step<ToolCallCore>>();
+
+/** The tool stack of a run, built once on the engine. */
+function toolStack(settings: ToolRunSettings): Step<ToolCallCore> {
+  let stack = stacks.get(settings);
+  if (stack === undefined) {
+    stack = buildStack(settings.layers, (core) => execute(core, settings), {
+      handler: (layer) => viewHandler(layer.fn, layer.name, toolView, 'tool', false),
+      replay: TOOL_REPLAY,
+    });
+    stacks.set(settings, stack);
+  }
+  return stack;
 }
+
+const toolView = (core: ToolCallCore, layer: string) => new ToolContext(core, layer);
+
+/**
+ * Between the attempts of a replay tool layer, the layers inside and the tool start again from the
+ * arguments as that layer was entered with, plus its own `updateInput` changes; the previous result
+ * is cleared.
+ */
+const TOOL_REPLAY: ReplayHooks<ViewLayer<ToolContext>, ToolCallCore, ReplayToolContext> = {
+  enter: (core, layer) => new ReplayToolContext(core, layer.name),
+  run: (ctx, layer, next) => layer.fn(ctx, next),
+  rewind(ctx, core) {
+    ctx.rewind();
+    core.result = undefined;
+  },
+  succeeded(ctx) {
+    ctx.pending = [];
+  },
+  failed(ctx, core, error) {
+    core.input = ctx.base;
+    return error;
+  },
+};

@@ -1,6 +1,6 @@
-import koaCompose from 'koa-compose';
 import type { CallCore } from './call-core.js';
 import { Context, type RequestRecipe } from './context.js';
+import { type ReplayHooks, buildStack as buildEngineStack, nextCalledTwice } from './engine.js';
 import { MiddlewareError, layerError } from './errors.js';
 import { type ReadonlyModelRequest, describe } from './executor.js';
 import { discardStream } from './stream.js';
@@ -155,52 +155,12 @@ export function toLayers(value: unknown, where: string, index = 0): Layer[] {
 
 type Step = (core: CallCore) => Promise<void>;
 
-/** @internal The single-`next()` contract, shared by the call stack and the run/turn/tool stacks. */
-export function nextCalledTwice(layer: string, kind?: string): MiddlewareError {
-  return new MiddlewareError(
-    layer,
-    `next() called multiple times in ${kind ? `${kind} layer ` : ''}\`${layer}\`. Call \`await next()\` at most once, or declare the layer with defineMiddleware({ replay: true }) to re-run the layers inside it.`,
-  );
-}
-
-/** @internal A replay layer may call `next()` again, but never while an attempt is running. */
-export function nextWhileRunning(layer: string): MiddlewareError {
-  return new MiddlewareError(
-    layer,
-    `next() called again in \`${layer}\` while the previous attempt is still running. A replay layer must await each attempt before starting the next one.`,
-  );
-}
-
 /**
- * Builds the call stack. Ordinary layers are composed with koa-compose; the stack is cut into
- * segments at each replay layer, whose `next` runs the composed segment inside it afresh on every
- * call, so koa-compose's single-`next()` rule holds everywhere else.
+ * Builds the call stack on the engine (lib/core/engine.ts): ordinary layers run through `once`,
+ * replay layers through `callReplay`, whose view snapshots and restores the request.
  */
 export function buildStack(layers: readonly Layer[], innermost: Step): Step {
-  let downstream = innermost;
-  let end = layers.length;
-  for (let i = layers.length - 1; i >= 0; i--) {
-    if (i > 0 && !layers[i]?.replay) continue;
-    const segment = layers.slice(i, end);
-    end = i;
-    const head = segment[0] as Layer;
-    if (head.replay) {
-      downstream = replayStep(
-        head,
-        i,
-        segment.length > 1 ? chain(segment.slice(1), i + 1, downstream) : downstream,
-        layers,
-      );
-    } else {
-      downstream = chain(segment, i, downstream);
-    }
-  }
-  return downstream;
-}
-
-function chain(segment: readonly Layer[], start: number, downstream: Step): Step {
-  const composed = koaCompose(segment.map((layer, k) => once(layer, start + k)));
-  return (core) => composed(core, downstream);
+  return buildEngineStack(layers, innermost, { handler: once, replay: callReplay(layers) });
 }
 
 function once(layer: Layer, index: number): (core: CallCore, next: Next) => Promise<void> | void {
@@ -280,55 +240,51 @@ class ReplayContext extends Context {
     if (this.pending) this.pending.push(recipe);
     else this.base = this.core.request;
   }
+
+  /** Back to `base`, with the updates this layer made since the last attempt re-applied. */
+  rewind(): void {
+    const pending = this.pending;
+    this.pending = undefined;
+    if (pending) {
+      this.core.request = this.base;
+      for (const recipe of pending) this.update(recipe);
+    }
+  }
 }
 
-function replayStep(layer: Layer, index: number, inner: Step, layers: readonly Layer[]): Step {
-  const { name } = layer;
-  const fn = layer.call as MiddlewareFn;
-  return async (core) => {
-    const ctx = new ReplayContext(core, name);
-    core.entered = index;
-    let running = false;
-    let attempts = 0;
-    const next: Next = async () => {
-      if (running) {
-        throw nextWhileRunning(name);
-      }
-      if (attempts > 0) {
-        // After a success the request holds the inner layers' changes: rewind to this layer's base
-        // and re-apply what this layer changed since. After a failure it was rewound already.
-        const pending = ctx.pending;
-        ctx.pending = undefined;
-        if (pending) {
-          core.request = ctx.base;
-          for (const recipe of pending) ctx.update(recipe);
-        }
-        core.response = undefined;
-        // The previous attempt's stream will not be read: close it (its taps and the provider request).
-        await discardStream(core.stream);
-        core.stream = undefined;
-        core.dispatchedModel = undefined;
-      }
-      attempts++;
-      running = true;
+function callReplay(layers: readonly Layer[]): ReplayHooks<Layer, CallCore, ReplayContext> {
+  return {
+    enter(core, layer, index) {
+      core.entered = index;
+      return new ReplayContext(core, layer.name);
+    },
+    async run(ctx, layer, next) {
       try {
-        await inner(core);
-        ctx.pending = [];
-      } catch (error) {
-        // The failed attempt's dispatched model stays visible (ctx.model, `failed` events) until the next attempt.
-        const blamed = blameInnermost(error, core, layers, name);
-        core.request = ctx.base;
-        await discardStream(core.stream);
-        core.stream = undefined;
-        throw blamed;
-      } finally {
-        running = false;
+        await (layer.call as MiddlewareFn)(ctx, next);
+      } catch (thrown) {
+        throw layerError(thrown, layer.name);
       }
-    };
-    try {
-      await fn(ctx, next);
-    } catch (thrown) {
-      throw layerError(thrown, name);
-    }
+    },
+    async rewind(ctx, core) {
+      // After a success the request holds the inner layers' changes: rewind to this layer's base
+      // and re-apply what this layer changed since. After a failure it was rewound already.
+      ctx.rewind();
+      core.response = undefined;
+      // The previous attempt's stream will not be read: close it (its taps and the provider request).
+      await discardStream(core.stream);
+      core.stream = undefined;
+      core.dispatchedModel = undefined;
+    },
+    succeeded(ctx) {
+      ctx.pending = [];
+    },
+    async failed(ctx, core, error) {
+      // The failed attempt's dispatched model stays visible (ctx.model, `failed` events) until the next attempt.
+      const blamed = blameInnermost(error, core, layers, ctx.layer);
+      core.request = ctx.base;
+      await discardStream(core.stream);
+      core.stream = undefined;
+      return blamed;
+    },
   };
 }
