@@ -52,6 +52,7 @@ export function runExample(file: string): Promise<ExampleRun> {
 export const EXPECTED: Record<string, readonly string[]> = {
   'examples/quickstart.ts': ['→ demo-model, 1 message(s)', 'attempt 1 failed, retrying', '← demo-model: Paris.'],
   'examples/writing-middleware.ts': ['HELLO THERE\nHELLO THERE\nmodel calls: 1'],
+  'examples/stream-primitives.ts': ['held 4 parts\nSLOW AND STEADY\n', 'TimeoutError: deadline: over 50 ms'],
   'examples/streaming.ts': ['The quick brown *** jumps', 'final: The quick brown *** jumps over the lazy dog.'],
   'examples/fallback.ts': [
     'trying main-model\n',

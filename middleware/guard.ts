@@ -3,7 +3,7 @@ import type { Context } from '../lib/core/context.js';
 import type { ReadonlyModelRequest } from '../lib/core/executor.js';
 import { BufferLimitError, PolicyViolationError } from '../lib/core/errors.js';
 import type { ModelResponse, StreamPart } from '../lib/core/messages.js';
-import { ResponseAssembler, closable, discardStream, partChars, responseToParts } from '../lib/core/stream.js';
+import { ResponseAssembler, partChars, responseToParts } from '../lib/core/stream.js';
 
 /**
  * What a check returns. `undefined` or `true` allows; a reason string, `false` or a block object
@@ -151,9 +151,8 @@ export function guard(options: GuardOptions): Middleware {
         if (block) ctx.response = refuse(block, name);
         return;
       }
-      const source = ctx.stream;
-      // Wrapped like ctx.mapStream does, but the checks are async, which a part mapper cannot be.
-      ctx.core.stream = closable(guardStream(source, limits, check), () => discardStream(source));
+      // An async transform rather than ctx.mapStream: the checks are async, and parts are held back.
+      await ctx.wrapStream((source) => guardStream(source, limits, check));
     },
   });
 }

@@ -41,63 +41,49 @@ export function timeout(options: TimeoutOptions): Middleware {
   return defineMiddleware({
     name: 'timeout',
     async call(ctx, next) {
-      const core = ctx.core;
-      const previous = core.signal;
-      previous.throwIfAborted();
+      ctx.signal.throwIfAborted();
+      const stream = ctx.mode === 'stream';
       // Created here rather than in the timer callback so its stack points at the call.
       const error = new TimeoutError(
-        `timeout: the layers inside \`timeout\` and the model took longer than ${timeoutMs} ms${core.mode === 'stream' ? ' to send the first part' : ''}. Raise \`timeoutMs\` or check the provider.`,
+        `timeout: the layers inside \`timeout\` and the model took longer than ${timeoutMs} ms${stream ? ' to send the first part' : ''}. Raise \`timeoutMs\` or check the provider.`,
         timeoutMs,
       );
       const controller = new AbortController();
-      const linked = linkSignals(previous, controller.signal);
-      let onAbort: (() => void) | undefined;
-      const aborted = new Promise<never>((_, reject) => {
-        onAbort = () => reject(linked.signal.reason);
-        linked.signal.addEventListener('abort', onAbort, { once: true });
-      });
+      const linked = linkSignals(ctx.signal, controller.signal);
       const cancelFirst = setLongTimeout(() => controller.abort(error), timeoutMs);
-      const cancelTotal =
-        core.mode === 'stream'
-          ? setLongTimeout(
-              () =>
-                controller.abort(
-                  new TimeoutError(
-                    `timeout: the stream took longer than \`totalTimeoutMs\` (${totalTimeoutMs} ms) in all. Raise \`totalTimeoutMs\`, or ask for a shorter answer.`,
-                    totalTimeoutMs,
-                    { retryable: false },
-                  ),
+      const cancelTotal = stream
+        ? setLongTimeout(
+            () =>
+              controller.abort(
+                new TimeoutError(
+                  `timeout: the stream took longer than \`totalTimeoutMs\` (${totalTimeoutMs} ms) in all. Raise \`totalTimeoutMs\`, or ask for a shorter answer.`,
+                  totalTimeoutMs,
+                  { retryable: false },
                 ),
-              totalTimeoutMs,
-            )
-          : () => {};
-      core.signal = linked.signal;
+              ),
+            totalTimeoutMs,
+          )
+        : () => {};
       let handedOver = false;
       try {
-        await Promise.race([next(), aborted]);
+        // Bounds the layers inside and the executor; a late answer after the timeout is discarded.
+        await ctx.withSignal(linked.signal, next);
         // In stream mode the executor goes on reading with the linked signal after the first part:
         // the stream keeps the link (and the total timer) until it closes.
-        if (core.mode === 'stream' && core.stream) {
+        if (stream && ctx.stream) {
           const release = () => {
             cancelTotal();
             linked.dispose();
           };
-          core.stream = watched(core.stream, linked.signal, controller, idleTimeoutMs, release);
+          await ctx.wrapStream((source) => watched(source, linked.signal, controller, idleTimeoutMs, release));
           handedOver = true;
         }
-      } catch (thrown) {
-        // Gave up without waiting for the layers inside (a timeout, or the caller's abort): whatever
-        // they still produce is late, and a stream that starts now is closed on its first part.
-        if (linked.signal.aborted) core.epoch++;
-        throw thrown;
       } finally {
         cancelFirst();
-        if (onAbort) linked.signal.removeEventListener('abort', onAbort);
         if (!handedOver) {
           cancelTotal();
           linked.dispose();
         }
-        core.signal = previous;
       }
     },
   });

@@ -41,6 +41,8 @@ export class CallCore {
    * write its late result into the call.
    */
   epoch = 0;
+  /** The layer that last abandoned the work inside it (see `epoch`), named in the late result's error. */
+  abandonedBy = '';
   /** Reports the effective model to a calling pipeline when this call runs as its executor. */
   reportModel: ((model: string) => void) | undefined = undefined;
   /** Index of the innermost layer entered so far (-1: none): the one to name when no response comes back. */
@@ -72,8 +74,14 @@ export class CallCore {
     return (this._signal ??= new AbortController().signal);
   }
 
-  set signal(signal: AbortSignal) {
+  set signal(signal: AbortSignal | undefined) {
     this._signal = signal;
+  }
+
+  /** `layer` gave up on the work inside it: a dispatch of an earlier epoch must not write its late result. */
+  abandon(layer: string): void {
+    this.epoch++;
+    this.abandonedBy = layer;
   }
 
   /** The signal if one exists yet, without creating one: a signal nobody created cannot abort. */

@@ -5,7 +5,17 @@ import { MiddlewareError } from './errors.js';
 import type { EffectiveModel } from './events.js';
 import type { ReadonlyModelRequest } from './executor.js';
 import type { Message, ModelRequest, ModelResponse, StreamPart } from './messages.js';
-import { type PartMapper, type StreamObserver, assemble, mapParts, responseToParts, tapParts } from './stream.js';
+import {
+  type PartMapper,
+  type StreamObserver,
+  type StreamTransform,
+  assemble,
+  fromParts,
+  mapParts,
+  responseToParts,
+  tapParts,
+  transformParts,
+} from './stream.js';
 
 /**
  * Per-call state shared by every layer of one call. Extend it by declaration merging so your
@@ -106,6 +116,50 @@ export class Context {
   get signal(): AbortSignal {
     return this.core.signal;
   }
+  /**
+   * The call's signal if the caller or a layer gave it one, else `undefined`: such a call cannot be
+   * aborted. For code that only passes the signal along (`ctx.signal` creates one on first read).
+   */
+  get signalIfAny(): AbortSignal | undefined {
+    return this.core.existingSignal;
+  }
+
+  /**
+   * Runs `inner` (usually `next`) with `signal` as `ctx.signal` of every layer inside this one and
+   * of the executor, then restores this layer's signal. Link it to `ctx.signal` yourself (e.g.
+   * `AbortSignal.any([ctx.signal, own])`) so the caller's abort still reaches inside. If `signal`
+   * aborts before `inner` settles, the promise rejects at once with its reason, even when the
+   * layers inside ignore it; what they produce afterwards is discarded (a late response is
+   * dropped, a stream that starts late is closed) and names this layer. This is how `timeout()`
+   * bounds everything inside it.
+   *
+   * @example
+   * const own = new AbortController();
+   * const timer = setTimeout(() => own.abort(new TimeoutError('too slow', 5000)), 5000);
+   * try { await ctx.withSignal(AbortSignal.any([ctx.signal, own.signal]), next); }
+   * finally { clearTimeout(timer); }
+   */
+  async withSignal<T>(signal: AbortSignal, inner: () => Promise<T>): Promise<T> {
+    const core = this.core;
+    const previous = core.existingSignal;
+    signal.throwIfAborted();
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    core.signal = signal;
+    try {
+      return await Promise.race([inner(), aborted]);
+    } catch (thrown) {
+      // Gave up without waiting for the layers inside: whatever they still produce is late.
+      if (signal.aborted) core.abandon(this.layer);
+      throw thrown;
+    } finally {
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+      core.signal = previous;
+    }
+  }
   /** The agent run this call belongs to; `undefined` outside `runAgent()`. */
   get run(): RunContext | undefined {
     // The agent's run object hands out per-layer views, so `updateTranscript` errors name this layer.
@@ -183,6 +237,36 @@ export class Context {
       return;
     }
     core.stream = mapParts(core.streamFor(this.layer, 'mapStream'), fn);
+  }
+
+  /**
+   * Installs an async stream transform: `fn` receives the parts from inside (an async iterable to
+   * read once) and returns the parts to send out. Unlike `mapStream` it may await, hold parts back
+   * and flush them at the end, or throw to fail the stream. Write it as an `async function*`: when
+   * the consumer stops early or the call is abandoned, its `finally` runs and `source` is closed,
+   * exactly once, even if it was never read. (Any other iterator must close `source` in its
+   * `return()`.) In generate mode the response's parts run through `fn` and the result becomes the
+   * response, so `await` the returned promise.
+   *
+   * @example
+   * await next();
+   * await ctx.wrapStream(async function* (source) {
+   *   const held = [];
+   *   for await (const part of source) held.push(part); // hold everything back...
+   *   yield* held; // ...and flush it at the end
+   * });
+   */
+  wrapStream(fn: StreamTransform): Promise<void> {
+    const core = this.core;
+    if (core.mode === 'generate') return this.transformResponse(fn, core.response ?? this.missing('wrapStream'));
+    core.stream = transformParts(core.streamFor(this.layer, 'wrapStream'), fn);
+    return Promise.resolve();
+  }
+
+  private async transformResponse(fn: StreamTransform, response: ModelResponse): Promise<void> {
+    const parts: StreamPart[] = [];
+    for await (const part of transformParts(fromParts(responseToParts(response)), fn)) parts.push(part);
+    this.core.setResponse({ ...response, ...assemble(parts) }, this.layer);
   }
 
   /**

@@ -58,7 +58,7 @@ async function dispatch(env: CallEnv, core: CallCore): Promise<void> {
   const executor = env.executor;
   if (core.mode === 'generate') {
     const response = await executor.generate(request, options);
-    if (core.epoch !== epoch) throw abandoned();
+    if (core.epoch !== epoch) throw abandoned(core.abandonedBy);
     if (env.settings.validate) validateResponse(response, env.executorName);
     core.response = response;
     return;
@@ -74,7 +74,7 @@ async function dispatch(env: CallEnv, core: CallCore): Promise<void> {
   const first = await iterator.next();
   if (core.epoch !== epoch) {
     if (!first.done) void Promise.resolve(iterator.return?.()).catch(() => {});
-    throw abandoned();
+    throw abandoned(core.abandonedBy);
   }
   // Closable even before it is read, so discarding an unread stream ends the provider request.
   core.stream = closable(observe(env, core, iterator, first), () => (first.done ? undefined : iterator.return?.()));
@@ -105,10 +105,10 @@ async function* observe(
   }
 }
 
-function abandoned(): MiddlewareError {
+function abandoned(layer: string): MiddlewareError {
   return new MiddlewareError(
-    'timeout',
-    'This attempt was abandoned by a timeout before the executor answered; its late result is discarded.',
+    layer,
+    `This attempt was abandoned by \`${layer}\` before the executor answered; its late result is discarded.`,
   );
 }
 

@@ -220,3 +220,40 @@ async function* mapGenerator(source: AsyncIterable<StreamPart>, fn: PartMapper):
     else yield out as StreamPart;
   }
 }
+
+/** An async stream transform for `Context.wrapStream`: the parts from inside in, the parts to send out. */
+export type StreamTransform = (source: AsyncIterable<StreamPart>) => AsyncIterable<StreamPart>;
+
+/**
+ * `fn` applied to `source`, closable before its first part: an async generator is wrapped like
+ * every built-in wrapper (its `finally` runs, then `source` is closed); any other iterator's
+ * `return()` is called, then `source` is closed in case it did not.
+ */
+export function transformParts(
+  source: AsyncIterable<StreamPart>,
+  fn: StreamTransform,
+): AsyncIterableIterator<StreamPart> {
+  const out = fn(source);
+  if (Object.prototype.toString.call(out) === '[object AsyncGenerator]') {
+    return closable(out as AsyncGenerator<StreamPart>, () => discardStream(source));
+  }
+  const iterator = out[Symbol.asyncIterator]();
+  let closed = false;
+  return {
+    next: () => iterator.next(),
+    async return(value?: unknown) {
+      if (!closed) {
+        closed = true;
+        try {
+          await iterator.return?.(value);
+        } finally {
+          await discardStream(source);
+        }
+      }
+      return { done: true, value: undefined };
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}

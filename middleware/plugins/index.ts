@@ -6,7 +6,6 @@ import { attachPlugins } from '../../lib/plugins/fire-hook.js';
 import { HOOKS, type ValidationFailure } from '../../lib/plugins/hook-points.js';
 import type { ModelResponse, StreamPart } from '../../lib/core/messages.js';
 import { PluginManager } from '../../lib/plugins/manager.js';
-import { closable, discardStream } from '../../lib/core/stream.js';
 import type { PluginScope } from '../../lib/plugins/scope.js';
 import { agentLayers, runScopeOf } from './agent.js';
 
@@ -86,7 +85,7 @@ export function plugins(manager: PluginManager, options: PluginsOptions = {}): M
 
 function dispatchOptions(ctx: Context, scope: PluginScope | undefined, readOnly?: string) {
   // ctx.signal would create an AbortController for every call that has none (microseconds each).
-  return { signal: ctx.core.existingSignal, scope, readOnly };
+  return { signal: ctx.signalIfAny, scope, readOnly };
 }
 
 /** `model_resolve`, `transform_context` and `llm_input`, each applied with ctx.update (validated, chained). */
@@ -177,22 +176,18 @@ function validationFailed(failures: Immutable<ValidationFailure[]>, attempts: nu
 /** In stream mode: `stream_chunk` per part, then `validation_check` and a read-only `llm_output` at the end. */
 function streamHooks(ctx: Context, manager: PluginManager, scope: PluginScope | undefined): void {
   if (manager.wants('stream_chunk', scope)) {
-    const source = ctx.core.streamFor(ctx.layer, 'stream_chunk');
-    // Closable before its first part, like every stream wrapper, so an abandoned stream still closes its source.
-    ctx.core.stream = closable(
-      (async function* () {
-        let index = 0;
-        for await (const part of source) {
-          const out = await manager.dispatch(
-            HOOKS.stream_chunk,
-            { ...base(ctx), model: ctx.model, index: index++, part },
-            dispatchOptions(ctx, scope),
-          );
-          if (out.part !== null) yield out.part as StreamPart;
-        }
-      })(),
-      () => discardStream(source),
-    );
+    // An async generator, so an abandoned stream still closes its source (see ctx.wrapStream).
+    void ctx.wrapStream(async function* (source) {
+      let index = 0;
+      for await (const part of source) {
+        const out = await manager.dispatch(
+          HOOKS.stream_chunk,
+          { ...base(ctx), model: ctx.model, index: index++, part },
+          dispatchOptions(ctx, scope),
+        );
+        if (out.part !== null) yield out.part as StreamPart;
+      }
+    });
   }
   const check = manager.wants('validation_check', scope);
   const output = manager.wants('llm_output', scope);

@@ -15,7 +15,6 @@ import {
   scanText,
   toDetectors,
 } from './detectors.js';
-import { closable, discardStream } from '../../lib/core/stream.js';
 import {
   type StreamRewrite,
   TextWindow,
@@ -266,7 +265,6 @@ export function redactPii(options: RedactPiiOptions = {}): Middleware {
         if (message !== response.message) ctx.updateResponse((draft) => void (draft.message = message));
         return;
       }
-      const source = ctx.stream;
       const window = () =>
         new TextWindow({
           scan: find,
@@ -283,7 +281,7 @@ export function redactPii(options: RedactPiiOptions = {}): Middleware {
         toolInput: toolInputs ? (input) => rewriteDeep(input, rewrite) : undefined,
         charge: (chars) => session.charge(chars, 'llm_output'),
       };
-      ctx.core.stream = closable(rewriteStream(source, plan), () => discardStream(source));
+      await ctx.wrapStream((source) => rewriteStream(source, plan));
     },
   });
 }

@@ -12,6 +12,8 @@ import {
   type ModelResponse,
   type PipelineOptions,
   type StreamObserver,
+  type StreamPart,
+  type StreamTransform,
   compose,
   defineMiddleware,
   pipeline,
@@ -192,6 +194,23 @@ const observer: StreamObserver = { onPart: undefined, onFinish: undefined, onErr
 app.use(async (ctx, next) => {
   await next();
   await ctx.tapStream(observer);
+});
+
+// The public primitives the built-ins are written with.
+app.use(async (ctx, next) => {
+  expectType<AbortSignal | undefined>(ctx.signalIfAny);
+  const answer = await ctx.withSignal(AbortSignal.any([ctx.signal]), async () => 42);
+  expectType<number>(answer);
+  await ctx.withSignal(ctx.signal, next);
+  // @ts-expect-error withSignal takes an AbortSignal, not an AbortController
+  await ctx.withSignal(new AbortController(), next);
+  const transform: StreamTransform = async function* (source) {
+    for await (const part of source) yield part;
+  };
+  await ctx.wrapStream(transform);
+  await ctx.wrapStream((source: AsyncIterable<StreamPart>) => source);
+  // @ts-expect-error a transform returns parts as an async iterable, not an array
+  await ctx.wrapStream(() => [] as StreamPart[]);
 });
 // @ts-expect-error retries is a number
 retry({ retries: '2' });
