@@ -190,7 +190,10 @@ describe('redactPii security: restore never yields a value the user did not give
           const req = request({ role: 'system', content: system }, user(typed));
           const text = stream ? await app.stream(req).text() : ((await app.generate(req)).message.content as string);
           for (const secret of secrets) {
-            if (!given.includes(secret)) assert.ok(!text.includes(secret), `${secret} leaked into ${text}`);
+            // A secret that is part of a value the user typed (sk-abc inside sk-abcdef) shows up
+            // inside that value; only a secret the user never typed must be absent.
+            if (given.some((mine) => mine.includes(secret))) continue;
+            assert.ok(!text.includes(secret), `${secret} leaked into ${text}`);
           }
           for (const mine of given) assert.ok(text.includes(mine), `${mine} not restored in ${text}`);
         },
