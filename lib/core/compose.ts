@@ -172,7 +172,7 @@ export function nextWhileRunning(layer: string): MiddlewareError {
 }
 
 /**
- * Builds the call stack. Ordinary layers are composed with koa-compose; the stack is cut into
+ * @internal Builds the call stack. Ordinary layers are composed with koa-compose; the stack is cut into
  * segments at each replay layer, whose `next` runs the composed segment inside it afresh on every
  * call, so koa-compose's single-`next()` rule holds everywhere else.
  */
@@ -232,7 +232,7 @@ function once(layer: Layer, index: number): (core: CallCore, next: Next) => Prom
 }
 
 /**
- * What a failed stack rejects with: a non-Error thrown asynchronously is named after the innermost
+ * @internal What a failed stack rejects with: a non-Error thrown asynchronously is named after the innermost
  * layer the call had reached (the thrower, unless a layer outside it threw on the way out; docs/decisions.md §22).
  */
 export function blameInnermost(thrown: unknown, core: CallCore, layers: readonly Layer[], fallback: string): unknown {
