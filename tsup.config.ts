@@ -29,11 +29,15 @@ function writeCjsShims(): void {
   }
 }
 
+// `@internal` members (a context's `core`, the pipeline's layer lists, the run's helpers) stay out of
+// the published .d.ts: users see only the API the README documents.
+const dts = { compilerOptions: { stripInternal: true } };
+
 export default defineConfig([
   {
     entry,
     format: ['esm'],
-    dts: true,
+    dts,
     sourcemap: true,
     target: 'node20',
     splitting: true,
@@ -45,7 +49,7 @@ export default defineConfig([
   {
     entry,
     format: ['cjs'],
-    dts: { only: true },
+    dts: { ...dts, only: true },
     target: 'node20',
     external: ['openai', '@anthropic-ai/sdk', 'ai', '@ai-sdk/provider', 'yaml', 'gpt-tokenizer', 'ioredis', /^@opentelemetry\//],
   },

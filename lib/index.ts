@@ -1,5 +1,5 @@
 export { compose, defineMiddleware, defineMiddlewareFactory } from './core/compose.js';
-export { Context } from './core/context.js';
+export type { Context } from './core/context.js';
 export {
   BufferLimitError,
   InvalidRequestError,
@@ -35,24 +35,22 @@ export {
   textOf,
   toolCallsOf,
 } from './core/messages.js';
-export { ModelStream } from './core/model-stream.js';
+export type { ModelStream } from './core/model-stream.js';
 export { pipeline } from './core/pipeline.js';
-export { sleep } from './internal/signals.js';
-export { assemble } from './core/stream.js';
 export { runAgent } from './agent/agent.js';
-export { AgentStream, streamAgent } from './agent/stream.js';
+export { streamAgent } from './agent/stream.js';
+export type { AgentStream } from './agent/stream.js';
 export { AgentError, BudgetExceededError } from './core/errors.js';
 export { hasToolCall, stepCountIs } from './agent/stop.js';
-export { ToolContext } from './agent/tool-context.js';
+export type { ToolContext } from './agent/tool-context.js';
 export { tool } from './agent/tools.js';
 export { countTokens } from './core/tokens.js';
 export { PluginConfigError, PluginError } from './core/errors.js';
-export { HOOKS } from './plugins/hook-points.js';
 export { block, defineHook } from './plugins/hooks.js';
 export { fireHook } from './plugins/fire-hook.js';
 export { definePlugin, pluginSet, withSettings } from './plugins/plugins.js';
 export { PluginManager } from './plugins/manager.js';
-export { PluginScope } from './plugins/scope.js';
+export type { PluginScope } from './plugins/scope.js';
 export { loadPluginConfig, parsePluginConfig, pluginFactory } from './plugins/config.js';
 
 export type { Middleware, MiddlewareDefinition, MiddlewareFn, Next } from './core/compose.js';

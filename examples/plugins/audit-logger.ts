@@ -1,6 +1,7 @@
 // Mellea's audit logger: a fire-and-forget plugin. Calls return without waiting for the (slow)
 // audit sink; `await manager.drain()` waits for it, in tests and at shutdown.
-import { PluginManager, definePlugin, pipeline, sleep, textOf } from 'modelware';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PluginManager, definePlugin, pipeline, textOf } from 'modelware';
 import { plugins } from 'modelware/middleware';
 import { scriptedExecutor } from 'modelware/testing';
 

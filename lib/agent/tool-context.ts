@@ -58,6 +58,7 @@ export class ToolContext<Input = unknown> {
   /** The name of the layer holding this view. */
   readonly layer: string;
 
+  /** @internal Views are made by the tool stack; users receive them (the class is exported as a type). */
   constructor(core: ToolCallCore, layer: string) {
     this.core = core;
     this.layer = layer;

@@ -156,7 +156,7 @@ export function toLayers(value: unknown, where: string, index = 0): Layer[] {
 type Step = (core: CallCore) => Promise<void>;
 
 /**
- * Builds the call stack on the engine (lib/core/engine.ts): ordinary layers run through `once`,
+ * @internal Builds the call stack on the engine (lib/core/engine.ts): ordinary layers run through `once`,
  * replay layers through `callReplay`, whose view snapshots and restores the request.
  */
 export function buildStack(layers: readonly Layer[], innermost: Step): Step {
@@ -192,7 +192,7 @@ function once(layer: Layer, index: number): (core: CallCore, next: Next) => Prom
 }
 
 /**
- * What a failed stack rejects with: a non-Error thrown asynchronously is named after the innermost
+ * @internal What a failed stack rejects with: a non-Error thrown asynchronously is named after the innermost
  * layer the call had reached (the thrower, unless a layer outside it threw on the way out; docs/decisions.md §22).
  */
 export function blameInnermost(thrown: unknown, core: CallCore, layers: readonly Layer[], fallback: string): unknown {

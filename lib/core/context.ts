@@ -96,6 +96,7 @@ export class Context {
   /** The name of the layer holding this view. */
   readonly layer: string;
 
+  /** @internal Views are made by the stack; users receive them (the class is exported as a type). */
   constructor(core: CallCore, layer: string) {
     this.core = core;
     this.layer = layer;

@@ -6,11 +6,11 @@ import {
   type ModelResponse,
   type StreamObserver,
   type StreamPart,
-  assemble,
   defineMiddleware,
   pipeline,
 } from 'modelware';
 import { type ScriptStep, scriptedExecutor } from 'modelware/testing';
+import { assemble } from '../../../lib/core/stream.js';
 import { BASE_REQUEST, activeResources, flush, providerError } from '../../fixtures/core.js';
 
 /** A layer that taps the stream and logs every callback as `<name>:<callback>[:<detail>]`. */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { z } from 'zod';
-import { HOOKS, PluginError, block, defineHook, definePlugin } from 'modelware';
+import { PluginError, block, defineHook, definePlugin } from 'modelware';
+import { HOOKS } from '../../../lib/plugins/hook-points.js';
 import { findFieldProblem, findReadOnlyChange } from '../../../lib/plugins/hook-policy.js';
 import { managerWithEvents } from '../../fixtures/plugins.js';
 
