@@ -1,4 +1,5 @@
 export { compose, defineMiddleware, defineMiddlewareFactory } from './core/compose.js';
+export type { StackContexts, StackMiddlewareFn } from './core/compose.js';
 export { Context } from './core/context.js';
 export {
   BufferLimitError,
