@@ -1,4 +1,5 @@
 export { compose, defineMiddleware, defineMiddlewareFactory } from './core/compose.js';
+export type { StackContexts, StackMiddlewareFn } from './core/compose.js';
 export type { Context } from './core/context.js';
 export {
   BufferLimitError,
@@ -11,7 +12,6 @@ export {
   ProviderError,
   RateLimitError,
   RetryError,
-  StoreError,
   TimeoutError,
   isRetryable,
 } from './core/errors.js';
@@ -62,7 +62,7 @@ export type {
   RunContext,
   RunState,
 } from './core/context.js';
-export type { IssuePath, StoreOperation, Violation } from './core/errors.js';
+export type { IssuePath, Violation } from './core/errors.js';
 export type { EffectiveModel, ModelEvent, ModelEventListener, ModelEventOf, ModelEventType } from './core/events.js';
 export type { ExecuteOptions, Executor, ExecutorWithDefaultModel, ReadonlyModelRequest } from './core/executor.js';
 export type {
@@ -106,16 +106,13 @@ export type { ToolCallState, ToolMiddlewareFn, ToolResult } from './agent/tool-c
 export type { AnyTool, Tool, ToolDefinition, ToolExecuteOptions } from './agent/tools.js';
 export type { CountTokensOptions, Tokenizer } from './core/tokens.js';
 export type { PluginFailure } from './core/errors.js';
-export type { HookRegistry, ValidationFailure } from './plugins/hook-points.js';
+export type { HookHandler, HookName, HookPayload, HookRegistry, ValidationFailure } from './plugins/hook-points.js';
 export type {
   DefineHookOptions,
   HookBlock,
   HookContext,
   HookDraft,
-  HookHandler,
   HookHandlerOf,
-  HookName,
-  HookPayload,
   HookPoint,
   HookResult,
   HookSubject,
@@ -138,6 +135,8 @@ export type { DispatchOptions, PluginManagerOptions } from './plugins/manager.js
 export type { PluginEvent } from './plugins/events.js';
 export type { BreakerState } from './plugins/plugin-policy.js';
 export type { PluginFactories, PluginFactory } from './plugins/config.js';
+export { StoreError } from './stores/errors.js';
+export type { StoreOperation } from './stores/errors.js';
 export { memoryStore } from './stores/memory.js';
 export { redisStore } from './stores/redis.js';
 export type { Store, StoreCallOptions, StoreTtlOptions, TakeOptions, TakeResult } from './stores/store.js';

@@ -1,6 +1,7 @@
 import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import type { Context } from '../lib/core/context.js';
-import { RateLimitError, StoreError } from '../lib/core/errors.js';
+import { RateLimitError } from '../lib/core/errors.js';
+import { StoreError } from '../lib/stores/errors.js';
 import { checkMs } from '../lib/internal/options.js';
 import { sleep as abortableSleep, abortable } from '../lib/internal/signals.js';
 import { memoryStore } from '../lib/stores/memory.js';

@@ -1,5 +1,5 @@
 import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
-import type { Context, RunContext } from '../lib/core/context.js';
+import type { CallUsage, Context, RunContext, UsageTotals } from '../lib/core/context.js';
 import { BudgetExceededError } from '../lib/core/errors.js';
 import { describe } from '../lib/core/executor.js';
 import type { ModelResponse } from '../lib/core/messages.js';
@@ -12,29 +12,9 @@ export interface ModelPrice {
   readonly cachedInputPerMillion?: number | undefined;
 }
 
-/** The usage of one call, charged to the model that actually answered (after routing and fallback). */
-export interface CallUsage {
-  /** The effective model (`ctx.model.resolved`). */
-  readonly model: string;
-  readonly inputTokens: number;
-  readonly outputTokens: number;
-  /** Part of `inputTokens` served from the provider's cache. */
-  readonly cachedInputTokens: number;
-  readonly totalTokens: number;
-  /** `undefined` when `prices` has no entry for `model`. */
-  readonly costUsd: number | undefined;
-}
-
-/** Sums over the calls of one run, or of one pipeline outside runs. */
-export interface UsageTotals {
-  calls: number;
-  inputTokens: number;
-  outputTokens: number;
-  cachedInputTokens: number;
-  totalTokens: number;
-  /** Sum of the priced calls only. */
-  costUsd: number;
-}
+// CallUsage and UsageTotals are declared in lib/core/context.ts (the types of `ctx.state.usage` and
+// `ctx.run.state.usage`), so core names no built-in; they are exported from here as before.
+export type { CallUsage, UsageTotals };
 
 /** What `onUsage` receives after each call. */
 export interface UsageReport {

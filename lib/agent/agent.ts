@@ -18,7 +18,7 @@ import { type StopCondition, toStopConditions } from './stop.js';
 import type { ToolContext } from './tool-context.js';
 import { type AnyTool, MAX_TIMER_MS, isTimerMs } from './tools.js';
 import { findRequestProblem, requestError } from '../core/validate.js';
-import { runPlugins } from '../../middleware/plugins/agent.js';
+import { runPlugins } from '../plugins/run-plugins.js';
 import type { PluginLike } from '../plugins/plugins.js';
 
 /**

@@ -1,5 +1,4 @@
 import type { Immutable } from 'immer';
-import type { AgentEvent } from './stream.js';
 import type { RunState } from '../core/context.js';
 import { AgentError, InvalidResponseError } from '../core/errors.js';
 import { type ExecuteOptions, type Executor, executorName } from '../core/executor.js';
@@ -18,6 +17,7 @@ import {
 } from '../core/messages.js';
 import { type ViewLayer, buildStack, viewHandler } from '../core/engine.js';
 import {
+  type AgentEvent,
   type AgentResult,
   RunCore,
   type RunLayerContext,

@@ -40,6 +40,21 @@ export interface AgentResult {
   readonly state: RunState;
 }
 
+/**
+ * What `streamAgent` yields, in order: per turn `turn-start`, deltas, the tool calls (once the
+ * response is complete, with the ids the transcript keeps), tool results, `turn-end`; then `done`.
+ */
+export type AgentEvent =
+  | { readonly type: 'turn-start'; readonly turn: number }
+  | { readonly type: 'text-delta'; readonly turn: number; readonly text: string }
+  | { readonly type: 'reasoning-delta'; readonly turn: number; readonly text: string }
+  /** A tool call of the model's complete response, before it runs, with the id the transcript keeps. */
+  | { readonly type: 'tool-call'; readonly turn: number; readonly toolCall: ToolCallPart }
+  /** A tool call finished; these come in completion order (the transcript keeps call order). */
+  | { readonly type: 'tool-result'; readonly turn: number; readonly result: ToolMessage }
+  | { readonly type: 'turn-end'; readonly turn: number; readonly record: TurnRecord }
+  | { readonly type: 'done'; readonly result: AgentResult };
+
 /** What a run-level layer sees: it wraps the whole run (`run_start` before `next()`, `run_end` after). */
 export interface RunLayerContext {
   readonly layer: string;
@@ -62,6 +77,15 @@ export interface TurnLayerContext {
 
 export type RunMiddlewareFn = (ctx: RunLayerContext, next: Next) => Promise<void> | void;
 export type TurnMiddlewareFn = (ctx: TurnLayerContext, next: Next) => Promise<void> | void;
+
+// Types the `run` and `turn` members of `defineMiddleware({ ... })` (lib/core/compose.ts names no
+// agent type). Merged into the package's own name so the augmentation survives bundling the .d.ts.
+declare module 'modelware' {
+  interface StackContexts {
+    run: RunLayerContext;
+    turn: TurnLayerContext;
+  }
+}
 
 type TranscriptRecipe = Parameters<RunContext['updateTranscript']>[0];
 

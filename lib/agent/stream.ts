@@ -1,23 +1,10 @@
 import { type RunAgentOptions, prepareRun } from './agent.js';
 import { type Prepared, driveRun } from './loop.js';
-import type { ToolCallPart, ToolMessage } from '../core/messages.js';
-import type { AgentResult, TurnRecord } from './run-context.js';
+import type { AgentEvent, AgentResult } from './run-context.js';
 import { linkSignals } from '../internal/signals.js';
 
-/**
- * What `streamAgent` yields, in order: per turn `turn-start`, deltas, the tool calls (once the
- * response is complete, with the ids the transcript keeps), tool results, `turn-end`; then `done`.
- */
-export type AgentEvent =
-  | { readonly type: 'turn-start'; readonly turn: number }
-  | { readonly type: 'text-delta'; readonly turn: number; readonly text: string }
-  | { readonly type: 'reasoning-delta'; readonly turn: number; readonly text: string }
-  /** A tool call of the model's complete response, before it runs, with the id the transcript keeps. */
-  | { readonly type: 'tool-call'; readonly turn: number; readonly toolCall: ToolCallPart }
-  /** A tool call finished; these come in completion order (the transcript keeps call order). */
-  | { readonly type: 'tool-result'; readonly turn: number; readonly result: ToolMessage }
-  | { readonly type: 'turn-end'; readonly turn: number; readonly record: TurnRecord }
-  | { readonly type: 'done'; readonly result: AgentResult };
+// AgentEvent is declared in run-context.ts (loop.ts emits it; loop.ts must not import this file).
+export type { AgentEvent };
 
 /**
  * Runs the same loop as `runAgent`, streaming every model call, and yields its events. The run

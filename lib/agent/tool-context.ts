@@ -30,6 +30,13 @@ export interface ToolCallState {}
 /** A tool-level layer: Koa's shape around one tool call. */
 export type ToolMiddlewareFn = (ctx: ToolContext, next: Next) => Promise<void> | void;
 
+// Types the `tool` member of `defineMiddleware({ ... })`; see run-context.ts.
+declare module 'modelware' {
+  interface StackContexts {
+    tool: ToolContext;
+  }
+}
+
 /** @internal The shared state of one tool call; each layer sees it through a `ToolContext`. */
 export class ToolCallCore {
   input: unknown;

@@ -1,6 +1,6 @@
 import { type Draft, type Immutable, type Patch, enablePatches, freeze } from 'immer';
 import { immer } from '../internal/immer.js';
-import type { CallState, LayerPatches, RequestRecipe, ResponseRecipe, RunContext } from './context.js';
+import type { CallState, LayerPatches, RequestRecipe, ResponseRecipe, RunContext } from './state.js';
 import { MiddlewareError } from './errors.js';
 import type { EffectiveModel, EventHub } from './events.js';
 import type { ReadonlyModelRequest } from './executor.js';

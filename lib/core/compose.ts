@@ -4,14 +4,26 @@ import { type ReplayHooks, buildStack as buildEngineStack, nextCalledTwice } fro
 import { MiddlewareError, layerError } from './errors.js';
 import { type ReadonlyModelRequest, describe } from './executor.js';
 import { discardStream } from './stream.js';
-import type { RunMiddlewareFn, TurnMiddlewareFn } from '../agent/run-context.js';
-import type { ToolMiddlewareFn } from '../agent/tool-context.js';
 
 /** Runs the rest of the stack. Await it once (a `replay` layer may await it again, one at a time). */
 export type Next = () => Promise<void>;
 
 /** Koa's shape: code before `await next()` runs on the way in, code after it on the way out. */
 export type MiddlewareFn = (ctx: Context, next: Next) => Promise<void> | void;
+
+/**
+ * The context types of the agent loop's stacks (`run`, `turn`, `tool`). lib/agent declares them by
+ * declaration merging (`declare module 'modelware'`), so core names no type of the agent loop
+ * (.dependency-cruiser.cjs).
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging in lib/agent
+export interface StackContexts {}
+
+/** A layer of the agent loop's `run`, `turn` or `tool` stack: Koa's shape around a run, a turn or a tool call. */
+export type StackMiddlewareFn<K extends string> = (
+  ctx: K extends keyof StackContexts ? StackContexts[K] : never,
+  next: Next,
+) => Promise<void> | void;
 
 const DEFINITION = Symbol.for('modelware.middleware');
 const FACTORY = Symbol.for('modelware.factory');
@@ -55,11 +67,11 @@ export interface MiddlewareDefinition {
    */
   readonly replay?: boolean | undefined;
   /** Tool-level layer, mounted on the agent loop's tool stack: wraps each tool call. */
-  readonly tool?: ToolMiddlewareFn | undefined;
+  readonly tool?: StackMiddlewareFn<'tool'> | undefined;
   /** Run-level layer: wraps a whole `runAgent()` run (run start before `next()`, run end after). */
-  readonly run?: RunMiddlewareFn | undefined;
+  readonly run?: StackMiddlewareFn<'run'> | undefined;
   /** Turn-level layer: wraps each turn of a run (the model call and the tool calls it asked for). */
-  readonly turn?: TurnMiddlewareFn | undefined;
+  readonly turn?: StackMiddlewareFn<'turn'> | undefined;
   /** @internal Layers bundled by `compose()`. */
   readonly layers?: readonly Layer[] | undefined;
 }

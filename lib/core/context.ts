@@ -1,10 +1,9 @@
-import type { CallUsage, UsageTotals } from '../../middleware/usage.js';
-import type { Draft, Immutable, Patch } from 'immer';
 import type { CallCore } from './call-core.js';
 import { MiddlewareError } from './errors.js';
 import type { EffectiveModel } from './events.js';
 import type { ReadonlyModelRequest } from './executor.js';
-import type { Message, ModelRequest, ModelResponse, StreamPart } from './messages.js';
+import type { ModelResponse, StreamPart } from './messages.js';
+import type { CallState, LayerPatches, RequestRecipe, ResponseRecipe, RunContext } from './state.js';
 import {
   type PartMapper,
   type StreamObserver,
@@ -17,69 +16,19 @@ import {
   transformParts,
 } from './stream.js';
 
-/**
- * Per-call state shared by every layer of one call. Extend it by declaration merging so your
- * middleware's fields are typed:
- *
- * @example
- * declare module 'modelware' {
- *   interface CallState { cacheHit?: boolean }
- * }
- */
-export interface CallState {
-  /** Set by `cache()`: whether the store answered this call, and the key it looked up. */
-  cache?: { readonly hit: boolean; readonly key: string };
-  /** Set by `usage()` once the call's response is complete. */
-  usage?: CallUsage;
-  /** Set by `validateOutput()`: the parsed value of the answer that passed. Typed via `.output(ctx)`. */
-  validatedOutput?: unknown;
-}
-
-/**
- * Run-level state of an agent run, extended by declaration merging like `CallState`. (The keys the
- * built-ins write are declared here rather than merged from middleware/, so the published types
- * carry them: a merge into a relative module path does not survive bundling the declarations.)
- */
-export interface RunState {
-  /** Kept by `usage()`: the run's totals so far. */
-  usage?: UsageTotals;
-}
-
-/** What a call knows about the agent run it belongs to (`ctx.run`, absent outside a loop). */
-export interface RunContext {
-  readonly runId: string;
-  /** 1-based turn number (0 in a run layer before the first turn). */
-  readonly turn: number;
-  /** The persisted message history of the run. */
-  readonly transcript: Immutable<Message[]>;
-  readonly state: RunState;
-  /** Change what persists in the transcript (unlike `ctx.update`, which changes only this call). */
-  updateTranscript(
-    recipe: (draft: Draft<Message[]>, info: { readonly original: Immutable<Message[]> }) => void | Message[],
-  ): void;
-  /** Metadata passed to the run (tenant, user, tags). */
-  readonly metadata: Readonly<Record<string, unknown>>;
-}
+// The state and recipe types live in state.ts (call-core.ts needs them, and this file needs CallCore).
+export type {
+  CallState,
+  CallUsage,
+  LayerPatches,
+  RequestRecipe,
+  ResponseRecipe,
+  RunContext,
+  RunState,
+  UsageTotals,
+} from './state.js';
 
 const FOR_LAYER = Symbol.for('modelware.run.forLayer');
-
-export type RequestRecipe = (
-  draft: Draft<ModelRequest>,
-  info: { readonly original: ReadonlyModelRequest },
-) => void | ModelRequest | ReadonlyModelRequest;
-
-export type ResponseRecipe = (
-  draft: Draft<ModelResponse>,
-  info: { readonly original: Immutable<ModelResponse> },
-) => void | ModelResponse;
-
-/** What one layer changed: recorded when the pipeline runs with `inspect: true`. */
-export interface LayerPatches {
-  readonly layer: string;
-  readonly target: 'request' | 'response';
-  readonly patches: readonly Patch[];
-  readonly inversePatches: readonly Patch[];
-}
 
 /**
  * The context one layer sees for one call. Every layer gets its own view of the same call, so

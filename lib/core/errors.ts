@@ -367,46 +367,6 @@ export class RateLimitError extends ModelwareError {
 }
 const RATE_LIMIT = defineMarker(RateLimitError, 'RateLimitError');
 
-/** A `Store` method, as named in `StoreError.operation`. */
-export type StoreOperation = 'get' | 'set' | 'delete' | 'increment' | 'take';
-
-/**
- * A store could not do what was asked: the server is unreachable, the connection dropped before
- * the answer came, or the server refused the command. Raised by `redisStore()` instead of the
- * client's own errors (the client's error is the `cause`); custom stores may throw it too, so
- * `rateLimit({ onStoreError })` can tell an unreachable store from a bug.
- */
-export class StoreError extends ModelwareError {
-  override readonly name = 'StoreError';
-  /** The store's `name`, e.g. `redis`. */
-  readonly store: string;
-  readonly operation: StoreOperation;
-  /** The key, without the store's prefix. */
-  readonly key: string;
-  /** `true` when the store could not be reached or did not answer; `false` when it refused the command. */
-  readonly retryable: boolean;
-
-  constructor(init: {
-    store: string;
-    operation: StoreOperation;
-    key: string;
-    message: string;
-    retryable?: boolean | undefined;
-    cause?: unknown;
-  }) {
-    super(init.message, { cause: init.cause });
-    this.store = init.store;
-    this.operation = init.operation;
-    this.key = init.key;
-    this.retryable = init.retryable ?? true;
-  }
-
-  static override isInstance(error: unknown): error is StoreError {
-    return hasMarker(error, STORE);
-  }
-}
-const STORE = defineMarker(StoreError, 'StoreError');
-
 /**
  * The model's answer did not parse as JSON matching the schema, even after the repairs allowed
  * (`validateOutput()`). Carries the raw text and the zod issues (empty when the text was not JSON)

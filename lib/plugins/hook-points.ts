@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type HookPoint, defineHook, getHook, hookNames } from './hooks.js';
+import { type HookHandlerOf, type HookPoint, defineHook, getHook, hookNames } from './hooks.js';
 import {
   MessageSchema,
   ModelRequestSchema,
@@ -196,6 +196,11 @@ export interface HookRegistry {
   validation_check: typeof validationCheck;
   repair: typeof repair;
 }
+
+/** (Declared here, beside `HookRegistry`, so hooks.ts does not import this file.) Built-in hook names plus those added to `HookRegistry` by declaration merging. */
+export type HookName = keyof HookRegistry & string;
+export type HookPayload<H extends HookName> = HookRegistry[H] extends HookPoint<string, infer P, string> ? P : never;
+export type HookHandler<H extends HookName> = HookHandlerOf<HookRegistry[H]>;
 
 /** The built-in hook points by name. */
 export const HOOKS = Object.freeze({

@@ -1,6 +1,5 @@
 import type { Draft, Immutable } from 'immer';
 import { z } from 'zod';
-import type { HookRegistry } from './hook-points.js';
 
 /**
  * A named point where plugins register handlers. The payload schema is the source of truth for the
@@ -84,11 +83,6 @@ export type HookHandlerOf<Pt> =
   Pt extends HookPoint<string, infer P, infer W>
     ? (payload: HookDraft<P, W>, ctx: HookContext<P>) => HookResult | Promise<HookResult>
     : never;
-
-/** Built-in hook names plus those added to `HookRegistry` by declaration merging. */
-export type HookName = keyof HookRegistry & string;
-export type HookPayload<H extends HookName> = HookRegistry[H] extends HookPoint<string, infer P, string> ? P : never;
-export type HookHandler<H extends HookName> = HookHandlerOf<HookRegistry[H]>;
 
 const registry = new Map<string, HookPoint>();
 

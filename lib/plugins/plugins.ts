@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type HookRegistry, knownHooks, lookupHook } from './hook-points.js';
-import type { HookHandler, HookName, HookSubject } from './hooks.js';
+import type { HookHandler, HookName } from './hook-points.js';
+import type { HookSubject } from './hooks.js';
 import { ConditionsSchema, type PluginConditions } from './conditions.js';
 
 export type { PluginConditions };

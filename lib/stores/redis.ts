@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { StoreError, type StoreOperation } from '../core/errors.js';
+import { StoreError, type StoreOperation } from './errors.js';
 import {
   DEFAULT_PREFIX,
   type Store,

@@ -1,74 +1,17 @@
 import type { Immutable } from 'immer';
-import { type Middleware, defineMiddleware } from '../../lib/core/compose.js';
 import type { RunContext } from '../../lib/core/context.js';
 import { PolicyViolationError } from '../../lib/core/errors.js';
 import { HOOKS } from '../../lib/plugins/hook-points.js';
 import type { HookPoint } from '../../lib/plugins/hooks.js';
 import type { ToolMessage } from '../../lib/core/messages.js';
 import type { PluginManager } from '../../lib/plugins/manager.js';
-import type { PluginScope } from '../../lib/plugins/scope.js';
-import type { PluginLike } from '../../lib/plugins/plugins.js';
+import { runPlugins, runScopeOf, slotOf } from '../../lib/plugins/run-plugins.js';
 import type { RunLayerContext, RunMiddlewareFn, TurnMiddlewareFn } from '../../lib/agent/run-context.js';
 import type { ToolContext, ToolMiddlewareFn, ToolResult } from '../../lib/agent/tool-context.js';
 
-interface RunSlot {
-  plugins: readonly PluginLike[] | undefined;
-  scope: PluginScope | undefined;
-  /** A `plugins(manager)` layer picked the plugins up. */
-  opened: boolean;
-}
-
-// Per run: keyed by the run's state object (shared by every view of one run, collected with it),
-// then by run id (two runs may be handed the same state object).
-const slots = new WeakMap<object, Map<string, RunSlot>>();
-
-function slotOf(run: RunContext, create: boolean): RunSlot | undefined {
-  let byId = slots.get(run.state as object);
-  if (!byId && create) slots.set(run.state as object, (byId = new Map()));
-  let slot = byId?.get(run.runId);
-  if (!slot && create) byId?.set(run.runId, (slot = { plugins: undefined, scope: undefined, opened: false }));
-  return slot;
-}
-
-function release(run: RunContext): void {
-  const byId = slots.get(run.state as object);
-  byId?.delete(run.runId);
-  if (byId?.size === 0) slots.delete(run.state as object);
-}
-
-/** @internal The plugins of the run a call or tool call belongs to. */
-export function runScopeOf(run: RunContext | undefined): PluginScope | undefined {
-  return run === undefined ? undefined : slotOf(run, false)?.scope;
-}
-
-/**
- * Plugins for one run only: `runAgent({ middleware: [runPlugins(p1, p2)] })`. The pipeline's
- * `plugins(manager)` layer opens them as a run scope of its manager at run start and closes it at
- * run end; they sort with the manager's plugins by priority, and no other run sees them.
- *
- * @example
- * await runAgent({ model: app, modelId: 'gpt-5-mini', messages, middleware: [runPlugins(tenantPolicy)] });
- */
-export function runPlugins(...plugins: PluginLike[]): Middleware {
-  return defineMiddleware({
-    name: 'runPlugins',
-    async run(ctx, next) {
-      const slot = slotOf(ctx.run, true) as RunSlot;
-      slot.plugins = [...(slot.plugins ?? []), ...plugins];
-      try {
-        await next();
-      } finally {
-        release(ctx.run);
-      }
-      if (!slot.opened && plugins.length > 0) {
-        process.emitWarning(
-          `modelware: runPlugins(): the run's model has no plugins(manager) layer, so its run plugins (${plugins.length}) never ran. Add plugins(manager) to the pipeline passed as \`model\`.`,
-          { code: 'MODELWARE_PLUGIN' },
-        );
-      }
-    },
-  });
-}
+// runPlugins() and the per-run slots live in lib/plugins/run-plugins.ts: runAgent({ plugins }) is
+// sugar for it, and lib/agent imports no built-in (.dependency-cruiser.cjs).
+export { runPlugins, runScopeOf };
 
 /** @internal The run, turn and tool layers of `plugins()`. */
 export function agentLayers(manager: PluginManager): {

@@ -1,25 +1,10 @@
-import type { Immutable } from 'immer';
 import { type Middleware, defineMiddleware } from '../../lib/core/compose.js';
 import { BudgetExceededError } from '../../lib/core/errors.js';
 import type { Message } from '../../lib/core/messages.js';
 import { type Tokenizer, defaultTokenizer, messageTokens, messagesTokens } from '../../lib/core/tokens.js';
-import { dropOldest, truncateToolResults } from './strategies.js';
+import { type TokenBudgetInfo, type TokenBudgetStrategy, dropOldest, truncateToolResults } from './strategies.js';
 
-/** What a custom strategy gets besides the messages. */
-export interface TokenBudgetInfo {
-  /** Tokens the messages may use (the budget minus the tool definitions). */
-  readonly budget: number;
-  /** Tokens the messages use now. */
-  readonly total: number;
-  /** The tokens of one message, memoised per message object. */
-  readonly count: (message: Immutable<Message>) => number;
-}
-
-/**
- * Returns the messages to send. It must keep every tool result with its call (the result is
- * validated); if what it returns is still over budget, `BudgetExceededError` is thrown.
- */
-export type TokenBudgetStrategy = (messages: Immutable<Message[]>, info: TokenBudgetInfo) => Immutable<Message[]>;
+export type { TokenBudgetInfo, TokenBudgetStrategy };
 
 export interface TokenBudgetOptions {
   /** The model's input limit, in tokens. */

@@ -2,7 +2,22 @@ import type { Immutable } from 'immer';
 import type { Message, ToolMessage } from '../../lib/core/messages.js';
 import { toolCallsOf } from '../../lib/core/messages.js';
 import { sealMessage } from '../../lib/core/validate.js';
-import type { TokenBudgetInfo, TokenBudgetStrategy } from './index.js';
+
+/** What a custom strategy gets besides the messages. */
+export interface TokenBudgetInfo {
+  /** Tokens the messages may use (the budget minus the tool definitions). */
+  readonly budget: number;
+  /** Tokens the messages use now. */
+  readonly total: number;
+  /** The tokens of one message, memoised per message object. */
+  readonly count: (message: Immutable<Message>) => number;
+}
+
+/**
+ * Returns the messages to send. It must keep every tool result with its call (the result is
+ * validated); if what it returns is still over budget, `BudgetExceededError` is thrown.
+ */
+export type TokenBudgetStrategy = (messages: Immutable<Message[]>, info: TokenBudgetInfo) => Immutable<Message[]>;
 
 /** Whether the strategies may remove or cut a message: never system messages or the newest user message. */
 function protectedIndices(messages: Immutable<Message[]>): (index: number) => boolean {

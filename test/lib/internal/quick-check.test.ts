@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { InvalidResponseError, MessageSchema, ModelResponseSchema, pipeline } from 'modelware';
-import { isQuickValidMessage, isQuickValidResponse } from '../../../lib/internal/quick-check.js';
+import { FinishReasonSchema, InvalidResponseError, MessageSchema, ModelResponseSchema, pipeline } from 'modelware';
+import { QUICK_FINISH_REASONS, isQuickValidMessage, isQuickValidResponse } from '../../../lib/internal/quick-check.js';
 import { validateResponse } from '../../../lib/core/validate.js';
 
 /** Values a field may hold, right or wrong: most tests of a check live at the edges. */
@@ -131,6 +131,10 @@ const mutatedResponse = fc.record(
 );
 
 describe('quick checks', () => {
+  test('know exactly the finish reasons of FinishReasonSchema (lib/internal cannot import it)', () => {
+    assert.deepEqual([...QUICK_FINISH_REASONS].sort(), [...FinishReasonSchema.options].sort());
+  });
+
   test('a message the quick check accepts is one MessageSchema accepts', () => {
     let accepted = 0;
     fc.assert(

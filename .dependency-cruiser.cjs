@@ -1,0 +1,84 @@
+// The architecture's one direction of dependency, checked in CI by `npm run depcheck`:
+//   lib/internal <- lib/core <- lib/plugins <- lib/agent <- middleware/
+//   lib/stores imports nothing of ours; lib/adapters and lib/testing import core (and internal) only.
+// A broken rule prints the file, the import and the rule's name; the comment says why it exists.
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'No import cycles, type-only imports included: a cycle makes load order and refactoring fragile.',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'internal-imports-nothing-of-ours',
+      severity: 'error',
+      comment: 'lib/internal holds helpers that are nobody\'s API; it depends on no other part of modelware.',
+      from: { path: '^lib/internal/' },
+      to: { path: '^(lib/(core|plugins|agent|stores|adapters|testing)|middleware)/' },
+    },
+    {
+      name: 'core-imports-only-internal',
+      severity: 'error',
+      comment: 'lib/core is the onion engine; plugins, the agent loop and built-ins build on it, never the other way.',
+      from: { path: '^lib/core/' },
+      to: { path: '^(lib/(plugins|agent|stores|adapters|testing)|middleware)/' },
+    },
+    {
+      name: 'plugins-import-core-and-internal',
+      severity: 'error',
+      comment: 'lib/plugins dispatches hooks over the core; it does not know the agent loop or any built-in.',
+      from: { path: '^lib/plugins/' },
+      to: { path: '^(lib/(agent|stores|adapters|testing)|middleware)/' },
+    },
+    {
+      name: 'agent-does-not-import-built-ins',
+      severity: 'error',
+      comment: 'lib/agent drives the loop on core and plugins; core never names a built-in.',
+      from: { path: '^lib/agent/' },
+      to: { path: '^(lib/(stores|adapters|testing)|middleware)/' },
+    },
+    {
+      name: 'stores-import-nothing-of-ours',
+      severity: 'error',
+      comment: 'A Store is a plain interface with memory and Redis implementations; it knows nothing of calls.',
+      from: { path: '^lib/stores/' },
+      to: { path: '^(lib/(internal|core|plugins|agent|adapters|testing)|middleware)/' },
+    },
+    {
+      name: 'adapters-and-testing-import-core-only',
+      severity: 'error',
+      comment: 'Adapters and test helpers map a provider or a script onto the executor contract of lib/core.',
+      from: { path: '^lib/(adapters|testing)/' },
+      to: { path: '^(lib/(plugins|agent|stores)|middleware)/' },
+    },
+    {
+      name: 'built-ins-use-only-stateless-internal-helpers',
+      severity: 'error',
+      comment:
+        'A built-in imports public modules of lib/ and, of lib/internal, only three stateless helpers that hold ' +
+        'nothing of the core (abortable timers: signals.ts; option checks: options.ts; the shared Immer instance: ' +
+        'immer.ts). The rest of lib/internal (provenance, tracking, quick checks) is private state of the core.',
+      from: { path: '^middleware/', pathNot: '^middleware/compact-tool-results\\.ts$' },
+      to: { path: '^lib/internal/', pathNot: '^lib/internal/(signals|options|immer)\\.ts$' },
+    },
+    {
+      name: 'compact-tool-results-uses-provenance-until-item-2',
+      severity: 'error',
+      comment:
+        'The one known exception: compactToolResults records derivations in lib/internal/provenance.ts. Issue 11 ' +
+        'item 2 gives it a public primitive; then delete this rule and the pathNot on `from` above.',
+      from: { path: '^middleware/compact-tool-results\\.ts$' },
+      to: { path: '^lib/internal/', pathNot: '^lib/internal/(signals|options|immer|provenance)\\.ts$' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    includeOnly: '^(lib|middleware)/',
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
+  },
+};

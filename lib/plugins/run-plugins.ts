@@ -1,0 +1,65 @@
+import { type Middleware, defineMiddleware } from '../core/compose.js';
+import type { RunContext } from '../core/context.js';
+import type { PluginLike } from './plugins.js';
+import type { PluginScope } from './scope.js';
+
+/** @internal The run plugins of one run, and the scope a `plugins(manager)` layer opened for them. */
+export interface RunSlot {
+  plugins: readonly PluginLike[] | undefined;
+  scope: PluginScope | undefined;
+  /** A `plugins(manager)` layer picked the plugins up. */
+  opened: boolean;
+}
+
+// Per run: keyed by the run's state object (shared by every view of one run, collected with it),
+// then by run id (two runs may be handed the same state object).
+const slots = new WeakMap<object, Map<string, RunSlot>>();
+
+/** @internal */
+export function slotOf(run: RunContext, create: boolean): RunSlot | undefined {
+  let byId = slots.get(run.state as object);
+  if (!byId && create) slots.set(run.state as object, (byId = new Map()));
+  let slot = byId?.get(run.runId);
+  if (!slot && create) byId?.set(run.runId, (slot = { plugins: undefined, scope: undefined, opened: false }));
+  return slot;
+}
+
+function release(run: RunContext): void {
+  const byId = slots.get(run.state as object);
+  byId?.delete(run.runId);
+  if (byId?.size === 0) slots.delete(run.state as object);
+}
+
+/** @internal The plugins of the run a call or tool call belongs to. */
+export function runScopeOf(run: RunContext | undefined): PluginScope | undefined {
+  return run === undefined ? undefined : slotOf(run, false)?.scope;
+}
+
+/**
+ * Plugins for one run only: `runAgent({ middleware: [runPlugins(p1, p2)] })`. The pipeline's
+ * `plugins(manager)` layer opens them as a run scope of its manager at run start and closes it at
+ * run end; they sort with the manager's plugins by priority, and no other run sees them.
+ *
+ * @example
+ * await runAgent({ model: app, modelId: 'gpt-5-mini', messages, middleware: [runPlugins(tenantPolicy)] });
+ */
+export function runPlugins(...plugins: PluginLike[]): Middleware {
+  return defineMiddleware({
+    name: 'runPlugins',
+    async run(ctx, next) {
+      const slot = slotOf(ctx.run, true) as RunSlot;
+      slot.plugins = [...(slot.plugins ?? []), ...plugins];
+      try {
+        await next();
+      } finally {
+        release(ctx.run);
+      }
+      if (!slot.opened && plugins.length > 0) {
+        process.emitWarning(
+          `modelware: runPlugins(): the run's model has no plugins(manager) layer, so its run plugins (${plugins.length}) never ran. Add plugins(manager) to the pipeline passed as \`model\`.`,
+          { code: 'MODELWARE_PLUGIN' },
+        );
+      }
+    },
+  });
+}
