@@ -30,6 +30,13 @@ export function emitCompleted(events: EventHub, core: CallCore, response: ModelR
   }
 }
 
+/** The one place a call reports `failed` (generate, stream, and a stream its consumer abandoned). */
+export function emitFailed(events: EventHub, core: CallCore, error: unknown, started: number): void {
+  if (events.has('failed')) {
+    events.emit({ type: 'failed', ...eventBase(core), error, durationMs: performance.now() - started });
+  }
+}
+
 /**
  * What a failed call rejects with, the same on every path: an abort keeps its reason, any other
  * non-Error is wrapped in a MiddlewareError.
