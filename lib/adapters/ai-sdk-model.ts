@@ -8,7 +8,7 @@ import type {
 } from '@ai-sdk/provider';
 import type { Executor } from '../core/executor.js';
 import type { ModelResponse, StreamPart } from '../core/messages.js';
-import { fromParts, responseToParts } from '../core/stream.js';
+import { executorStream } from '../core/stream.js';
 import { toRequest } from './ai-sdk-request.js';
 import { StreamTranslator, stringifyInput, toV4FinishReason, toV4Usage } from './ai-sdk-stream.js';
 
@@ -69,10 +69,7 @@ export function toLanguageModel(executor: Executor, options: ToLanguageModelOpti
     async doStream(call: LanguageModelV4CallOptions): Promise<LanguageModelV4StreamResult> {
       const { request, warnings } = toRequest(call, modelId);
       const signal = call.abortSignal;
-      const source: AsyncIterable<StreamPart> = executor.stream
-        ? executor.stream(request, { signal })
-        : fromParts(responseToParts(await executor.generate(request, { signal })));
-      const iterator = source[Symbol.asyncIterator]();
+      const iterator = executorStream(executor, request, { signal })[Symbol.asyncIterator]();
       // Pull the first part now, so a failure before any output rejects doStream (as providers do).
       let pending: IteratorResult<StreamPart> | undefined = await iterator.next();
       const translator = new StreamTranslator(provider);
