@@ -10,6 +10,7 @@ import type { AssistantMessage, FinishReason, ModelResponse, StreamPart, Usage }
 import { toCallOptions } from './ai-sdk-prompt.js';
 import { parseToolInput } from './content.js';
 import { describeFailure, retryAfterMs } from './provider-errors.js';
+import { describeValue } from '../core/executor.js';
 
 type Part = Exclude<AssistantMessage['content'], string>[number];
 
@@ -139,12 +140,12 @@ function assertModel(model: unknown, where: string): asserts model is LanguageMo
   const version = (model as { specificationVersion?: unknown } | null)?.specificationVersion;
   if (typeof model !== 'object' || model === null || typeof (model as LanguageModelV4).doGenerate !== 'function') {
     throw new TypeError(
-      `${where}: expected an AI SDK language model (e.g. openai('gpt-5-mini')), got ${typeof model}.`,
+      `${where}: expected an AI SDK language model (e.g. openai('gpt-5-mini')), got ${describeValue(model)}.`,
     );
   }
   if (version !== 'v4') {
     throw new TypeError(
-      `${where}: expected a LanguageModelV4 (specificationVersion 'v4'), got \`${String(version)}\`. Upgrade the provider package to one built for ai@7.`,
+      `${where}: expected a LanguageModelV4 (specificationVersion 'v4'), got ${describeValue(version)}. Upgrade the provider package to one built for ai@7.`,
     );
   }
 }

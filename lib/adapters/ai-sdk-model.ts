@@ -11,6 +11,7 @@ import type { ModelResponse, StreamPart } from '../core/messages.js';
 import { executorStream } from '../core/stream.js';
 import { toRequest } from './ai-sdk-request.js';
 import { StreamTranslator, stringifyInput, toV4FinishReason, toV4Usage } from './ai-sdk-stream.js';
+import { describeValue } from '../core/executor.js';
 
 export interface ToLanguageModelOptions {
   /** The model id the pipeline receives as `request.model`. */
@@ -36,13 +37,13 @@ export interface ToLanguageModelOptions {
 export function toLanguageModel(executor: Executor, options: ToLanguageModelOptions): LanguageModelV4 {
   if (typeof executor?.generate !== 'function') {
     throw new TypeError(
-      `toLanguageModel(): expected a pipeline or executor as the first argument, got ${typeof executor}.`,
+      `toLanguageModel(): expected a pipeline or executor as the first argument, got ${describeValue(executor)}.`,
     );
   }
   const { modelId, provider = 'modelware', supportedUrls = { 'image/*': [/^https?:\/\//] } } = options ?? {};
   if (typeof modelId !== 'string' || modelId === '') {
     throw new TypeError(
-      `toLanguageModel(): expected \`modelId\` to be a non-empty string, got \`${String(modelId)}\`.`,
+      `toLanguageModel(): expected \`modelId\` to be a non-empty string, got ${describeValue(modelId)}.`,
     );
   }
 

@@ -18,6 +18,7 @@ import { MessageEventMapper } from './anthropic-stream.js';
 import { fromMessage, toMessageParams } from './anthropic-wire.js';
 import { type CoreFields, assertBody, assertClient, callExtras } from './content.js';
 import { fromSdkError } from './provider-errors.js';
+import { describeValue } from '../core/executor.js';
 
 /**
  * Messages API fields the adapter fills from the request: `body` and `options.anthropic` may not
@@ -93,7 +94,7 @@ export function anthropicExecutor(options: AnthropicExecutorOptions): Executor {
   assertModelOption(model, 'anthropicExecutor()');
   if (!Number.isInteger(maxTokens) || maxTokens < 1) {
     throw new TypeError(
-      `anthropicExecutor(): expected \`maxTokens\` to be a positive integer, got \`${String(maxTokens)}\`.`,
+      `anthropicExecutor(): expected \`maxTokens\` to be a positive integer, got ${describeValue(maxTokens)}.`,
     );
   }
   const messages = client.messages;

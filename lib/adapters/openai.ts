@@ -16,6 +16,7 @@ import type { ModelResponse, StreamPart } from '../core/messages.js';
 import { type CoreFields, assertBody, assertClient, callExtras } from './content.js';
 import { ChatChunkMapper, fromChatCompletion, toChatParams } from './openai-wire.js';
 import { fromSdkError } from './provider-errors.js';
+import { describeValue } from '../core/executor.js';
 
 /**
  * Chat Completions fields the adapter fills from the request: `body` and `options.openai` may not
@@ -97,12 +98,12 @@ export function openaiExecutor(options: OpenAIExecutorOptions): Executor {
   assertModelOption(model, 'openaiExecutor()');
   if (systemRole !== 'system' && systemRole !== 'developer') {
     throw new TypeError(
-      `openaiExecutor(): expected \`systemRole\` to be 'system' or 'developer', got \`${String(systemRole)}\`.`,
+      `openaiExecutor(): expected \`systemRole\` to be 'system' or 'developer', got ${describeValue(systemRole)}.`,
     );
   }
   if (maxTokensField !== 'max_completion_tokens' && maxTokensField !== 'max_tokens') {
     throw new TypeError(
-      `openaiExecutor(): expected \`maxTokensField\` to be 'max_completion_tokens' or 'max_tokens', got \`${String(maxTokensField)}\`.`,
+      `openaiExecutor(): expected \`maxTokensField\` to be 'max_completion_tokens' or 'max_tokens', got ${describeValue(maxTokensField)}.`,
     );
   }
   const settings = { systemRole, maxTokensField };

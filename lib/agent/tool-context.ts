@@ -3,7 +3,7 @@ import { immer } from '../internal/immer.js';
 import type { Next } from '../core/compose.js';
 import type { RunContext } from '../core/context.js';
 import { MiddlewareError } from '../core/errors.js';
-import { describe } from '../core/executor.js';
+import { describeValue } from '../internal/options.js';
 import type { ToolCallPart, ToolMessage } from '../core/messages.js';
 import type { RunCore } from './run-context.js';
 import type { AnyTool } from './tools.js';
@@ -132,7 +132,7 @@ export class ToolContext<Input = unknown> {
     if (result !== undefined && (typeof result !== 'object' || typeof result.content !== 'string')) {
       throw new MiddlewareError(
         this.layer,
-        `\`${this.layer}\` set ctx.result to ${describe(result)}. A tool result needs a string \`content\`, e.g. { content: 'done' } or { content: 'not allowed', isError: true }.`,
+        `\`${this.layer}\` set ctx.result to ${describeValue(result)}. A tool result needs a string \`content\`, e.g. { content: 'done' } or { content: 'not allowed', isError: true }.`,
       );
     }
     this.core.result = result;

@@ -4,6 +4,7 @@ import type { AssistantMessage, FinishReason, ModelResponse, StreamPart, Usage }
 import { sleep } from '../internal/signals.js';
 import { responseToParts } from '../core/stream.js';
 import { validateResponse } from '../core/validate.js';
+import { describeValue } from '../core/executor.js';
 
 /** A scripted tool call; `id` defaults to `call_<n>`. */
 export interface ScriptedToolCall {
@@ -94,9 +95,11 @@ export function scriptedExecutor(
     streaming = true,
   } = options;
   if (!Array.isArray(script))
-    throw new TypeError(`scriptedExecutor(): expected an array of steps, got ${typeof script}.`);
+    throw new TypeError(`scriptedExecutor(): expected an array of steps, got ${describeValue(script)}.`);
   if (!Number.isInteger(chunkSize) || chunkSize < 1) {
-    throw new TypeError(`scriptedExecutor(): expected \`chunkSize\` to be a positive integer, got \`${chunkSize}\`.`);
+    throw new TypeError(
+      `scriptedExecutor(): expected \`chunkSize\` to be a positive integer, got ${describeValue(chunkSize)}.`,
+    );
   }
   const calls: RecordedCall[] = [];
   let open = 0;

@@ -9,6 +9,7 @@ import { PluginManager } from '../../lib/plugins/manager.js';
 import { closable, discardStream } from '../../lib/core/stream.js';
 import type { PluginScope } from '../../lib/plugins/scope.js';
 import { agentLayers, runScopeOf } from './agent.js';
+import { describeValue } from '../../lib/internal/options.js';
 
 export { runPlugins } from './agent.js';
 
@@ -46,7 +47,7 @@ export function plugins(manager: PluginManager, options: PluginsOptions = {}): M
   const { maxRepairs = 2 } = options;
   if (!Number.isInteger(maxRepairs) || maxRepairs < 0) {
     throw new TypeError(
-      `plugins(): expected \`maxRepairs\` to be a non-negative integer, got \`${String(maxRepairs)}\`.`,
+      `plugins(): expected \`maxRepairs\` to be a non-negative integer, got ${describeValue(maxRepairs)}.`,
     );
   }
 

@@ -171,7 +171,7 @@ describe('anthropicExecutor: request mapping', () => {
     const client = new Anthropic({ apiKey: 'k' });
     assert.throws(
       () => anthropicExecutor({ client, maxTokens: 0 }),
-      /expected `maxTokens` to be a positive integer, got `0`/,
+      /expected `maxTokens` to be a positive integer, got number `0`/,
     );
   });
 });

@@ -138,11 +138,11 @@ describe('openaiExecutor: request mapping', () => {
     const client = new OpenAI({ apiKey: 'k' });
     assert.throws(
       () => openaiExecutor({ client, systemRole: 'admin' as 'system' }),
-      /expected `systemRole` to be 'system' or 'developer', got `admin`/,
+      /expected `systemRole` to be 'system' or 'developer', got string `admin`/,
     );
     assert.throws(
       () => openaiExecutor({ client, body: 'fast' as never }),
-      /openaiExecutor\(\): expected `body` to be an object of extra body fields, got `fast`/,
+      /openaiExecutor\(\): expected `body` to be an object of extra body fields, got string `fast`/,
     );
     assert.throws(
       () => openaiExecutor({ client, body: { max_tokens: 10 } }),
