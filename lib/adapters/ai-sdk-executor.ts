@@ -5,12 +5,17 @@ import type {
   LanguageModelV4Usage,
 } from '@ai-sdk/provider';
 import { ProviderError } from '../core/errors.js';
-import type { ExecuteOptions, Executor, ExecutorWithDefaultModel, ReadonlyModelRequest } from '../core/executor.js';
+import {
+  describeValue,
+  type ExecuteOptions,
+  type Executor,
+  type ExecutorWithDefaultModel,
+  type ReadonlyModelRequest,
+} from '../core/executor.js';
 import type { AssistantMessage, FinishReason, ModelResponse, StreamPart, Usage } from '../core/messages.js';
 import { toCallOptions } from './ai-sdk-prompt.js';
 import { parseToolInput } from './content.js';
 import { describeFailure, retryAfterMs } from './provider-errors.js';
-import { describeValue } from '../core/executor.js';
 
 type Part = Exclude<AssistantMessage['content'], string>[number];
 

@@ -6,12 +6,11 @@ import type {
   LanguageModelV4StreamPart,
   LanguageModelV4StreamResult,
 } from '@ai-sdk/provider';
-import type { Executor } from '../core/executor.js';
+import { describeValue, type Executor } from '../core/executor.js';
 import type { ModelResponse, StreamPart } from '../core/messages.js';
 import { executorStream } from '../core/stream.js';
 import { toRequest } from './ai-sdk-request.js';
 import { StreamTranslator, stringifyInput, toV4FinishReason, toV4Usage } from './ai-sdk-stream.js';
-import { describeValue } from '../core/executor.js';
 
 export interface ToLanguageModelOptions {
   /** The model id the pipeline receives as `request.model`. */

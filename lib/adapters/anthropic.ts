@@ -7,18 +7,18 @@ import type {
 } from '@anthropic-ai/sdk/resources/messages';
 import { ProviderError } from '../core/errors.js';
 import {
+  assertModelOption,
+  describeValue,
   type ExecuteOptions,
   type Executor,
   type ExecutorWithDefaultModel,
   type ReadonlyModelRequest,
-  assertModelOption,
 } from '../core/executor.js';
 import type { ModelResponse, StreamPart } from '../core/messages.js';
 import { MessageEventMapper } from './anthropic-stream.js';
 import { fromMessage, toMessageParams } from './anthropic-wire.js';
 import { type CoreFields, assertBody, assertClient, callExtras } from './content.js';
 import { fromSdkError } from './provider-errors.js';
-import { describeValue } from '../core/executor.js';
 
 /**
  * Messages API fields the adapter fills from the request: `body` and `options.anthropic` may not

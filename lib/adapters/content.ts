@@ -1,6 +1,5 @@
 import { InvalidRequestError } from '../core/errors.js';
-import type { ReadonlyModelRequest } from '../core/executor.js';
-import { describeValue } from '../core/executor.js';
+import { describeValue, type ReadonlyModelRequest } from '../core/executor.js';
 
 /** An image part resolved to what wire formats take: a fetchable URL, or base64 bytes with their type. */
 export type ImageSource =

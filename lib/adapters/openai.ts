@@ -6,17 +6,17 @@ import type {
 } from 'openai/resources/chat/completions';
 import { ProviderError } from '../core/errors.js';
 import {
+  assertModelOption,
+  describeValue,
   type ExecuteOptions,
   type Executor,
   type ExecutorWithDefaultModel,
   type ReadonlyModelRequest,
-  assertModelOption,
 } from '../core/executor.js';
 import type { ModelResponse, StreamPart } from '../core/messages.js';
 import { type CoreFields, assertBody, assertClient, callExtras } from './content.js';
 import { ChatChunkMapper, fromChatCompletion, toChatParams } from './openai-wire.js';
 import { fromSdkError } from './provider-errors.js';
-import { describeValue } from '../core/executor.js';
 
 /**
  * Chat Completions fields the adapter fills from the request: `body` and `options.openai` may not

@@ -1,10 +1,9 @@
 import { ModelwareError } from '../core/errors.js';
-import type { ExecuteOptions, Executor, ReadonlyModelRequest } from '../core/executor.js';
+import { describeValue, type ExecuteOptions, type Executor, type ReadonlyModelRequest } from '../core/executor.js';
 import type { AssistantMessage, FinishReason, ModelResponse, StreamPart, Usage } from '../core/messages.js';
 import { sleep } from '../internal/signals.js';
 import { responseToParts } from '../core/stream.js';
 import { validateResponse } from '../core/validate.js';
-import { describeValue } from '../core/executor.js';
 
 /** A scripted tool call; `id` defaults to `call_<n>`. */
 export interface ScriptedToolCall {
