@@ -1,7 +1,8 @@
 import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import type { Context, LayerPatches } from '../lib/core/context.js';
 import type { EffectiveModel } from '../lib/core/events.js';
-import { type ReadonlyModelRequest, describe } from '../lib/core/executor.js';
+import type { ReadonlyModelRequest } from '../lib/core/executor.js';
+import { describeValue } from '../lib/internal/options.js';
 import type { AssistantMessage, FinishReason, ModelResponse, Usage } from '../lib/core/messages.js';
 
 /** One call, as `auditLog()` writes it: plain data, safe for `JSON.stringify`. Absent values are `null`. */
@@ -72,7 +73,7 @@ export function auditLog(options: AuditLogOptions): Middleware {
   const { sink, redact, include = [], onError, now = Date.now, name = 'auditLog' } = options ?? ({} as AuditLogOptions);
   if (typeof sink !== 'function') {
     throw new TypeError(
-      `auditLog(): expected \`sink\` to be a function (record) => void, got ${describe(sink)}. Use jsonLinesSink(stream) to write NDJSON.`,
+      `auditLog(): expected \`sink\` to be a function (record) => void, got ${describeValue(sink)}. Use jsonLinesSink(stream) to write NDJSON.`,
     );
   }
   for (const [field, value] of [
@@ -81,7 +82,7 @@ export function auditLog(options: AuditLogOptions): Middleware {
     ['now', now],
   ] as const) {
     if (value !== undefined && typeof value !== 'function') {
-      throw new TypeError(`auditLog(): expected \`${field}\` to be a function, got ${describe(value)}.`);
+      throw new TypeError(`auditLog(): expected \`${field}\` to be a function, got ${describeValue(value)}.`);
     }
   }
   if (!Array.isArray(include) || include.some((field) => !INCLUDABLE.has(field))) {
@@ -205,7 +206,7 @@ export interface WritableLike {
 export function jsonLinesSink(stream: WritableLike): AuditSink {
   if (typeof stream?.write !== 'function') {
     throw new TypeError(
-      `jsonLinesSink(): expected a writable stream (an object with write(chunk, callback)), got ${describe(stream)}.`,
+      `jsonLinesSink(): expected a writable stream (an object with write(chunk, callback)), got ${describeValue(stream)}.`,
     );
   }
   return (record) =>

@@ -7,6 +7,7 @@ import { abortable } from '../lib/internal/signals.js';
 import { ResponseAssembler, partChars } from '../lib/core/stream.js';
 import { memoryStore } from '../lib/stores/memory.js';
 import { type Store, checkTtl } from '../lib/stores/store.js';
+import { describeValue } from '../lib/internal/options.js';
 
 export interface CacheOptions {
   /** Where answers are kept; a `redisStore()` shares them across workers. @default a memoryStore() of this layer's own */
@@ -70,18 +71,18 @@ export function cache(options: CacheOptions = {}): Middleware {
   } = options ?? {};
   if (!isStore(store)) {
     throw new TypeError(
-      `cache(): expected \`store\` to be a Store (memoryStore(), redisStore({ client })), got \`${String(store)}\`.`,
+      `cache(): expected \`store\` to be a Store (memoryStore(), redisStore({ client })), got ${describeValue(store)}.`,
     );
   }
   checkTtl('cache()', { ttlMs });
   if (partition !== false && typeof partition !== 'function') {
     throw new TypeError(
-      `cache(): expected \`partition\` to be a function (ctx) => string, or false to share entries among every caller, got \`${String(partition)}\`.`,
+      `cache(): expected \`partition\` to be a function (ctx) => string, or false to share entries among every caller, got ${describeValue(partition)}.`,
     );
   }
   if (!Number.isSafeInteger(maxBufferedChars) || maxBufferedChars < 1) {
     throw new TypeError(
-      `cache(): expected \`maxBufferedChars\` to be a positive integer, got \`${String(maxBufferedChars)}\`.`,
+      `cache(): expected \`maxBufferedChars\` to be a positive integer, got ${describeValue(maxBufferedChars)}.`,
     );
   }
   for (const [option, value] of [
@@ -90,7 +91,7 @@ export function cache(options: CacheOptions = {}): Middleware {
     ['onStoreError', onStoreError],
   ] as const) {
     if (value !== undefined && typeof value !== 'function') {
-      throw new TypeError(`cache(): expected \`${option}\` to be a function, got \`${String(value)}\`.`);
+      throw new TypeError(`cache(): expected \`${option}\` to be a function, got ${describeValue(value)}.`);
     }
   }
   const keep = shouldCache ?? ((response: ModelResponse) => response.finishReason === 'stop');
@@ -102,7 +103,7 @@ export function cache(options: CacheOptions = {}): Middleware {
     // Checked per call: an undefined partition would put every such caller in one.
     if (typeof value !== 'string' || value.length === 0) {
       throw new TypeError(
-        `${name}: \`partition\` must return a non-empty string, got \`${String(value)}\`. Return who the entry belongs to (e.g. a tenant id), or pass \`partition: false\` to share entries among every caller.`,
+        `${name}: \`partition\` must return a non-empty string, got ${describeValue(value)}. Return who the entry belongs to (e.g. a tenant id), or pass \`partition: false\` to share entries among every caller.`,
       );
     }
     // Encoded so that a `:` in a partition cannot make two (partition, key) pairs one store key.
@@ -129,7 +130,7 @@ export function cache(options: CacheOptions = {}): Middleware {
       // Checked per call: an undefined key would put every such request under one entry.
       if (typeof custom !== 'string' || custom.length === 0) {
         throw new TypeError(
-          `${name}: \`key\` must return a non-empty string, got \`${String(custom)}\`. Return a value that identifies the request, e.g. requestHash(request) plus a tenant.`,
+          `${name}: \`key\` must return a non-empty string, got ${describeValue(custom)}. Return a value that identifies the request, e.g. requestHash(request) plus a tenant.`,
         );
       }
       const id = `cache:${await partitionOf(ctx)}:${custom}`;

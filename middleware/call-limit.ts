@@ -1,5 +1,6 @@
 import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import { PolicyViolationError } from '../lib/core/errors.js';
+import { checkInteger, checkOneOf, checkString } from '../lib/internal/options.js';
 
 export interface CallLimitOptions {
   /** Model calls allowed through this layer in one scope (see `per`). */
@@ -32,19 +33,11 @@ export interface CallLimitOptions {
  */
 export function callLimit(options: CallLimitOptions): Middleware {
   const { maxCalls, per = 'run', onLimit = 'throw', name = 'callLimit' } = options ?? ({} as CallLimitOptions);
-  if (!Number.isInteger(maxCalls) || maxCalls < 1) {
-    throw new TypeError(`callLimit(): expected \`maxCalls\` to be a positive integer, got \`${String(maxCalls)}\`.`);
-  }
-  if (per !== 'run' && per !== 'pipeline') {
-    throw new TypeError(`callLimit(): expected \`per\` to be 'run' or 'pipeline', got \`${String(per)}\`.`);
-  }
-  if (onLimit !== 'throw' && onLimit !== 'end') {
-    throw new TypeError(`callLimit(): expected \`onLimit\` to be 'throw' or 'end', got \`${String(onLimit)}\`.`);
-  }
+  checkInteger('callLimit()', 'maxCalls', maxCalls);
+  checkOneOf('callLimit()', 'per', per, ['run', 'pipeline']);
+  checkOneOf('callLimit()', 'onLimit', onLimit, ['throw', 'end']);
   const message = options.message ?? `Stopping here: the limit of ${maxCalls} model calls was reached.`;
-  if (typeof message !== 'string') {
-    throw new TypeError(`callLimit(): expected \`message\` to be a string, got ${typeof message}.`);
-  }
+  checkString('callLimit()', 'message', message, { nonEmpty: false });
   // Keyed by the run's state object, the one thing a run keeps for its whole life; a finished run's
   // count goes with it.
   const perRun = new WeakMap<object, number>();

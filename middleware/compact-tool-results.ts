@@ -3,6 +3,7 @@ import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import type { Message, ToolMessage } from '../lib/core/messages.js';
 import { changedBetween, recordDerivation, wantProvenance } from '../lib/internal/provenance.js';
 import { isSealedValid, sealMessage } from '../lib/core/validate.js';
+import { checkInteger, failOption } from '../lib/internal/options.js';
 
 export interface CompactToolResultsOptions {
   /**
@@ -35,20 +36,12 @@ export interface CompactToolResultsOptions {
  */
 export function compactToolResults(options: CompactToolResultsOptions = {}): Middleware {
   const { keepLast = 3, replaceWith = defaultStub, minChars = 200, name = 'compactToolResults' } = options ?? {};
-  if (!Number.isInteger(keepLast) || keepLast < 0) {
-    throw new TypeError(
-      `compactToolResults(): expected \`keepLast\` to be a non-negative integer, got \`${String(keepLast)}\`.`,
-    );
-  }
+  checkInteger('compactToolResults()', 'keepLast', keepLast, { sign: 'non-negative' });
   if (typeof minChars !== 'number' || Number.isNaN(minChars) || minChars < 0) {
-    throw new TypeError(
-      `compactToolResults(): expected \`minChars\` to be a non-negative number, got \`${String(minChars)}\`.`,
-    );
+    failOption('compactToolResults()', 'minChars', 'a non-negative number', minChars);
   }
   if (typeof replaceWith !== 'string' && typeof replaceWith !== 'function') {
-    throw new TypeError(
-      `compactToolResults(): expected \`replaceWith\` to be a string or a function (message) => string, got ${typeof replaceWith}.`,
-    );
+    failOption('compactToolResults()', 'replaceWith', 'a string or a function (message) => string', replaceWith);
   }
   wantProvenance();
   // One stub per original message, reused every turn: its identity keeps the validator's and the

@@ -4,6 +4,7 @@ import type { ReadonlyModelRequest } from '../lib/core/executor.js';
 import { BufferLimitError, PolicyViolationError } from '../lib/core/errors.js';
 import type { ModelResponse, StreamPart } from '../lib/core/messages.js';
 import { ResponseAssembler, partChars, responseToParts } from '../lib/core/stream.js';
+import { checkFunction, checkInteger, checkOneOf, checkString } from '../lib/internal/options.js';
 
 /**
  * What a check returns. `undefined` or `true` allows; a reason string, `false` or a block object
@@ -96,33 +97,15 @@ export function guard(options: GuardOptions): Middleware {
     maxBufferedChars = DEFAULT_MAX_BUFFERED_CHARS,
     name = 'guard',
   } = options ?? ({} as GuardOptions);
-  if (input !== undefined && typeof input !== 'function') {
-    throw new TypeError(`guard(): expected \`input\` to be a function (request, ctx) => verdict, got ${typeof input}.`);
-  }
-  if (output !== undefined && typeof output !== 'function') {
-    throw new TypeError(
-      `guard(): expected \`output\` to be a function (response, ctx, info) => verdict, got ${typeof output}.`,
-    );
-  }
+  checkFunction('guard()', 'input', input, '(request, ctx) => verdict', { optional: true });
+  checkFunction('guard()', 'output', output, '(response, ctx, info) => verdict', { optional: true });
   if (input === undefined && output === undefined) {
     throw new TypeError('guard(): pass an `input` check, an `output` check or both; got neither.');
   }
-  if (streaming !== 'buffer' && streaming !== 'incremental' && streaming !== 'final') {
-    throw new TypeError(
-      `guard(): expected \`streaming\` to be 'buffer', 'incremental' or 'final', got \`${String(streaming)}\`.`,
-    );
-  }
-  if (typeof name !== 'string' || name.length === 0) {
-    throw new TypeError(`guard(): expected \`name\` to be a non-empty string, got \`${String(name)}\`.`);
-  }
-  for (const [option, value] of [
-    ['checkIntervalChars', checkIntervalChars],
-    ['maxBufferedChars', maxBufferedChars],
-  ] as const) {
-    if (!Number.isSafeInteger(value) || value < 1) {
-      throw new TypeError(`guard(): expected \`${option}\` to be a positive integer, got \`${String(value)}\`.`);
-    }
-  }
+  checkOneOf('guard()', 'streaming', streaming, ['buffer', 'incremental', 'final']);
+  checkString('guard()', 'name', name);
+  checkInteger('guard()', 'checkIntervalChars', checkIntervalChars);
+  checkInteger('guard()', 'maxBufferedChars', maxBufferedChars);
   const limits: StreamLimits = { streaming, checkIntervalChars, maxBufferedChars, name };
 
   const judge = async (stage: Stage, verdict: CheckResult, ctx: Context) => {

@@ -2,7 +2,7 @@ import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import type { Context } from '../lib/core/context.js';
 import { RateLimitError } from '../lib/core/errors.js';
 import { StoreError } from '../lib/stores/errors.js';
-import { checkMs } from '../lib/internal/options.js';
+import { checkMs, describeValue } from '../lib/internal/options.js';
 import { sleep as abortableSleep, abortable } from '../lib/internal/signals.js';
 import { memoryStore } from '../lib/stores/memory.js';
 import type { Store, TakeResult } from '../lib/stores/store.js';
@@ -120,11 +120,11 @@ export function rateLimit(options: RateLimitOptions): Middleware {
     async call(ctx, next) {
       const bucket = key ? await key(ctx) : 'global';
       if (typeof bucket !== 'string' || bucket.length === 0) {
-        throw new TypeError(`${name}: \`key\` must return a non-empty string, got \`${String(bucket)}\`.`);
+        throw new TypeError(`${name}: \`key\` must return a non-empty string, got ${describeValue(bucket)}.`);
       }
       const raw = typeof cost === 'function' ? await cost(ctx) : cost;
       if (!costOk(raw)) {
-        throw new TypeError(`${name}: \`cost\` must give a non-negative number, got \`${String(raw)}\`.`);
+        throw new TypeError(`${name}: \`cost\` must give a non-negative number, got ${describeValue(raw)}.`);
       }
       const units = Math.ceil(raw);
       if (units > limit) {

@@ -2,6 +2,7 @@ import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import type { Context } from '../lib/core/context.js';
 import { RetryError, isRetryable } from '../lib/core/errors.js';
 import { sleep } from '../lib/internal/signals.js';
+import { failOption } from '../lib/internal/options.js';
 
 export interface RetryOptions {
   /** Retries after the first attempt. @default 2 */
@@ -96,6 +97,6 @@ export function message(error: unknown): string {
 
 function check(name: string, value: unknown, ok: boolean, expected: string): void {
   if (!ok || typeof value !== 'number' || Number.isNaN(value)) {
-    throw new TypeError(`retry(): expected \`${name}\` to be ${expected}, got \`${String(value)}\`.`);
+    failOption('retry()', name, expected, value);
   }
 }

@@ -1,7 +1,8 @@
 import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import type { Context } from '../lib/core/context.js';
 import { MiddlewareError } from '../lib/core/errors.js';
-import { type ReadonlyModelRequest, describe } from '../lib/core/executor.js';
+import type { ReadonlyModelRequest } from '../lib/core/executor.js';
+import { describeValue } from '../lib/internal/options.js';
 
 /** One rule: when `when` holds for the request, send it to `model`. */
 export interface Route {
@@ -39,7 +40,7 @@ export function router(options: RouterOptions): Middleware {
   const pick = toPicker(routes);
   if (fallbackModel !== undefined && !isModelId(fallbackModel)) {
     throw new TypeError(
-      `router(): expected \`default\` to be a non-empty model id string, got ${describe(fallbackModel)}. Omit it to keep the requested model when no route matches.`,
+      `router(): expected \`default\` to be a non-empty model id string, got ${describeValue(fallbackModel)}. Omit it to keep the requested model when no route matches.`,
     );
   }
 
@@ -50,7 +51,7 @@ export function router(options: RouterOptions): Middleware {
       if (picked !== undefined && !isModelId(picked)) {
         throw new MiddlewareError(
           'router',
-          `router: the route function returned ${describe(picked)} for model \`${ctx.request.model}\`. Return a non-empty model id, or undefined to use \`default\`.`,
+          `router: the route function returned ${describeValue(picked)} for model \`${ctx.request.model}\`. Return a non-empty model id, or undefined to use \`default\`.`,
         );
       }
       if (picked !== undefined && picked !== ctx.request.model) ctx.update((draft) => void (draft.model = picked));
@@ -63,18 +64,18 @@ function toPicker(routes: RouterOptions['routes']): RouteFunction {
   if (typeof routes === 'function') return routes;
   if (!Array.isArray(routes) || routes.length === 0) {
     throw new TypeError(
-      `router(): expected \`routes\` to be a non-empty array of { when, model } or a function (request, ctx) => model, got ${describe(routes)}.`,
+      `router(): expected \`routes\` to be a non-empty array of { when, model } or a function (request, ctx) => model, got ${describeValue(routes)}.`,
     );
   }
   routes.forEach((route: Route, i) => {
     if (typeof route !== 'object' || route === null || typeof route.when !== 'function') {
       throw new TypeError(
-        `router(): expected \`routes[${i}].when\` to be a function (request, ctx) => boolean, got ${describe(route?.when)}.`,
+        `router(): expected \`routes[${i}].when\` to be a function (request, ctx) => boolean, got ${describeValue(route?.when)}.`,
       );
     }
     if (!isModelId(route.model)) {
       throw new TypeError(
-        `router(): expected \`routes[${i}].model\` to be a non-empty model id string, got ${describe(route.model)}.`,
+        `router(): expected \`routes[${i}].model\` to be a non-empty model id string, got ${describeValue(route.model)}.`,
       );
     }
   });

@@ -3,7 +3,7 @@ import type { Immutable } from 'immer';
 import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import type { Context } from '../lib/core/context.js';
 import { MiddlewareError } from '../lib/core/errors.js';
-import { describe } from '../lib/core/executor.js';
+import { checkBoolean, failOption } from '../lib/internal/options.js';
 import type { Message, ModelResponse } from '../lib/core/messages.js';
 
 export interface TracingOptions {
@@ -45,17 +45,11 @@ const STATUS_ERROR = 2 as SpanStatusCode.ERROR;
 export function tracing(options: TracingOptions = {}): Middleware {
   const { tracer: given, captureContent = false, provider, name = 'tracing' } = options ?? {};
   if (given !== undefined && typeof given?.startActiveSpan !== 'function') {
-    throw new TypeError(
-      `tracing(): expected \`tracer\` to be an OpenTelemetry Tracer (with startActiveSpan), got ${describe(given)}.`,
-    );
+    failOption('tracing()', 'tracer', 'an OpenTelemetry Tracer (with startActiveSpan)', given);
   }
-  if (typeof captureContent !== 'boolean') {
-    throw new TypeError(`tracing(): expected \`captureContent\` to be a boolean, got ${describe(captureContent)}.`);
-  }
+  checkBoolean('tracing()', 'captureContent', captureContent);
   if (provider !== undefined && (typeof provider !== 'string' || provider.length === 0)) {
-    throw new TypeError(
-      `tracing(): expected \`provider\` to be a non-empty string such as 'openai', got ${describe(provider)}.`,
-    );
+    failOption('tracing()', 'provider', "a non-empty string such as 'openai'", provider);
   }
   let tracer: Tracer | Promise<Tracer> | undefined = given;
 

@@ -6,6 +6,7 @@ import { MiddlewareError } from '../lib/core/errors.js';
 import type { EffectiveModel } from '../lib/core/events.js';
 import type { Message } from '../lib/core/messages.js';
 import { type Tokenizer, countTokens } from '../lib/core/tokens.js';
+import { checkFunction, checkString, describeValue } from '../lib/internal/options.js';
 
 /** The second argument of a `transformContext` recipe. */
 export interface TransformContextInfo {
@@ -56,19 +57,11 @@ export interface TransformContextOptions {
  */
 export function transformContext(recipe: TransformContextRecipe, options: TransformContextOptions = {}): Middleware {
   if (typeof recipe !== 'function') {
-    throw new TypeError(
-      `transformContext(): expected a recipe (draft, info) => void, got ${recipe === null ? 'null' : typeof recipe}.`,
-    );
+    throw new TypeError(`transformContext(): expected a recipe (draft, info) => void, got ${describeValue(recipe)}.`);
   }
   const { name = recipe.name || 'transformContext', tokenizer } = options ?? {};
-  if (typeof name !== 'string' || name.length === 0) {
-    throw new TypeError(`transformContext(): expected \`name\` to be a non-empty string, got \`${String(name)}\`.`);
-  }
-  if (tokenizer !== undefined && typeof tokenizer !== 'function') {
-    throw new TypeError(
-      `transformContext(): expected \`tokenizer\` to be a function (text) => number, got ${typeof tokenizer}.`,
-    );
-  }
+  checkString('transformContext()', 'name', name);
+  checkFunction('transformContext()', 'tokenizer', tokenizer, '(text) => number', { optional: true });
   const count = (input: string | Immutable<Message> | Immutable<Message[]>) => countTokens(input, { tokenizer });
   const isAsync = (recipe as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] === 'AsyncFunction';
 

@@ -1,7 +1,7 @@
 import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import type { CallUsage, Context, RunContext, UsageTotals } from '../lib/core/context.js';
 import { BudgetExceededError } from '../lib/core/errors.js';
-import { describe } from '../lib/core/executor.js';
+import { describeValue } from '../lib/internal/options.js';
 import type { ModelResponse } from '../lib/core/messages.js';
 
 /** What a model costs, in US dollars per million tokens. */
@@ -66,24 +66,28 @@ export interface UsageOptions {
 export function usage(options: UsageOptions = {}): Middleware {
   const { onUsage, prices = {}, budget = {}, name = 'usage' } = options ?? {};
   if (onUsage !== undefined && typeof onUsage !== 'function') {
-    throw new TypeError(`usage(): expected \`onUsage\` to be a function (report) => void, got ${describe(onUsage)}.`);
+    throw new TypeError(
+      `usage(): expected \`onUsage\` to be a function (report) => void, got ${describeValue(onUsage)}.`,
+    );
   }
   // A Map of the own entries: a model id such as `constructor` or `__proto__` must not find a
   // price on Object.prototype (a NaN cost would disable budget.maxCostUsd for good).
   const priceOf = checkPrices(prices);
   if (typeof budget !== 'object' || budget === null) {
     throw new TypeError(
-      `usage(): expected \`budget\` to be an object { maxCostUsd?, maxTokens? }, got ${describe(budget)}.`,
+      `usage(): expected \`budget\` to be an object { maxCostUsd?, maxTokens? }, got ${describeValue(budget)}.`,
     );
   }
   const { maxCostUsd, maxTokens } = budget;
   if (maxCostUsd !== undefined && !(typeof maxCostUsd === 'number' && maxCostUsd > 0)) {
     throw new TypeError(
-      `usage(): expected \`budget.maxCostUsd\` to be a positive number of US dollars, got ${describe(maxCostUsd)}.`,
+      `usage(): expected \`budget.maxCostUsd\` to be a positive number of US dollars, got ${describeValue(maxCostUsd)}.`,
     );
   }
   if (maxTokens !== undefined && !(Number.isInteger(maxTokens) && maxTokens > 0)) {
-    throw new TypeError(`usage(): expected \`budget.maxTokens\` to be a positive integer, got ${describe(maxTokens)}.`);
+    throw new TypeError(
+      `usage(): expected \`budget.maxTokens\` to be a positive integer, got ${describeValue(maxTokens)}.`,
+    );
   }
   const pipelineTotals = emptyTotals();
   // Per run and per instance, so two usage() layers in one run never count a call twice.
@@ -196,14 +200,14 @@ function emptyTotals(): UsageTotals {
 function checkPrices(prices: unknown): ReadonlyMap<string, ModelPrice> {
   if (typeof prices !== 'object' || prices === null || Array.isArray(prices)) {
     throw new TypeError(
-      `usage(): expected \`prices\` to be an object keyed by model id, e.g. { 'gpt-5-mini': { inputPerMillion: 0.25, outputPerMillion: 2 } }, got ${describe(prices)}.`,
+      `usage(): expected \`prices\` to be an object keyed by model id, e.g. { 'gpt-5-mini': { inputPerMillion: 0.25, outputPerMillion: 2 } }, got ${describeValue(prices)}.`,
     );
   }
   const map = new Map<string, ModelPrice>();
   for (const [model, price] of Object.entries(prices)) {
     if (typeof price !== 'object' || price === null) {
       throw new TypeError(
-        `usage(): expected \`prices['${model}']\` to be { inputPerMillion, outputPerMillion, cachedInputPerMillion? }, got ${describe(price)}.`,
+        `usage(): expected \`prices['${model}']\` to be { inputPerMillion, outputPerMillion, cachedInputPerMillion? }, got ${describeValue(price)}.`,
       );
     }
     const copy: { -readonly [K in keyof ModelPrice]: ModelPrice[K] } = { inputPerMillion: 0, outputPerMillion: 0 };
@@ -213,7 +217,7 @@ function checkPrices(prices: unknown): ReadonlyMap<string, ModelPrice> {
       if (value === undefined && field === 'cachedInputPerMillion') continue;
       if (!(typeof value === 'number' && value >= 0 && Number.isFinite(value))) {
         throw new TypeError(
-          `usage(): expected \`prices['${model}'].${field}\` to be a finite non-negative number of US dollars per million tokens, got ${describe(value)}.`,
+          `usage(): expected \`prices['${model}'].${field}\` to be a finite non-negative number of US dollars per million tokens, got ${describeValue(value)}.`,
         );
       }
       copy[field] = value;

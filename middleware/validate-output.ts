@@ -4,6 +4,7 @@ import type { Context } from '../lib/core/context.js';
 import { BufferLimitError, OutputValidationError } from '../lib/core/errors.js';
 import { type ModelResponse, type StreamPart, type Usage, textOf, toolCallsOf } from '../lib/core/messages.js';
 import { ResponseAssembler, partChars } from '../lib/core/stream.js';
+import { checkFunction, checkInteger, failOption } from '../lib/internal/options.js';
 
 /** What a `repairPrompt` gets to explain the failure to the model. */
 export interface RepairInfo {
@@ -68,25 +69,11 @@ export function validateOutput<S extends z.ZodType>(options: ValidateOutputOptio
     name = 'validateOutput',
   } = options ?? ({} as ValidateOutputOptions<S>);
   if (typeof (schema as { safeParseAsync?: unknown } | undefined)?.safeParseAsync !== 'function') {
-    throw new TypeError(
-      `validateOutput(): expected \`schema\` to be a zod schema, e.g. z.object({ ... }), got ${schema === null ? 'null' : typeof schema}.`,
-    );
+    failOption('validateOutput()', 'schema', 'a zod schema, e.g. z.object({ ... })', schema);
   }
-  if (!Number.isInteger(maxRepairs) || maxRepairs < 0) {
-    throw new TypeError(
-      `validateOutput(): expected \`maxRepairs\` to be a non-negative integer, got \`${String(maxRepairs)}\`.`,
-    );
-  }
-  if (!Number.isSafeInteger(maxBufferedChars) || maxBufferedChars < 1) {
-    throw new TypeError(
-      `validateOutput(): expected \`maxBufferedChars\` to be a positive integer, got \`${String(maxBufferedChars)}\`.`,
-    );
-  }
-  if (typeof repairPrompt !== 'function') {
-    throw new TypeError(
-      `validateOutput(): expected \`repairPrompt\` to be a function (info) => string, got ${typeof repairPrompt}.`,
-    );
-  }
+  checkInteger('validateOutput()', 'maxRepairs', maxRepairs, { sign: 'non-negative' });
+  checkInteger('validateOutput()', 'maxBufferedChars', maxBufferedChars);
+  checkFunction('validateOutput()', 'repairPrompt', repairPrompt, '(info) => string');
 
   // This layer's value per call, keyed by the call's state bag: with two validateOutput layers,
   // `ctx.state.validatedOutput` holds the outer one's, but each `.output(ctx)` returns its own.

@@ -5,7 +5,13 @@ import type {
   LanguageModelV4Usage,
 } from '@ai-sdk/provider';
 import { ProviderError } from '../core/errors.js';
-import type { ExecuteOptions, Executor, ExecutorWithDefaultModel, ReadonlyModelRequest } from '../core/executor.js';
+import {
+  describeValue,
+  type ExecuteOptions,
+  type Executor,
+  type ExecutorWithDefaultModel,
+  type ReadonlyModelRequest,
+} from '../core/executor.js';
 import type { AssistantMessage, FinishReason, ModelResponse, StreamPart, Usage } from '../core/messages.js';
 import { toCallOptions } from './ai-sdk-prompt.js';
 import { parseToolInput } from './content.js';
@@ -139,12 +145,12 @@ function assertModel(model: unknown, where: string): asserts model is LanguageMo
   const version = (model as { specificationVersion?: unknown } | null)?.specificationVersion;
   if (typeof model !== 'object' || model === null || typeof (model as LanguageModelV4).doGenerate !== 'function') {
     throw new TypeError(
-      `${where}: expected an AI SDK language model (e.g. openai('gpt-5-mini')), got ${typeof model}.`,
+      `${where}: expected an AI SDK language model (e.g. openai('gpt-5-mini')), got ${describeValue(model)}.`,
     );
   }
   if (version !== 'v4') {
     throw new TypeError(
-      `${where}: expected a LanguageModelV4 (specificationVersion 'v4'), got \`${String(version)}\`. Upgrade the provider package to one built for ai@7.`,
+      `${where}: expected a LanguageModelV4 (specificationVersion 'v4'), got ${describeValue(version)}. Upgrade the provider package to one built for ai@7.`,
     );
   }
 }

@@ -6,9 +6,9 @@ import type {
   LanguageModelV4StreamPart,
   LanguageModelV4StreamResult,
 } from '@ai-sdk/provider';
-import type { Executor } from '../core/executor.js';
+import { describeValue, type Executor } from '../core/executor.js';
 import type { ModelResponse, StreamPart } from '../core/messages.js';
-import { fromParts, responseToParts } from '../core/stream.js';
+import { executorStream } from '../core/stream.js';
 import { toRequest } from './ai-sdk-request.js';
 import { StreamTranslator, stringifyInput, toV4FinishReason, toV4Usage } from './ai-sdk-stream.js';
 
@@ -36,13 +36,13 @@ export interface ToLanguageModelOptions {
 export function toLanguageModel(executor: Executor, options: ToLanguageModelOptions): LanguageModelV4 {
   if (typeof executor?.generate !== 'function') {
     throw new TypeError(
-      `toLanguageModel(): expected a pipeline or executor as the first argument, got ${typeof executor}.`,
+      `toLanguageModel(): expected a pipeline or executor as the first argument, got ${describeValue(executor)}.`,
     );
   }
   const { modelId, provider = 'modelware', supportedUrls = { 'image/*': [/^https?:\/\//] } } = options ?? {};
   if (typeof modelId !== 'string' || modelId === '') {
     throw new TypeError(
-      `toLanguageModel(): expected \`modelId\` to be a non-empty string, got \`${String(modelId)}\`.`,
+      `toLanguageModel(): expected \`modelId\` to be a non-empty string, got ${describeValue(modelId)}.`,
     );
   }
 
@@ -69,10 +69,7 @@ export function toLanguageModel(executor: Executor, options: ToLanguageModelOpti
     async doStream(call: LanguageModelV4CallOptions): Promise<LanguageModelV4StreamResult> {
       const { request, warnings } = toRequest(call, modelId);
       const signal = call.abortSignal;
-      const source: AsyncIterable<StreamPart> = executor.stream
-        ? executor.stream(request, { signal })
-        : fromParts(responseToParts(await executor.generate(request, { signal })));
-      const iterator = source[Symbol.asyncIterator]();
+      const iterator = executorStream(executor, request, { signal })[Symbol.asyncIterator]();
       // Pull the first part now, so a failure before any output rejects doStream (as providers do).
       let pending: IteratorResult<StreamPart> | undefined = await iterator.next();
       const translator = new StreamTranslator(provider);

@@ -7,11 +7,12 @@ import type {
 } from '@anthropic-ai/sdk/resources/messages';
 import { ProviderError } from '../core/errors.js';
 import {
+  assertModelOption,
+  describeValue,
   type ExecuteOptions,
   type Executor,
   type ExecutorWithDefaultModel,
   type ReadonlyModelRequest,
-  assertModelOption,
 } from '../core/executor.js';
 import type { ModelResponse, StreamPart } from '../core/messages.js';
 import { MessageEventMapper } from './anthropic-stream.js';
@@ -93,7 +94,7 @@ export function anthropicExecutor(options: AnthropicExecutorOptions): Executor {
   assertModelOption(model, 'anthropicExecutor()');
   if (!Number.isInteger(maxTokens) || maxTokens < 1) {
     throw new TypeError(
-      `anthropicExecutor(): expected \`maxTokens\` to be a positive integer, got \`${String(maxTokens)}\`.`,
+      `anthropicExecutor(): expected \`maxTokens\` to be a positive integer, got ${describeValue(maxTokens)}.`,
     );
   }
   const messages = client.messages;

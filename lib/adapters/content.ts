@@ -1,5 +1,5 @@
 import { InvalidRequestError } from '../core/errors.js';
-import type { ReadonlyModelRequest } from '../core/executor.js';
+import { describeValue, type ReadonlyModelRequest } from '../core/executor.js';
 
 /** An image part resolved to what wire formats take: a fetchable URL, or base64 bytes with their type. */
 export type ImageSource =
@@ -105,7 +105,7 @@ export function isRecord(value: unknown): value is Readonly<Record<string, unkno
 export function assertBody(body: unknown, where: string, core: CoreFields): void {
   if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) {
     throw new TypeError(
-      `${where}: expected \`body\` to be an object of extra body fields, got ${Array.isArray(body) ? 'an array' : `\`${String(body)}\``}.`,
+      `${where}: expected \`body\` to be an object of extra body fields, got ${describeValue(body)}.`,
     );
   }
   const field = body === undefined ? undefined : coreField(body as object, core);

@@ -6,11 +6,12 @@ import type {
 } from 'openai/resources/chat/completions';
 import { ProviderError } from '../core/errors.js';
 import {
+  assertModelOption,
+  describeValue,
   type ExecuteOptions,
   type Executor,
   type ExecutorWithDefaultModel,
   type ReadonlyModelRequest,
-  assertModelOption,
 } from '../core/executor.js';
 import type { ModelResponse, StreamPart } from '../core/messages.js';
 import { type CoreFields, assertBody, assertClient, callExtras } from './content.js';
@@ -97,12 +98,12 @@ export function openaiExecutor(options: OpenAIExecutorOptions): Executor {
   assertModelOption(model, 'openaiExecutor()');
   if (systemRole !== 'system' && systemRole !== 'developer') {
     throw new TypeError(
-      `openaiExecutor(): expected \`systemRole\` to be 'system' or 'developer', got \`${String(systemRole)}\`.`,
+      `openaiExecutor(): expected \`systemRole\` to be 'system' or 'developer', got ${describeValue(systemRole)}.`,
     );
   }
   if (maxTokensField !== 'max_completion_tokens' && maxTokensField !== 'max_tokens') {
     throw new TypeError(
-      `openaiExecutor(): expected \`maxTokensField\` to be 'max_completion_tokens' or 'max_tokens', got \`${String(maxTokensField)}\`.`,
+      `openaiExecutor(): expected \`maxTokensField\` to be 'max_completion_tokens' or 'max_tokens', got ${describeValue(maxTokensField)}.`,
     );
   }
   const settings = { systemRole, maxTokensField };

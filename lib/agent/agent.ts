@@ -2,14 +2,9 @@ import type { Immutable } from 'immer';
 import { type Layer, type Middleware, toLayers } from '../core/compose.js';
 import type { RunState } from '../core/context.js';
 import { newId } from '../core/call-core.js';
-import {
-  assertExecutor,
-  describe,
-  type Executor,
-  type ExecutorWithDefaultModel,
-  executorName,
-} from '../core/executor.js';
+import { assertExecutor, type Executor, type ExecutorWithDefaultModel, executorName } from '../core/executor.js';
 import type { CallOptions, Message } from '../core/messages.js';
+import { describeValue } from '../internal/options.js';
 import { type Prepared, driveRun } from './loop.js';
 import type { ViewLayer } from '../core/engine.js';
 import { pipeline } from '../core/pipeline.js';
@@ -139,7 +134,9 @@ export function runAgent(options: RunAgentOptions): Promise<AgentResult> {
 /** @internal Checks and normalises the options once per run (shared with `streamAgent`). */
 export function prepareRun(options: RunAgentOptions, where: string): Prepared {
   if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`${where}: expected an options object { model, messages, tools }, got ${describe(options)}.`);
+    throw new TypeError(
+      `${where}: expected an options object { model, messages, tools }, got ${describeValue(options)}.`,
+    );
   }
   const {
     model,
@@ -163,11 +160,11 @@ export function prepareRun(options: RunAgentOptions, where: string): Prepared {
   }
   if (typeof modelId !== 'string' || modelId === '') {
     throw new TypeError(
-      `${where}: expected \`${options.modelId === undefined ? 'model.defaultModel' : 'modelId'}\` to be a non-empty model id string, got ${describe(modelId)}.`,
+      `${where}: expected \`${options.modelId === undefined ? 'model.defaultModel' : 'modelId'}\` to be a non-empty model id string, got ${describeValue(modelId)}.`,
     );
   }
   if (!Array.isArray(messages)) {
-    throw new TypeError(`${where}: expected \`messages\` to be an array of messages, got ${describe(messages)}.`);
+    throw new TypeError(`${where}: expected \`messages\` to be an array of messages, got ${describeValue(messages)}.`);
   }
   if (validate) {
     const problem = findRequestProblem({ model: modelId, messages });
@@ -180,34 +177,36 @@ export function prepareRun(options: RunAgentOptions, where: string): Prepared {
     }
   }
   if (!Number.isInteger(maxTurns) || maxTurns < 1) {
-    throw new TypeError(`${where}: expected \`maxTurns\` to be a positive integer, got \`${String(maxTurns)}\`.`);
+    throw new TypeError(`${where}: expected \`maxTurns\` to be a positive integer, got ${describeValue(maxTurns)}.`);
   }
   if (onMaxTurns !== 'throw' && onMaxTurns !== 'stop') {
-    throw new TypeError(`${where}: expected \`onMaxTurns\` to be 'throw' or 'stop', got \`${String(onMaxTurns)}\`.`);
+    throw new TypeError(`${where}: expected \`onMaxTurns\` to be 'throw' or 'stop', got ${describeValue(onMaxTurns)}.`);
   }
   if (!(toolConcurrency >= 1) || (toolConcurrency !== Number.POSITIVE_INFINITY && !Number.isInteger(toolConcurrency))) {
     throw new TypeError(
-      `${where}: expected \`toolConcurrency\` to be a positive integer or Infinity, got \`${String(toolConcurrency)}\`.`,
+      `${where}: expected \`toolConcurrency\` to be a positive integer or Infinity, got ${describeValue(toolConcurrency)}.`,
     );
   }
   if (!Number.isInteger(maxToolCallsPerTurn) || maxToolCallsPerTurn < 1) {
     throw new TypeError(
-      `${where}: expected \`maxToolCallsPerTurn\` to be a positive integer, got \`${String(maxToolCallsPerTurn)}\`.`,
+      `${where}: expected \`maxToolCallsPerTurn\` to be a positive integer, got ${describeValue(maxToolCallsPerTurn)}.`,
     );
   }
   if (toolTimeoutMs !== undefined && !isTimerMs(toolTimeoutMs)) {
     throw new TypeError(
-      `${where}: expected \`toolTimeoutMs\` to be a positive integer of at most ${MAX_TIMER_MS} (about 24.8 days), got \`${String(toolTimeoutMs)}\`.`,
+      `${where}: expected \`toolTimeoutMs\` to be a positive integer of at most ${MAX_TIMER_MS} (about 24.8 days), got ${describeValue(toolTimeoutMs)}.`,
     );
   }
   if (!Number.isInteger(maxToolInputDepth) || maxToolInputDepth < 1) {
     throw new TypeError(
-      `${where}: expected \`maxToolInputDepth\` to be a positive integer, got \`${String(maxToolInputDepth)}\`.`,
+      `${where}: expected \`maxToolInputDepth\` to be a positive integer, got ${describeValue(maxToolInputDepth)}.`,
     );
   }
   const tools = toolMap(options.tools, where);
   if (options.plugins !== undefined && !Array.isArray(options.plugins)) {
-    throw new TypeError(`${where}: expected \`plugins\` to be an array of plugins, got ${describe(options.plugins)}.`);
+    throw new TypeError(
+      `${where}: expected \`plugins\` to be an array of plugins, got ${describeValue(options.plugins)}.`,
+    );
   }
   const middleware = options.plugins?.length
     ? [runPlugins(...options.plugins), ...(options.middleware ?? [])]
@@ -265,12 +264,14 @@ function toolMap(tools: readonly AnyTool[] | undefined, where: string): Readonly
   const map = new Map<string, AnyTool>();
   if (tools === undefined) return map;
   if (!Array.isArray(tools)) {
-    throw new TypeError(`${where}: expected \`tools\` to be an array of tool() definitions, got ${describe(tools)}.`);
+    throw new TypeError(
+      `${where}: expected \`tools\` to be an array of tool() definitions, got ${describeValue(tools)}.`,
+    );
   }
   tools.forEach((t: AnyTool, i) => {
     if (typeof t !== 'object' || t === null || typeof t.execute !== 'function' || typeof t.spec !== 'object') {
       throw new TypeError(
-        `${where}: \`tools[${i}]\` is not a tool; create it with tool({ name, input, execute }), got ${describe(t)}.`,
+        `${where}: \`tools[${i}]\` is not a tool; create it with tool({ name, input, execute }), got ${describeValue(t)}.`,
       );
     }
     if (map.has(t.name)) {

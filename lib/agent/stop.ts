@@ -2,6 +2,7 @@ import type { Immutable } from 'immer';
 import type { RunContext } from '../core/context.js';
 import type { Message, ModelResponse } from '../core/messages.js';
 import type { TurnRecord } from './run-context.js';
+import { describeValue } from '../internal/options.js';
 
 /** What a stop condition sees after each turn that asked for tools (their results are in). */
 export interface StopState {
@@ -28,7 +29,7 @@ export type StopCondition = (state: StopState) => boolean | PromiseLike<boolean>
  */
 export function stepCountIs(count: number): StopCondition {
   if (!Number.isInteger(count) || count < 1) {
-    throw new TypeError(`stepCountIs(): expected a positive integer, got \`${String(count)}\`.`);
+    throw new TypeError(`stepCountIs(): expected a positive integer, got ${describeValue(count)}.`);
   }
   return function stepCountIs({ turns }) {
     return turns.length >= count;
@@ -60,7 +61,7 @@ export function toStopConditions(value: unknown, where: string): readonly StopCo
   list.forEach((condition, i) => {
     if (typeof condition !== 'function') {
       throw new TypeError(
-        `${where}: expected \`stopWhen\` to be a condition function or an array of them (e.g. stepCountIs(5)), got ${typeof condition} at index ${i}.`,
+        `${where}: expected \`stopWhen\` to be a condition function or an array of them (e.g. stepCountIs(5)), got ${describeValue(condition)} at index ${i}.`,
       );
     }
   });

@@ -3,8 +3,8 @@ import { immer } from '../internal/immer.js';
 import type { Next } from '../core/compose.js';
 import type { RunContext } from '../core/context.js';
 import { MiddlewareError } from '../core/errors.js';
-import { describe } from '../core/executor.js';
-import type { ToolCallPart } from '../core/messages.js';
+import { describeValue } from '../internal/options.js';
+import type { ToolCallPart, ToolMessage } from '../core/messages.js';
 import type { RunCore } from './run-context.js';
 import type { AnyTool } from './tools.js';
 
@@ -18,6 +18,24 @@ export interface ToolResult {
   readonly output?: unknown;
   /** What the tool threw, or the input's `ZodError`. Not persisted. */
   readonly error?: unknown;
+}
+
+/**
+ * The tool message a result is persisted as: the one builder for the transcript's tool messages
+ * (the tool runner, and `tool_result_persist` hooks that see it before it is stored).
+ */
+export function toolMessage(
+  call: { readonly toolCallId: string; readonly toolName: string },
+  result: ToolResult,
+): ToolMessage {
+  const message: ToolMessage = {
+    role: 'tool',
+    toolCallId: call.toolCallId,
+    toolName: call.toolName,
+    content: result.content,
+  };
+  if (result.isError) message.isError = true;
+  return message;
 }
 
 /**
@@ -122,7 +140,7 @@ export class ToolContext<Input = unknown> {
     if (result !== undefined && (typeof result !== 'object' || typeof result.content !== 'string')) {
       throw new MiddlewareError(
         this.layer,
-        `\`${this.layer}\` set ctx.result to ${describe(result)}. A tool result needs a string \`content\`, e.g. { content: 'done' } or { content: 'not allowed', isError: true }.`,
+        `\`${this.layer}\` set ctx.result to ${describeValue(result)}. A tool result needs a string \`content\`, e.g. { content: 'done' } or { content: 'not allowed', isError: true }.`,
       );
     }
     this.core.result = result;

@@ -4,7 +4,7 @@ import { MiddlewareError, ModelwareError, TimeoutError } from '../core/errors.js
 import type { ToolCallPart, ToolMessage } from '../core/messages.js';
 import { type ReplayHooks, type Step, type ViewLayer, buildStack, viewHandler } from '../core/engine.js';
 import type { RunCore } from './run-context.js';
-import { ReplayToolContext, ToolCallCore, ToolContext, type ToolResult } from './tool-context.js';
+import { ReplayToolContext, ToolCallCore, ToolContext, type ToolResult, toolMessage } from './tool-context.js';
 import type { AnyTool } from './tools.js';
 
 /** @internal How a run executes tool calls. */
@@ -101,13 +101,7 @@ async function finish(
   onResult: OnToolResult | undefined,
 ): Promise<ToolMessage> {
   if (settings.throwOnToolError && result.isError && result.error !== undefined) throw result.error;
-  const message: ToolMessage = {
-    role: 'tool',
-    toolCallId: call.toolCallId,
-    toolName: call.toolName,
-    content: result.content,
-  };
-  if (result.isError) message.isError = true;
+  const message = toolMessage(call, result);
   // Valid by construction (ids from a validated call, string content), so frozen, not re-checked.
   Object.freeze(message);
   await onResult?.(message, result);

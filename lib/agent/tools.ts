@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { RunContext } from '../core/context.js';
-import { describe } from '../core/executor.js';
+import { describeValue } from '../internal/options.js';
 import { type ToolSpec, ToolSpecSchema } from '../core/messages.js';
 
 /** The second argument of a tool's `execute`. */
@@ -66,11 +66,13 @@ export function tool<Schema extends z.ZodType, Output>(
   const { name, description, input, execute, timeoutMs } = definition ?? ({} as ToolDefinition<Schema, Output>);
   if (!ToolSpecSchema.shape.name.safeParse(name).success) {
     throw new TypeError(
-      `tool(): expected \`name\` to be 1-64 characters of a-z, A-Z, 0-9, _ or -, got ${describe(name)}.`,
+      `tool(): expected \`name\` to be 1-64 characters of a-z, A-Z, 0-9, _ or -, got ${describeValue(name)}.`,
     );
   }
   if (description !== undefined && typeof description !== 'string') {
-    throw new TypeError(`tool() \`${name}\`: expected \`description\` to be a string, got ${describe(description)}.`);
+    throw new TypeError(
+      `tool() \`${name}\`: expected \`description\` to be a string, got ${describeValue(description)}.`,
+    );
   }
   if (isZod3Schema(input)) {
     throw new TypeError(
@@ -79,15 +81,15 @@ export function tool<Schema extends z.ZodType, Output>(
   }
   if (!(input instanceof z.ZodType)) {
     throw new TypeError(
-      `tool() \`${name}\`: expected \`input\` to be a zod schema (z.object({...})), got ${describe(input)}.`,
+      `tool() \`${name}\`: expected \`input\` to be a zod schema (z.object({...})), got ${describeValue(input)}.`,
     );
   }
   if (typeof execute !== 'function') {
-    throw new TypeError(`tool() \`${name}\`: expected \`execute\` to be a function, got ${describe(execute)}.`);
+    throw new TypeError(`tool() \`${name}\`: expected \`execute\` to be a function, got ${describeValue(execute)}.`);
   }
   if (timeoutMs !== undefined && !isTimerMs(timeoutMs)) {
     throw new TypeError(
-      `tool() \`${name}\`: expected \`timeoutMs\` to be a positive integer of at most ${MAX_TIMER_MS} (about 24.8 days), got \`${String(timeoutMs)}\`.`,
+      `tool() \`${name}\`: expected \`timeoutMs\` to be a positive integer of at most ${MAX_TIMER_MS} (about 24.8 days), got ${describeValue(timeoutMs)}.`,
     );
   }
   let schema: Record<string, unknown>;

@@ -4,7 +4,7 @@ import { MiddlewareError, toError, unwrapAbort } from './errors.js';
 import type { EventHub } from './events.js';
 import type { ExecuteOptions, Executor } from './executor.js';
 import type { ModelResponse, StreamPart } from './messages.js';
-import { ResponseAssembler, closable, fromParts, responseToParts } from './stream.js';
+import { ResponseAssembler, closable, executorStream } from './stream.js';
 import { validateResponse } from './validate.js';
 
 /** What every call of one pipeline shares. */
@@ -27,6 +27,13 @@ export function emitRequested(events: EventHub, core: CallCore): void {
 export function emitCompleted(events: EventHub, core: CallCore, response: ModelResponse, started: number): void {
   if (events.has('completed')) {
     events.emit({ type: 'completed', ...eventBase(core), response, durationMs: performance.now() - started });
+  }
+}
+
+/** The one place a call reports `failed` (generate, stream, and a stream its consumer abandoned). */
+export function emitFailed(events: EventHub, core: CallCore, error: unknown, started: number): void {
+  if (events.has('failed')) {
+    events.emit({ type: 'failed', ...eventBase(core), error, durationMs: performance.now() - started });
   }
 }
 
@@ -63,13 +70,10 @@ async function dispatch(env: CallEnv, core: CallCore): Promise<void> {
     core.response = response;
     return;
   }
-  if (!executor.stream) {
-    const response = await executor.generate(request, options);
-    if (env.settings.validate) validateResponse(response, env.executorName);
-    core.stream = observe(env, core, fromParts(responseToParts(response))[Symbol.asyncIterator](), undefined);
-    return;
-  }
-  const iterator = executor.stream(request, options)[Symbol.asyncIterator]();
+  const check = env.settings.validate
+    ? (response: ModelResponse) => validateResponse(response, env.executorName)
+    : undefined;
+  const iterator = executorStream(executor, request, options, check)[Symbol.asyncIterator]();
   // Wait for the first part so connection errors surface here, where retry and fallback see them.
   const first = await iterator.next();
   if (core.epoch !== epoch) {

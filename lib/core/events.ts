@@ -1,5 +1,6 @@
 import type { ReadonlyModelRequest } from './executor.js';
 import type { ModelResponse, StreamPart } from './messages.js';
+import { describeValue } from '../internal/options.js';
 
 /** The model a call asked for, and the one it was actually sent to after routing or fallback. */
 export interface EffectiveModel {
@@ -38,7 +39,7 @@ export class EventHub {
 
   on<T extends ModelEventType>(type: T, listener: ModelEventListener<T>): () => void {
     if (typeof listener !== 'function') {
-      throw new TypeError(`on('${type}'): expected a listener function, got ${typeof listener}.`);
+      throw new TypeError(`on('${type}'): expected a listener function, got ${describeValue(listener)}.`);
     }
     const list = (this.listeners[type] ??= []) as ModelEventListener<T>[];
     list.push(listener);

@@ -1,4 +1,5 @@
 import type { Immutable } from 'immer';
+import { describeValue } from '../internal/options.js';
 import type { ModelRequest, ModelResponse, StreamPart } from './messages.js';
 
 /** A request as layers and executors see it: deeply read-only. Change it with `ctx.update()`. */
@@ -46,7 +47,7 @@ export type ExecutorWithDefaultModel = Executor & { readonly defaultModel: strin
 export function assertModelOption(model: unknown, where: string): asserts model is string | undefined {
   if (model !== undefined && (typeof model !== 'string' || model === '')) {
     throw new TypeError(
-      `${where}: expected \`model\` (the default model id) to be a non-empty string, got ${describe(model)}.`,
+      `${where}: expected \`model\` (the default model id) to be a non-empty string, got ${describeValue(model)}.`,
     );
   }
 }
@@ -63,16 +64,13 @@ export function assertExecutor(value: unknown, where: string): asserts value is 
     ((value as Executor).stream !== undefined && typeof (value as Executor).stream !== 'function')
   ) {
     throw new TypeError(
-      `${where}: expected an executor (an object with a generate(request, options) method), got ${describe(value)}.`,
+      `${where}: expected an executor (an object with a generate(request, options) method), got ${describeValue(value)}.`,
     );
   }
 }
 
-/** A short description of a value for error messages: its type and, where short, the value. */
-export function describe(value: unknown): string {
-  if (value === null) return '`null`';
-  if (typeof value === 'function') return `a function \`${value.name || 'anonymous'}\``;
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
-  if (typeof value === 'object') return `an object with keys [${Object.keys(value).slice(0, 5).join(', ')}]`;
-  return `${typeof value} \`${String(value)}\``;
-}
+/**
+ * @internal The one value printer (lib/internal/options.ts), passed on for adapters and testing, which
+ * import core only; `describe` is its old name, kept until compose.ts imports `describeValue`.
+ */
+export { describeValue, describeValue as describe };

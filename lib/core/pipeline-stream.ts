@@ -1,6 +1,6 @@
 import { CallCore } from './call-core.js';
 import type { RunContext } from './context.js';
-import { type CallEnv, callError, emitCompleted, emitRequested, eventBase } from './dispatch.js';
+import { type CallEnv, callError, emitCompleted, emitFailed, emitRequested } from './dispatch.js';
 import type { MiddlewareError } from './errors.js';
 import type { ExecuteOptions, ReadonlyModelRequest } from './executor.js';
 import type { ModelResponse, StreamPart } from './messages.js';
@@ -81,9 +81,7 @@ export async function* streamCall(
     settled = true;
     const signal = controller.signal;
     const error = callError(env.blame(core, thrown), signal);
-    if (env.events.has('failed')) {
-      env.events.emit({ type: 'failed', ...eventBase(core), error, durationMs: performance.now() - started });
-    }
+    emitFailed(env.events, core, error, started);
     throw error;
   } finally {
     detach();
@@ -114,16 +112,6 @@ export async function* streamCall(
         // The call already has its outcome; a failing cleanup must not replace it.
       }
     }
-    if (!settled) {
-      const reason = controller.signal.reason;
-      if (env.events.has('failed')) {
-        env.events.emit({
-          type: 'failed',
-          ...eventBase(core),
-          error: reason,
-          durationMs: performance.now() - started,
-        });
-      }
-    }
+    if (!settled) emitFailed(env.events, core, controller.signal.reason, started);
   }
 }

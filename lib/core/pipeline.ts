@@ -1,7 +1,7 @@
 import { type Layer, type Middleware, blameInnermost, buildStack, toLayers } from './compose.js';
 import { CallCore, type CoreSettings, enableInspection } from './call-core.js';
 import type { RunContext } from './context.js';
-import { callError, dispatcher, emitCompleted, emitRequested, eventBase } from './dispatch.js';
+import { callError, dispatcher, emitCompleted, emitFailed, emitRequested } from './dispatch.js';
 import { MiddlewareError, layerError, toError } from './errors.js';
 import { EventHub, type ModelEventListener, type ModelEventType } from './events.js';
 import {
@@ -236,9 +236,7 @@ class PipelineImpl implements Pipeline {
     } catch (thrown) {
       // An abort rejects with the signal's reason as is, whatever its type (as fetch does).
       const error = callError(blameInnermost(thrown, core, this.#callLayers, this.name), core.signal);
-      if (this.#events.has('failed')) {
-        this.#events.emit({ type: 'failed', ...eventBase(core), error, durationMs: performance.now() - started });
-      }
+      emitFailed(this.#events, core, error, started);
       throw error;
     }
   }

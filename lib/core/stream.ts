@@ -1,3 +1,4 @@
+import type { ExecuteOptions, Executor, ReadonlyModelRequest } from './executor.js';
 import type { AssistantMessage, FinishReason, ModelResponse, StreamPart, Usage } from './messages.js';
 
 type AssistantPart = Exclude<AssistantMessage['content'], string>[number];
@@ -113,6 +114,31 @@ export function responseToParts(response: ModelResponse): StreamPart[] {
 
 export async function* fromParts(parts: readonly StreamPart[]): AsyncGenerator<StreamPart> {
   for (const part of parts) yield part;
+}
+
+/**
+ * The executor's stream or, for a generate-only executor, `generate()`'s answer replayed as the
+ * parts that would have streamed it (`generate` runs at the first `next()`). `check` sees that
+ * answer before any part is yielded, so a bad one fails where the first part would have.
+ */
+export function executorStream(
+  executor: Executor,
+  request: ReadonlyModelRequest,
+  options?: ExecuteOptions,
+  check?: (response: ModelResponse) => void,
+): AsyncIterable<StreamPart> {
+  return executor.stream ? executor.stream(request, options) : generateAsParts(executor, request, options, check);
+}
+
+async function* generateAsParts(
+  executor: Executor,
+  request: ReadonlyModelRequest,
+  options: ExecuteOptions | undefined,
+  check: ((response: ModelResponse) => void) | undefined,
+): AsyncGenerator<StreamPart> {
+  const response = await executor.generate(request, options);
+  check?.(response);
+  yield* responseToParts(response);
 }
 
 /** Observes a stream part by part; see `Context.tapStream`. */

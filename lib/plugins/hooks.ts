@@ -1,5 +1,6 @@
 import type { Draft, Immutable } from 'immer';
 import { z } from 'zod';
+import { describeValue } from '../internal/options.js';
 
 /**
  * A named point where plugins register handlers. The payload schema is the source of truth for the
@@ -111,7 +112,7 @@ export function defineHook<const N extends string, S extends z.ZodObject, const 
 ): HookPoint<N, z.infer<S>, W> {
   const { name, payload, writable = [], description = '', subject } = options ?? ({} as DefineHookOptions<N, S, W>);
   if (typeof name !== 'string' || !/^[a-z][a-z0-9_]*$/.test(name)) {
-    throw new TypeError(`defineHook(): expected \`name\` to be snake_case (a-z, 0-9, _), got \`${String(name)}\`.`);
+    throw new TypeError(`defineHook(): expected \`name\` to be snake_case (a-z, 0-9, _), got ${describeValue(name)}.`);
   }
   if (registry.has(name)) {
     throw new TypeError(

@@ -2,7 +2,7 @@ import type { Immutable } from 'immer';
 import { immer } from '../internal/immer.js';
 import { forwardAbort } from '../internal/signals.js';
 import { PluginError, type PluginFailure, PolicyViolationError, TimeoutError, type Violation } from '../core/errors.js';
-import { describe } from '../core/executor.js';
+import { describeValue } from '../internal/options.js';
 import { findFieldProblem, findReadOnlyChange } from './hook-policy.js';
 import type { HookPoint, HookSubject } from './hooks.js';
 import { formatPath } from '../core/validate.js';
@@ -105,7 +105,7 @@ export class PluginRunner {
         point,
         mode,
         'contract',
-        `returned ${describe(result)}. Return nothing to continue (change the payload through the draft), or block(reason, code).`,
+        `returned ${describeValue(result)}. Return nothing to continue (change the payload through the draft), or block(reason, code).`,
       );
     }
     if (next !== payload && (mode === 'sequential' || mode === 'transform' || mode === 'concurrent')) {

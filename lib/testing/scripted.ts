@@ -1,5 +1,5 @@
 import { ModelwareError } from '../core/errors.js';
-import type { ExecuteOptions, Executor, ReadonlyModelRequest } from '../core/executor.js';
+import { describeValue, type ExecuteOptions, type Executor, type ReadonlyModelRequest } from '../core/executor.js';
 import type { AssistantMessage, FinishReason, ModelResponse, StreamPart, Usage } from '../core/messages.js';
 import { sleep } from '../internal/signals.js';
 import { responseToParts } from '../core/stream.js';
@@ -94,9 +94,11 @@ export function scriptedExecutor(
     streaming = true,
   } = options;
   if (!Array.isArray(script))
-    throw new TypeError(`scriptedExecutor(): expected an array of steps, got ${typeof script}.`);
+    throw new TypeError(`scriptedExecutor(): expected an array of steps, got ${describeValue(script)}.`);
   if (!Number.isInteger(chunkSize) || chunkSize < 1) {
-    throw new TypeError(`scriptedExecutor(): expected \`chunkSize\` to be a positive integer, got \`${chunkSize}\`.`);
+    throw new TypeError(
+      `scriptedExecutor(): expected \`chunkSize\` to be a positive integer, got ${describeValue(chunkSize)}.`,
+    );
   }
   const calls: RecordedCall[] = [];
   let open = 0;

@@ -3,11 +3,10 @@ import type { RunContext } from '../../lib/core/context.js';
 import { PolicyViolationError } from '../../lib/core/errors.js';
 import { HOOKS } from '../../lib/plugins/hook-points.js';
 import type { HookPoint } from '../../lib/plugins/hooks.js';
-import type { ToolMessage } from '../../lib/core/messages.js';
 import type { PluginManager } from '../../lib/plugins/manager.js';
 import { runPlugins, runScopeOf, slotOf } from '../../lib/plugins/run-plugins.js';
 import type { RunLayerContext, RunMiddlewareFn, TurnMiddlewareFn } from '../../lib/agent/run-context.js';
-import type { ToolContext, ToolMiddlewareFn, ToolResult } from '../../lib/agent/tool-context.js';
+import { type ToolContext, type ToolMiddlewareFn, type ToolResult, toolMessage } from '../../lib/agent/tool-context.js';
 
 // runPlugins() and the per-run slots live in lib/plugins/run-plugins.ts: runAgent({ plugins }) is
 // sugar for it, and lib/agent imports no built-in (.dependency-cruiser.cjs).
@@ -115,13 +114,7 @@ async function persist(
   ) => Promise<Immutable<P>> | undefined,
 ): Promise<void> {
   const result = ctx.result as ToolResult;
-  const message: ToolMessage = {
-    role: 'tool',
-    toolCallId: base.toolCallId,
-    toolName: base.toolName,
-    content: result.content,
-  };
-  if (result.isError) message.isError = true;
+  const message = toolMessage(base, result);
   const out = await fire(HOOKS.tool_result_persist, ctx.run, () => ({ ...base, message }));
   if (!out || out.message === message) return;
   ctx.result = { ...result, content: out.message.content, isError: out.message.isError === true };

@@ -8,6 +8,7 @@ import type { ModelResponse, StreamPart } from '../../lib/core/messages.js';
 import { PluginManager } from '../../lib/plugins/manager.js';
 import type { PluginScope } from '../../lib/plugins/scope.js';
 import { agentLayers, runScopeOf } from './agent.js';
+import { describeValue } from '../../lib/internal/options.js';
 
 export { runPlugins } from './agent.js';
 
@@ -45,7 +46,7 @@ export function plugins(manager: PluginManager, options: PluginsOptions = {}): M
   const { maxRepairs = 2 } = options;
   if (!Number.isInteger(maxRepairs) || maxRepairs < 0) {
     throw new TypeError(
-      `plugins(): expected \`maxRepairs\` to be a non-negative integer, got \`${String(maxRepairs)}\`.`,
+      `plugins(): expected \`maxRepairs\` to be a non-negative integer, got ${describeValue(maxRepairs)}.`,
     );
   }
 

@@ -1,3 +1,4 @@
+import { describeValue } from '../../lib/internal/options.js';
 /**
  * Detectors of personal data and secrets for `redactPii()`: the built-in scanners, custom ones,
  * and the matching rule (left to right; where two overlap, the earlier detector wins).
@@ -361,7 +362,7 @@ function labelOf(name: string): string {
 export function toDetectors(requested: readonly (BuiltinPiiDetector | PiiDetector)[]): Detector[] {
   if (!Array.isArray(requested) || requested.length === 0) {
     throw new TypeError(
-      `redactPii(): expected \`detectors\` to be a non-empty array of built-in names (${DEFAULT_DETECTORS.join(', ')}) or { name, pattern } objects, got \`${String(requested)}\`.`,
+      `redactPii(): expected \`detectors\` to be a non-empty array of built-in names (${DEFAULT_DETECTORS.join(', ')}) or { name, pattern } objects, got ${describeValue(requested)}.`,
     );
   }
   return requested.map((entry, i) => {
@@ -384,7 +385,7 @@ export function toDetectors(requested: readonly (BuiltinPiiDetector | PiiDetecto
     }
     if (!Number.isInteger(maxMatchChars) || maxMatchChars < 1) {
       throw new TypeError(
-        `redactPii(): expected \`detectors[${i}].maxMatchChars\` to be a positive integer, got \`${String(maxMatchChars)}\`.`,
+        `redactPii(): expected \`detectors[${i}].maxMatchChars\` to be a positive integer, got ${describeValue(maxMatchChars)}.`,
       );
     }
     return customDetector(name, pattern, maxMatchChars, validate);

@@ -24,6 +24,7 @@ import {
   rewriteStream,
   sameFingerprint,
 } from './text-rewrite.js';
+import { describeValue } from '../../lib/internal/options.js';
 
 export type { BuiltinPiiDetector, PiiDetector } from './detectors.js';
 
@@ -139,16 +140,16 @@ export function redactPii(options: RedactPiiOptions = {}): Middleware {
   const builtins = toDetectors(requested);
   if (!['redact', 'mask', 'hash', 'block'].includes(strategy)) {
     throw new TypeError(
-      `redactPii(): expected \`strategy\` to be 'redact', 'mask', 'hash' or 'block', got \`${String(strategy)}\`.`,
+      `redactPii(): expected \`strategy\` to be 'redact', 'mask', 'hash' or 'block', got ${describeValue(strategy)}.`,
     );
   }
   if (!Array.isArray(scope) || scope.some((s) => !SCOPES.includes(s))) {
     throw new TypeError(
-      `redactPii(): expected \`scope\` to be an array of ${SCOPES.map((s) => `'${s}'`).join(', ')}, got \`${String(scope)}\`.`,
+      `redactPii(): expected \`scope\` to be an array of ${SCOPES.map((s) => `'${s}'`).join(', ')}, got ${describeValue(scope)}.`,
     );
   }
   if (typeof restore !== 'boolean') {
-    throw new TypeError(`redactPii(): expected \`restore\` to be a boolean, got ${typeof restore}.`);
+    throw new TypeError(`redactPii(): expected \`restore\` to be a boolean, got ${describeValue(restore)}.`);
   }
   if (restore && strategy !== 'redact') {
     throw new TypeError(
@@ -162,12 +163,12 @@ export function redactPii(options: RedactPiiOptions = {}): Middleware {
   }
   if (!Array.isArray(restoreFrom) || restoreFrom.some((r) => !ROLES.includes(r))) {
     throw new TypeError(
-      `redactPii(): expected \`restoreFrom\` to be an array of ${ROLES.map((s) => `'${s}'`).join(', ')}, got \`${String(restoreFrom)}\`.`,
+      `redactPii(): expected \`restoreFrom\` to be an array of ${ROLES.map((s) => `'${s}'`).join(', ')}, got ${describeValue(restoreFrom)}.`,
     );
   }
   if (typeof restoreToolInputs !== 'boolean') {
     throw new TypeError(
-      `redactPii(): expected \`restoreToolInputs\` to be a boolean, got ${typeof restoreToolInputs}.`,
+      `redactPii(): expected \`restoreToolInputs\` to be a boolean, got ${describeValue(restoreToolInputs)}.`,
     );
   }
   if (salt !== undefined && typeof salt !== 'string')
@@ -180,7 +181,7 @@ export function redactPii(options: RedactPiiOptions = {}): Middleware {
   );
   if (holdBackChars !== undefined && (!Number.isInteger(holdBackChars) || holdBackChars < longest)) {
     throw new TypeError(
-      `redactPii(): expected \`holdBackChars\` to be an integer of at least ${longest} (the longest match the stream must see whole), got \`${String(holdBackChars)}\`.`,
+      `redactPii(): expected \`holdBackChars\` to be an integer of at least ${longest} (the longest match the stream must see whole), got ${describeValue(holdBackChars)}.`,
     );
   }
   const hold = Math.max(longest, holdBackChars ?? 0);
@@ -189,12 +190,12 @@ export function redactPii(options: RedactPiiOptions = {}): Middleware {
     ['maxBufferedChars', maxBufferedChars],
   ] as const) {
     if (!Number.isInteger(value) || value < 1) {
-      throw new TypeError(`redactPii(): expected \`${key}\` to be a positive integer, got \`${String(value)}\`.`);
+      throw new TypeError(`redactPii(): expected \`${key}\` to be a positive integer, got ${describeValue(value)}.`);
     }
   }
   if (maxBufferedChars < 2 * (hold + 1)) {
     throw new TypeError(
-      `redactPii(): expected \`maxBufferedChars\` to be at least ${2 * (hold + 1)} (twice the hold-back window), got \`${maxBufferedChars}\`.`,
+      `redactPii(): expected \`maxBufferedChars\` to be at least ${2 * (hold + 1)} (twice the hold-back window), got ${describeValue(maxBufferedChars)}.`,
     );
   }
   const hashSalt = salt ?? (processSalt ??= randomBytes(16).toString('hex'));

@@ -3,6 +3,7 @@ import { BudgetExceededError } from '../../lib/core/errors.js';
 import type { Message } from '../../lib/core/messages.js';
 import { type Tokenizer, defaultTokenizer, messageTokens, messagesTokens } from '../../lib/core/tokens.js';
 import { type TokenBudgetInfo, type TokenBudgetStrategy, dropOldest, truncateToolResults } from './strategies.js';
+import { checkFunction, checkInteger, failOption } from '../../lib/internal/options.js';
 
 export type { TokenBudgetInfo, TokenBudgetStrategy };
 
@@ -40,28 +41,17 @@ export function tokenBudget(options: TokenBudgetOptions): Middleware {
     tokenizer,
     name = 'tokenBudget',
   } = options ?? ({} as TokenBudgetOptions);
-  if (!Number.isInteger(maxInputTokens) || maxInputTokens < 1) {
-    throw new TypeError(
-      `tokenBudget(): expected \`maxInputTokens\` to be a positive integer, got \`${String(maxInputTokens)}\`.`,
-    );
-  }
+  checkInteger('tokenBudget()', 'maxInputTokens', maxInputTokens);
   if (!Number.isInteger(reserveOutputTokens) || reserveOutputTokens < 0 || reserveOutputTokens >= maxInputTokens) {
-    throw new TypeError(
-      `tokenBudget(): expected \`reserveOutputTokens\` to be a non-negative integer below maxInputTokens (${maxInputTokens}), got \`${String(reserveOutputTokens)}\`.`,
-    );
+    const expected = `a non-negative integer below maxInputTokens (${maxInputTokens})`;
+    failOption('tokenBudget()', 'reserveOutputTokens', expected, reserveOutputTokens);
   }
   const fit =
     strategy === 'drop-oldest' ? dropOldest : strategy === 'truncate-tool-results' ? truncateToolResults() : strategy;
   if (typeof fit !== 'function') {
-    throw new TypeError(
-      `tokenBudget(): expected \`strategy\` to be 'drop-oldest', 'truncate-tool-results' or a function, got \`${String(strategy)}\`.`,
-    );
+    failOption('tokenBudget()', 'strategy', "'drop-oldest', 'truncate-tool-results' or a function", strategy);
   }
-  if (tokenizer !== undefined && typeof tokenizer !== 'function') {
-    throw new TypeError(
-      `tokenBudget(): expected \`tokenizer\` to be a function (text) => number, got ${typeof tokenizer}.`,
-    );
-  }
+  checkFunction('tokenBudget()', 'tokenizer', tokenizer, '(text) => number', { optional: true });
   const strategyName = typeof strategy === 'string' ? strategy : strategy.name || 'custom strategy';
   const budget = maxInputTokens - reserveOutputTokens;
   const toolTokens = new WeakMap<object, number>();

@@ -321,7 +321,7 @@ describe('aiSdkExecutor: an AI SDK model as an executor', () => {
     const v3 = { specificationVersion: 'v3', provider: 'p', modelId: 'm', doGenerate() {}, doStream() {} };
     assert.throws(
       () => aiSdkExecutor(v3 as never),
-      /expected a LanguageModelV4 \(specificationVersion 'v4'\), got `v3`/,
+      /expected a LanguageModelV4 \(specificationVersion 'v4'\), got string `v3`/,
     );
   });
 });

@@ -6,7 +6,7 @@ import { type ModelRequest, ProviderError, type StreamPart, pipeline, runAgent, 
 import { type AnthropicExecutorOptions, anthropicExecutor } from 'modelware/anthropic';
 import { retry } from 'modelware/middleware';
 import { type FakeServer, type FakeStep, startAnthropicServer } from '../fixtures/servers/index.js';
-import { collect, settles, until } from '../fixtures/adapters.js';
+import { collect } from '../fixtures/adapters.js';
 
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
 const HELLO: ModelRequest = { model: 'claude-test', messages: [{ role: 'user', content: 'Hello' }] };
@@ -156,13 +156,6 @@ describe('anthropicExecutor: request mapping', () => {
     });
   }
 
-  test('sends no tool_choice when the request has no tools (the API would reject it)', async () => {
-    await withAnthropic(['ok'], async (server, client) => {
-      await app(client).generate({ ...HELLO, options: { toolChoice: 'auto' } });
-      assert.equal(Object.hasOwn(server.requests[0]?.body ?? {}, 'tool_choice'), false);
-    });
-  });
-
   test('rejects a missing client and a bad maxTokens when the factory is called', () => {
     assert.throws(
       () => anthropicExecutor({} as AnthropicExecutorOptions),
@@ -171,7 +164,7 @@ describe('anthropicExecutor: request mapping', () => {
     const client = new Anthropic({ apiKey: 'k' });
     assert.throws(
       () => anthropicExecutor({ client, maxTokens: 0 }),
-      /expected `maxTokens` to be a positive integer, got `0`/,
+      /expected `maxTokens` to be a positive integer, got number `0`/,
     );
   });
 });
@@ -277,13 +270,6 @@ describe('anthropicExecutor: the default model (`model`)', () => {
         server.requests.map((r) => r.body.model),
         ['claude-default'],
       );
-    });
-  });
-
-  test('rejects a `model` that is not a non-empty string at factory time', () => {
-    assert.throws(() => anthropicExecutor({ client: new Anthropic({ apiKey: 'k' }), model: '' }), {
-      name: 'TypeError',
-      message: /^anthropicExecutor\(\): expected `model` \(the default model id\) to be a non-empty string/,
     });
   });
 });
@@ -412,39 +398,6 @@ describe('anthropicExecutor: errors', () => {
       assert.equal((await model.generate(HELLO)).message.content, 'Done.');
       assert.deepEqual(delays, [0, 20]);
       assert.equal(server.requests.length, 3);
-    });
-  });
-});
-
-describe('anthropicExecutor: cancellation', () => {
-  test('aborting mid-stream closes the HTTP connection before the server finished writing', async () => {
-    await withAnthropic(
-      [{ text: 'a long answer that never ends', chunkSize: 2, stallAfterEvents: 5 }],
-      async (server, client) => {
-        const controller = new AbortController();
-        const seen: StreamPart[] = [];
-        const consume = async () => {
-          for await (const part of app(client).stream(HELLO, { signal: controller.signal })) {
-            seen.push(part);
-            controller.abort();
-          }
-        };
-        await assert.rejects(settles(consume(), 'the stream stopping on abort'), { name: 'AbortError' });
-        assert.deepEqual(seen, [{ type: 'text-delta', text: 'a ' }]);
-        assert.equal(await settles(server.requests[0]?.closedEarly, 'the server seeing the connection close'), true);
-      },
-    );
-  });
-
-  test('aborting a pending generate() rejects with the signal reason and closes the connection', async () => {
-    await withAnthropic([{ hang: true }], async (server, client) => {
-      const controller = new AbortController();
-      const pending = app(client).generate(HELLO, { signal: controller.signal });
-      await until(() => server.requests.length > 0, 'the request reaching the server');
-      const reason = new Error('user cancelled');
-      controller.abort(reason);
-      await assert.rejects(settles(pending, 'generate() rejecting on abort'), (error: unknown) => error === reason);
-      assert.equal(await settles(server.requests[0]?.closedEarly, 'the server seeing the connection close'), true);
     });
   });
 });

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { z } from 'zod';
-import { type ModelRequest, ProviderError, type StreamPart, pipeline, runAgent, tool } from 'modelware';
+import { type ModelRequest, ProviderError, pipeline, runAgent, tool } from 'modelware';
 import { retry } from 'modelware/middleware';
 import { type OpenAIExecutorOptions, openaiExecutor } from 'modelware/openai';
 import { type FakeServer, type FakeStep, startOpenAIServer } from '../fixtures/servers/index.js';
-import { collect, settles, until } from '../fixtures/adapters.js';
+import { collect } from '../fixtures/adapters.js';
 
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
 const HELLO: ModelRequest = { model: 'gpt-test', messages: [{ role: 'user', content: 'Hello' }] };
@@ -123,13 +123,6 @@ describe('openaiExecutor: request mapping', () => {
     });
   });
 
-  test('sends no tool_choice when the request has no tools (the API would reject it)', async () => {
-    await withOpenAI(['ok'], async (server, client) => {
-      await app(client).generate({ ...HELLO, options: { toolChoice: 'required' } });
-      assert.equal(Object.hasOwn(server.requests[0]?.body ?? {}, 'tool_choice'), false);
-    });
-  });
-
   test('rejects a missing client and bad options when the factory is called', () => {
     assert.throws(
       () => openaiExecutor({} as OpenAIExecutorOptions),
@@ -138,11 +131,11 @@ describe('openaiExecutor: request mapping', () => {
     const client = new OpenAI({ apiKey: 'k' });
     assert.throws(
       () => openaiExecutor({ client, systemRole: 'admin' as 'system' }),
-      /expected `systemRole` to be 'system' or 'developer', got `admin`/,
+      /expected `systemRole` to be 'system' or 'developer', got string `admin`/,
     );
     assert.throws(
       () => openaiExecutor({ client, body: 'fast' as never }),
-      /openaiExecutor\(\): expected `body` to be an object of extra body fields, got `fast`/,
+      /openaiExecutor\(\): expected `body` to be an object of extra body fields, got string `fast`/,
     );
     assert.throws(
       () => openaiExecutor({ client, body: { max_tokens: 10 } }),
@@ -261,15 +254,6 @@ describe('openaiExecutor: the default model (`model`)', () => {
       });
       assert.equal(server.requests.length, 0);
     });
-  });
-
-  test('rejects a `model` that is not a non-empty string at factory time', () => {
-    const client = new OpenAI({ apiKey: 'test-key' });
-    assert.throws(() => openaiExecutor({ client, model: '' }), {
-      name: 'TypeError',
-      message: /^openaiExecutor\(\): expected `model` \(the default model id\) to be a non-empty string, got string ``/,
-    });
-    assert.throws(() => openaiExecutor({ client, model: 5 as never }), { message: /got number `5`/ });
   });
 });
 
@@ -450,52 +434,6 @@ describe('openaiExecutor: errors', () => {
       assert.equal(error.code, 'connection_error');
       assert.equal(error.retryable, true);
       return true;
-    });
-  });
-});
-
-describe('openaiExecutor: cancellation', () => {
-  test('aborting mid-stream closes the HTTP connection before the server finished writing', async () => {
-    await withOpenAI(
-      [{ text: 'a long answer that never ends', chunkSize: 2, stallAfterEvents: 3 }],
-      async (server, client) => {
-        const controller = new AbortController();
-        const seen: StreamPart[] = [];
-        const consume = async () => {
-          for await (const part of app(client).stream(HELLO, { signal: controller.signal })) {
-            seen.push(part);
-            controller.abort();
-          }
-        };
-        await assert.rejects(settles(consume(), 'the stream stopping on abort'), { name: 'AbortError' });
-        assert.deepEqual(seen, [{ type: 'text-delta', text: 'a ' }]);
-        assert.equal(await settles(server.requests[0]?.closedEarly, 'the server seeing the connection close'), true);
-      },
-    );
-  });
-
-  test('breaking out of the stream closes the HTTP connection', async () => {
-    await withOpenAI(
-      [{ text: 'a long answer that never ends', chunkSize: 2, stallAfterEvents: 3 }],
-      async (server, client) => {
-        for await (const part of app(client).stream(HELLO)) {
-          assert.equal(part.type, 'text-delta');
-          break;
-        }
-        assert.equal(await settles(server.requests[0]?.closedEarly, 'the server seeing the connection close'), true);
-      },
-    );
-  });
-
-  test('aborting a pending generate() rejects with the signal reason and closes the connection', async () => {
-    await withOpenAI([{ hang: true }], async (server, client) => {
-      const controller = new AbortController();
-      const pending = app(client).generate(HELLO, { signal: controller.signal });
-      await until(() => server.requests.length > 0, 'the request reaching the server');
-      const reason = new Error('user cancelled');
-      controller.abort(reason);
-      await assert.rejects(settles(pending, 'generate() rejecting on abort'), (error: unknown) => error === reason);
-      assert.equal(await settles(server.requests[0]?.closedEarly, 'the server seeing the connection close'), true);
     });
   });
 });

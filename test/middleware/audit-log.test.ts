@@ -328,7 +328,7 @@ describe('jsonLinesSink', () => {
 
 describe('auditLog: options', () => {
   const cases: [string, unknown, RegExp][] = [
-    ['missing sink', {}, /`sink` to be a function .* got undefined/],
+    ['missing sink', {}, /`sink` to be a function .* got `undefined`/],
     ['redact not a function', { sink: () => {}, redact: 'x' }, /`redact` to be a function, got string `x`/],
     ['now not a function', { sink: () => {}, now: 5 }, /`now` to be a function/],
     ['unknown include', { sink: () => {}, include: ['body'] }, /`include` to be an array of .* got `\["body"\]`/],

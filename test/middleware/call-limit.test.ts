@@ -14,10 +14,10 @@ const looping = () =>
 describe('callLimit: options', () => {
   const cases: [string, unknown, RegExp][] = [
     ['missing maxCalls', {}, /expected `maxCalls` to be a positive integer, got `undefined`/],
-    ['zero maxCalls', { maxCalls: 0 }, /got `0`/],
-    ['fractional maxCalls', { maxCalls: 1.5 }, /got `1.5`/],
-    ['bad per', { maxCalls: 1, per: 'turn' }, /expected `per` to be 'run' or 'pipeline', got `turn`/],
-    ['bad onLimit', { maxCalls: 1, onLimit: 'stop' }, /expected `onLimit` to be 'throw' or 'end', got `stop`/],
+    ['zero maxCalls', { maxCalls: 0 }, /got number `0`/],
+    ['fractional maxCalls', { maxCalls: 1.5 }, /got number `1.5`/],
+    ['bad per', { maxCalls: 1, per: 'turn' }, /expected `per` to be 'run' or 'pipeline', got string `turn`/],
+    ['bad onLimit', { maxCalls: 1, onLimit: 'stop' }, /expected `onLimit` to be 'throw' or 'end', got string `stop`/],
     ['non-string message', { maxCalls: 1, message: 3 }, /expected `message` to be a string, got number/],
   ];
   for (const [label, options, message] of cases) {

@@ -264,8 +264,12 @@ describe('compactToolResults', () => {
   });
 
   const cases: { label: string; options: Record<string, unknown>; says: RegExp }[] = [
-    { label: 'keepLast', options: { keepLast: -1 }, says: /`keepLast` to be a non-negative integer, got `-1`/ },
-    { label: 'minChars', options: { minChars: Number.NaN }, says: /`minChars` to be a non-negative number, got `NaN`/ },
+    { label: 'keepLast', options: { keepLast: -1 }, says: /`keepLast` to be a non-negative integer, got number `-1`/ },
+    {
+      label: 'minChars',
+      options: { minChars: Number.NaN },
+      says: /`minChars` to be a non-negative number, got number `NaN`/,
+    },
     { label: 'replaceWith', options: { replaceWith: 3 }, says: /`replaceWith` to be a string or a function/ },
   ];
   for (const { label, options, says } of cases) {

@@ -24,17 +24,17 @@ describe('guard: options', () => {
     ['no checks', {}, /pass an `input` check, an `output` check or both/],
     ['input not a function', { input: 'no' }, /expected `input` to be a function .* got string/],
     ['output not a function', { output: 1 }, /expected `output` to be a function .* got number/],
-    ['bad streaming', { output: () => true, streaming: 'later' }, /expected `streaming` to be .* got `later`/],
+    ['bad streaming', { output: () => true, streaming: 'later' }, /expected `streaming` to be .* got string `later`/],
     ['empty name', { input: () => true, name: '' }, /expected `name` to be a non-empty string/],
     [
       'zero checkIntervalChars',
       { output: () => true, checkIntervalChars: 0 },
-      /expected `checkIntervalChars` to be a positive integer, got `0`/,
+      /expected `checkIntervalChars` to be a positive integer, got number `0`/,
     ],
     [
       'fractional maxBufferedChars',
       { output: () => true, maxBufferedChars: 1.5 },
-      /expected `maxBufferedChars` to be a positive integer, got `1.5`/,
+      /expected `maxBufferedChars` to be a positive integer, got number `1.5`/,
     ],
   ];
   for (const [label, options, message] of cases) {

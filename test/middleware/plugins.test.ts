@@ -344,7 +344,7 @@ describe('call hooks', () => {
     assert.throws(() => plugins({} as never), /plugins\(\): expected a PluginManager/);
     assert.throws(
       () => plugins(new PluginManager(), { maxRepairs: -1 }),
-      /`maxRepairs` to be a non-negative integer, got `-1`/,
+      /`maxRepairs` to be a non-negative integer, got number `-1`/,
     );
   });
 });

@@ -40,7 +40,7 @@ describe('redactPii: options', () => {
     [
       'unknown strategy',
       { strategy: 'erase' },
-      /expected `strategy` to be 'redact', 'mask', 'hash' or 'block', got `erase`/,
+      /expected `strategy` to be 'redact', 'mask', 'hash' or 'block', got string `erase`/,
     ],
     ['unknown detector', { detectors: ['ssn'] }, /unknown detector `ssn` in `detectors\[0\]`; built-ins are/],
     ['empty detectors', { detectors: [] }, /expected `detectors` to be a non-empty array/],
@@ -54,23 +54,23 @@ describe('redactPii: options', () => {
     ],
     ['bad restoreFrom', { restore: true, restoreFrom: ['response'] }, /expected `restoreFrom` to be an array of/],
     ['non-boolean restoreToolInputs', { restoreToolInputs: 'yes' }, /expected `restoreToolInputs` to be a boolean/],
-    ['zero maxScanChars', { maxScanChars: 0 }, /expected `maxScanChars` to be a positive integer, got `0`/],
+    ['zero maxScanChars', { maxScanChars: 0 }, /expected `maxScanChars` to be a positive integer, got number `0`/],
     ['fractional maxBufferedChars', { maxBufferedChars: 1.5 }, /expected `maxBufferedChars` to be a positive integer/],
     [
       'maxBufferedChars below twice the window',
       { scope: ['response'], maxBufferedChars: 500 },
-      /expected `maxBufferedChars` to be at least 638 \(twice the hold-back window\), got `500`/,
+      /expected `maxBufferedChars` to be at least 638 \(twice the hold-back window\), got number `500`/,
     ],
     [
       'holdBackChars below the longest match',
       { scope: ['response'], holdBackChars: 64 },
-      /expected `holdBackChars` to be an integer of at least 318 .*got `64`/,
+      /expected `holdBackChars` to be an integer of at least 318 .*got number `64`/,
     ],
     ['restore with response scope', { restore: true, scope: ['user', 'response'] }, /choose one/],
     [
       'negative holdBackChars',
       { holdBackChars: -1 },
-      /expected `holdBackChars` to be an integer of at least 0 .*got `-1`/,
+      /expected `holdBackChars` to be an integer of at least 0 .*got number `-1`/,
     ],
   ];
   for (const [label, options, message] of cases) {

@@ -198,7 +198,7 @@ describe('router: choosing', () => {
 
 describe('router: options', () => {
   const cases: [string, unknown, RegExp][] = [
-    ['missing routes', {}, /expected `routes` to be a non-empty array .* got undefined `undefined`/],
+    ['missing routes', {}, /expected `routes` to be a non-empty array .* got `undefined`/],
     ['empty routes', { routes: [] }, /non-empty array .* got an array of length 0/],
     ['route without when', { routes: [{ model: 'x' }] }, /`routes\[0\]\.when` to be a function/],
     ['route with empty model', { routes: [{ when: () => true, model: '' }] }, /`routes\[0\]\.model` to be a non-empty/],

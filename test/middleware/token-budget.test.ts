@@ -218,12 +218,12 @@ describe('tokenBudget', () => {
     {
       label: 'reserveOutputTokens',
       options: { maxInputTokens: 10, reserveOutputTokens: 10 },
-      says: /`reserveOutputTokens`.*below maxInputTokens \(10\), got `10`/,
+      says: /`reserveOutputTokens`.*below maxInputTokens \(10\), got number `10`/,
     },
     {
       label: 'strategy',
       options: { maxInputTokens: 10, strategy: 'newest' },
-      says: /`strategy` to be 'drop-oldest', 'truncate-tool-results' or a function, got `newest`/,
+      says: /`strategy` to be 'drop-oldest', 'truncate-tool-results' or a function, got string `newest`/,
     },
     { label: 'tokenizer', options: { maxInputTokens: 10, tokenizer: 'o200k' }, says: /`tokenizer` to be a function/ },
   ];

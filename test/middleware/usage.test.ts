@@ -248,7 +248,7 @@ describe('usage: options', () => {
     [
       'missing output price',
       { prices: { m: { inputPerMillion: 1 } } },
-      /`prices\['m'\]\.outputPerMillion` .* got undefined/,
+      /`prices\['m'\]\.outputPerMillion` .* got `undefined`/,
     ],
     ['zero cost budget', { budget: { maxCostUsd: 0 } }, /`budget\.maxCostUsd` to be a positive number/],
     ['fractional token budget', { budget: { maxTokens: 1.5 } }, /`budget\.maxTokens` to be a positive integer/],

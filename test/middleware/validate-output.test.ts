@@ -16,17 +16,17 @@ const roles = (request: ReadonlyModelRequest | undefined) =>
 
 describe('validateOutput: options', () => {
   const cases: [string, unknown, RegExp][] = [
-    ['no schema', {}, /expected `schema` to be a zod schema, e\.g\. z\.object\(\{ \.\.\. \}\), got undefined/],
+    ['no schema', {}, /expected `schema` to be a zod schema, e\.g\. z\.object\(\{ \.\.\. \}\), got `undefined`/],
     [
       'negative maxRepairs',
       { schema: City, maxRepairs: -1 },
-      /expected `maxRepairs` to be a non-negative integer, got `-1`/,
+      /expected `maxRepairs` to be a non-negative integer, got number `-1`/,
     ],
     ['bad repairPrompt', { schema: City, repairPrompt: 'again' }, /expected `repairPrompt` to be a function/],
     [
       'zero maxBufferedChars',
       { schema: City, maxBufferedChars: 0 },
-      /expected `maxBufferedChars` to be a positive integer, got `0`/,
+      /expected `maxBufferedChars` to be a positive integer, got number `0`/,
     ],
   ];
   for (const [label, options, message] of cases) {

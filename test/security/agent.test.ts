@@ -133,7 +133,7 @@ describe('agent loop: bounded tool calls per turn', () => {
         runAgent({ modelId: 'test-model', model: manyCalls(1), messages: [USER], [option]: value }),
         {
           name: 'TypeError',
-          message: new RegExp(`\`${option}\` to be a positive integer, got \`${value}\``),
+          message: new RegExp(`\`${option}\` to be a positive integer, got number \`${value}\``),
         },
       );
     });

@@ -530,11 +530,11 @@ describe('runAgent: the model id', () => {
 describe('runAgent: options', () => {
   const model = scriptedExecutor(['x'], { whenDone: 'repeat-last' });
   const cases: { label: string; options: Record<string, unknown>; says: RegExp }[] = [
-    { label: 'maxTurns 0', options: { maxTurns: 0 }, says: /`maxTurns` to be a positive integer, got `0`/ },
+    { label: 'maxTurns 0', options: { maxTurns: 0 }, says: /`maxTurns` to be a positive integer, got number `0`/ },
     {
       label: 'onMaxTurns',
       options: { onMaxTurns: 'later' },
-      says: /`onMaxTurns` to be 'throw' or 'stop', got `later`/,
+      says: /`onMaxTurns` to be 'throw' or 'stop', got string `later`/,
     },
     {
       label: 'toolConcurrency',

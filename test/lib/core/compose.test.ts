@@ -53,7 +53,7 @@ describe('compose: rejects what is not middleware', () => {
     { label: 'a number', value: 42, says: /got number `42`/ },
     { label: 'a string', value: 'retry', says: /got string `retry`/ },
     { label: 'null', value: null, says: /got `null`/ },
-    { label: 'undefined', value: undefined, says: /got undefined `undefined`/ },
+    { label: 'undefined', value: undefined, says: /got `undefined`/ },
     { label: 'an array', value: [() => {}], says: /got an array of length 1/ },
     { label: 'a definition without a name', value: { call: () => {} }, says: /non-empty string `name`/ },
     { label: 'a definition with an empty name', value: { name: '', call: () => {} }, says: /got string ``/ },

@@ -165,7 +165,7 @@ describe('events: listeners', () => {
     const app = pipeline(scriptedExecutor([]));
     assert.throws(() => app.on('completed', 'log' as never), {
       name: 'TypeError',
-      message: "on('completed'): expected a listener function, got string.",
+      message: "on('completed'): expected a listener function, got string `log`.",
     });
   });
 

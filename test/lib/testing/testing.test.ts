@@ -212,7 +212,7 @@ describe('scriptedExecutor: streaming', () => {
     test(`chunkSize ${chunkSize} is a TypeError naming \`chunkSize\``, () => {
       assert.throws(() => scriptedExecutor([], { chunkSize }), {
         name: 'TypeError',
-        message: `scriptedExecutor(): expected \`chunkSize\` to be a positive integer, got \`${chunkSize}\`.`,
+        message: `scriptedExecutor(): expected \`chunkSize\` to be a positive integer, got number \`${chunkSize}\`.`,
       });
     });
   }
