@@ -61,12 +61,16 @@ for (const strict of [false, true]) {
       });
     }
 
-    test('assigning a field of ctx.request throws and leaves the caller request alone', async () => {
+    test(`assigning a field of ctx.request ${strict ? 'throws' : 'changes only this call'} and leaves the caller request alone`, async () => {
       const request = history();
       const app = pipeline({ executor: scriptedExecutor(['a']), strict }).use(async function setter(ctx, next) {
-        assert.throws(() => {
+        const assign = () => {
           (ctx.request as { model: string }).model = 'other';
-        }, TypeError);
+        };
+        // Strict mode freezes the library's copy; the default mode leaves it unfrozen (freezing it
+        // cost ~0.5 µs a call, docs/decisions.md §25), and the copy is the library's own.
+        if (strict) assert.throws(assign, TypeError);
+        else assign();
         await next();
       });
       await app.generate(request);
