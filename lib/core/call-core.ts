@@ -212,7 +212,12 @@ export class CallCore {
 function entry(request: ReadonlyModelRequest): ReadonlyModelRequest {
   const copy = { ...request } as ModelRequest;
   const { messages, tools, options, metadata } = request;
-  if (Array.isArray(messages) && !Object.isFrozen(messages)) copy.messages = [...messages] as Message[];
+  if (Array.isArray(messages) && !Object.isFrozen(messages)) {
+    copy.messages = [...messages] as Message[];
+    // The copy changes no index: say so, or a layer that asks provenance what changed since its
+    // previous call (compaction) compares every message on every call.
+    if (provenanceWanted()) recordDerivation(copy.messages, messages, []);
+  }
   if (Array.isArray(tools) && !Object.isFrozen(tools)) copy.tools = [...tools] as ModelRequest['tools'];
   if (isPlain(options) && !Object.isFrozen(options)) copy.options = { ...options } as ModelRequest['options'];
   if (isPlain(metadata) && !Object.isFrozen(metadata)) copy.metadata = { ...metadata };

@@ -111,3 +111,24 @@ describe('provenance', () => {
     assert.equal(changedBetween(e, a), undefined);
   });
 });
+
+describe('the entry copy of the caller’s messages', () => {
+  test('is recorded as deriving from the caller’s array with no index changed, so compaction need not compare every message', async () => {
+    const { pipeline } = await import('../../../lib/index.js');
+    const { scriptedExecutor } = await import('../../../lib/testing/index.js');
+    const { wantProvenance } = await import('../../../lib/internal/provenance.js');
+    wantProvenance();
+    const messages = [
+      { role: 'system' as const, content: 'be brief' },
+      { role: 'user' as const, content: 'hi' },
+    ];
+    let seen: readonly unknown[] | undefined;
+    const app = pipeline(scriptedExecutor(['ok'])).use(async function look(ctx, next) {
+      seen = ctx.request.messages;
+      await next();
+    });
+    await app.generate({ model: 'm', messages });
+    assert.notEqual(seen, messages);
+    assert.deepEqual(changedBetween(seen as readonly unknown[], messages), []);
+  });
+});
