@@ -2,7 +2,8 @@ import type { CallCore } from './call-core.js';
 import { Context, type RequestRecipe } from './context.js';
 import { type ReplayHooks, buildStack as buildEngineStack, nextCalledTwice } from './engine.js';
 import { MiddlewareError, layerError } from './errors.js';
-import { type ReadonlyModelRequest, describe } from './executor.js';
+import { describeValue } from '../internal/options.js';
+import type { ReadonlyModelRequest } from './executor.js';
 import { discardStream } from './stream.js';
 
 /** Runs the rest of the stack. Await it once (a `replay` layer may await it again, one at a time). */
@@ -41,7 +42,7 @@ const FACTORY = Symbol.for('modelware.factory');
  */
 export function defineMiddlewareFactory<F extends (...args: never[]) => unknown>(factory: F): F {
   if (typeof factory !== 'function') {
-    throw new TypeError(`defineMiddlewareFactory(): expected a function, got ${describe(factory)}.`);
+    throw new TypeError(`defineMiddlewareFactory(): expected a function, got ${describeValue(factory)}.`);
   }
   Object.defineProperty(factory, FACTORY, { value: true });
   return factory;
@@ -131,23 +132,23 @@ export function toLayers(value: unknown, where: string, index = 0): Layer[] {
     if (def.layers) return [...def.layers];
     if (typeof def.name !== 'string' || def.name.length === 0) {
       throw new TypeError(
-        `${where}: a middleware definition needs a non-empty string \`name\`, got ${describe(def.name)}.`,
+        `${where}: a middleware definition needs a non-empty string \`name\`, got ${describeValue(def.name)}.`,
       );
     }
     if (def.call !== undefined && typeof def.call !== 'function') {
       throw new TypeError(
-        `${where}: \`call\` of middleware \`${def.name}\` must be a function, got ${describe(def.call)}.`,
+        `${where}: \`call\` of middleware \`${def.name}\` must be a function, got ${describeValue(def.call)}.`,
       );
     }
     if (def.tool !== undefined && typeof def.tool !== 'function') {
       throw new TypeError(
-        `${where}: \`tool\` of middleware \`${def.name}\` must be a function, got ${describe(def.tool)}.`,
+        `${where}: \`tool\` of middleware \`${def.name}\` must be a function, got ${describeValue(def.tool)}.`,
       );
     }
     for (const part of ['run', 'turn'] as const) {
       if (def[part] !== undefined && typeof def[part] !== 'function') {
         throw new TypeError(
-          `${where}: \`${part}\` of middleware \`${def.name}\` must be a function, got ${describe(def[part])}.`,
+          `${where}: \`${part}\` of middleware \`${def.name}\` must be a function, got ${describeValue(def[part])}.`,
         );
       }
     }
@@ -161,7 +162,7 @@ export function toLayers(value: unknown, where: string, index = 0): Layer[] {
     ];
   }
   throw new TypeError(
-    `${where}: expected a middleware function (ctx, next) => ... or a defineMiddleware() object, got ${describe(value)}.`,
+    `${where}: expected a middleware function (ctx, next) => ... or a defineMiddleware() object, got ${describeValue(value)}.`,
   );
 }
 

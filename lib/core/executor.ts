@@ -71,6 +71,6 @@ export function assertExecutor(value: unknown, where: string): asserts value is 
 
 /**
  * @internal The one value printer (lib/internal/options.ts), passed on for adapters and testing, which
- * import core only; `describe` is its old name, kept until compose.ts imports `describeValue`.
+ * import core only.
  */
-export { describeValue, describeValue as describe };
+export { describeValue };
