@@ -55,23 +55,14 @@ module.exports = {
       to: { path: '^(lib/(plugins|agent|stores)|middleware)/' },
     },
     {
-      name: 'built-ins-use-only-stateless-internal-helpers',
+      name: 'built-ins-do-not-import-internal',
       severity: 'error',
       comment:
-        'A built-in imports public modules of lib/ and, of lib/internal, only three stateless helpers that hold ' +
-        'nothing of the core (abortable timers: signals.ts; option checks: options.ts; the shared Immer instance: ' +
-        'immer.ts). The rest of lib/internal (provenance, tracking, quick checks) is private state of the core.',
-      from: { path: '^middleware/', pathNot: '^middleware/compact-tool-results\\.ts$' },
-      to: { path: '^lib/internal/', pathNot: '^lib/internal/(signals|options|immer)\\.ts$' },
-    },
-    {
-      name: 'compact-tool-results-uses-provenance-until-item-2',
-      severity: 'error',
-      comment:
-        'The one known exception: compactToolResults records derivations in lib/internal/provenance.ts. Issue 11 ' +
-        'item 2 gives it a public primitive; then delete this rule and the pathNot on `from` above.',
-      from: { path: '^middleware/compact-tool-results\\.ts$' },
-      to: { path: '^lib/internal/', pathNot: '^lib/internal/(signals|options|immer|provenance)\\.ts$' },
+        'A built-in is written with the public API only: what `modelware`, `modelware/kit` and ' +
+        '`modelware/middleware` export (scripts/check-builtins.mjs checks each imported name). lib/internal is ' +
+        'nobody\'s API; the helpers built-ins share with third parties are re-exported by lib/kit.ts.',
+      from: { path: '^middleware/' },
+      to: { path: '^lib/internal/' },
     },
   ],
   options: {

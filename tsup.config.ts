@@ -6,6 +6,7 @@ import { defineConfig } from 'tsup';
 const entries: Record<string, string> = {
   index: 'lib/index.ts',
   'middleware/index': 'middleware/index.ts',
+  kit: 'lib/kit.ts',
   'testing/index': 'lib/testing/index.ts',
   'adapters/openai': 'lib/adapters/openai.ts',
   'adapters/anthropic': 'lib/adapters/anthropic.ts',

@@ -2,7 +2,7 @@ import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import type { Context, LayerPatches } from '../lib/core/context.js';
 import type { EffectiveModel } from '../lib/core/events.js';
 import type { ReadonlyModelRequest } from '../lib/core/executor.js';
-import { describeValue } from '../lib/internal/options.js';
+import { describeValue } from '../lib/kit.js';
 import type { AssistantMessage, FinishReason, ModelResponse, Usage } from '../lib/core/messages.js';
 
 /** One call, as `auditLog()` writes it: plain data, safe for `JSON.stringify`. Absent values are `null`. */

@@ -3,11 +3,9 @@ import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import type { Context } from '../lib/core/context.js';
 import type { ReadonlyModelRequest } from '../lib/core/executor.js';
 import { type ModelResponse, ModelResponseSchema, type StreamPart } from '../lib/core/messages.js';
-import { abortable } from '../lib/internal/signals.js';
-import { ResponseAssembler, partChars } from '../lib/core/stream.js';
+import { abortable, describeValue, ResponseAssembler, partChars, checkMs } from '../lib/kit.js';
 import { memoryStore } from '../lib/stores/memory.js';
-import { type Store, checkTtl } from '../lib/stores/store.js';
-import { describeValue } from '../lib/internal/options.js';
+import type { Store } from '../lib/stores/store.js';
 
 export interface CacheOptions {
   /** Where answers are kept; a `redisStore()` shares them across workers. @default a memoryStore() of this layer's own */
@@ -74,7 +72,7 @@ export function cache(options: CacheOptions = {}): Middleware {
       `cache(): expected \`store\` to be a Store (memoryStore(), redisStore({ client })), got ${describeValue(store)}.`,
     );
   }
-  checkTtl('cache()', { ttlMs });
+  checkMs('cache()', 'ttlMs', ttlMs, { integer: true, optional: true });
   if (partition !== false && typeof partition !== 'function') {
     throw new TypeError(
       `cache(): expected \`partition\` to be a function (ctx) => string, or false to share entries among every caller, got ${describeValue(partition)}.`,

@@ -1,6 +1,6 @@
 import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import { PolicyViolationError } from '../lib/core/errors.js';
-import { checkInteger, checkOneOf, checkString } from '../lib/internal/options.js';
+import { checkInteger, checkOneOf, checkString } from '../lib/kit.js';
 
 export interface CallLimitOptions {
   /** Model calls allowed through this layer in one scope (see `per`). */

@@ -3,8 +3,15 @@ import type { Context } from '../lib/core/context.js';
 import type { ReadonlyModelRequest } from '../lib/core/executor.js';
 import { BufferLimitError, PolicyViolationError } from '../lib/core/errors.js';
 import type { ModelResponse, StreamPart } from '../lib/core/messages.js';
-import { ResponseAssembler, partChars, responseToParts } from '../lib/core/stream.js';
-import { checkFunction, checkInteger, checkOneOf, checkString } from '../lib/internal/options.js';
+import {
+  checkFunction,
+  checkInteger,
+  checkOneOf,
+  checkString,
+  ResponseAssembler,
+  partChars,
+  responseToParts,
+} from '../lib/kit.js';
 
 /**
  * What a check returns. `undefined` or `true` allows; a reason string, `false` or a block object

@@ -2,8 +2,7 @@ import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import type { Context } from '../lib/core/context.js';
 import { RateLimitError } from '../lib/core/errors.js';
 import { StoreError } from '../lib/stores/errors.js';
-import { checkMs, describeValue } from '../lib/internal/options.js';
-import { sleep as abortableSleep, abortable } from '../lib/internal/signals.js';
+import { checkMs, describeValue, sleep as abortableSleep, abortable } from '../lib/kit.js';
 import { memoryStore } from '../lib/stores/memory.js';
 import type { Store, TakeResult } from '../lib/stores/store.js';
 

@@ -1,8 +1,7 @@
 import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import type { Context } from '../lib/core/context.js';
 import { RetryError, isRetryable } from '../lib/core/errors.js';
-import { sleep } from '../lib/internal/signals.js';
-import { failOption } from '../lib/internal/options.js';
+import { sleep, failOption } from '../lib/kit.js';
 
 export interface RetryOptions {
   /** Retries after the first attempt. @default 2 */

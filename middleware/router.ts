@@ -2,7 +2,7 @@ import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import type { Context } from '../lib/core/context.js';
 import { MiddlewareError } from '../lib/core/errors.js';
 import type { ReadonlyModelRequest } from '../lib/core/executor.js';
-import { describeValue } from '../lib/internal/options.js';
+import { describeValue } from '../lib/kit.js';
 
 /** One rule: when `when` holds for the request, send it to `model`. */
 export interface Route {

@@ -1,8 +1,7 @@
 import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import { TimeoutError } from '../lib/core/errors.js';
 import type { StreamPart } from '../lib/core/messages.js';
-import { checkMs } from '../lib/internal/options.js';
-import { linkSignals, setLongTimeout } from '../lib/internal/signals.js';
+import { checkMs, linkSignals, setLongTimeout } from '../lib/kit.js';
 
 export interface TimeoutOptions {
   /**

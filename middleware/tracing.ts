@@ -3,7 +3,7 @@ import type { Immutable } from 'immer';
 import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import type { Context } from '../lib/core/context.js';
 import { MiddlewareError } from '../lib/core/errors.js';
-import { checkBoolean, failOption } from '../lib/internal/options.js';
+import { checkBoolean, failOption } from '../lib/kit.js';
 import type { Message, ModelResponse } from '../lib/core/messages.js';
 
 export interface TracingOptions {

@@ -1,7 +1,7 @@
 import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import type { CallUsage, Context, RunContext, UsageTotals } from '../lib/core/context.js';
 import { BudgetExceededError } from '../lib/core/errors.js';
-import { describeValue } from '../lib/internal/options.js';
+import { describeValue } from '../lib/kit.js';
 import type { ModelResponse } from '../lib/core/messages.js';
 
 /** What a model costs, in US dollars per million tokens. */

@@ -3,8 +3,7 @@ import { type MiddlewareDefinition, defineMiddleware } from '../lib/core/compose
 import type { Context } from '../lib/core/context.js';
 import { BufferLimitError, OutputValidationError } from '../lib/core/errors.js';
 import { type ModelResponse, type StreamPart, type Usage, textOf, toolCallsOf } from '../lib/core/messages.js';
-import { ResponseAssembler, partChars } from '../lib/core/stream.js';
-import { checkFunction, checkInteger, failOption } from '../lib/internal/options.js';
+import { checkFunction, checkInteger, failOption, ResponseAssembler, partChars } from '../lib/kit.js';
 
 /** What a `repairPrompt` gets to explain the failure to the model. */
 export interface RepairInfo {

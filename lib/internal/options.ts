@@ -1,5 +1,5 @@
 /**
- * @internal Option checks run once, at factory time, the same way everywhere. Each throws a
+ * Option checks run once, at factory time, the same way everywhere. Each throws a
  * `TypeError` that says where (`retry()`), which option, what it expects and what it got:
  * ``retry(): expected `retries` to be a non-negative integer, got number `-1`.``
  * What it got is printed by `describeValue`, which names the kind of value and shows only short

@@ -156,3 +156,21 @@ function uniqueBelow(indices: number[], limit: number): readonly number[] {
   for (const i of indices) if (i < limit && i !== out[out.length - 1]) out.push(i);
   return out;
 }
+
+/**
+ * The indices below the shorter length at which `current` and `previous` (two versions of a
+ * request's messages, for example this call's and the previous call's) may hold different
+ * messages, sorted; `undefined` when that is not known, and the caller compares element by element.
+ * The first call turns recording on, so it returns `undefined` until later updates are recorded:
+ * nothing is recorded (and nothing costs) until some layer asks.
+ */
+export function messagesChangedSince(
+  current: readonly unknown[],
+  previous: readonly unknown[],
+): readonly number[] | undefined {
+  if (!wanted) {
+    wanted = true;
+    return current === previous ? NONE : undefined;
+  }
+  return changedBetween(current, previous);
+}

@@ -8,7 +8,7 @@ import type { ModelResponse, StreamPart } from '../../lib/core/messages.js';
 import { PluginManager } from '../../lib/plugins/manager.js';
 import type { PluginScope } from '../../lib/plugins/scope.js';
 import { agentLayers, runScopeOf } from './agent.js';
-import { describeValue } from '../../lib/internal/options.js';
+import { describeValue } from '../../lib/kit.js';
 
 export { runPlugins } from './agent.js';
 

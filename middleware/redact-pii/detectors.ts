@@ -1,4 +1,4 @@
-import { describeValue } from '../../lib/internal/options.js';
+import { describeValue } from '../../lib/kit.js';
 /**
  * Detectors of personal data and secrets for `redactPii()`: the built-in scanners, custom ones,
  * and the matching rule (left to right; where two overlap, the earlier detector wins).

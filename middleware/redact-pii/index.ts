@@ -24,7 +24,7 @@ import {
   rewriteStream,
   sameFingerprint,
 } from './text-rewrite.js';
-import { describeValue } from '../../lib/internal/options.js';
+import { describeValue } from '../../lib/kit.js';
 
 export type { BuiltinPiiDetector, PiiDetector } from './detectors.js';
 

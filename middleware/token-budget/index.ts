@@ -1,9 +1,16 @@
 import { type Middleware, defineMiddleware } from '../../lib/core/compose.js';
 import { BudgetExceededError } from '../../lib/core/errors.js';
 import type { Message } from '../../lib/core/messages.js';
-import { type Tokenizer, defaultTokenizer, messageTokens, messagesTokens } from '../../lib/core/tokens.js';
+import type { Tokenizer } from '../../lib/core/tokens.js';
 import { type TokenBudgetInfo, type TokenBudgetStrategy, dropOldest, truncateToolResults } from './strategies.js';
-import { checkFunction, checkInteger, failOption } from '../../lib/internal/options.js';
+import {
+  checkFunction,
+  checkInteger,
+  failOption,
+  defaultTokenizer,
+  messageTokens,
+  messagesTokens,
+} from '../../lib/kit.js';
 
 export type { TokenBudgetInfo, TokenBudgetStrategy };
 

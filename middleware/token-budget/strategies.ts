@@ -1,7 +1,7 @@
 import type { Immutable } from 'immer';
 import type { Message, ToolMessage } from '../../lib/core/messages.js';
 import { toolCallsOf } from '../../lib/core/messages.js';
-import { sealMessage } from '../../lib/core/validate.js';
+import { sealMessage } from '../../lib/kit.js';
 
 /** What a custom strategy gets besides the messages. */
 export interface TokenBudgetInfo {
