@@ -57,7 +57,8 @@ export function checkResume(
   const waiting = snapshot.interruptions.flatMap((i) => (i.kind === 'tool-call' ? [i.toolCallId] : []));
   const fail = (code: ResumeError['code'], message: string, toolCallId?: string, issues?: ResumeError['issues']) =>
     new ResumeError({ code, message: `${where}: ${message}`, runId, toolCallId, pendingIds: waiting, issues });
-  const ids = waiting.length > 0 ? `: ${waiting.map((id) => `\`${id}\``).join(', ')}` : ' (none)';
+  // Call ids and tool names come from the model: they stay in the error's fields, not its message.
+  const ids = `${waiting.length} call(s) wait for a decision; their ids are the error's \`pendingIds\``;
   if (snapshot.status !== 'interrupted') {
     throw fail(
       'run-finished',
@@ -74,7 +75,7 @@ export function checkResume(
     if (!waiting.includes(id)) {
       throw fail(
         'unknown-tool-call',
-        `\`resume.decisions\` has a decision for \`${id}\`, which is not a tool call waiting for one. Waiting${ids}.`,
+        `\`resume.decisions\` has a decision for a tool call that is not waiting for one (its key is the error's \`toolCallId\`). ${ids}.`,
         id,
       );
     }
@@ -83,7 +84,7 @@ export function checkResume(
     if (!Object.hasOwn(decisions, id)) {
       throw fail(
         'missing-decision',
-        `tool call \`${id}\` waits for a decision and \`resume.decisions\` has none. Give every waiting call one of { type: 'approve' }, { type: 'approve', input }, { type: 'reject', message }, { type: 'respond', result }. Waiting${ids}.`,
+        `a tool call waits for a decision and \`resume.decisions\` has none for it (its id is the error's \`toolCallId\`). Give every waiting call one of { type: 'approve' }, { type: 'approve', input }, { type: 'reject', message }, { type: 'respond', result }. ${ids}.`,
         id,
       );
     }
@@ -99,7 +100,7 @@ export function checkResume(
     const bad = (what: string) =>
       fail(
         'invalid-decision',
-        `the decision for \`${call.toolCallId}\` ${what}. Use { type: 'approve' }, { type: 'approve', input }, { type: 'reject', message } or { type: 'respond', result }.`,
+        `the decision for a waiting call (the error's \`toolCallId\`) ${what}. Use { type: 'approve' }, { type: 'approve', input }, { type: 'reject', message } or { type: 'respond', result }.`,
         call.toolCallId,
       );
     if (typeof decision !== 'object' || decision === null) throw bad(`is ${describeValue(decision)}`);
@@ -109,7 +110,7 @@ export function checkResume(
         if (tool === undefined) {
           throw fail(
             'unknown-tool',
-            `tool call \`${call.toolCallId}\` was approved but this run has no tool \`${call.toolName}\`. Pass the same \`tools\` as the interrupted run.`,
+            `an approved tool call (the error's \`toolCallId\`) names a tool this run does not have. Pass the same \`tools\` as the interrupted run.`,
             call.toolCallId,
           );
         }
@@ -119,7 +120,7 @@ export function checkResume(
             const issues = parsed.error.issues.map((i) => ({ path: i.path, code: i.code }));
             throw fail(
               'invalid-input',
-              `the edited \`input\` approved for \`${call.toolCallId}\` fails the input schema of tool \`${call.toolName}\` at ${issues.map((i) => (i.path.length ? i.path.join('.') : '(root)')).join(', ')}. Fix the input; nothing ran.`,
+              `the edited \`input\` approved for a call (the error's \`toolCallId\`) fails its tool's input schema at ${issues.map((i) => (i.path.length ? i.path.join('.') : '(root)')).join(', ')}. Fix the input; nothing ran.`,
               call.toolCallId,
               issues,
             );

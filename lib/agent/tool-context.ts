@@ -81,7 +81,7 @@ export class ToolCallCore {
     if (this.result !== undefined) {
       throw new MiddlewareError(
         by,
-        `\`${by}\` called interrupt() on tool call \`${this.call.toolCallId}\` after it had a result. Interrupt before \`await next()\`, instead of running the tool.`,
+        `\`${by}\` called interrupt() on a tool call that already had a result. Interrupt before \`await next()\`, instead of running the tool.`,
       );
     }
     this.interruption ??= {

@@ -140,7 +140,7 @@ async function execute(core: ToolCallCore, settings: ToolRunSettings): Promise<v
   if (core.interruption) {
     throw new MiddlewareError(
       core.interruption.by,
-      `\`${core.interruption.by}\` interrupted tool call \`${call.toolCallId}\` and then called \`next()\`. After ctx.interrupt() returns true, return without calling next().`,
+      `\`${core.interruption.by}\` interrupted a tool call and then called \`next()\`. After ctx.interrupt() returns true, return without calling next().`,
     );
   }
   if (tool === undefined) {
