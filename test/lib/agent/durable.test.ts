@@ -344,6 +344,60 @@ describe('interrupts from plugins: requireApproval at tool_pre_invoke', () => {
   });
 });
 
+describe('interrupt misuse', () => {
+  test('requireApproval() outside tool_pre_invoke is a contract failure', async () => {
+    const bad = definePlugin({
+      name: 'bad',
+      onError: 'fail',
+      hooks: { turn_start: () => requireApproval('no') as never },
+    });
+    const app = pipeline(scriptedExecutor(['x'])).use(plugins(new PluginManager({ plugins: [bad] })));
+    const error = await runAgent({ model: app, modelId: 'm', messages: [USER] }).catch((e: unknown) => e);
+    const cause = (error as AgentError).cause as { name: string; failure: string; message: string };
+    assert.equal(cause.name, 'PluginError');
+    assert.equal(cause.failure, 'contract');
+    assert.match(cause.message, /requireApproval\(\) at `turn_start`/);
+  });
+
+  test('a tool layer that interrupts and then calls next() gets a MiddlewareError', async () => {
+    const { tools } = fixtures([]);
+    const sloppy = defineMiddleware({
+      name: 'sloppy',
+      async tool(ctx, next) {
+        ctx.interrupt();
+        await next();
+      },
+    });
+    const error = await runAgent({
+      model: scriptedExecutor([{ toolCalls: [call('q', 'lookup', { q: 'x' })] }]),
+      modelId: 'm',
+      messages: [USER],
+      tools,
+      middleware: [sloppy],
+    }).catch((e: unknown) => e);
+    const cause = (error as AgentError).cause as Error;
+    assert.equal(cause.name, 'MiddlewareError');
+    assert.match(cause.message, /`sloppy` interrupted a tool call and then called `next\(\)`/);
+  });
+
+  test('a run layer cannot interrupt a run that has ended', async () => {
+    const late = defineMiddleware({
+      name: 'late',
+      async run(ctx, next) {
+        await next();
+        ctx.interrupt();
+      },
+    });
+    const error = await runAgent({
+      model: scriptedExecutor(['x']),
+      modelId: 'm',
+      messages: [USER],
+      middleware: [late],
+    }).catch((e: unknown) => e);
+    assert.match(((error as AgentError).cause as Error).message, /`late` called interrupt\(\) after the run ended/);
+  });
+});
+
 describe('streamAgent: interrupt and resume', () => {
   test('yields the interruption before done, and resumes with the same events as a run', async () => {
     const log: string[] = [];
