@@ -102,7 +102,7 @@ export type {
   ToolCallInterruption,
 } from './agent/interrupts.js';
 export type { ResumeOptions } from './agent/resume.js';
-export type { PendingTurn, RunSnapshot } from './agent/snapshot.js';
+export type { PendingTurn, RunSnapshot, RunSnapshotStatus } from './agent/snapshot.js';
 export type {
   AgentResult,
   RunLayerContext,

@@ -35,7 +35,7 @@ import { type ToolRunSettings, runToolCalls, untilAborted } from './tool-runner.
 import { validateResponse } from '../core/validate.js';
 import { toolMessage } from './tool-context.js';
 import type { ResumedTurn } from './resume.js';
-import { type PendingTurn, type RunSnapshot, buildSnapshot } from './snapshot.js';
+import { type PendingTurn, type RunSnapshot, type RunSnapshotStatus, buildSnapshot } from './snapshot.js';
 
 /** @internal The options of a run, checked and normalised once (see `prepareRun`). */
 export interface Prepared {
@@ -116,20 +116,9 @@ export async function driveRun(p: Prepared, signal: AbortSignal, emit: Emit | un
     let snapshot: RunSnapshot | undefined;
     let transcript = core.transcript;
     if (stopReason === 'interrupted') {
-      if (held.turn) transcript = completedTranscript(core) as Immutable<Message[]>;
-      snapshot = buildSnapshot({
-        runId: core.runId,
-        status: 'interrupted',
-        modelId: p.modelId,
-        turn: core.turn,
-        usage: { ...usage },
-        transcript: transcript as readonly Message[],
-        pending: held.turn ?? null,
-        interruptions: core.interruptions,
-        state: core.state,
-        persistState: p.persistState,
-        metadata: p.metadata,
-      });
+      snapshot = snapshotOfRun(p, core, usage, held.turn, 'interrupted');
+      // Without the pending turn: valid to send as it is.
+      transcript = snapshot.transcript as Immutable<Message[]>;
       if (emit) {
         for (const interruption of snapshot.interruptions)
           await emit({ type: 'interrupt', turn: core.turn, interruption });
@@ -291,10 +280,10 @@ async function finishTurn(
   core.pending = message;
   core.step = 'tool-calls';
   const onResult = emit && ((result: ToolMessage) => emit({ type: 'tool-result', turn, result }));
-  const approved = resume.calls.flatMap((c) => (c.kind === 'run' ? [c.call] : []));
-  if (emit)
-    for (const toolCall of approved) await emit({ type: 'tool-call', turn, toolCall: toolCall as ToolCallPart });
-  const ran = await runToolCalls(approved, core, p.toolSettings, onResult, new Set(approved.map((c) => c.toolCallId)));
+  const toRun = resume.calls.flatMap((c) => (c.kind === 'run' ? [c.call] : []));
+  const approved = new Set(resume.calls.flatMap((c) => (c.kind === 'run' && c.approved ? [c.call.toolCallId] : [])));
+  if (emit) for (const toolCall of toRun) await emit({ type: 'tool-call', turn, toolCall: toolCall as ToolCallPart });
+  const ran = await runToolCalls(toRun, core, p.toolSettings, onResult, approved);
   core.signal.throwIfAborted();
   let next = 0;
   const out: (ToolMessage | undefined)[] = [];
@@ -316,6 +305,34 @@ async function finishTurn(
   const record: TurnRecord = Object.freeze({ turn, response, toolCalls: calls, toolResults: results });
   slot.record = record;
   if (emit) await emit({ type: 'turn-end', turn, record });
+}
+
+/**
+ * @internal The seam for run stores: the snapshot of a run between steps. With `pending`, the
+ * assistant message of that turn is left out of the transcript and kept apart with its results.
+ *
+ * @throws SnapshotError when a persisted value is not plain JSON data.
+ */
+export function snapshotOfRun(
+  p: Prepared,
+  core: RunCore,
+  usage: Usage,
+  pending: PendingTurn | undefined,
+  status: RunSnapshotStatus,
+): RunSnapshot {
+  return buildSnapshot({
+    runId: core.runId,
+    status,
+    modelId: p.modelId,
+    turn: core.turn,
+    usage: { ...usage },
+    transcript: (pending ? completedTranscript(core) : core.transcript) as readonly Message[],
+    pending: pending ?? null,
+    interruptions: core.interruptions,
+    state: core.state,
+    persistState: p.persistState,
+    metadata: p.metadata,
+  });
 }
 
 const NO_RESPONSE: ModelResponse = Object.freeze({

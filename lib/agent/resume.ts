@@ -24,8 +24,11 @@ export interface ResumeOptions {
 export type ResumedCall =
   /** Already answered before the interruption. */
   | { readonly call: Immutable<ToolCallPart>; readonly kind: 'result'; readonly message: ToolMessage }
-  /** Run through the tool stack, approved (with `input`, possibly edited). */
-  | { readonly call: Immutable<ToolCallPart>; readonly kind: 'run' }
+  /**
+   * Run through the tool stack: `approved` by a decision (with `input`, possibly edited), or not
+   * (a call a checkpoint saw started or not started, run again as the model asked).
+   */
+  | { readonly call: Immutable<ToolCallPart>; readonly kind: 'run'; readonly approved: boolean }
   /** Answered by the decision, without running. */
   | {
       readonly call: Immutable<ToolCallPart>;
@@ -59,10 +62,10 @@ export function checkResume(
     new ResumeError({ code, message: `${where}: ${message}`, runId, toolCallId, pendingIds: waiting, issues });
   // Call ids and tool names come from the model: they stay in the error's fields, not its message.
   const ids = `${waiting.length} call(s) wait for a decision; their ids are the error's \`pendingIds\``;
-  if (snapshot.status !== 'interrupted') {
+  if (snapshot.status === 'finished') {
     throw fail(
       'run-finished',
-      `run \`${runId}\` finished; only an interrupted run can be resumed. Start a new run with its transcript to continue the conversation.`,
+      `run \`${runId}\` finished; only an interrupted run (or a running checkpoint) can be resumed. Start a new run with its transcript to continue the conversation.`,
     );
   }
   if (typeof decisions !== 'object' || decisions === null) {
@@ -96,6 +99,8 @@ export function checkResume(
   const calls: ResumedCall[] = toolCallsOf(pending.response.message).map((call) => {
     const done = results.get(call.toolCallId);
     if (done) return { call, kind: 'result', message: done };
+    // A running checkpoint's call nobody holds: it runs as the model asked.
+    if (!waiting.includes(call.toolCallId)) return { call, kind: 'run', approved: false };
     const decision = decisions[call.toolCallId] as Decision;
     const bad = (what: string) =>
       fail(
@@ -127,7 +132,7 @@ export function checkResume(
           }
           edited.set(call.toolCallId, decision.input);
         }
-        return { call, kind: 'run' };
+        return { call, kind: 'run', approved: true };
       }
       case 'reject':
         if (typeof decision.message !== 'string') throw bad('has no string `message`');

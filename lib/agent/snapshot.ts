@@ -34,8 +34,12 @@ export interface PendingTurn {
 export interface RunSnapshot {
   readonly version: 1;
   readonly runId: string;
-  /** `interrupted`: waiting for `interruptions` to be decided; `finished`: it cannot be resumed. */
-  readonly status: 'interrupted' | 'finished';
+  /**
+   * `interrupted`: waiting for `interruptions` to be decided. `running`: a checkpoint of a run in
+   * progress (a run store's); calls of the pending turn with neither a result nor an interruption
+   * run again on resume, as the model asked. `finished`: it cannot be resumed.
+   */
+  readonly status: RunSnapshotStatus;
   /** The model id the run's requests named. */
   readonly modelId: string;
   /** Turns (model calls) made so far; the pending turn is one of them. */
@@ -48,6 +52,9 @@ export interface RunSnapshot {
   readonly state: Readonly<Record<string, unknown>>;
   readonly metadata: Readonly<Record<string, unknown>>;
 }
+
+/** Where a snapshotted run stands. */
+export type RunSnapshotStatus = 'interrupted' | 'running' | 'finished';
 
 const MAX_ISSUES = 20;
 const Id = z.string().min(1);
@@ -79,7 +86,7 @@ const InterruptionSchema = z.discriminatedUnion('kind', [
 export const RunSnapshotSchema = z.strictObject({
   version: z.literal(RUN_SNAPSHOT_VERSION),
   runId: Id,
-  status: z.enum(['interrupted', 'finished']),
+  status: z.enum(['interrupted', 'running', 'finished']),
   modelId: Id,
   turn: z.number().int().nonnegative(),
   usage: UsageSchema,
@@ -160,8 +167,12 @@ function checkConsistency(s: RunSnapshot, issues: SnapshotIssue[]): void {
   const pairing = checkToolPairing(s.transcript);
   if (pairing) addIssue(issues, { path: ['transcript', ...pairing.path.slice(1)], code: 'custom' });
   const waiting = s.interruptions.filter((i) => i.kind === 'tool-call');
-  if ((s.status === 'interrupted') !== s.interruptions.length > 0) {
-    addIssue(issues, { path: ['interruptions'], code: 'custom' });
+  // Interrupted means something waits; finished means nothing does (a checkpoint may be either).
+  if (
+    (s.status === 'interrupted' && s.interruptions.length === 0) ||
+    (s.status === 'finished' && (s.interruptions.length > 0 || s.pending !== null))
+  ) {
+    addIssue(issues, { path: ['status'], code: 'custom' });
   }
   if (s.pending === null) {
     if (waiting.length > 0) addIssue(issues, { path: ['pending'], code: 'custom' });
@@ -189,7 +200,7 @@ function checkConsistency(s: RunSnapshot, issues: SnapshotIssue[]): void {
     void i;
   });
   calls.forEach((call, i) => {
-    if (!answered.has(call.toolCallId) && !held.has(call.toolCallId)) {
+    if (s.status !== 'running' && !answered.has(call.toolCallId) && !held.has(call.toolCallId)) {
       addIssue(issues, { path: ['pending', 'response', 'message', 'content', i], code: 'custom' });
     }
   });
@@ -225,7 +236,7 @@ function invalid(issues: readonly SnapshotIssue[]): SnapshotError {
 /** @internal What `buildSnapshot` needs from a run: the seam a run store uses too. */
 export interface SnapshotSource {
   readonly runId: string;
-  readonly status: 'interrupted' | 'finished';
+  readonly status: RunSnapshotStatus;
   readonly modelId: string;
   readonly turn: number;
   readonly usage: Usage;

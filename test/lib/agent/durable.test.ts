@@ -510,6 +510,36 @@ describe('bad input: a clear error, nothing lost', () => {
     assert.equal(error.code, 'run-finished');
   });
 
+  test('a running checkpoint resumes: calls without a result run again, needsApproval is asked again', async () => {
+    const log: string[] = [];
+    const { result, tools } = await interruptedRun(log);
+    log.length = 0;
+    const interrupted = result.snapshot as RunSnapshot;
+    // As a run store would have saved it mid-turn: only c2's result was written.
+    const running: RunSnapshot = {
+      ...interrupted,
+      status: 'running',
+      interruptions: [],
+      pending: {
+        response: interrupted.pending?.response as never,
+        results: interrupted.pending?.results.slice(0, 1) ?? [],
+      },
+    };
+    const again = await runAgent({
+      model: scriptedExecutor(['x']),
+      tools,
+      resume: { snapshot: loadRunSnapshot(running) },
+    });
+    assert.deepEqual(log, ['pay water 200 c3']);
+    assert.equal(again.stopReason, 'interrupted');
+    assert.deepEqual(
+      again.interruptions.map((i) => i.kind === 'tool-call' && i.toolCallId),
+      ['c1', 'c4'],
+    );
+    assert.deepEqual(summary(again.snapshot?.pending?.results ?? []), ['tool(c2):found rent', 'tool(c3):paid water']);
+    assert.equal(again.snapshot?.turn, 1);
+  });
+
   test('a snapshot of another version', async () => {
     const { result } = await interruptedRun([]);
     const error = (() => {
