@@ -62,7 +62,7 @@ export interface RunAgentCommonOptions {
   readonly tools?: readonly AnyTool[] | undefined;
   /** Sampling options sent with every model call (`request.options`). */
   readonly callOptions?: CallOptions | undefined;
-  /** A safety limit on turns (model calls). @default 20 */
+  /** A safety limit on turns (model calls); a resumed run counts the turns before its snapshot too. @default 20 */
   readonly maxTurns?: number | undefined;
   /**
    * At `maxTurns` with tools still being called: `'throw'` an `AgentError` (reason `max-turns`,

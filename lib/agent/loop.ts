@@ -94,6 +94,8 @@ export async function driveRun(p: Prepared, signal: AbortSignal, emit: Emit | un
     addUsage(usage, snapshot.usage);
   }
   const held: { turn: PendingTurn | undefined } = { turn: undefined };
+  // Turns completed before this process took the run over (a resumed run counts them on).
+  const before = core.turn;
 
   const turnStack =
     p.turnLayers.length === 0
@@ -163,7 +165,7 @@ export async function driveRun(p: Prepared, signal: AbortSignal, emit: Emit | un
       else if (p.stopWhen.length > 0 && (await shouldStop(p.stopWhen, stopState(core, turns, record)))) {
         stopReason = 'stop-when';
       } else if (core.turn >= p.maxTurns) {
-        if (p.onMaxTurns === 'throw') throw maxTurnsError(p, core, turns.length, usage);
+        if (p.onMaxTurns === 'throw') throw maxTurnsError(p, core, before + turns.length, usage);
         stopReason = 'max-turns';
       }
     }
@@ -188,7 +190,7 @@ export async function driveRun(p: Prepared, signal: AbortSignal, emit: Emit | un
       if (core.result === undefined && core.interruptions.length > 0) await settle('interrupted');
     }
   } catch (error) {
-    throw runFailure(core, turns.length, usage, signal, error);
+    throw runFailure(core, before + turns.length, usage, signal, error);
   }
   const result = core.result as unknown as AgentResult;
   // A run layer may have edited the transcript after the loop (run_end): return what persists.

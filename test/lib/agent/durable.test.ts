@@ -540,6 +540,22 @@ describe('bad input: a clear error, nothing lost', () => {
     assert.equal(again.snapshot?.turn, 1);
   });
 
+  test('maxTurns counts the turns before the snapshot; a failure reports the whole run', async () => {
+    const { result, tools } = await interruptedRun([]);
+    const error = await runAgent({
+      model: scriptedExecutor([{ toolCalls: [call('again', 'lookup', { q: 'y' })] }]),
+      tools,
+      maxTurns: 2,
+      resume: {
+        snapshot: result.snapshot as RunSnapshot,
+        decisions: { c1: { type: 'approve' }, c4: { type: 'approve' } },
+      },
+    }).catch((e: unknown) => e);
+    assert.equal(AgentError.isInstance(error) && error.reason, 'max-turns');
+    assert.equal((error as AgentError).turnCount, 2);
+    assert.equal((error as AgentError).runId, result.runId);
+  });
+
   test('a snapshot of another version', async () => {
     const { result } = await interruptedRun([]);
     const error = (() => {
