@@ -1,13 +1,12 @@
-// Human approval across processes, offline. Process 1 runs the agent: the model asks to send two
+// Human approval across processes, offline. "Process 1" runs the agent: the model asks to send two
 // emails and look up a contact; `send_email` needs approval, so the lookup runs and the run stops
-// with stop reason `interrupted`, writing its snapshot (plain JSON) to a file. Process 2 (this file
-// again, started as a child) loads the snapshot, approves one email, rejects the other, and resumes:
-// same run id, turn 2 next, the approved call going through the tool stack like any other.
-import { execFileSync } from 'node:child_process';
+// with stop reason `interrupted`, writing its snapshot (plain JSON) to a file. "Process 2" shares
+// nothing with it but that file (in production: another process, another machine, days later): it
+// loads the snapshot, approves one email, rejects the other, and resumes with the same run id and
+// turn 2 next, the approved call going through the tool stack like any other.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { defineMiddleware, loadRunSnapshot, runAgent, tool } from 'modelware';
 import { scriptedExecutor } from 'modelware/testing';
 import { z } from 'zod';
@@ -36,8 +35,7 @@ const audit = defineMiddleware({
   },
 });
 
-const [, , step, file] = process.argv;
-if (step !== 'resume') {
+async function processOne(path: string): Promise<void> {
   console.log('process 1: run until a decision is needed');
   const model = scriptedExecutor([
     {
@@ -59,19 +57,12 @@ if (step !== 'resume') {
   for (const i of result.interruptions) {
     if (i.kind === 'tool-call') console.log(`  waiting: ${i.toolCallId} ${i.toolName} ${JSON.stringify(i.input)}`);
   }
-  const dir = mkdtempSync(join(tmpdir(), 'modelware-approval-'));
-  const path = join(dir, 'run.json');
   writeFileSync(path, JSON.stringify(result.snapshot));
-  try {
-    execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'resume', path], {
-      stdio: 'inherit',
-    });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-} else {
+}
+
+async function processTwo(path: string): Promise<void> {
   console.log('process 2: load the snapshot, decide, resume');
-  const snapshot = loadRunSnapshot(readFileSync(file as string, 'utf8'));
+  const snapshot = loadRunSnapshot(readFileSync(path, 'utf8'));
   const model = scriptedExecutor(['Sent the minutes to Ada; the message to everyone was not sent.']);
   const result = await runAgent({
     model,
@@ -90,4 +81,12 @@ if (step !== 'resume') {
     if (m.role === 'tool') console.log(`  ${m.toolCallId}: ${m.content}${m.isError ? ' (error)' : ''}`);
   }
   console.log(`  answer: ${result.text}`);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'modelware-approval-'));
+try {
+  await processOne(join(dir, 'run.json'));
+  await processTwo(join(dir, 'run.json'));
+} finally {
+  rmSync(dir, { recursive: true, force: true });
 }
