@@ -113,7 +113,7 @@ export type {
   TurnRecord,
 } from './agent/run-context.js';
 export type { StopCondition, StopState } from './agent/stop.js';
-export type { ToolCallState, ToolMiddlewareFn, ToolResult } from './agent/tool-context.js';
+export type { InterruptOrigin, ToolCallState, ToolMiddlewareFn, ToolResult } from './agent/tool-context.js';
 export type { AnyTool, NeedsApprovalContext, Tool, ToolDefinition, ToolExecuteOptions } from './agent/tools.js';
 export type { CountTokensOptions, Tokenizer } from './core/tokens.js';
 export type { PluginFailure } from './core/errors.js';

@@ -9,6 +9,12 @@ import type { RunCore } from './run-context.js';
 import type { ToolCallInterruption } from './interrupts.js';
 import type { AnyTool } from './tools.js';
 
+/** Who asked, when a layer interrupts on behalf of a plugin (`ToolContext.interrupt(payload, origin)`). */
+export interface InterruptOrigin {
+  /** The plugin that asked for the decision. */
+  readonly plugin: string;
+}
+
 /** The outcome of one tool call, as tool middleware sees it after `await next()`. */
 export interface ToolResult {
   /** What the model reads: persisted as the tool message's `content`. */
@@ -161,14 +167,25 @@ export class ToolContext<Input = unknown> {
   /**
    * Holds this call for a person's decision instead of running it: return without calling
    * `next()`. The run ends with stop reason `interrupted` once the turn's other calls are done;
-   * `payload` (plain JSON data) is in the interruption. Returns `false`, and holds nothing, when
+   * `payload` (plain JSON data) is in the interruption, with `source: 'layer'` and `by` naming
+   * this layer. A layer that dispatches plugins passes `origin: { plugin }` so the interruption
+   * says `source: 'plugin'` and names the plugin that asked (as `plugins()` does for `requireApproval()`). Returns `false`, and holds nothing, when
    * the call was approved on resume: then carry on with `next()`.
    *
    * @example
    * if (ctx.toolName === 'transfer' && ctx.interrupt({ question: 'Send the money?' })) return;
    * await next();
    */
-  interrupt(payload?: unknown): boolean {
+  interrupt(payload?: unknown, origin?: InterruptOrigin): boolean {
+    if (origin !== undefined) {
+      if (typeof origin !== 'object' || origin === null || typeof origin.plugin !== 'string' || origin.plugin === '') {
+        throw new MiddlewareError(
+          this.layer,
+          `\`${this.layer}\` called interrupt() with origin ${describeValue(origin)}. Pass { plugin: '<name>' } (a layer dispatching plugins), or nothing.`,
+        );
+      }
+      return this.core.interrupt(payload, 'plugin', origin.plugin);
+    }
     return this.core.interrupt(payload, 'layer', this.layer);
   }
 

@@ -87,10 +87,12 @@ export function agentLayers(manager: PluginManager): {
           // requireApproval(): hold the call for a decision; once approved on resume, it runs.
           if (!ApprovalRequired.isInstance(error)) throw error;
           const { reason, details, plugin } = error.request;
-          if (ctx.core.interrupt(details === undefined ? { reason } : { reason, details }, 'plugin', plugin)) return;
+          if (ctx.interrupt(details === undefined ? { reason } : { reason, details }, { plugin })) return;
         }
         if (pre && pre.input !== input) ctx.updateInput(() => pre.input as never);
         await next();
+        // A layer inside held the call for a decision: it did not run, there is nothing to report.
+        if (ctx.interrupted) return;
         const result = ctx.result as ToolResult;
         const post = await fire(HOOKS.tool_post_invoke, run, () => ({
           ...base,

@@ -94,6 +94,9 @@ defineMiddleware({
     assertTrue<Equal<ReturnType<typeof ctx.interrupt>, boolean>>();
     assertTrue<Equal<typeof ctx.approved, boolean>>();
     if (ctx.interrupt()) return;
+    if (ctx.interrupt({ reason: 'x' }, { plugin: 'approvals' })) return;
+    // @ts-expect-error the origin names a plugin
+    ctx.interrupt(null, { layer: 'x' });
     await next();
   },
 });

@@ -344,6 +344,33 @@ describe('interrupts from plugins: requireApproval at tool_pre_invoke', () => {
   });
 });
 
+describe('interrupts inside plugins()', () => {
+  test('a tool layer inside plugins() interrupts: tool_post_invoke does not fire for the held call', async () => {
+    const { tools } = fixtures([]);
+    const seen: string[] = [];
+    const watcher = definePlugin({
+      name: 'watcher',
+      hooks: {
+        tool_pre_invoke: (p) => void seen.push(`pre ${p.toolCallId}`),
+        tool_post_invoke: (p) => void seen.push(`post ${p.toolCallId}`),
+      },
+    });
+    const hold = defineMiddleware({
+      name: 'hold',
+      async tool(ctx, next) {
+        if (ctx.toolCallId === 'h1' && ctx.interrupt()) return;
+        await next();
+      },
+    });
+    const app = pipeline(
+      scriptedExecutor([{ toolCalls: [call('h1', 'lookup', { q: 'a' }), call('h2', 'lookup', { q: 'b' })] }]),
+    ).use(plugins(new PluginManager({ plugins: [watcher] })), hold);
+    const result = await runAgent({ model: app, modelId: 'm', messages: [USER], tools, toolConcurrency: 1 });
+    assert.equal(result.stopReason, 'interrupted');
+    assert.deepEqual(seen, ['pre h1', 'pre h2', 'post h2']);
+  });
+});
+
 describe('interrupt misuse', () => {
   test('requireApproval() outside tool_pre_invoke is a contract failure', async () => {
     const bad = definePlugin({
