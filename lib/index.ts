@@ -42,11 +42,13 @@ export { streamAgent } from './agent/stream.js';
 export type { AgentStream } from './agent/stream.js';
 export { AgentError, BudgetExceededError } from './core/errors.js';
 export { hasToolCall, stepCountIs } from './agent/stop.js';
+export { ResumeError, SnapshotError } from './core/errors.js';
+export { RUN_SNAPSHOT_VERSION, RunSnapshotSchema, loadRunSnapshot } from './agent/snapshot.js';
 export type { ToolContext } from './agent/tool-context.js';
 export { tool } from './agent/tools.js';
 export { countTokens } from './core/tokens.js';
 export { PluginConfigError, PluginError } from './core/errors.js';
-export { block, defineHook } from './plugins/hooks.js';
+export { block, defineHook, requireApproval } from './plugins/hooks.js';
 export { fireHook } from './plugins/fire-hook.js';
 export { definePlugin, pluginSet, withSettings } from './plugins/plugins.js';
 export { PluginManager } from './plugins/manager.js';
@@ -91,7 +93,16 @@ export type { CallSettings, Pipeline, PipelineOptions } from './core/pipeline.js
 export type { PartMapper, StreamObserver, StreamTransform } from './core/stream.js';
 export type { RunAgentCommonOptions, RunAgentOptions } from './agent/agent.js';
 export type { AgentEvent } from './agent/stream.js';
-export type { AgentErrorReason } from './core/errors.js';
+export type { AgentErrorReason, ResumeErrorCode, SnapshotErrorCode, SnapshotIssue } from './core/errors.js';
+export type {
+  Decision,
+  InterruptSource,
+  Interruption,
+  PauseInterruption,
+  ToolCallInterruption,
+} from './agent/interrupts.js';
+export type { ResumeOptions } from './agent/resume.js';
+export type { PendingTurn, RunSnapshot, RunSnapshotStatus } from './agent/snapshot.js';
 export type {
   AgentResult,
   RunLayerContext,
@@ -102,13 +113,14 @@ export type {
   TurnRecord,
 } from './agent/run-context.js';
 export type { StopCondition, StopState } from './agent/stop.js';
-export type { ToolCallState, ToolMiddlewareFn, ToolResult } from './agent/tool-context.js';
-export type { AnyTool, Tool, ToolDefinition, ToolExecuteOptions } from './agent/tools.js';
+export type { InterruptOrigin, ToolCallState, ToolMiddlewareFn, ToolResult } from './agent/tool-context.js';
+export type { AnyTool, NeedsApprovalContext, Tool, ToolDefinition, ToolExecuteOptions } from './agent/tools.js';
 export type { CountTokensOptions, Tokenizer } from './core/tokens.js';
 export type { PluginFailure } from './core/errors.js';
 export type { HookHandler, HookName, HookPayload, HookRegistry, ValidationFailure } from './plugins/hook-points.js';
 export type {
   DefineHookOptions,
+  HookApproval,
   HookBlock,
   HookContext,
   HookDraft,

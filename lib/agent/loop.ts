@@ -1,6 +1,6 @@
 import type { Immutable } from 'immer';
 import type { RunState } from '../core/context.js';
-import { AgentError, InvalidResponseError } from '../core/errors.js';
+import { AgentError, InvalidResponseError, MiddlewareError, SnapshotError } from '../core/errors.js';
 import { type ExecuteOptions, type Executor, executorName } from '../core/executor.js';
 import {
   type CallOptions,
@@ -33,6 +33,9 @@ import { ResponseAssembler, responseToParts } from '../core/stream.js';
 import type { AnyTool } from './tools.js';
 import { type ToolRunSettings, runToolCalls, untilAborted } from './tool-runner.js';
 import { validateResponse } from '../core/validate.js';
+import { toolMessage } from './tool-context.js';
+import type { ResumedTurn } from './resume.js';
+import { type PendingTurn, type RunSnapshot, type RunSnapshotStatus, buildSnapshot } from './snapshot.js';
 
 /** @internal The options of a run, checked and normalised once (see `prepareRun`). */
 export interface Prepared {
@@ -56,6 +59,10 @@ export interface Prepared {
   readonly maxToolInputDepth: number;
   readonly validate: boolean;
   readonly runId: string;
+  /** The run state keys a snapshot keeps. */
+  readonly persistState: readonly string[];
+  /** Set when the run resumes a snapshot. */
+  readonly resumed: { readonly snapshot: RunSnapshot; readonly turn: ResumedTurn | undefined } | undefined;
 }
 
 /** @internal Receives `streamAgent` events; awaiting it is the stream's backpressure. */
@@ -77,50 +84,92 @@ export async function driveRun(p: Prepared, signal: AbortSignal, emit: Emit | un
   const core = new RunCore(p.runId, p.messages, p.state, p.metadata, signal, p.validate);
   const turns: TurnRecord[] = [];
   const usage: Usage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
+  let resumeTurn: ResumedTurn | undefined;
+  if (p.resumed) {
+    const { snapshot } = p.resumed;
+    resumeTurn = p.resumed.turn;
+    core.resumed = true;
+    // The pending turn keeps its number: the loop counts it again when it finishes it.
+    core.turn = snapshot.turn - (resumeTurn ? 1 : 0);
+    addUsage(usage, snapshot.usage);
+  }
+  const held: { turn: PendingTurn | undefined } = { turn: undefined };
+  // Turns completed before this process took the run over (a resumed run counts them on).
+  const before = core.turn;
 
   const turnStack =
     p.turnLayers.length === 0
       ? undefined
-      : buildStack(p.turnLayers, (t: TurnStep) => runTurn(p, core, t.turn, t.slot, usage, emit), {
+      : buildStack(p.turnLayers, (t: TurnStep) => runTurn(p, core, t.turn, t.slot, usage, emit, held), {
           handler: (layer) =>
             viewHandler(
               layer.fn,
               layer.name,
               (t: TurnStep, name) => new TurnLayerView(core, t.turn, t.slot, name),
               'turn',
-              true,
+              // A layer that paused the run skips the turn.
+              () => core.interruptions.length === 0,
             ),
         });
 
-  const loop = async (): Promise<void> => {
-    let stopReason: StopReason | undefined;
-    while (stopReason === undefined) {
-      signal.throwIfAborted();
-      const turn = ++core.turn;
-      const slot: TurnSlot = { record: undefined };
-      if (turnStack === undefined) await runTurn(p, core, turn, slot, usage, emit);
-      else await turnStack({ turn, slot });
-      const record = slot.record as TurnRecord;
-      turns.push(record);
-      if (record.toolCalls.length === 0) stopReason = 'no-tool-calls';
-      else if (p.stopWhen.length > 0 && (await shouldStop(p.stopWhen, stopState(core, turns, record)))) {
-        stopReason = 'stop-when';
-      } else if (turns.length >= p.maxTurns) {
-        if (p.onMaxTurns === 'throw') throw maxTurnsError(p, core, turns.length, usage);
-        stopReason = 'max-turns';
+  /** Builds the result (and, when interrupted, the snapshot). */
+  const settle = async (stopReason: StopReason): Promise<void> => {
+    const response = turns.at(-1)?.response ?? held.turn?.response ?? NO_RESPONSE;
+    let snapshot: RunSnapshot | undefined;
+    let transcript = core.transcript;
+    if (stopReason === 'interrupted') {
+      snapshot = snapshotOfRun(p, core, usage, held.turn, 'interrupted');
+      // Without the pending turn: valid to send as it is.
+      transcript = snapshot.transcript as Immutable<Message[]>;
+      if (emit) {
+        for (const interruption of snapshot.interruptions)
+          await emit({ type: 'interrupt', turn: core.turn, interruption });
       }
     }
-    const response = (turns.at(-1) as TurnRecord).response;
     core.result = {
       runId: core.runId,
-      transcript: core.transcript,
+      transcript,
       response,
       text: textOf(response.message),
       turns,
       usage,
       stopReason,
       state: core.state,
+      interruptions: snapshot?.interruptions ?? [],
+      snapshot,
     };
+  };
+
+  const loop = async (): Promise<void> => {
+    let stopReason: StopReason | undefined;
+    // A run layer may have paused the run before its first turn.
+    if (core.interruptions.length > 0) stopReason = 'interrupted';
+    while (stopReason === undefined) {
+      signal.throwIfAborted();
+      const turn = ++core.turn;
+      const slot: TurnSlot = { record: undefined, resume: resumeTurn };
+      resumeTurn = undefined;
+      if (turnStack === undefined) await runTurn(p, core, turn, slot, usage, emit, held);
+      else await turnStack({ turn, slot });
+      const record = slot.record;
+      if (record === undefined) {
+        if (core.interruptions.length === 0) throw noTurn(turn, p.turnLayers);
+        // Paused before the turn ran: it did not happen.
+        if (held.turn === undefined) core.turn--;
+        stopReason = 'interrupted';
+        break;
+      }
+      turns.push(record);
+      if (core.interruptions.length > 0) stopReason = 'interrupted';
+      else if (record.toolCalls.length === 0) stopReason = 'no-tool-calls';
+      else if (p.stopWhen.length > 0 && (await shouldStop(p.stopWhen, stopState(core, turns, record)))) {
+        stopReason = 'stop-when';
+      } else if (core.turn >= p.maxTurns) {
+        if (p.onMaxTurns === 'throw') throw maxTurnsError(p, core, before + turns.length, usage);
+        stopReason = 'max-turns';
+      }
+    }
+    await settle(stopReason);
   };
 
   try {
@@ -128,16 +177,25 @@ export async function driveRun(p: Prepared, signal: AbortSignal, emit: Emit | un
     else {
       const runStack = buildStack(p.runLayers, loop, {
         handler: (layer) =>
-          viewHandler(layer.fn, layer.name, (c: RunCore, name) => new RunLayerView(c, name), 'run', true),
+          viewHandler(
+            layer.fn,
+            layer.name,
+            (c: RunCore, name) => new RunLayerView(c, name),
+            'run',
+            () => core.interruptions.length === 0,
+          ),
       });
       await runStack(core);
+      // A run layer paused the run before the loop started.
+      if (core.result === undefined && core.interruptions.length > 0) await settle('interrupted');
     }
   } catch (error) {
-    throw runFailure(core, turns.length, usage, signal, error);
+    throw runFailure(core, before + turns.length, usage, signal, error);
   }
   const result = core.result as unknown as AgentResult;
   // A run layer may have edited the transcript after the loop (run_end): return what persists.
-  return result.transcript === core.transcript ? result : { ...result, transcript: core.transcript };
+  // (An interrupted run's is its snapshot's, without the pending turn.)
+  return result.transcript === core.transcript || result.snapshot ? result : { ...result, transcript: core.transcript };
 }
 
 async function runTurn(
@@ -147,8 +205,10 @@ async function runTurn(
   slot: TurnSlot,
   usage: Usage,
   emit: Emit | undefined,
+  held: { turn: PendingTurn | undefined },
 ): Promise<void> {
   if (emit) await emit({ type: 'turn-start', turn });
+  if (slot.resume) return finishTurn(p, core, turn, slot, emit, held, slot.resume);
   const request: ModelRequest = { model: p.modelId, messages: core.transcript as Message[] };
   if (p.specs) request.tools = p.specs as ToolSpec[];
   if (p.callOptions) request.options = p.callOptions;
@@ -173,9 +233,11 @@ async function runTurn(
     core.pending = message;
     core.step = 'tool-calls';
     const onResult = emit && ((result: ToolMessage) => emit({ type: 'tool-result', turn, result }));
-    results = await runToolCalls(calls, core, p.toolSettings, onResult);
+    const out = await runToolCalls(calls, core, p.toolSettings, onResult);
     // A tool that ignored the signal still ends the turn as cancelled.
     core.signal.throwIfAborted();
+    if (holdTurn(core, response, out, held)) return;
+    results = out as ToolMessage[];
     core.append(results);
     core.pending = undefined;
     core.step = undefined;
@@ -183,6 +245,109 @@ async function runTurn(
   const record: TurnRecord = Object.freeze({ turn, response, toolCalls: calls, toolResults: results });
   slot.record = record;
   if (emit) await emit({ type: 'turn-end', turn, record });
+}
+
+/**
+ * When some calls of the turn wait for a decision: nothing more is appended (the model sees no
+ * result before every call has one); the response and the results produced are kept for the snapshot.
+ */
+function holdTurn(
+  core: RunCore,
+  response: ModelResponse,
+  out: readonly (ToolMessage | undefined)[],
+  held: { turn: PendingTurn | undefined },
+): boolean {
+  if (!out.includes(undefined)) return false;
+  held.turn = { response, results: out.filter((m): m is ToolMessage => m !== undefined) };
+  core.step = undefined;
+  return true;
+}
+
+/**
+ * Finishes the pending turn of a snapshot with its decisions: the approved calls run through the
+ * tool stack, the others are answered by their decision, and every result is appended in call order.
+ */
+async function finishTurn(
+  p: Prepared,
+  core: RunCore,
+  turn: number,
+  slot: TurnSlot,
+  emit: Emit | undefined,
+  held: { turn: PendingTurn | undefined },
+  resume: ResumedTurn,
+): Promise<void> {
+  const { response } = resume;
+  const { message } = response;
+  core.append([message]);
+  core.pending = message;
+  core.step = 'tool-calls';
+  const onResult = emit && ((result: ToolMessage) => emit({ type: 'tool-result', turn, result }));
+  const toRun = resume.calls.flatMap((c) => (c.kind === 'run' ? [c.call] : []));
+  const approved = new Set(resume.calls.flatMap((c) => (c.kind === 'run' && c.approved ? [c.call.toolCallId] : [])));
+  if (emit) for (const toolCall of toRun) await emit({ type: 'tool-call', turn, toolCall: toolCall as ToolCallPart });
+  const ran = await runToolCalls(toRun, core, p.toolSettings, onResult, approved);
+  core.signal.throwIfAborted();
+  let next = 0;
+  const out: (ToolMessage | undefined)[] = [];
+  for (const c of resume.calls) {
+    if (c.kind === 'result') out.push(c.message);
+    else if (c.kind === 'run') out.push(ran[next++]);
+    else {
+      const answer = Object.freeze(toolMessage(c.call, { content: c.content, isError: c.isError }));
+      if (onResult) await onResult(answer);
+      out.push(answer);
+    }
+  }
+  if (holdTurn(core, response, out, held)) return;
+  const results = out as ToolMessage[];
+  core.append(results);
+  core.pending = undefined;
+  core.step = undefined;
+  const calls = toolCallsOf(message) as readonly Immutable<ToolCallPart>[];
+  const record: TurnRecord = Object.freeze({ turn, response, toolCalls: calls, toolResults: results });
+  slot.record = record;
+  if (emit) await emit({ type: 'turn-end', turn, record });
+}
+
+/**
+ * @internal The seam for run stores: the snapshot of a run between steps. With `pending`, the
+ * assistant message of that turn is left out of the transcript and kept apart with its results.
+ *
+ * @throws SnapshotError when a persisted value is not plain JSON data.
+ */
+export function snapshotOfRun(
+  p: Prepared,
+  core: RunCore,
+  usage: Usage,
+  pending: PendingTurn | undefined,
+  status: RunSnapshotStatus,
+): RunSnapshot {
+  return buildSnapshot({
+    runId: core.runId,
+    status,
+    modelId: p.modelId,
+    turn: core.turn,
+    usage: { ...usage },
+    transcript: (pending ? completedTranscript(core) : core.transcript) as readonly Message[],
+    pending: pending ?? null,
+    interruptions: core.interruptions,
+    state: core.state,
+    persistState: p.persistState,
+    metadata: p.metadata,
+  });
+}
+
+const NO_RESPONSE: ModelResponse = Object.freeze({
+  message: Object.freeze({ role: 'assistant', content: '' }),
+  finishReason: 'other',
+}) as ModelResponse;
+
+function noTurn(turn: number, layers: readonly ViewLayer<TurnLayerContext>[]): MiddlewareError {
+  const names = layers.map((l) => l.name).join(' → ');
+  return new MiddlewareError(
+    layers.at(-1)?.name ?? 'turn',
+    `Turn ${turn} did not run: a turn layer returned without calling \`await next()\` (turn layers: ${names}). Call next(), or ctx.interrupt(payload) to pause the run.`,
+  );
 }
 
 /**
@@ -342,6 +507,9 @@ function runFailure(core: RunCore, turnCount: number, usage: Usage, signal: Abor
   if (AgentError.isInstance(error) && error.runId === core.runId) return error;
   const transcript = completedTranscript(core);
   const base = { runId: core.runId, transcript, turnCount, usage };
+  if (SnapshotError.isInstance(error)) {
+    return new AgentError({ ...base, reason: 'failed', message: error.message, cause: error });
+  }
   const tail = "The error's `cause` holds what was thrown and `transcript` the run up to the last completed step.";
   if (signal.aborted) {
     const reason = signal.reason;
