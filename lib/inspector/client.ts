@@ -809,8 +809,8 @@ export function inspectorClient(): void {
     events.onmessage = (event) => {
       try {
         const rec = JSON.parse(event.data) as Rec;
-        if (rec.type === 'header' && num(rec.version) !== 1) {
-          state.versionError = `The app records format version ${String(rec.version)}; this inspector reads version 1.`;
+        if (rec.type === 'header' && num(rec.version) !== num(data.formatVersion)) {
+          state.versionError = `The app records format version ${String(rec.version)}; this inspector reads version ${String(data.formatVersion)}.`;
         }
         ingest(rec);
       } catch {

@@ -1,17 +1,10 @@
 import { readFile, stat } from 'node:fs/promises';
+import { RecordingFormatError } from '../core/errors.js';
+import { parseRecording, RECORDING_FORMAT_VERSION, type RecordingProblem } from '../core/recording.js';
 import { InspectorError } from './errors.js';
-
-/** The recording format version this inspector reads. */
-export const INSPECTOR_FORMAT_VERSION = 1;
 
 /** At most this many bad lines are listed one by one; the rest are counted. */
 const MAX_LISTED_PROBLEMS = 200;
-
-/** A line of a recording that could not be read: its 1-based number and why (never its content). */
-export interface RecordingProblem {
-  readonly line: number;
-  readonly message: string;
-}
 
 /** A recording as the page receives it: the records that parsed, and the lines that did not. */
 export interface LoadedRecording {
@@ -21,58 +14,57 @@ export interface LoadedRecording {
   readonly version: number | undefined;
   /** Set when the version is not one this inspector reads; the page shows it instead of the records. */
   readonly versionError: string | undefined;
-  readonly records: readonly Record<string, unknown>[];
-  /** The first bad lines, at most 200. */
+  /** The records that match the schema (`RecordingRecordSchema`), in order. */
+  readonly records: readonly Readonly<Record<string, unknown>>[];
+  /** The first bad lines, at most 200, by 1-based number and what is wrong (never their content). */
   readonly problems: readonly RecordingProblem[];
   /** How many bad lines there were in all. */
   readonly problemCount: number;
 }
 
 /**
- * Reads NDJSON recording text line by line. A line that is not JSON (a truncated last line, a
- * corrupt one) or not a record becomes a problem naming its line number, and the rest is kept.
+ * Reads NDJSON recording text with `parseRecording`: a line that is not JSON (a truncated last
+ * line, a corrupt one) or not a record becomes a problem naming its line number, and the rest is
+ * kept. A header of another format version sets `versionError` instead of throwing.
  */
 export function readRecordingText(text: string, source: string): LoadedRecording {
-  const records: Record<string, unknown>[] = [];
-  const problems: RecordingProblem[] = [];
-  let problemCount = 0;
-  let version: number | undefined;
-  const problem = (line: number, message: string) => {
-    problemCount++;
-    if (problems.length < MAX_LISTED_PROBLEMS) problems.push({ line, message });
-  };
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i]!.trim();
-    if (raw === '') continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      problem(i + 1, i === lines.length - 1 ? 'not valid JSON (the file looks truncated here)' : 'not valid JSON');
-      continue;
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      problem(i + 1, 'not a JSON object');
-      continue;
-    }
-    const record = value as Record<string, unknown>;
-    if (typeof record['type'] !== 'string') {
-      problem(i + 1, 'has no string `type`');
-      continue;
-    }
-    if (record['type'] === 'header' && version === undefined) {
-      version = typeof record['version'] === 'number' ? record['version'] : Number.NaN;
-    }
-    records.push(record);
+  try {
+    const { header, records, problems } = parseRecording(text);
+    return {
+      source,
+      version: header?.version,
+      versionError: undefined,
+      records: records as readonly Readonly<Record<string, unknown>>[],
+      problems: problems.slice(0, MAX_LISTED_PROBLEMS),
+      problemCount: problems.length,
+    };
+  } catch (error) {
+    if (!RecordingFormatError.isInstance(error)) throw error;
+    const version = headerVersion(text);
+    return {
+      source,
+      version,
+      versionError:
+        `${source} is a recording in format version ${version ?? 'unknown'}; this modelware reads version ` +
+        `${RECORDING_FORMAT_VERSION}. Open it with the modelware version that recorded it, or record it again.`,
+      records: [],
+      problems: [],
+      problemCount: 0,
+    };
   }
-  const versionError =
-    version === undefined || version === INSPECTOR_FORMAT_VERSION
-      ? undefined
-      : `${source} is a recording in format version ${Number.isNaN(version) ? 'unknown' : version}; ` +
-        `this modelware reads version ${INSPECTOR_FORMAT_VERSION}. Open it with the modelware version that ` +
-        'recorded it, or record it again.';
-  return { source, version, versionError, records, problems, problemCount };
+}
+
+/** The version the first header line names (only called once `parseRecording` refused it). */
+function headerVersion(text: string): number | undefined {
+  for (const line of text.split('\n', 50)) {
+    try {
+      const value = JSON.parse(line) as { type?: unknown; version?: unknown };
+      if (value?.type === 'header' && typeof value.version === 'number') return value.version;
+    } catch {
+      // not the header
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -106,7 +98,7 @@ export async function loadRecordingFile(
     });
   }
   const loaded = readRecordingText(await readFile(path, 'utf8'), path);
-  if (loaded.records.length === 0 || loaded.version === undefined) {
+  if (loaded.version === undefined) {
     throw new InspectorError({
       code: 'NOT_A_RECORDING',
       message: `modelware inspect: \`${path}\` does not start with a recording header (a \`{"type":"header",...}\` line). Record one with the recorder, or check the path.`,

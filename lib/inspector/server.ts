@@ -3,7 +3,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { checkInteger, failOption } from '../internal/options.js';
 import { InspectorError } from './errors.js';
-import { INSPECTOR_FORMAT_VERSION, type LoadedRecording } from './load.js';
+import { RECORDING_FORMAT_VERSION } from '../core/recording.js';
+import type { RecordingRecord, RecordingSink } from '../core/recording.js';
+import type { LoadedRecording } from './load.js';
 import { renderInspectorPage } from './page.js';
 
 /** Options of `startInspector()`. */
@@ -24,14 +26,17 @@ export interface InspectorOptions {
   readonly signal?: AbortSignal;
 }
 
-/** A running inspector (`startInspector()`). */
-export interface Inspector {
+/**
+ * A running inspector (`startInspector()`). It is a `RecordingSink`: hand it to the recorder
+ * (`recorder({ sink: inspector })`) and every open page shows the records as the app runs.
+ */
+export interface Inspector extends RecordingSink {
   /** The page's address, e.g. `http://127.0.0.1:4983/`. */
   readonly url: string;
   readonly port: number;
   readonly host: string;
-  /** Live mode: shows one more record (an object with a string `type`) on every open page. */
-  push(record: Readonly<Record<string, unknown>>): void;
+  /** Live mode: shows one more record on every open page (and keeps it for pages opened later). */
+  write(record: RecordingRecord): void;
   /** Stops serving and ends every open stream. */
   close(): Promise<void>;
 }
@@ -45,12 +50,12 @@ const HEARTBEAT_MS = 15_000;
 
 /**
  * Starts the inspector's local server: one self-contained page (no CDN, no external fetch) that shows
- * a recording, or, without `recording`, the records `push()`ed to it as the app runs (over SSE).
+ * a recording, or, without `recording`, the records written to it as the app runs (over SSE).
  *
  * @example
  * const inspector = await startInspector({ port: 0 });
  * console.log(`inspector on ${inspector.url}`);
- * inspector.push({ type: 'header', format: 'modelware-recording', version: 1 });
+ * const app = pipeline(model).use(recorder({ sink: inspector }));
  */
 export async function startInspector(options: InspectorOptions = {}): Promise<Inspector> {
   for (const key of Object.keys(options)) {
@@ -80,9 +85,10 @@ export async function startInspector(options: InspectorOptions = {}): Promise<In
   const nonce = randomBytes(16).toString('base64');
   const page = renderInspectorPage(nonce);
   let allowedHosts: Set<string> = new Set();
+  let closed: Promise<void> | undefined;
 
   const snapshot = (): string =>
-    `{"source":${JSON.stringify(recording?.source ?? 'live')},"live":${live},` +
+    `{"source":${JSON.stringify(recording?.source ?? 'live')},"live":${live},"formatVersion":${RECORDING_FORMAT_VERSION},` +
     `"versionError":${JSON.stringify(versionError ?? null)},` +
     `"problems":${JSON.stringify(recording?.problems ?? [])},"problemCount":${recording?.problemCount ?? 0},` +
     `"dropped":${first},"next":${first + records.length},"records":[${records.join(',')}]}`;
@@ -116,14 +122,18 @@ export async function startInspector(options: InspectorOptions = {}): Promise<In
     res.on('close', () => clients.delete(res));
   }
 
-  function push(record: Readonly<Record<string, unknown>>): void {
+  function write(record: RecordingRecord): void {
     if (!live)
-      throw new TypeError('Inspector.push(): this inspector shows a file; start it without `recording` to push.');
-    if (typeof record !== 'object' || record === null || typeof record['type'] !== 'string') {
-      failOption('Inspector.push()', 'record', 'an object with a string `type`', record);
+      throw new TypeError(
+        'Inspector.write(): this inspector shows a file; start it without `recording` to write to it.',
+      );
+    const value = record as unknown as Record<string, unknown> | null;
+    if (typeof value !== 'object' || value === null || typeof value['type'] !== 'string') {
+      failOption('Inspector.write()', 'record', 'an object with a string `type`', record);
     }
-    if (record['type'] === 'header' && record['version'] !== INSPECTOR_FORMAT_VERSION) {
-      versionError = `The app records format version ${String(record['version'])}; this inspector reads version ${INSPECTOR_FORMAT_VERSION}.`;
+    if (closed !== undefined) return; // an app still recording after the inspector closed
+    if (value['type'] === 'header' && value['version'] !== RECORDING_FORMAT_VERSION) {
+      versionError = `The app records format version ${String(value['version'])}; this inspector reads version ${RECORDING_FORMAT_VERSION}.`;
     }
     const json = JSON.stringify(record);
     const seq = first + records.length;
@@ -148,7 +158,6 @@ export async function startInspector(options: InspectorOptions = {}): Promise<In
   }, HEARTBEAT_MS);
   heartbeat.unref();
 
-  let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closed ??= new Promise<void>((resolve) => {
       clearInterval(heartbeat);
@@ -162,7 +171,7 @@ export async function startInspector(options: InspectorOptions = {}): Promise<In
   const onAbort = () => void close();
   signal?.addEventListener('abort', onAbort, { once: true });
 
-  return { url: `http://${shownHost}:${bound}/`, port: bound, host, push, close };
+  return { url: `http://${shownHost}:${bound}/`, port: bound, host, write, close };
 }
 
 const SECURITY_HEADERS = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };

@@ -116,7 +116,7 @@ describe('startInspector: serving', () => {
     }
   });
 
-  test('a file recording: served as loaded, push() refused', async () => {
+  test('a file recording: served as loaded, write() refused', async () => {
     const recording = readRecordingText(toNdjson(syntheticRecords({ calls: 1 })), 'one.ndjson');
     const inspector = await startInspector({ port: 0, recording });
     try {
@@ -124,7 +124,7 @@ describe('startInspector: serving', () => {
       assert.equal(data['source'], 'one.ndjson');
       assert.equal(data['live'], false);
       assert.equal((data['records'] as unknown[]).length, recording.records.length);
-      assert.throws(() => inspector.push({ type: 'header' }), /this inspector shows a file/);
+      assert.throws(() => inspector.write({ type: 'header' } as never), /this inspector shows a file/ as never);
       assert.equal((await fetch(`${inspector.url}events`)).status, 404);
     } finally {
       await inspector.close();
@@ -133,15 +133,15 @@ describe('startInspector: serving', () => {
 });
 
 describe('startInspector: live', () => {
-  test('streams pushed records to a page over SSE, after the ones it already has', async () => {
+  test('streams written records to a page over SSE, after the ones it already has', async () => {
     const inspector = await startInspector({ port: 0 });
     try {
-      inspector.push({ type: 'header', version: 1 });
+      inspector.write({ type: 'header', version: 1 } as never);
       const snapshot = (await (await fetch(`${inspector.url}recording.json`)).json()) as { next: number };
       assert.equal(snapshot.next, 1);
       const events = readEvents(`${inspector.url}events?from=${snapshot.next}`, 2);
-      inspector.push({ type: 'run_start', runId: 'r1' });
-      inspector.push({ type: 'run_end', runId: 'r1' });
+      inspector.write({ type: 'run_start', runId: 'r1' } as never);
+      inspector.write({ type: 'run_end', runId: 'r1' } as never);
       assert.deepEqual(await events, [
         { type: 'run_start', runId: 'r1' },
         { type: 'run_end', runId: 'r1' },
@@ -154,7 +154,7 @@ describe('startInspector: live', () => {
   test('keeps at most maxRecords, counting the dropped ones', async () => {
     const inspector = await startInspector({ port: 0, maxRecords: 3 });
     try {
-      for (let i = 0; i < 5; i++) inspector.push({ type: 'layer', i });
+      for (let i = 0; i < 5; i++) inspector.write({ type: 'layer', i } as never);
       const data = (await (await fetch(`${inspector.url}recording.json`)).json()) as {
         dropped: number;
         next: number;
@@ -171,14 +171,14 @@ describe('startInspector: live', () => {
     }
   });
 
-  test('push() checks the record; a header of another version is shown as such', async () => {
+  test('write() checks the record; a header of another version is shown as such', async () => {
     const inspector = await startInspector({ port: 0 });
     try {
       assert.throws(
-        () => inspector.push({ kind: 'x' }),
-        /Inspector\.push\(\): expected `record` to be an object with a string `type`/,
+        () => inspector.write({ kind: 'x' } as never),
+        /Inspector\.write\(\): expected `record` to be an object with a string `type`/,
       );
-      inspector.push({ type: 'header', version: 9 });
+      inspector.write({ type: 'header', version: 9 } as never);
       const data = (await (await fetch(`${inspector.url}recording.json`)).json()) as { versionError: string };
       assert.match(data.versionError, /format version 9; this inspector reads version 1/);
     } finally {
