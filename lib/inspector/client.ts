@@ -795,6 +795,7 @@ export function inspectorClient(): void {
   async function load(): Promise<void> {
     const response = await fetch('recording.json', { cache: 'no-store' });
     const data = (await response.json()) as Rec;
+    const loaded = performance.now();
     state.source = str(data.source) ?? '';
     state.live = data.live === true;
     state.versionError = str(data.versionError) ?? null;
@@ -803,7 +804,12 @@ export function inspectorClient(): void {
     state.dropped = num(data.dropped) ? 1 : 0;
     document.title = `modelware inspector · ${state.source}`;
     if (!state.versionError) for (const rec of data.records as Rec[]) ingest(rec);
+    const ingested = performance.now();
     render();
+    root.setAttribute(
+      'data-timings',
+      `loaded ${loaded.toFixed(0)} ingested ${ingested.toFixed(0)} rendered ${performance.now().toFixed(0)}`,
+    );
     if (!state.live) return;
     const events = new EventSource(`events?from=${num(data.next) ?? 0}`);
     events.onmessage = (event) => {

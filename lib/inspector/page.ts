@@ -76,6 +76,8 @@ table.tools tr.failed td { color: var(--fail); }
 .legend .key.output::before { background: var(--out); }
 .legend .key.cost::before { background: var(--fail); height: 2px; }
 .empty { color: var(--muted); }
+/* A 1,000-call recording: rows off screen are neither laid out nor painted. */
+ol.calls > li, .timeline .turn-row { content-visibility: auto; contain-intrinsic-size: auto 24px; }
 `;
 
 /**

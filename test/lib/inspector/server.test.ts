@@ -124,7 +124,7 @@ describe('startInspector: serving', () => {
       assert.equal(data['source'], 'one.ndjson');
       assert.equal(data['live'], false);
       assert.equal((data['records'] as unknown[]).length, recording.records.length);
-      assert.throws(() => inspector.write({ type: 'header' } as never), /this inspector shows a file/ as never);
+      assert.throws(() => inspector.write({ type: 'header' } as never), /this inspector shows a file/);
       assert.equal((await fetch(`${inspector.url}events`)).status, 404);
     } finally {
       await inspector.close();
