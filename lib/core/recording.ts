@@ -25,6 +25,8 @@ export const RecordedErrorSchema = z.object({
   layer: z.string().optional(),
   /** Only for modelware's own errors (which never print content) or with captureContent. */
   message: z.string().optional(),
+  /** Whether another attempt may succeed (`isRetryable`); a replay throws it back the same way. */
+  retryable: z.boolean().optional(),
 });
 
 /** Role, text length and part types of one message: what a recording shows without content. */

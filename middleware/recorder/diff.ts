@@ -6,7 +6,7 @@ import type {
   RecordedChange,
   RecordedError,
 } from '../../lib/index.js';
-import { ModelwareError } from '../../lib/index.js';
+import { ModelwareError, isRetryable } from '../../lib/index.js';
 
 type AnyMessage = Message | ReadonlyModelRequest['messages'][number];
 
@@ -234,5 +234,6 @@ export function recordError(error: unknown, content: boolean): RecordedError {
   if (typeof e.layer === 'string') out.layer = e.layer;
   // modelware's own messages never print content (docs/security.md); anyone else's might.
   if (content || ModelwareError.isInstance(error)) out.message = e.message;
+  out.retryable = isRetryable(error);
   return out;
 }
