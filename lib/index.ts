@@ -1,6 +1,7 @@
 export { compose, defineMiddleware, defineMiddlewareFactory } from './core/compose.js';
 export type { StackContexts, StackMiddlewareFn } from './core/compose.js';
 export type { Context } from './core/context.js';
+export type { AttemptEvent, CallObserver, DispatchEvent, LayerEvent, UpdateEvent } from './core/observe.js';
 export {
   BufferLimitError,
   InvalidRequestError,
@@ -39,6 +40,14 @@ export {
 } from './core/messages.js';
 export type { ModelStream } from './core/model-stream.js';
 export { pipeline } from './core/pipeline.js';
+export {
+  chainHash,
+  fingerprintDifference,
+  hashValue,
+  messageFingerprint,
+  messagesHash,
+  requestHashOf,
+} from './core/fingerprint.js';
 export {
   AttemptRecordSchema,
   CallEndRecordSchema,

@@ -549,8 +549,11 @@ export function isRetryable(error: unknown): boolean {
   return true;
 }
 
-/** Why a recording cannot be read: `RECORDING_VERSION` (another format version). */
-export type RecordingFormatErrorCode = 'RECORDING_VERSION';
+/**
+ * Why a recording cannot be used: `RECORDING_VERSION` (another format version), `RECORDING_CORRUPT`
+ * (bad lines where a replay needs every record).
+ */
+export type RecordingFormatErrorCode = 'RECORDING_VERSION' | 'RECORDING_CORRUPT';
 
 /** A recording cannot be read as a whole (bad lines are reported by `parseRecording`, not thrown). */
 export class RecordingFormatError extends ModelwareError {

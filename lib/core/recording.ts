@@ -25,6 +25,8 @@ export const RecordedErrorSchema = z.object({
   layer: z.string().optional(),
   /** Only for modelware's own errors (which never print content) or with captureContent. */
   message: z.string().optional(),
+  /** Whether another attempt may succeed (`isRetryable`); a replay throws it back the same way. */
+  retryable: z.boolean().optional(),
 });
 
 /** Role, text length and part types of one message: what a recording shows without content. */
@@ -188,7 +190,10 @@ export const LayerRecordSchema = z.object({
   type: z.literal('layer'),
   ...base,
   callId: id,
-  /** 1 for the first attempt; a replay layer (retry, fallback) starts a new attempt for the layers inside it. */
+  /**
+   * The call's attempt when the layer was entered: 1, then one more for each `attempt` record (a
+   * replay layer such as retry or fallback re-running the layers inside it).
+   */
   attempt: count,
   layer: z.string(),
   /** Position in the stack (0 = outermost). */
@@ -218,7 +223,7 @@ export const AttemptRecordSchema = z.object({
   callId: id,
   /** The replay layer starting the attempt. */
   layer: z.string(),
-  /** The attempt now starting (2 for the first retry). */
+  /** The attempt now starting, numbered across the call: 2 for the first retry; each `attempt` record adds one. */
   attempt: count,
   /** What ended the previous attempt, if it failed. */
   error: RecordedErrorSchema.optional(),
@@ -280,9 +285,10 @@ export const ToolRecordSchema = z.object({
   tool: z.string(),
   durationMs: ms,
   isError: z.boolean(),
-  /** Tool layers inside the recorder changed the input / the result. */
+  /** Tool layers inside the recorder changed the input the model sent. */
   inputChanged: z.boolean(),
-  resultChanged: z.boolean(),
+  /** Tool layers inside the recorder changed the tool's result; absent when the recorder cannot tell. */
+  resultChanged: z.boolean().optional(),
   /** Length of the result text. */
   resultLength: count,
   /** With captureContent: the input as the model sent it and the result as persisted. */

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { RECORDING_FORMAT_VERSION, RecordingFormatError, RecordingRecordSchema, parseRecording } from 'modelware';
 
@@ -83,5 +84,34 @@ describe('parseRecording', () => {
   test('the schema is a discriminated union on type', () => {
     assert.equal(RecordingRecordSchema.safeParse(HEADER).success, true);
     assert.equal(RecordingRecordSchema.safeParse({ ...HEADER, type: 'nope' }).success, false);
+  });
+});
+
+describe('the committed fixture recording (scripts/record-fixture.ts)', () => {
+  test('validates against the schema and holds every kind of record the viewer shows', () => {
+    const text = readFileSync(new URL('../../fixtures/recordings/agent-loop.ndjson', import.meta.url), 'utf8');
+    const { header, records, problems } = parseRecording(text);
+    assert.deepEqual(problems, []);
+    assert.equal(header?.captureContent, true);
+    const types = new Set(records.map((r) => r.type));
+    for (const type of [
+      'run_start',
+      'turn_start',
+      'call_start',
+      'layer',
+      'change',
+      'attempt',
+      'dispatch',
+      'tool',
+      'call_end',
+      'turn_end',
+      'run_end',
+    ]) {
+      assert.ok(types.has(type as never), type);
+    }
+    assert.ok(
+      records.some((r) => r.type === 'layer' && r.error !== undefined),
+      'an error shown on its layer',
+    );
   });
 });
