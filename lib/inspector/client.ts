@@ -244,11 +244,12 @@ export function inspectorClient(): void {
   function renderHeader(): HTMLElement {
     let calls = 0;
     let total = 0;
-    let cost = 0;
+    let cost: number | undefined;
     for (const c of state.calls.values()) {
       calls++;
       total += tokens(c.end?.usage);
-      cost += num(c.end?.costUsd) ?? 0;
+      const callCost = num(c.end?.costUsd);
+      if (callCost !== undefined) cost = (cost ?? 0) + callCost;
     }
     const runs = [...state.runs.keys()].filter((k) => k !== NO_RUN).length;
     return h(
@@ -260,7 +261,7 @@ export function inspectorClient(): void {
       h(
         'span',
         { class: 'stats', id: 'stats' },
-        `${runs} run(s) · ${calls} call(s) · ${total} tokens · ${usd(cost)}`,
+        `${runs} run(s) · ${calls} call(s) · ${total} tokens${cost === undefined ? '' : ` · ${usd(cost)}`}`,
         state.header?.captureContent ? ' · content captured' : ' · no content (shapes and sizes only)',
       ),
     );
@@ -295,7 +296,31 @@ export function inspectorClient(): void {
     return `${t === undefined ? 'call' : `turn ${t}`} · ${model} · ${ms(c.end?.durationMs)}`;
   }
   function callFailed(c: Call): boolean {
-    return Boolean(c.end?.error) || c.layers.some((l) => l.error);
+    return Boolean(c.end?.error);
+  }
+  /** Failed on an attempt and recovered (a retry or a fallback answered). */
+  function callRecovered(c: Call): boolean {
+    return !c.end?.error && (c.attempts.some((a) => a.error) || c.dispatches.some((d) => d.error));
+  }
+  function callClass(c: Call): string {
+    return callFailed(c) ? ' failed' : callRecovered(c) ? ' recovered' : '';
+  }
+  /**
+   * Where an attempt's error started: the layer an error names, else the executor when its
+   * dispatch failed, else the innermost layer that exited with the error (the outer ones only
+   * passed it on).
+   */
+  function errorOrigin(c: Call, attempt: number): string | undefined {
+    const inAttempt = (r: Rec) => (num(r.attempt) ?? 1) === attempt;
+    const named = [...c.layers.filter(inAttempt), ...c.dispatches.filter(inAttempt)].find((r) => str(r.error?.layer));
+    if (named) return str(named.error.layer);
+    if (c.dispatches.some((d) => inAttempt(d) && d.error)) return 'executor';
+    let origin: Rec | undefined;
+    for (const l of c.layers) {
+      if (inAttempt(l) && l.error && (origin === undefined || (num(l.index) ?? 0) > (num(origin.index) ?? 0)))
+        origin = l;
+    }
+    return str(origin?.layer);
   }
 
   function renderSidebar(): DocumentFragment {
@@ -321,7 +346,7 @@ export function inspectorClient(): void {
           'button',
           {
             type: 'button',
-            class: `call-item${callFailed(c) ? ' failed' : ''}${id === state.selectedCall ? ' selected' : ''}`,
+            class: `call-item${callClass(c)}${id === state.selectedCall ? ' selected' : ''}`,
             'data-call-id': id,
           },
           callLabel(c),
@@ -376,7 +401,7 @@ export function inspectorClient(): void {
           'button',
           {
             type: 'button',
-            class: `bar call${callFailed(c) ? ' failed' : ''}`,
+            class: `bar call${callClass(c)}`,
             title: `model call ${ms(end - start)}`,
           },
           `${str(c.end?.resolvedModel) ?? str(c.start?.model) ?? 'call'} ${ms(end - start)}`,
@@ -461,7 +486,8 @@ export function inspectorClient(): void {
     svg.append(s('line', { x1: pad.l, y1: H - pad.b, x2: W - pad.r, y2: H - pad.b, class: 'axis' }));
     svg.append(s('text', { x: pad.l - 4, y: pad.t + 8, 'text-anchor': 'end', class: 'label' }, String(maxTokens)));
     svg.append(s('text', { x: pad.l - 4, y: H - pad.b, 'text-anchor': 'end', class: 'label' }, '0'));
-    svg.append(s('text', { x: W - pad.r + 4, y: pad.t + 8, class: 'label cost' }, usd(maxCost)));
+    const hasCost = rows.some((row) => row.cost > 0);
+    if (hasCost) svg.append(s('text', { x: W - pad.r + 4, y: pad.t + 8, class: 'label cost' }, usd(maxCost)));
     const points: string[] = [];
     rows.forEach((row, i) => {
       const x = pad.l + i * slot + slot * 0.2;
@@ -478,13 +504,13 @@ export function inspectorClient(): void {
       );
       points.push(`${x + w / 2},${H - pad.b - (costs[i]! / maxCost) * plotH}`);
     });
-    if (rows.some((row) => row.cost > 0)) svg.append(s('polyline', { points: points.join(' '), class: 'cost-line' }));
+    if (hasCost) svg.append(s('polyline', { points: points.join(' '), class: 'cost-line' }));
     const legend = h(
       'p',
       { class: 'legend' },
       h('span', { class: 'key input' }, 'input tokens'),
       h('span', { class: 'key output' }, 'output tokens'),
-      h('span', { class: 'key cost' }, 'cumulative cost'),
+      hasCost ? h('span', { class: 'key cost' }, 'cumulative cost') : null,
     );
     return h('figure', { class: 'chart-box' }, svg, legend);
   }
@@ -493,7 +519,8 @@ export function inspectorClient(): void {
   function renderCall(c: Call, r: Run | undefined): HTMLElement {
     const start = c.start ?? {};
     const end = c.end ?? {};
-    const failedLayer = str(end.error?.layer) ?? str([...c.layers].reverse().find((l) => l.error)?.layer);
+    const lastAttempt = Math.max(1, ...c.layers.map((l) => num(l.attempt) ?? 1));
+    const failedLayer = end.error ? (str(end.error.layer) ?? errorOrigin(c, lastAttempt)) : undefined;
     const facts: [string, string][] = [
       ['mode', str(start.mode) ?? '–'],
       ['requested model', str(start.model) ?? str(end.requestedModel) ?? '–'],
@@ -511,16 +538,18 @@ export function inspectorClient(): void {
       h('h2', null, `Call ${c.id}${num(start.turn) === undefined ? '' : ` · turn ${start.turn}`}`),
       h('dl', { class: 'facts' }, ...facts.flatMap(([k, v]) => [h('dt', null, k), h('dd', null, v)])),
     );
-    if (end.error || failedLayer) {
+    if (end.error) {
       section.append(
         h(
           'p',
           { class: 'error', role: 'alert' },
-          `failed${failedLayer ? ` in layer ${failedLayer}` : ''}: ${errorText(end.error ?? c.layers.find((l) => l.error)?.error)}`,
+          `failed${failedLayer ? ` in ${failedLayer === 'executor' ? 'the executor' : `layer ${failedLayer}`}` : ''}: ${errorText(end.error)}`,
         ),
       );
+    } else if (callRecovered(c)) {
+      section.append(h('p', { class: 'recovered' }, `recovered: ${num(end.attempts) ?? c.dispatches.length} attempts`));
     }
-    section.append(h('h3', null, 'Onion'), renderOnion(c, failedLayer));
+    section.append(h('h3', null, 'Onion'), renderOnion(c));
     if (c.attempts.length > 0) {
       section.append(
         h('h3', null, 'Attempts'),
@@ -561,7 +590,7 @@ export function inspectorClient(): void {
     return section;
   }
 
-  function renderOnion(c: Call, failedLayer: string | undefined): HTMLElement {
+  function renderOnion(c: Call): HTMLElement {
     const box = h('div', { class: 'onion' });
     const t0 = num(c.start?.t) ?? Math.min(...c.layers.map((l) => num(l.t) ?? 0));
     const tEnd = Math.max(num(c.end?.t) ?? 0, ...c.layers.map((l) => num(l.t) ?? 0));
@@ -578,6 +607,7 @@ export function inspectorClient(): void {
     if (attempts.size === 0) box.append(h('p', { class: 'empty' }, 'No layer timings recorded for this call.'));
     for (const [attempt, layers] of [...attempts].sort((a, b) => a[0] - b[0])) {
       const group = h('div', { class: 'attempt', 'data-attempt': String(attempt) });
+      const origin = errorOrigin(c, attempt);
       if (attempts.size > 1) group.append(h('h4', null, `attempt ${attempt}`));
       const sorted = [...layers.values()].sort((a, b) => (num(a[0]!.index) ?? 0) - (num(b[0]!.index) ?? 0));
       for (const phases of sorted) {
@@ -589,7 +619,7 @@ export function inspectorClient(): void {
         const name = str(phases[0]!.layer) ?? '?';
         const index = num(phases[0]!.index) ?? 0;
         const error = phases.find((x) => x.error)?.error;
-        const failed = Boolean(error) && (failedLayer === undefined || failedLayer === name);
+        const failed = Boolean(error) && origin === name;
         const inMs = next === undefined ? exit - enter : next - enter;
         const outMs = back === undefined ? 0 : exit - back;
         const timing =
@@ -607,11 +637,17 @@ export function inspectorClient(): void {
         }
         const row = h(
           'div',
-          { class: `layer${failed || (error && failedLayer === name) ? ' failed' : ''}`, 'data-layer': name },
+          { class: `layer${failed ? ' failed' : error ? ' passed-error' : ''}`, 'data-layer': name },
           h('span', { class: 'layer-name' }, name),
           h('div', { class: 'lane' }, bar),
           h('span', { class: 'timing' }, timing),
-          error ? h('span', { class: 'layer-error' }, errorText(error)) : null,
+          error
+            ? h(
+                'span',
+                { class: 'layer-error' },
+                failed ? `failed here: ${errorText(error)}` : `passed on: ${errorText(error)}`,
+              )
+            : null,
         );
         row.style.paddingLeft = `${Math.min(index, 20) * 14}px`;
         group.append(row);
@@ -628,7 +664,7 @@ export function inspectorClient(): void {
           h('span', { class: 'layer-name' }, `executor → ${str(d.model) ?? '?'}`),
           h('div', { class: 'lane' }, bar),
           h('span', { class: 'timing' }, ms(dur)),
-          d.error ? h('span', { class: 'layer-error' }, errorText(d.error)) : null,
+          d.error ? h('span', { class: 'layer-error' }, `failed here: ${errorText(d.error)}`) : null,
         );
         row.style.paddingLeft = `${Math.min(layers.size, 20) * 14}px`;
         group.append(row);

@@ -43,9 +43,13 @@ ol.calls { list-style: none; margin: 0 0 8px; padding: 0 0 0 8px; }
 .bar.call { background: var(--accent); }
 .bar.tool { background: var(--tool); }
 .bar.failed, .layer.failed .layer-bar { background: var(--fail); }
-.onion .layer { display: grid; grid-template-columns: 170px minmax(200px, 1fr) 300px; gap: 8px; align-items: center;
+.onion .layer { display: grid; grid-template-columns: 170px minmax(200px, 1fr) 360px; gap: 8px; align-items: center;
   border-bottom: 1px solid var(--line); }
 .onion .layer.failed { background: var(--fail-bg); }
+.onion .layer.passed-error .layer-error { color: var(--muted); font-weight: 400; }
+.call-item.recovered, .bar.call.recovered { border-left-color: var(--out); }
+.bar.call.recovered { background: var(--out); }
+.recovered { color: #9a5b00; font-weight: 600; }
 .onion .layer .layer-error { grid-column: 1 / -1; padding: 0 0 4px; }
 .layer-name { font-family: ui-monospace, monospace; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .layer-bar { background: var(--accent); }

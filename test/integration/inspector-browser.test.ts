@@ -75,28 +75,52 @@ describe('inspector page in chromium', { skip, concurrency: 1 }, () => {
   }
 
   test('the agent-loop recording: runs, calls, the onion with timings, a diff; screenshot', async () => {
-    const text = existsSync(FIXTURE)
-      ? readFileSync(FIXTURE, 'utf8')
-      : toNdjson(syntheticRecords({ calls: 4, layers: ['compactToolResults', 'tokenBudget', 'printSent'] }));
-    const { page, close } = await open(text, 'agent-loop.ndjson');
+    const { page, close } = await open(readFileSync(FIXTURE, 'utf8'), 'agent-loop.ndjson');
     try {
       const calls = page.locator('.call-item');
       assert.ok((await calls.count()) >= 4, 'one entry per model call');
-      assert.match(await calls.first().innerText(), /turn 1 · demo-model · [\d.]+ ms/);
-      await calls.nth(1).click();
+      assert.match(await calls.first().innerText(), /^turn 1 · demo-model · [\d.]+ m?s$/);
+      await calls.nth(3).click(); // turn 4: compactToolResults stubs a result, tokenBudget drops a turn
       const layers = await page.locator('.onion .layer .layer-name').allInnerTexts();
-      for (const name of ['compactToolResults', 'tokenBudget', 'printSent']) assert.ok(layers.includes(name), name);
+      for (const name of ['retry', 'compactToolResults', 'tokenBudget']) assert.ok(layers.includes(name), name);
       assert.ok(layers.some((name) => name.startsWith('executor → demo-model')));
-      const timing = await page.locator('.onion .layer[data-layer="tokenBudget"] .timing').innerText();
-      assert.match(timing, /^in [\d.]+ ms · inside [\d.]+ ms · out [\d.]+ ms · total [\d.]+ ms$/);
+      const timing = await page.locator('.onion .layer[data-layer="tokenBudget"] .timing').first().innerText();
+      assert.match(timing, /^in [\d.]+ m?s · inside [\d.]+ m?s · out [\d.]+ m?s · total [\d.]+ m?s$/);
       const diff = await page.locator('.changes').innerText();
-      assert.match(diff, /changed the request/);
-      assert.match(diff, /message \d+/);
-      assert.match(diff, /text replaced: \d+ → \d+ chars|removed|added/);
+      assert.match(diff, /compactToolResults changed the request\s+message 3\s+~ tool text replaced: 1457 → 56 chars/);
+      assert.match(
+        diff,
+        /tokenBudget changed the request\s+message 2\s+− removed assistant, 18 chars \[text, tool-call\]/,
+      );
       assert.equal(await page.locator('.timeline .turn-row').count(), await calls.count());
       assert.ok((await page.locator('svg.chart rect.input').count()) >= 4, 'the token chart has a bar per turn');
       await page.screenshot({ path: join(artifacts, 'inspector-agent-loop.png'), fullPage: true });
       assert.deepEqual(pageErrors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  test('the agent-loop recording: the retried provider error is shown on the executor of attempt 1', async () => {
+    const { page, close } = await open(readFileSync(FIXTURE, 'utf8'), 'agent-loop.ndjson');
+    try {
+      const recovered = page.locator('.call-item.recovered');
+      assert.equal(await recovered.count(), 1);
+      await recovered.click();
+      assert.match(await page.locator('.call-detail .recovered').innerText(), /recovered: 2 attempts/);
+      const first = page.locator('.onion .attempt[data-attempt="1"]');
+      assert.match(
+        await first.locator('.layer.failed').innerText(),
+        /executor → demo-model[\s\S]*failed here: ProviderError/,
+      );
+      assert.equal(await first.locator('.layer.failed').count(), 1, 'only where it started');
+      assert.match(
+        await first.locator('.layer.passed-error[data-layer="tokenBudget"]').innerText(),
+        /passed on: ProviderError/,
+      );
+      assert.equal(await page.locator('.onion .attempt[data-attempt="2"] .layer.failed').count(), 0);
+      assert.match(await page.locator('.attempts').innerText(), /attempt 2 by retry at [\d.]+ m?s after ProviderError/);
+      await page.screenshot({ path: join(artifacts, 'inspector-retried-call.png'), fullPage: true });
     } finally {
       await close();
     }
