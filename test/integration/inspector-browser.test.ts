@@ -1,3 +1,4 @@
+// biome-ignore-all lint/performance/useDomNodeTextContent: these are playwright Locator.innerText() calls (rendered text), not DOM nodes
 // The inspector page in a real browser: playwright-core driving Debian's chromium (/usr/bin/chromium,
 // installed by .ci/run). Skipped, with the reason, only when chromium is missing.
 import assert from 'node:assert/strict';
