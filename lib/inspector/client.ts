@@ -32,6 +32,7 @@ export function inspectorClient(): void {
     end: Rec | undefined;
     turns: Map<number, Turn>;
     calls: string[];
+    callSet: Set<string>;
     tools: Rec[];
     plugins: Rec[];
   }
@@ -59,7 +60,16 @@ export function inspectorClient(): void {
     const key = str(id) ?? NO_RUN;
     let r = state.runs.get(key);
     if (!r) {
-      r = { id: key, start: undefined, end: undefined, turns: new Map(), calls: [], tools: [], plugins: [] };
+      r = {
+        id: key,
+        start: undefined,
+        end: undefined,
+        turns: new Map(),
+        calls: [],
+        callSet: new Set(),
+        tools: [],
+        plugins: [],
+      };
       state.runs.set(key, r);
     }
     return r;
@@ -121,7 +131,10 @@ export function inspectorClient(): void {
         if (!c) return;
         c.start = rec;
         const r = run(rec.runId);
-        if (!r.calls.includes(c.id)) r.calls.push(c.id);
+        if (!r.callSet.has(c.id)) {
+          r.calls.push(c.id);
+          r.callSet.add(c.id);
+        }
         break;
       }
       case 'layer':
@@ -152,7 +165,10 @@ export function inspectorClient(): void {
         c.end = rec;
         if (!c.start) {
           const r = run(undefined);
-          if (!r.calls.includes(c.id)) r.calls.push(c.id);
+          if (!r.callSet.has(c.id)) {
+            r.calls.push(c.id);
+            r.callSet.add(c.id);
+          }
         }
         break;
       }
@@ -388,10 +404,19 @@ export function inspectorClient(): void {
     const byTurn = new Map<number, Call[]>();
     for (const c of calls) {
       const k = num(c.start?.turn) ?? 0;
-      byTurn.set(k, [...(byTurn.get(k) ?? []), c]);
+      const list = byTurn.get(k);
+      if (list) list.push(c);
+      else byTurn.set(k, [c]);
       if (!r.turns.has(k)) turns.push(turn(r, k));
     }
     turns.sort((a, b) => a.turn - b.turn);
+    const toolsByTurn = new Map<number, Rec[]>();
+    for (const tool of r.tools) {
+      const k = num(tool.turn) ?? 0;
+      const list = toolsByTurn.get(k);
+      if (list) list.push(tool);
+      else toolsByTurn.set(k, [tool]);
+    }
     for (const t of turns) {
       const track = h('div', { class: 'track' });
       for (const c of byTurn.get(t.turn) ?? []) {
@@ -414,7 +439,7 @@ export function inspectorClient(): void {
         });
         track.append(bar);
       }
-      for (const tool of r.tools.filter((x) => num(x.turn) === t.turn)) {
+      for (const tool of toolsByTurn.get(t.turn) ?? []) {
         const end = num(tool.t) ?? t0;
         const dur = num(tool.durationMs) ?? 0;
         const bar = h(
@@ -489,21 +514,40 @@ export function inspectorClient(): void {
     const hasCost = rows.some((row) => row.cost > 0);
     if (hasCost) svg.append(s('text', { x: W - pad.r + 4, y: pad.t + 8, class: 'label cost' }, usd(maxCost)));
     const points: string[] = [];
+    // Up to 100 turns, a bar per turn with its numbers on hover; past that, two stacked areas (a bar
+    // each would cost thousands of elements and show nothing more).
+    const dense = rows.length > 100;
+    const labelEvery = Math.ceil(rows.length / 12);
+    const inputArea: string[] = [];
+    const outputArea: string[] = [];
     rows.forEach((row, i) => {
       const x = pad.l + i * slot + slot * 0.2;
       const w = Math.max(slot * 0.6, 1);
       const hIn = (row.input / maxTokens) * plotH;
       const hOut = (row.output / maxTokens) * plotH;
-      const bar = s('rect', { x, y: H - pad.b - hIn, width: w, height: hIn, class: 'input' });
-      bar.append(s('title', {}, `turn ${row.turn}: ${row.input} input tokens`));
-      const out = s('rect', { x, y: H - pad.b - hIn - hOut, width: w, height: hOut, class: 'output' });
-      out.append(s('title', {}, `turn ${row.turn}: ${row.output} output tokens`));
-      svg.append(bar, out);
-      svg.append(
-        s('text', { x: x + w / 2, y: H - pad.b + 14, 'text-anchor': 'middle', class: 'label' }, String(row.turn)),
-      );
+      if (dense) {
+        inputArea.push(`${x + w / 2},${H - pad.b - hIn}`);
+        outputArea.push(`${x + w / 2},${H - pad.b - hIn - hOut}`);
+      } else {
+        const bar = s('rect', { x, y: H - pad.b - hIn, width: w, height: hIn, class: 'input' });
+        bar.append(s('title', {}, `turn ${row.turn}: ${row.input} input tokens`));
+        const out = s('rect', { x, y: H - pad.b - hIn - hOut, width: w, height: hOut, class: 'output' });
+        out.append(s('title', {}, `turn ${row.turn}: ${row.output} output tokens`));
+        svg.append(bar, out);
+      }
+      if (i % labelEvery === 0) {
+        svg.append(
+          s('text', { x: x + w / 2, y: H - pad.b + 14, 'text-anchor': 'middle', class: 'label' }, String(row.turn)),
+        );
+      }
       points.push(`${x + w / 2},${H - pad.b - (costs[i]! / maxCost) * plotH}`);
     });
+    if (dense && rows.length > 0) {
+      const base = `${pad.l + slot * 0.5},${H - pad.b} `;
+      const end = ` ${pad.l + (rows.length - 0.5) * slot},${H - pad.b}`;
+      svg.append(s('polygon', { points: base + outputArea.join(' ') + end, class: 'output' }));
+      svg.append(s('polygon', { points: base + inputArea.join(' ') + end, class: 'input' }));
+    }
     if (hasCost) svg.append(s('polyline', { points: points.join(' '), class: 'cost-line' }));
     const legend = h(
       'p',

@@ -230,6 +230,7 @@ describe('inspector page in chromium', { skip, concurrency: 1 }, () => {
           `(in the page, ms since navigation: ${inPage}; target < 2000 ms; load average ${loadavg()[0]?.toFixed(1)})`,
       );
       assert.equal(await page.locator('.call-item').count(), 1000);
+      assert.equal(await page.locator('svg.chart polygon').count(), 2, 'past 100 turns the chart draws areas');
     } finally {
       await page.close();
       await inspector.close();
