@@ -142,7 +142,7 @@ if (baselinePath) {
       on200: () => run(200, true),
       off200: () => run(200, false),
     },
-    { iterations: 3, rounds: 9, warmup: 2 },
+    { iterations: 3, rounds: 15, warmup: 2 },
   );
   const per = (on: number[], off: number[], turns: number) =>
     median(on.map((x, i) => (x - (off[i] as number)) / turns));
