@@ -73,6 +73,12 @@ export const EXPECTED: Record<string, readonly string[]> = {
     'emails sent: ada, alan; transcript: 5 messages',
     'stream: model-call-failed',
   ],
+  'examples/record-replay.ts': [
+    'recorded 33 records, 0 bad lines',
+    'calls: 3, tool calls: 2, layer events: 12',
+    '#3 compactToolResults request: text_replaced [2] tool 417→55',
+    'same transcript: true',
+  ],
   'examples/agent-loop.ts': ['turn 1: 2 messages', 'turn 4: 6 messages', 'turns: 4, stop: no-tool-calls'],
   'examples/openai.ts': ['answer: Paris.', 'final: Pack layers: Paris in spring is mild but showery.'],
   'examples/anthropic.ts': ['answer: Paris.', 'signed thinking (sent back on the next turn): true'],

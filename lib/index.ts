@@ -1,7 +1,14 @@
 export { compose, defineMiddleware, defineMiddlewareFactory } from './core/compose.js';
 export type { StackContexts, StackMiddlewareFn } from './core/compose.js';
 export type { Context } from './core/context.js';
-export type { AttemptEvent, CallObserver, DispatchEvent, LayerEvent, UpdateEvent } from './core/observe.js';
+export type {
+  AttemptEvent,
+  CallObserver,
+  DispatchEvent,
+  LayerEvent,
+  PluginDecisionEvent,
+  UpdateEvent,
+} from './core/observe.js';
 export {
   BufferLimitError,
   InvalidRequestError,

@@ -1,5 +1,5 @@
 import type { CallCore } from './call-core.js';
-import type { CallObserver } from './observe.js';
+import { type CallObserver, type PluginDecisionEvent, notify, onPlugin } from './observe.js';
 import { MiddlewareError } from './errors.js';
 import type { EffectiveModel } from './events.js';
 import type { ReadonlyModelRequest } from './executor.js';
@@ -153,6 +153,20 @@ export class Context {
       const rest = core.observers?.filter((o) => o !== observer);
       core.observers = rest && rest.length > 0 ? rest : undefined;
     };
+  }
+
+  /** Whether a layer outside this one observes the call (`ctx.observe`): report to it only then. */
+  get observed(): boolean {
+    return this.core.observers !== undefined;
+  }
+
+  /**
+   * Tells the call's observers that a plugin decided something (for plugin dispatchers such as
+   * `plugins()`); does nothing when nobody observes.
+   */
+  reportPluginDecision(event: PluginDecisionEvent): void {
+    const observers = this.core.observers;
+    if (observers !== undefined) notify(observers, onPlugin, event);
   }
 
   /** Every layer's changes, when the pipeline runs with `inspect: true`. */

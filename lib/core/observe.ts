@@ -17,6 +17,18 @@ export interface CallObserver {
   onAttempt?(event: AttemptEvent): void;
   /** The executor is called (`start`), returned or threw (`end`), and in stream mode its parts ended (`stream_end`). */
   onDispatch?(event: DispatchEvent): void;
+  /** A plugin handler modified a hook's payload, blocked, or logged a violation (reported by `plugins()`). */
+  onPlugin?(event: PluginDecisionEvent): void;
+}
+
+/** See `CallObserver.onPlugin`. */
+export interface PluginDecisionEvent {
+  readonly plugin: string;
+  readonly hook: string;
+  /** `modified`: changed the payload; `blocked`: stopped the call; `violation`: would block, logged only (audit modes). */
+  readonly decision: 'modified' | 'blocked' | 'violation';
+  /** The violation's code. */
+  readonly code?: string | undefined;
 }
 
 /** See `CallObserver.onLayer`. */
@@ -91,5 +103,7 @@ export const onLayer = (o: CallObserver) => o.onLayer;
 export const onUpdate = (o: CallObserver) => o.onUpdate;
 /** @internal */
 export const onAttempt = (o: CallObserver) => o.onAttempt;
+/** @internal */
+export const onPlugin = (o: CallObserver) => o.onPlugin;
 /** @internal */
 export const onDispatch = (o: CallObserver) => o.onDispatch;

@@ -219,6 +219,18 @@ export function recorder(options: RecorderOptions): MiddlewareDefinition {
           ...(e.error === undefined ? {} : { error: recordError(e.error, content) }),
         });
       },
+      onPlugin(e) {
+        emit({
+          type: 'plugin',
+          t: clock(),
+          callId,
+          ...(run === undefined ? {} : { runId: run.runId }),
+          plugin: e.plugin,
+          hook: e.hook,
+          decision: e.decision,
+          ...(e.code === undefined ? {} : { code: e.code }),
+        });
+      },
       onDispatch(e) {
         if (e.phase === 'start') {
           dispatches++;

@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
+  PluginManager,
+  block,
+  definePlugin,
   type Middleware,
   type RecordingRecord,
   type RecordingRecordOf,
@@ -13,7 +16,7 @@ import {
   parseRecording,
   pipeline,
 } from 'modelware';
-import { fileSink, memorySink, recorder, retry } from 'modelware/middleware';
+import { fileSink, memorySink, plugins, recorder, retry } from 'modelware/middleware';
 import { scriptedExecutor } from 'modelware/testing';
 
 const SECRET = 'the secret prompt';
@@ -279,5 +282,35 @@ describe('recorder: streams, format, options, sinks', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('recorder: plugin decisions', () => {
+  test('a plugin that modifies and one that blocks are recorded with the hook and the code', async () => {
+    const sink = memorySink();
+    const setTemperature = definePlugin({
+      name: 'set-temperature',
+      priority: 1,
+      hooks: {
+        llm_input(draft) {
+          draft.request.options = { temperature: 0 };
+        },
+      },
+    });
+    const refuse = definePlugin({
+      name: 'refuse',
+      priority: 2,
+      hooks: { llm_input: () => block('no', 'NO_001') },
+    });
+    const manager = new PluginManager({ plugins: [setTemperature, refuse] });
+    const app = pipeline(scriptedExecutor(['ok'])).use(recorder({ sink }), plugins(manager));
+    await assert.rejects(app.generate(REQUEST));
+    assert.deepEqual(
+      ofType(sink.records, 'plugin').map((r) => [r.plugin, r.hook, r.decision, r.code]),
+      [
+        ['set-temperature', 'llm_input', 'modified', undefined],
+        ['refuse', 'llm_input', 'blocked', 'NO_001'],
+      ],
+    );
   });
 });
