@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
   PluginManager,
+  runAgent,
+  tool,
   block,
   definePlugin,
   type Middleware,
@@ -18,6 +20,7 @@ import {
 } from 'modelware';
 import { fileSink, memorySink, plugins, recorder, retry } from 'modelware/middleware';
 import { scriptedExecutor } from 'modelware/testing';
+import { z } from 'zod';
 
 const SECRET = 'the secret prompt';
 const REQUEST = { model: 'm', messages: [{ role: 'user' as const, content: SECRET }], options: { temperature: 0.5 } };
@@ -311,6 +314,63 @@ describe('recorder: plugin decisions', () => {
         ['set-temperature', 'llm_input', 'modified', undefined],
         ['refuse', 'llm_input', 'blocked', 'NO_001'],
       ],
+    );
+  });
+});
+
+describe('recorder: runs, turns and tools', () => {
+  test('run, turn and tool records, with a tool layer that rewrote the input', async () => {
+    const sink = memorySink();
+    const search = tool({
+      name: 'search',
+      description: 'S',
+      input: z.object({ q: z.string() }),
+      execute: ({ q }) => `found ${q}`,
+    });
+    const clamp = defineMiddleware({
+      name: 'clamp',
+      async tool(ctx, next) {
+        ctx.updateInput((d) => {
+          const input = d as { q: string };
+          input.q = input.q.slice(0, 3);
+        });
+        await next();
+      },
+    });
+    const model = scriptedExecutor([{ toolCalls: [{ name: 'search', input: { q: 'onions' } }] }, 'done']);
+    const app = pipeline(model).use(recorder({ sink, captureContent: true }), clamp);
+    await runAgent({ model: app, modelId: 'm', messages: REQUEST.messages, tools: [search] });
+    assert.deepEqual(
+      sink.records.filter((r) => r.type !== 'layer' && r.type !== 'dispatch').map((r) => r.type),
+      [
+        'header',
+        'run_start',
+        'turn_start',
+        'call_start',
+        'call_end',
+        'tool',
+        'turn_end',
+        'turn_start',
+        'call_start',
+        'call_end',
+        'turn_end',
+        'run_end',
+      ],
+    );
+    const [t] = ofType(sink.records, 'tool');
+    assert.equal(t?.tool, 'search');
+    assert.equal(t?.inputChanged, true);
+    assert.deepEqual(t?.input, { q: 'onions' });
+    assert.equal(t?.result, 'found oni');
+    const end = ofType(sink.records, 'run_end')[0];
+    assert.equal(end?.turns, 2);
+    assert.equal(end?.stopReason, 'no-tool-calls');
+    // The second call writes only the messages the first did not have.
+    const starts = ofType(sink.records, 'call_start');
+    assert.equal(starts[1]?.from, 1);
+    assert.deepEqual(
+      starts[1]?.shapes.map((s) => s.role),
+      ['assistant', 'tool'],
     );
   });
 });
