@@ -55,6 +55,22 @@ module.exports = {
       to: { path: '^(lib/(plugins|agent|stores)|middleware)/' },
     },
     {
+      name: 'nothing-imports-the-inspector',
+      severity: 'error',
+      comment:
+        'lib/inspector is the `modelware` bin and its Node HTTP server (`modelware/inspector`): no other part of ' +
+        'the library may reach it, so `import \'modelware\'` never loads node:http.',
+      from: { path: '^(lib/(internal|core|plugins|agent|stores|adapters|testing)|middleware)/' },
+      to: { path: '^lib/inspector/' },
+    },
+    {
+      name: 'inspector-imports-core-and-internal',
+      severity: 'error',
+      comment: 'The inspector reads recordings (lib/core) and serves them; it does not run calls, plugins or agents.',
+      from: { path: '^lib/inspector/' },
+      to: { path: '^(lib/(plugins|agent|stores|adapters|testing)|middleware)/' },
+    },
+    {
       name: 'built-ins-do-not-import-internal',
       severity: 'error',
       comment:

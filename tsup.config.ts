@@ -11,8 +11,11 @@ const entries: Record<string, string> = {
   'adapters/openai': 'lib/adapters/openai.ts',
   'adapters/anthropic': 'lib/adapters/anthropic.ts',
   'adapters/ai-sdk': 'lib/adapters/ai-sdk.ts',
+  'inspector/index': 'lib/inspector/index.ts',
 };
 const entry = Object.fromEntries(Object.entries(entries).filter(([, file]) => existsSync(file)));
+// The `modelware` command (package.json "bin"): ESM only, no types, sharing chunks with the library.
+const bin = { 'bin/modelware': 'lib/inspector/bin.ts' };
 
 // The two builds below write to one dist/: clean it once here rather than racing two `clean`s.
 rmSync('dist', { recursive: true, force: true });
@@ -32,11 +35,11 @@ function writeCjsShims(): void {
 
 // `@internal` members (a context's `core`, the pipeline's layer lists, the run's helpers) stay out of
 // the published .d.ts: users see only the API the README documents.
-const dts = { compilerOptions: { stripInternal: true } };
+const dts = { entry, compilerOptions: { stripInternal: true } };
 
 export default defineConfig([
   {
-    entry,
+    entry: { ...entry, ...bin },
     format: ['esm'],
     dts,
     sourcemap: true,

@@ -50,6 +50,11 @@ export function runExample(file: string): Promise<ExampleRun> {
 
 /** Output each example must show, beyond exiting 0. */
 export const EXPECTED: Record<string, readonly string[]> = {
+  'examples/inspector-live.ts': [
+    'inspector: http://127.0.0.1:',
+    'answer: Take an umbrella: 18°C and light rain in Lisbon.',
+    'the page shows 1 run, 2 calls, 1 tool call',
+  ],
   'examples/quickstart.ts': ['→ demo-model, 1 message(s)', 'attempt 1 failed, retrying', '← demo-model: Paris.'],
   'examples/writing-middleware.ts': ['HELLO THERE\nHELLO THERE\nmodel calls: 1'],
   'examples/stream-primitives.ts': ['held 4 parts\nSLOW AND STEADY\n', 'TimeoutError: deadline: over 50 ms'],
@@ -75,6 +80,12 @@ export const EXPECTED: Record<string, readonly string[]> = {
     'tool send_email ran (approved)',
     'same run: true, turns: 1, 2',
     'mail_all: Not to everyone: only Ada. (error)',
+  ],
+  'examples/record-replay.ts': [
+    'recorded 33 records, 0 bad lines',
+    'calls: 3, tool calls: 2, layer events: 12',
+    '#3 compactToolResults request: text_replaced [2] tool 417→55',
+    'same transcript: true',
   ],
   'examples/agent-loop.ts': ['turn 1: 2 messages', 'turn 4: 6 messages', 'turns: 4, stop: no-tool-calls'],
   'examples/openai.ts': ['answer: Paris.', 'final: Pack layers: Paris in spring is mild but showery.'],

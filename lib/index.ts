@@ -1,6 +1,14 @@
 export { compose, defineMiddleware, defineMiddlewareFactory } from './core/compose.js';
 export type { StackContexts, StackMiddlewareFn } from './core/compose.js';
 export type { Context } from './core/context.js';
+export type {
+  AttemptEvent,
+  CallObserver,
+  DispatchEvent,
+  LayerEvent,
+  PluginDecisionEvent,
+  UpdateEvent,
+} from './core/observe.js';
 export {
   BufferLimitError,
   InvalidRequestError,
@@ -11,6 +19,8 @@ export {
   PolicyViolationError,
   ProviderError,
   RateLimitError,
+  RecordingFormatError,
+  ReplayError,
   RetryError,
   TimeoutError,
   isRetryable,
@@ -37,6 +47,38 @@ export {
 } from './core/messages.js';
 export type { ModelStream } from './core/model-stream.js';
 export { pipeline } from './core/pipeline.js';
+export {
+  chainHash,
+  fingerprintDifference,
+  hashValue,
+  messageFingerprint,
+  messagesHash,
+  requestHashOf,
+} from './core/fingerprint.js';
+export {
+  AttemptRecordSchema,
+  CallEndRecordSchema,
+  CallStartRecordSchema,
+  ChangeRecordSchema,
+  ChangeSchema,
+  DispatchRecordSchema,
+  DroppedRecordSchema,
+  HeaderRecordSchema,
+  LayerRecordSchema,
+  MessageFingerprintSchema,
+  MessageShapeSchema,
+  PluginRecordSchema,
+  RECORDING_FORMAT_VERSION,
+  RecordedErrorSchema,
+  RecordingRecordSchema,
+  RunEndRecordSchema,
+  RunStartRecordSchema,
+  StreamRecordSchema,
+  ToolRecordSchema,
+  TurnEndRecordSchema,
+  TurnStartRecordSchema,
+  parseRecording,
+} from './core/recording.js';
 export { runAgent } from './agent/agent.js';
 export { streamAgent } from './agent/stream.js';
 export type { AgentStream } from './agent/stream.js';
@@ -64,7 +106,19 @@ export type {
   RunContext,
   RunState,
 } from './core/context.js';
-export type { IssuePath, Violation } from './core/errors.js';
+export type { IssuePath, RecordingFormatErrorCode, ReplayErrorCode, Violation } from './core/errors.js';
+export type {
+  MessageFingerprint,
+  MessageShape,
+  ParsedRecording,
+  RecordedChange,
+  RecordedError,
+  RecordingProblem,
+  RecordingRecord,
+  RecordingRecordOf,
+  RecordingRecordType,
+  RecordingSink,
+} from './core/recording.js';
 export type { EffectiveModel, ModelEvent, ModelEventListener, ModelEventOf, ModelEventType } from './core/events.js';
 export type { ExecuteOptions, Executor, ExecutorWithDefaultModel, ReadonlyModelRequest } from './core/executor.js';
 export type {

@@ -28,6 +28,8 @@ export { callLimit } from './call-limit.js';
 export { guard } from './guard.js';
 export { redactPii } from './redact-pii/index.js';
 export { validateOutput } from './validate-output.js';
+export { callbackSink, fileSink, memorySink, recorder } from './recorder/index.js';
+export type { FileSink, FileSinkOptions, MemorySink, MemorySinkOptions, RecorderOptions } from './recorder/index.js';
 export type { CallLimitOptions } from './call-limit.js';
 export type {
   GuardBlock,
@@ -58,6 +60,7 @@ import { fallback as fallbackFactory } from './fallback.js';
 import { guard as guardFactory } from './guard.js';
 import { plugins as pluginsFactory } from './plugins/index.js';
 import { rateLimit as rateLimitFactory } from './rate-limit.js';
+import { recorder as recorderFactory } from './recorder/index.js';
 import { redactPii as redactPiiFactory } from './redact-pii/index.js';
 import { retry as retryFactory } from './retry.js';
 import { router as routerFactory } from './router.js';
@@ -77,6 +80,7 @@ for (const factory of [
   guardFactory,
   pluginsFactory,
   rateLimitFactory,
+  recorderFactory,
   redactPiiFactory,
   retryFactory,
   routerFactory,

@@ -69,6 +69,14 @@ console.log('check.cjs: every subpath loads from a CommonJS file');
   const env = { ...process.env, NODE_OPTIONS: '' };
   execFileSync(process.execPath, ['check.mjs'], { cwd: dir, stdio: 'inherit', env });
   execFileSync(process.execPath, ['check.cjs'], { cwd: dir, stdio: 'inherit', env });
+  // The `modelware` command runs from the package as installed.
+  for (const [name, file] of Object.entries(pkg.bin ?? {})) {
+    const help = execFileSync(process.execPath, [join(installed, file), '--help'], { cwd: dir, encoding: 'utf8', env });
+    if (!help.includes(`Usage: ${name} inspect`)) throw new Error(`bin \`${name}\` (${file}) did not print its usage`);
+    const head = readFileSync(join(installed, file), 'utf8').split('\n', 1)[0];
+    if (head !== '#!/usr/bin/env node') throw new Error(`bin \`${name}\` (${file}) does not start with a #! line`);
+    console.log(`bin ${name}: runs and prints its usage`);
+  }
   console.log(`check-package: ${tarball} loads from import and require (${specifiers.length} subpaths)`);
 } catch (error) {
   console.error(`check-package: failed: ${error.message}`);

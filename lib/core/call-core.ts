@@ -9,6 +9,7 @@ import { discardStream, fromParts, responseToParts } from './stream.js';
 import { isValidArray, provenanceWanted, recordDerivation } from '../internal/provenance.js';
 import { Touched, trackMessages } from '../internal/track.js';
 import { validateResponse, validateUpdate } from './validate.js';
+import { type CallObserver, notify, onUpdate } from './observe.js';
 
 let patchesEnabled = false;
 
@@ -47,6 +48,8 @@ export class CallCore {
   reportModel: ((model: string) => void) | undefined = undefined;
   /** Index of the innermost layer entered so far (-1: none): the one to name when no response comes back. */
   entered = -1;
+  /** Observers registered with `ctx.observe`; `undefined` (not empty) when none, so the hot path tests one field. */
+  observers: CallObserver[] | undefined = undefined;
   readonly requestedModel: string;
   private _id: string | undefined;
   private _signal: AbortSignal | undefined;
@@ -140,6 +143,8 @@ export class CallCore {
     if (patches && patches.length > 0) {
       this.patches?.push({ layer, target: 'request', patches, inversePatches: inverse ?? [] });
     }
+    const observers = this.observers;
+    if (observers !== undefined) notify(observers, onUpdate, { layer, target: 'request', before, after: this.request });
   }
 
   updateResponse(recipe: ResponseRecipe, layer: string): void {
@@ -175,11 +180,18 @@ export class CallCore {
     if (patches && patches.length > 0) {
       this.patches?.push({ layer, target: 'response', patches, inversePatches: inverse ?? [] });
     }
+    const observers = this.observers;
+    if (observers !== undefined) notify(observers, onUpdate, { layer, target: 'response', before, after });
   }
 
   setResponse(response: ModelResponse | undefined, layer: string): void {
     if (response !== undefined && this.settings.validate) validateResponse(response, layer);
+    const before = this.response;
     this.response = response;
+    const observers = this.observers;
+    if (observers !== undefined && before !== response) {
+      notify(observers, onUpdate, { layer, target: 'response', before, after: response });
+    }
     if (this.stream) {
       // In stream mode an answer set after next() replaces the stream (as it replaces the response in
       // generate mode); otherwise a guard's refusal caught outside would still stream what it refused.

@@ -5,6 +5,7 @@ import { MiddlewareError, layerError } from './errors.js';
 import { describeValue } from '../internal/options.js';
 import type { ReadonlyModelRequest } from './executor.js';
 import { discardStream } from './stream.js';
+import { type CallObserver, notify, onAttempt, onLayer } from './observe.js';
 
 /** Runs the rest of the stack. Await it once (a `replay` layer may await it again, one at a time). */
 export type Next = () => Promise<void>;
@@ -183,6 +184,8 @@ function once(layer: Layer, index: number): (core: CallCore, next: Next) => Prom
     let called = false;
     // An index, not the name: storing a small integer needs no GC write barrier.
     core.entered = index;
+    // One field test when nobody observes (bench/recorder.bench.ts measures it).
+    if (core.observers !== undefined) return observedOnce(core, core.observers, fn, name, index, next);
     let result: unknown;
     try {
       result = fn(new Context(core, name), () => {
@@ -202,6 +205,51 @@ function once(layer: Layer, index: number): (core: CallCore, next: Next) => Prom
     if (result !== undefined && result !== null) checkReturned(result, name);
     return result as void;
   };
+}
+
+/** `once` for a call someone observes (`ctx.observe`): the same contract, with each phase reported. */
+async function observedOnce(
+  core: CallCore,
+  observers: readonly CallObserver[],
+  fn: MiddlewareFn,
+  name: string,
+  index: number,
+  next: Next,
+): Promise<void> {
+  const emit = (phase: 'enter' | 'next' | 'back' | 'exit', error?: unknown) =>
+    notify(
+      observers,
+      onLayer,
+      error === undefined ? { layer: name, index, phase } : { layer: name, index, phase, error },
+    );
+  emit('enter');
+  let called = false;
+  const observedNext = (): Promise<void> => {
+    if (called) return Promise.reject(nextCalledTwice(name));
+    called = true;
+    emit('next');
+    return next().then(
+      () => emit('back'),
+      (error: unknown) => {
+        emit('back', error ?? null);
+        throw error;
+      },
+    );
+  };
+  try {
+    let result: unknown;
+    try {
+      result = fn(new Context(core, name), observedNext);
+    } catch (thrown) {
+      throw layerError(thrown, name);
+    }
+    if (result instanceof Promise) await result;
+    else if (result !== undefined && result !== null) checkReturned(result, name);
+  } catch (error) {
+    emit('exit', error ?? null);
+    throw error;
+  }
+  emit('exit');
 }
 
 /**
@@ -242,10 +290,15 @@ function checkReturned(result: unknown, layer: string): void {
 class ReplayContext extends Context {
   base: ReadonlyModelRequest;
   pending: RequestRecipe[] | undefined;
+  /** The observers when this layer was entered (`undefined`: nobody watches), the attempts so far and how the last one ended. */
+  readonly observers: readonly CallObserver[] | undefined;
+  attempts = 0;
+  lastError: unknown = undefined;
 
   constructor(core: CallCore, layer: string) {
     super(core, layer);
     this.base = core.request;
+    this.observers = core.observers;
   }
 
   override update(recipe: RequestRecipe): void {
@@ -269,14 +322,57 @@ function callReplay(layers: readonly Layer[]): ReplayHooks<Layer, CallCore, Repl
   return {
     enter(core, layer, index) {
       core.entered = index;
-      return new ReplayContext(core, layer.name);
+      const ctx = new ReplayContext(core, layer.name);
+      if (ctx.observers) notify(ctx.observers, onLayer, { layer: layer.name, index, phase: 'enter' });
+      return ctx;
     },
     async run(ctx, layer, next) {
-      try {
-        await (layer.call as MiddlewareFn)(ctx, next);
-      } catch (thrown) {
-        throw layerError(thrown, layer.name);
+      const observers = ctx.observers;
+      if (observers === undefined) {
+        try {
+          await (layer.call as MiddlewareFn)(ctx, next);
+        } catch (thrown) {
+          throw layerError(thrown, layer.name);
+        }
+        return;
       }
+      const index = layers.indexOf(layer);
+      const emit = (phase: 'next' | 'back' | 'exit', error?: unknown) =>
+        notify(
+          observers,
+          onLayer,
+          error === undefined ? { layer: layer.name, index, phase } : { layer: layer.name, index, phase, error },
+        );
+      const observedNext = async () => {
+        if (ctx.attempts > 0) {
+          const { lastError } = ctx;
+          const attempt = ctx.attempts + 1;
+          notify(
+            observers,
+            onAttempt,
+            lastError === undefined ? { layer: layer.name, attempt } : { layer: layer.name, attempt, error: lastError },
+          );
+        }
+        ctx.attempts++;
+        ctx.lastError = undefined;
+        emit('next');
+        try {
+          await next();
+        } catch (error) {
+          ctx.lastError = error ?? null;
+          emit('back', error ?? null);
+          throw error;
+        }
+        emit('back');
+      };
+      try {
+        await (layer.call as MiddlewareFn)(ctx, observedNext);
+      } catch (thrown) {
+        const error = layerError(thrown, layer.name);
+        emit('exit', error ?? null);
+        throw error;
+      }
+      emit('exit');
     },
     async rewind(ctx, core) {
       // After a success the request holds the inner layers' changes: rewind to this layer's base

@@ -1,4 +1,5 @@
 import type { CallCore } from './call-core.js';
+import { type CallObserver, type PluginDecisionEvent, notify, onPlugin } from './observe.js';
 import { MiddlewareError } from './errors.js';
 import type { EffectiveModel } from './events.js';
 import type { ReadonlyModelRequest } from './executor.js';
@@ -132,6 +133,42 @@ export class Context {
   get model(): EffectiveModel {
     return this.core.model;
   }
+  /**
+   * Watches the layers inside this one for the rest of the call: each layer's entry and exit per
+   * attempt, their changes to the request and response, replay attempts and executor dispatches
+   * (see `CallObserver`). Layers outside this one are not reported. Returns a function that stops
+   * the observation; call it when this layer is done. Nothing is paid for this when nobody observes.
+   *
+   * @example
+   * const stop = ctx.observe({ onLayer: (e) => log.push(`${e.layer}:${e.phase}`) });
+   * try { await next(); } finally { stop(); }
+   */
+  observe(observer: CallObserver): () => void {
+    const core = this.core;
+    if (typeof observer !== 'object' || observer === null) {
+      throw new MiddlewareError(this.layer, `\`${this.layer}\` called ctx.observe() without an observer object.`);
+    }
+    core.observers = core.observers ? [...core.observers, observer] : [observer];
+    return () => {
+      const rest = core.observers?.filter((o) => o !== observer);
+      core.observers = rest && rest.length > 0 ? rest : undefined;
+    };
+  }
+
+  /** Whether a layer outside this one observes the call (`ctx.observe`): report to it only then. */
+  get observed(): boolean {
+    return this.core.observers !== undefined;
+  }
+
+  /**
+   * Tells the call's observers that a plugin decided something (for plugin dispatchers such as
+   * `plugins()`); does nothing when nobody observes.
+   */
+  reportPluginDecision(event: PluginDecisionEvent): void {
+    const observers = this.core.observers;
+    if (observers !== undefined) notify(observers, onPlugin, event);
+  }
+
   /** Every layer's changes, when the pipeline runs with `inspect: true`. */
   get patches(): readonly LayerPatches[] | undefined {
     return this.core.patches;

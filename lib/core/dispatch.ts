@@ -4,8 +4,9 @@ import { MiddlewareError, toError, unwrapAbort } from './errors.js';
 import type { EventHub } from './events.js';
 import type { ExecuteOptions, Executor } from './executor.js';
 import type { ModelResponse, StreamPart } from './messages.js';
-import { ResponseAssembler, closable, executorStream } from './stream.js';
+import { ResponseAssembler, closable, discardStream, executorStream } from './stream.js';
 import { validateResponse } from './validate.js';
+import { type CallObserver, notify, onDispatch } from './observe.js';
 
 /** What every call of one pipeline shares. */
 export interface CallEnv {
@@ -48,7 +49,69 @@ export function callError(thrown: unknown, signal: AbortSignal | undefined): unk
 
 /** The innermost step of a pipeline's stack. */
 export function dispatcher(env: CallEnv): (core: CallCore) => Promise<void> {
-  return (core) => dispatch(env, core);
+  return (core) => (core.observers === undefined ? dispatch(env, core) : observedDispatch(env, core, core.observers));
+}
+
+/** `dispatch` for a call someone observes: reports the start, the end and (stream mode) the end of the parts. */
+async function observedDispatch(env: CallEnv, core: CallCore, observers: readonly CallObserver[]): Promise<void> {
+  const request = core.request;
+  const number = core.dispatches + 1;
+  notify(observers, onDispatch, { phase: 'start', request, model: request.model, dispatch: number });
+  try {
+    await dispatch(env, core);
+  } catch (error) {
+    notify(observers, onDispatch, {
+      phase: 'end',
+      request,
+      model: core.model.resolved,
+      dispatch: number,
+      error: error ?? null,
+    });
+    throw error;
+  }
+  const model = core.model.resolved;
+  if (core.mode === 'generate') {
+    notify(observers, onDispatch, { phase: 'end', request, model, dispatch: number, response: core.response });
+    return;
+  }
+  notify(observers, onDispatch, { phase: 'end', request, model, dispatch: number });
+  const inner = core.stream as AsyncIterable<StreamPart>;
+  core.stream = closable(
+    assembled(inner, (response, error) => {
+      const end = error === undefined ? { response } : { response, error };
+      notify(observers, onDispatch, {
+        phase: 'stream_end',
+        request,
+        model: core.model.resolved,
+        dispatch: number,
+        ...end,
+      });
+    }),
+    () => discardStream(inner),
+  );
+}
+
+/** Passes the parts through and reports the response they assemble to (or the error) once they end. */
+async function* assembled(
+  source: AsyncIterable<StreamPart>,
+  report: (response: ModelResponse | undefined, error?: unknown) => void,
+): AsyncGenerator<StreamPart> {
+  const assembler = new ResponseAssembler();
+  let finished = false;
+  try {
+    for await (const part of source) {
+      assembler.add(part);
+      yield part;
+    }
+    finished = true;
+    report(assembler.response());
+  } catch (error) {
+    finished = true;
+    report(undefined, error ?? null);
+    throw error;
+  } finally {
+    if (!finished) report(undefined);
+  }
 }
 
 /** The innermost step: records the effective model and calls the executor. */

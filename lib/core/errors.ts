@@ -646,3 +646,71 @@ export class ResumeError extends ModelwareError {
   }
 }
 const RESUME = defineMarker(ResumeError, 'ResumeError');
+/**
+ * Why a recording cannot be used: `RECORDING_VERSION` (another format version), `RECORDING_CORRUPT`
+ * (bad lines where a replay needs every record).
+ */
+export type RecordingFormatErrorCode = 'RECORDING_VERSION' | 'RECORDING_CORRUPT';
+
+/** A recording cannot be read as a whole (bad lines are reported by `parseRecording`, not thrown). */
+export class RecordingFormatError extends ModelwareError {
+  override readonly name = 'RecordingFormatError';
+  readonly code: RecordingFormatErrorCode;
+
+  constructor(code: RecordingFormatErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+
+  static override isInstance(error: unknown): error is RecordingFormatError {
+    return hasMarker(error, RECORDING_FORMAT);
+  }
+}
+const RECORDING_FORMAT = defineMarker(RecordingFormatError, 'RecordingFormatError');
+
+/**
+ * Why a replay stopped: `REPLAY_DIVERGED` (the request differs from the recorded one),
+ * `REPLAY_EXHAUSTED` (more calls than the recording holds), `REPLAY_NO_RESPONSE` (recorded without
+ * captureContent, or the recorded call failed).
+ */
+export type ReplayErrorCode = 'REPLAY_DIVERGED' | 'REPLAY_EXHAUSTED' | 'REPLAY_NO_RESPONSE';
+
+/**
+ * A replayed run asked for something the recording does not hold. For a divergence it names the
+ * call (0-based, in dispatch order), the first differing message by index and role, and the field;
+ * never content.
+ */
+export class ReplayError extends ModelwareError {
+  override readonly name = 'ReplayError';
+  readonly code: ReplayErrorCode;
+  /** 0-based index of the executor call, in dispatch order. */
+  readonly call: number;
+  /** Index of the first differing message, when messages differ. */
+  readonly index: number | undefined;
+  /** Role of that message in the recording (or in the request, past the recorded messages). */
+  readonly role: string | undefined;
+  /** What differs: `role`, `content`, `toolCallId`, `toolName`, `isError`, `messages.length`, `model`, `options`, `tools`. */
+  readonly field: string | undefined;
+  readonly retryable = false;
+
+  constructor(init: {
+    code: ReplayErrorCode;
+    call: number;
+    message: string;
+    index?: number | undefined;
+    role?: string | undefined;
+    field?: string | undefined;
+  }) {
+    super(init.message);
+    this.code = init.code;
+    this.call = init.call;
+    this.index = init.index;
+    this.role = init.role;
+    this.field = init.field;
+  }
+
+  static override isInstance(error: unknown): error is ReplayError {
+    return hasMarker(error, REPLAY);
+  }
+}
+const REPLAY = defineMarker(ReplayError, 'ReplayError');

@@ -1,5 +1,6 @@
 import type { Immutable } from 'immer';
 import { PolicyViolationError } from '../core/errors.js';
+import type { PluginDecisionEvent } from '../core/observe.js';
 import type { HookPoint } from './hooks.js';
 import type { PluginEvent } from './events.js';
 import type { ActiveMode, Handler, HandlerLists } from './registry.js';
@@ -19,6 +20,7 @@ export interface PhaseOptions {
   /** Read only when a handler turns out to be async: a call's signal may be costly to create. */
   readonly signal?: AbortSignal | undefined;
   readonly readOnly?: string | undefined;
+  readonly onDecision?: ((decision: PluginDecisionEvent) => void) | undefined;
 }
 
 const NONE: readonly Handler[] = [];
@@ -46,8 +48,17 @@ function listFor(own: HandlerLists | undefined, run: HandlerLists | undefined, m
   return mergeLists(own?.[mode] ?? NONE, run?.[mode] ?? NONE);
 }
 
-function logViolation(host: PhaseHost, h: Handler, hook: string, mode: ActiveMode, out: Outcome | undefined): void {
-  if (out?.block) host.emit({ type: 'violation', plugin: h.plugin.name, hook, mode, violation: out.block });
+function logViolation(
+  host: PhaseHost,
+  h: Handler,
+  hook: string,
+  mode: ActiveMode,
+  out: Outcome | undefined,
+  onDecision?: PhaseOptions['onDecision'],
+): void {
+  if (!out?.block) return;
+  host.emit({ type: 'violation', plugin: h.plugin.name, hook, mode, violation: out.block });
+  onDecision?.({ plugin: h.plugin.name, hook, decision: 'violation', code: out.block.code });
 }
 
 /**
@@ -75,10 +86,14 @@ export async function runPhases<P extends object>(
       options.signal?.throwIfAborted();
       const out = await runner.invoke(h, hook, current, mode, options.signal, options.readOnly);
       if (!out) continue;
-      if (out.block && mode === 'sequential') throw new PolicyViolationError(out.block);
+      if (out.block && mode === 'sequential') {
+        options.onDecision?.({ plugin: h.plugin.name, hook: hook.name, decision: 'blocked', code: out.block.code });
+        throw new PolicyViolationError(out.block);
+      }
       if (out.approval) throw new ApprovalRequired(out.approval);
-      logViolation(host, h, hook.name, mode, out);
+      logViolation(host, h, hook.name, mode, out, options.onDecision);
       if (out.next !== current) {
+        options.onDecision?.({ plugin: h.plugin.name, hook: hook.name, decision: 'modified' });
         current = out.next;
         subject.payload = current;
         subject.value = undefined;
@@ -93,7 +108,7 @@ export async function runPhases<P extends object>(
       audits.map((h) =>
         runner
           .invoke(h, hook, snapshot, 'audit', options.signal)
-          .then((out) => logViolation(host, h, hook.name, 'audit', out)),
+          .then((out) => logViolation(host, h, hook.name, 'audit', out, options.onDecision)),
       ),
     );
   }

@@ -1,3 +1,4 @@
+import type { PluginDecisionEvent } from '../core/observe.js';
 import type { Immutable } from 'immer';
 import { lookupHook } from './hook-points.js';
 import type { HookPoint } from './hooks.js';
@@ -31,6 +32,8 @@ export interface DispatchOptions {
   readonly scope?: PluginScope | undefined;
   /** Refuse every change, saying why (e.g. `llm_output` in stream mode: the response was already sent). */
   readonly readOnly?: string | undefined;
+  /** Told of each handler that modified the payload, blocked, or logged a violation (the recorder shows them). */
+  readonly onDecision?: ((decision: PluginDecisionEvent) => void) | undefined;
 }
 
 /**

@@ -1,3 +1,5 @@
+export { assertLayerChanges, layerChanges, replayExecutor } from './replay.js';
+export type { RecordingInput, ReplayExecutor } from './replay.js';
 export { scriptedExecutor } from './scripted.js';
 export type {
   RecordedCall,

@@ -1,6 +1,7 @@
 import type { Immutable } from 'immer';
 import { type Middleware, type Next, defineMiddleware } from '../../lib/core/compose.js';
 import type { Context } from '../../lib/core/context.js';
+import type { PluginDecisionEvent } from '../../lib/core/observe.js';
 import { PolicyViolationError } from '../../lib/core/errors.js';
 import { attachPlugins } from '../../lib/plugins/fire-hook.js';
 import { HOOKS, type ValidationFailure } from '../../lib/plugins/hook-points.js';
@@ -86,7 +87,9 @@ export function plugins(manager: PluginManager, options: PluginsOptions = {}): M
 
 function dispatchOptions(ctx: Context, scope: PluginScope | undefined, readOnly?: string) {
   // ctx.signal would create an AbortController for every call that has none (microseconds each).
-  return { signal: ctx.signalIfAny, scope, readOnly };
+  // Plugin decisions go to the call's observers (the recorder), only when someone observes.
+  const onDecision = ctx.observed ? (d: PluginDecisionEvent) => ctx.reportPluginDecision(d) : undefined;
+  return { signal: ctx.signalIfAny, scope, readOnly, onDecision };
 }
 
 /** `model_resolve`, `transform_context` and `llm_input`, each applied with ctx.update (validated, chained). */
