@@ -162,3 +162,10 @@ export function openaiExecutor(options: OpenAIExecutorOptions): Executor {
     },
   };
 }
+
+export {
+  type OpenAIResponsesClient,
+  type OpenAIResponsesExecutorOptions,
+  openaiResponsesExecutor,
+} from './openai-responses.js';
+export type { ReasoningItemMetadata } from './openai-responses-wire.js';

@@ -30,6 +30,11 @@ export interface ReasoningPart {
   text: string;
   /** Provider signature that must be sent back verbatim (Anthropic thinking blocks). */
   signature?: string | undefined;
+  /**
+   * Provider data that must be sent back with the part, keyed by provider (`openai`: the Responses
+   * API's reasoning item `itemId` and `encryptedContent`). Opaque to layers: keep it as it is.
+   */
+  providerMetadata?: ProviderFields | undefined;
 }
 
 /** A tool call the model asked for. */
@@ -132,7 +137,13 @@ export interface ModelResponse {
 
 export type StreamPart =
   | { type: 'text-delta'; text: string }
-  | { type: 'reasoning-delta'; text: string; signature?: string | undefined }
+  | {
+      type: 'reasoning-delta';
+      text: string;
+      signature?: string | undefined;
+      /** Set on the last delta of a reasoning part (see `ReasoningPart.providerMetadata`). */
+      providerMetadata?: ProviderFields | undefined;
+    }
   | { type: 'tool-call-delta'; toolCallId: string; toolName?: string | undefined; inputDelta: string }
   | { type: 'tool-call'; toolCallId: string; toolName: string; input: unknown }
   | {
@@ -157,6 +168,7 @@ export const ReasoningPartSchema = z.strictObject({
   type: z.literal('reasoning'),
   text: z.string(),
   signature: z.string().optional(),
+  providerMetadata: z.record(z.string(), json).optional(),
 });
 
 export const ToolCallPartSchema = z.strictObject({
@@ -251,7 +263,12 @@ export const ModelResponseSchema = z.strictObject({
 
 export const StreamPartSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('text-delta'), text: z.string() }),
-  z.strictObject({ type: z.literal('reasoning-delta'), text: z.string(), signature: z.string().optional() }),
+  z.strictObject({
+    type: z.literal('reasoning-delta'),
+    text: z.string(),
+    signature: z.string().optional(),
+    providerMetadata: z.record(z.string(), json).optional(),
+  }),
   z.strictObject({
     type: z.literal('tool-call-delta'),
     toolCallId: z.string().min(1),

@@ -26,8 +26,10 @@ export class ResponseAssembler {
           | undefined;
         if (last !== undefined && last.type === type) last.text += part.text;
         else this.parts.push({ type, text: part.text } as AssistantPart);
-        if (part.type === 'reasoning-delta' && part.signature !== undefined) {
-          (this.parts[this.parts.length - 1] as { signature?: string }).signature = part.signature;
+        if (part.type === 'reasoning-delta') {
+          const reasoning = this.parts[this.parts.length - 1] as { signature?: string; providerMetadata?: object };
+          if (part.signature !== undefined) reasoning.signature = part.signature;
+          if (part.providerMetadata !== undefined) reasoning.providerMetadata = part.providerMetadata;
         }
         return;
       }
@@ -97,11 +99,10 @@ export function responseToParts(response: ModelResponse): StreamPart[] {
     for (const part of content) {
       if (part.type === 'text') parts.push({ type: 'text-delta', text: part.text });
       else if (part.type === 'reasoning') {
-        parts.push(
-          part.signature === undefined
-            ? { type: 'reasoning-delta', text: part.text }
-            : { type: 'reasoning-delta', text: part.text, signature: part.signature },
-        );
+        const delta: StreamPart = { type: 'reasoning-delta', text: part.text };
+        if (part.signature !== undefined) delta.signature = part.signature;
+        if (part.providerMetadata !== undefined) delta.providerMetadata = part.providerMetadata;
+        parts.push(delta);
       } else parts.push({ type: 'tool-call', toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
     }
   }

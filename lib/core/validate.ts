@@ -324,7 +324,17 @@ function requestKeyText(key: string): string {
 }
 
 const MESSAGE_KEYS = ['role', 'content', 'toolCallId', 'toolName', 'isError'];
-const PART_KEYS = ['type', 'text', 'image', 'mediaType', 'signature', 'toolCallId', 'toolName', 'input'];
+const PART_KEYS = [
+  'type',
+  'text',
+  'image',
+  'mediaType',
+  'signature',
+  'providerMetadata',
+  'toolCallId',
+  'toolName',
+  'input',
+];
 
 /** `unknown key `contnet` (did you mean `content`?)`: the keys a strict schema refused, with the nearest known one. */
 function unknownKeyText(keys: readonly string[], path: IssuePath): string {
