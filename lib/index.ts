@@ -37,6 +37,7 @@ export {
 } from './core/messages.js';
 export type { ModelStream } from './core/model-stream.js';
 export { pipeline } from './core/pipeline.js';
+export { executeWithHooks, streamWithHooks } from './core/executor-hooks.js';
 export { runAgent } from './agent/agent.js';
 export { streamAgent } from './agent/stream.js';
 export type { AgentStream } from './agent/stream.js';
@@ -64,7 +65,14 @@ export type {
 } from './core/context.js';
 export type { IssuePath, Violation } from './core/errors.js';
 export type { EffectiveModel, ModelEvent, ModelEventListener, ModelEventOf, ModelEventType } from './core/events.js';
-export type { ExecuteOptions, Executor, ExecutorWithDefaultModel, ReadonlyModelRequest } from './core/executor.js';
+export type {
+  ExecuteOptions,
+  Executor,
+  ExecutorAttempt,
+  ExecutorHooks,
+  ExecutorWithDefaultModel,
+  ReadonlyModelRequest,
+} from './core/executor.js';
 export type {
   AssistantContentPart,
   AssistantMessage,

@@ -3,7 +3,7 @@ import { immer } from '../internal/immer.js';
 import type { CallState, LayerPatches, RequestRecipe, ResponseRecipe, RunContext } from './state.js';
 import { MiddlewareError } from './errors.js';
 import type { EffectiveModel, EventHub } from './events.js';
-import type { ReadonlyModelRequest } from './executor.js';
+import type { ExecutorHooks, ReadonlyModelRequest } from './executor.js';
 import type { Message, ModelRequest, ModelResponse, StreamPart } from './messages.js';
 import { discardStream, fromParts, responseToParts } from './stream.js';
 import { isValidArray, provenanceWanted, recordDerivation } from '../internal/provenance.js';
@@ -23,6 +23,13 @@ export interface CoreSettings {
   readonly inspect: boolean;
   readonly strict: boolean;
   readonly events: EventHub;
+}
+
+/** @internal Executor hooks one layer added for this call. */
+export interface LayerHooks {
+  readonly index: number;
+  readonly layer: string;
+  readonly hooks: ExecutorHooks;
 }
 
 /** @internal The shared state of one call; layers see it through a `Context` view. */
@@ -45,6 +52,10 @@ export class CallCore {
   abandonedBy = '';
   /** Reports the effective model to a calling pipeline when this call runs as its executor. */
   reportModel: ((model: string) => void) | undefined = undefined;
+  /** The caller's executor hooks (`ExecuteOptions.hooks`), when this pipeline runs as its executor. */
+  hooks: ExecutorHooks | undefined = undefined;
+  /** Hooks layers added with `ctx.addExecutorHooks`, in the order added, with the adding layer's index. */
+  layerHooks: LayerHooks[] | undefined = undefined;
   /** Index of the innermost layer entered so far (-1: none): the one to name when no response comes back. */
   entered = -1;
   readonly requestedModel: string;

@@ -243,7 +243,11 @@ class ReplayContext extends Context {
   base: ReadonlyModelRequest;
   pending: RequestRecipe[] | undefined;
 
-  constructor(core: CallCore, layer: string) {
+  constructor(
+    core: CallCore,
+    layer: string,
+    readonly index: number,
+  ) {
     super(core, layer);
     this.base = core.request;
   }
@@ -269,7 +273,7 @@ function callReplay(layers: readonly Layer[]): ReplayHooks<Layer, CallCore, Repl
   return {
     enter(core, layer, index) {
       core.entered = index;
-      return new ReplayContext(core, layer.name);
+      return new ReplayContext(core, layer.name, index);
     },
     async run(ctx, layer, next) {
       try {
@@ -287,6 +291,8 @@ function callReplay(layers: readonly Layer[]): ReplayHooks<Layer, CallCore, Repl
       await discardStream(core.stream);
       core.stream = undefined;
       core.dispatchedModel = undefined;
+      // Executor hooks the inner layers added belong to the attempt that added them.
+      if (core.layerHooks) core.layerHooks = core.layerHooks.filter((entry) => entry.index <= ctx.index);
     },
     succeeded(ctx) {
       ctx.pending = [];

@@ -1,7 +1,7 @@
 import type { CallCore } from './call-core.js';
 import { MiddlewareError } from './errors.js';
 import type { EffectiveModel } from './events.js';
-import type { ReadonlyModelRequest } from './executor.js';
+import type { ExecutorHooks, ReadonlyModelRequest } from './executor.js';
 import type { ModelResponse, StreamPart } from './messages.js';
 import type { CallState, LayerPatches, RequestRecipe, ResponseRecipe, RunContext } from './state.js';
 import {
@@ -131,6 +131,28 @@ export class Context {
    */
   get model(): EffectiveModel {
     return this.core.model;
+  }
+  /**
+   * Hooks into each attempt of this call, called with the model actually chosen: by the executor
+   * when it routes or falls back itself (`callsHooks`), else by the pipeline with `request.model`,
+   * just before the executor is called. `onModelChosen` may return the request to send for that
+   * model (validated like an update, named after this layer; it changes what this attempt sends,
+   * not `ctx.request`). Hooks of outer layers run first on the way in, last on the way out. Added
+   * by a layer inside `retry()` or `fallback()`, they last for the attempt that added them.
+   *
+   * @example
+   * ctx.addExecutorHooks({
+   *   onModelChosen: ({ model, request }) =>
+   *     model.startsWith('o') ? { ...request, options: { ...request.options, temperature: undefined } } : undefined,
+   * });
+   */
+  addExecutorHooks(hooks: ExecutorHooks): void {
+    if (typeof hooks !== 'object' || hooks === null) {
+      throw new TypeError(
+        `ctx.addExecutorHooks() in \`${this.layer}\`: expected an object of hooks (onModelChosen, onCompleted, ...), got ${hooks === null ? 'null' : typeof hooks}.`,
+      );
+    }
+    (this.core.layerHooks ??= []).push({ index: this.core.entered, layer: this.layer, hooks });
   }
   /** Every layer's changes, when the pipeline runs with `inspect: true`. */
   get patches(): readonly LayerPatches[] | undefined {
