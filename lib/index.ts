@@ -17,13 +17,17 @@ export {
 } from './core/errors.js';
 export {
   AssistantMessageSchema,
+  CacheControlSchema,
   CallOptionsSchema,
+  CallWarningSchema,
   FinishReasonSchema,
   ImagePartSchema,
   MessageSchema,
   ModelRequestSchema,
   ModelResponseSchema,
+  JsonResponseFormatSchema,
   ReasoningPartSchema,
+  ResponseFormatSchema,
   StreamPartSchema,
   SystemMessageSchema,
   TextPartSchema,
@@ -37,6 +41,8 @@ export {
 } from './core/messages.js';
 export type { ModelStream } from './core/model-stream.js';
 export { pipeline } from './core/pipeline.js';
+export { jsonResponseFormat } from './core/response-format.js';
+export type { JsonResponseFormatOptions } from './core/response-format.js';
 export { runAgent } from './agent/agent.js';
 export { streamAgent } from './agent/stream.js';
 export type { AgentStream } from './agent/stream.js';
@@ -68,14 +74,20 @@ export type { ExecuteOptions, Executor, ExecutorWithDefaultModel, ReadonlyModelR
 export type {
   AssistantContentPart,
   AssistantMessage,
+  CacheControl,
   CallOptions,
+  CallWarning,
   FinishReason,
   ImagePart,
+  JsonResponseFormat,
   Message,
   ModelRequest,
   ModelResponse,
   ProviderFields,
+  ProviderOptionTypes,
+  ProviderOptionsOf,
   ReasoningPart,
+  ResponseFormat,
   StreamPart,
   SystemMessage,
   TextPart,
