@@ -122,9 +122,13 @@ export interface JsonResponseFormat {
   strict?: boolean | undefined;
 }
 
-/** An option an adapter could not honour, reported on the response instead of dropped in silence. */
+/**
+ * An option an adapter could not honour (`unsupported`), honoured only approximately
+ * (`compatibility`), or another provider notice (`other`), reported on the response instead of
+ * dropped in silence.
+ */
 export interface CallWarning {
-  type: 'unsupported';
+  type: 'unsupported' | 'compatibility' | 'other';
   /** The option's path, e.g. `options.seed` or `responseFormat`. */
   feature: string;
   /** What happened instead, and how to get the option honoured. */
@@ -311,7 +315,7 @@ export const ResponseFormatSchema = z.discriminatedUnion('type', [
 ]);
 
 export const CallWarningSchema = z.strictObject({
-  type: z.literal('unsupported'),
+  type: z.enum(['unsupported', 'compatibility', 'other']),
   feature: z.string(),
   details: z.string().optional(),
 });
