@@ -17,13 +17,17 @@ export {
 } from './core/errors.js';
 export {
   AssistantMessageSchema,
+  CacheControlSchema,
   CallOptionsSchema,
+  CallWarningSchema,
   FinishReasonSchema,
   ImagePartSchema,
   MessageSchema,
   ModelRequestSchema,
   ModelResponseSchema,
+  JsonResponseFormatSchema,
   ReasoningPartSchema,
+  ResponseFormatSchema,
   StreamPartSchema,
   SystemMessageSchema,
   TextPartSchema,
@@ -38,6 +42,8 @@ export {
 export type { ModelStream } from './core/model-stream.js';
 export { pipeline } from './core/pipeline.js';
 export { executeWithHooks, streamWithHooks } from './core/executor-hooks.js';
+export { jsonResponseFormat } from './core/response-format.js';
+export type { JsonResponseFormatOptions } from './core/response-format.js';
 export { runAgent } from './agent/agent.js';
 export { streamAgent } from './agent/stream.js';
 export type { AgentStream } from './agent/stream.js';
@@ -76,14 +82,20 @@ export type {
 export type {
   AssistantContentPart,
   AssistantMessage,
+  CacheControl,
   CallOptions,
+  CallWarning,
   FinishReason,
   ImagePart,
+  JsonResponseFormat,
   Message,
   ModelRequest,
   ModelResponse,
   ProviderFields,
+  ProviderOptionTypes,
+  ProviderOptionsOf,
   ReasoningPart,
+  ResponseFormat,
   StreamPart,
   SystemMessage,
   TextPart,

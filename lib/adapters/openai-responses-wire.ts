@@ -1,15 +1,23 @@
 import type {
   Response,
   ResponseCreateParamsBase,
+  ResponseFormatTextConfig,
   ResponseInputContent,
   ResponseInputItem,
   ResponseOutputItem,
   ResponseStreamEvent,
   ResponseUsage,
 } from 'openai/resources/responses/responses';
-import { InvalidRequestError, ProviderError } from '../core/errors.js';
+import { ProviderError } from '../core/errors.js';
 import type { ReadonlyModelRequest } from '../core/executor.js';
-import type { AssistantMessage, FinishReason, ModelResponse, StreamPart, Usage } from '../core/messages.js';
+import type {
+  AssistantMessage,
+  CallWarning,
+  FinishReason,
+  ModelResponse,
+  StreamPart,
+  Usage,
+} from '../core/messages.js';
 import { imageSource, isRecord, parseToolInput } from './content.js';
 
 /** Responses API mapping: modelware request → wire params, wire response/events → modelware. */
@@ -36,6 +44,7 @@ export interface ResponsesWireSettings {
 export function toResponsesParams(
   request: ReadonlyModelRequest,
   settings: ResponsesWireSettings,
+  warnings: CallWarning[] = [],
 ): ResponseCreateParamsBase {
   const input: ResponseInputItem[] = [];
   request.messages.forEach((message, i) => {
@@ -57,21 +66,35 @@ export function toResponsesParams(
     if (options.temperature !== undefined) params.temperature = options.temperature;
     if (options.topP !== undefined) params.top_p = options.topP;
     if (options.maxOutputTokens !== undefined) params.max_output_tokens = options.maxOutputTokens;
-    if (options.stopSequences !== undefined) unsupported('stopSequences', settings.provider);
-    if (options.seed !== undefined) unsupported('seed', settings.provider);
+    for (const key of ['stopSequences', 'seed'] as const) {
+      if (options[key] === undefined) continue;
+      warnings.push({
+        type: 'unsupported',
+        feature: `options.${key}`,
+        details: `The Responses API has no ${key === 'seed' ? 'seed' : 'stop sequences'}; the call was sent without it. openaiExecutor() (Chat Completions) takes it.`,
+      });
+    }
     // Providers reject a tool choice without tools (a layer may have removed them).
     if (options.toolChoice !== undefined && params.tools) {
       const choice = options.toolChoice;
       params.tool_choice = typeof choice === 'string' ? choice : { type: 'function', name: choice.toolName };
     }
   }
+  if (request.responseFormat !== undefined) params.text = { format: toTextFormat(request.responseFormat) };
   return params;
 }
 
-function unsupported(option: string, provider: string): never {
-  const path = ['options', option];
-  const message = `${provider}: the Responses API has no \`${option}\`. Remove \`options.${option}\` for this executor, or use openaiExecutor() (Chat Completions).`;
-  throw new InvalidRequestError({ layer: provider, path, issues: [{ code: 'custom', path, message }], message });
+/** `text`, `json_object` without a schema, strict `json_schema` with one (the Responses API's `text.format`). */
+export function toTextFormat(format: NonNullable<ReadonlyModelRequest['responseFormat']>): ResponseFormatTextConfig {
+  if (format.type === 'text') return { type: 'text' };
+  if (format.schema === undefined) return { type: 'json_object' };
+  return {
+    type: 'json_schema',
+    name: format.name ?? 'response',
+    schema: format.schema as Record<string, unknown>,
+    strict: format.strict ?? true,
+    ...(format.description !== undefined && { description: format.description }),
+  };
 }
 
 function addInput(message: Message, index: number, settings: ResponsesWireSettings, input: ResponseInputItem[]): void {

@@ -1,5 +1,10 @@
 import type OpenAI from 'openai';
-import type { Response, ResponseCreateParamsBase, ResponseStreamEvent } from 'openai/resources/responses/responses';
+import type {
+  Response,
+  ResponseCreateParamsBase,
+  ResponseStreamEvent,
+  ResponseTextConfig,
+} from 'openai/resources/responses/responses';
 import { ProviderError } from '../core/errors.js';
 import {
   assertModelOption,
@@ -9,7 +14,7 @@ import {
   type ExecutorWithDefaultModel,
   type ReadonlyModelRequest,
 } from '../core/executor.js';
-import type { ModelResponse, StreamPart } from '../core/messages.js';
+import type { CallWarning, ModelResponse, StreamPart } from '../core/messages.js';
 import { type CoreFields, assertBody, assertClient, callExtras } from './content.js';
 import { ResponsesEventMapper, fromResponse, toResponsesParams } from './openai-responses-wire.js';
 import { fromSdkError } from './provider-errors.js';
@@ -29,6 +34,32 @@ const CORE: CoreFields = new Map([
   ['stream', 'Call `app.stream()` or `app.generate()`.'],
 ]);
 
+/** The Responses API fields `openaiResponsesExecutor` fills from the request (see `OpenAIResponsesProviderOptions`). */
+export type OpenAIResponsesMappedField =
+  | 'model'
+  | 'input'
+  | 'tools'
+  | 'tool_choice'
+  | 'temperature'
+  | 'top_p'
+  | 'max_output_tokens'
+  | 'stream';
+
+/**
+ * The type of `request.options.openaiResponses`: the SDK's Responses params minus the fields the
+ * adapter maps from the request (compile errors here, `InvalidRequestError`s at run time). `text`
+ * may set `verbosity`; its `format` comes from `request.responseFormat`.
+ */
+export type OpenAIResponsesProviderOptions = Omit<ResponseCreateParamsBase, OpenAIResponsesMappedField | 'text'> & {
+  readonly [K in OpenAIResponsesMappedField]?: never;
+} & { readonly text?: Omit<ResponseTextConfig, 'format'> & { readonly format?: never } };
+
+declare module 'modelware' {
+  interface ProviderOptionTypes {
+    openaiResponses: OpenAIResponsesProviderOptions;
+  }
+}
+
 /** The part of an `OpenAI` (or `AzureOpenAI`) client the Responses executor uses. */
 export type OpenAIResponsesClient = Pick<OpenAI, 'responses'>;
 
@@ -47,7 +78,7 @@ export interface OpenAIResponsesExecutorOptions {
   /**
    * Extra body fields for every call (e.g. `{ reasoning: { effort: 'low', summary: 'auto' } }`, or
    * `{ store: false, include: ['reasoning.encrypted_content'] }` to keep reasoning round-tripping
-   * without server-side storage). A call adds its own in `request.options.openai`, which win.
+   * without server-side storage). A call adds its own in `request.options.openaiResponses`, which win.
    * Neither may set a field the adapter fills from the request (`model`, `input`, `tools`,
    * `stream`, ...): the factory throws a `TypeError`, a call an `InvalidRequestError`.
    * @default undefined
@@ -89,10 +120,14 @@ export function openaiResponsesExecutor(options: OpenAIResponsesExecutorOptions)
   const settings = { systemRole, provider: name };
   const responses = client.responses;
 
-  function params(request: ReadonlyModelRequest): ResponseCreateParamsBase {
-    const mapped = toResponsesParams(request, settings);
-    const extras = callExtras(request, 'openai', CORE, name);
-    return body || extras ? { ...mapped, ...body, ...extras } : mapped;
+  function params(request: ReadonlyModelRequest, warnings: CallWarning[]): ResponseCreateParamsBase {
+    const mapped = toResponsesParams(request, settings, warnings);
+    const extras = callExtras(request, 'openaiResponses', CORE, name);
+    if (!body && !extras) return mapped;
+    const merged = { ...mapped, ...body, ...extras };
+    // `text.verbosity` may come from body or options; the format always comes from the request.
+    if (mapped.text && merged.text !== mapped.text) merged.text = { ...(merged.text as object), ...mapped.text };
+    return merged;
   }
 
   return {
@@ -100,22 +135,26 @@ export function openaiResponsesExecutor(options: OpenAIResponsesExecutorOptions)
     ...(model !== undefined && { defaultModel: model }),
     async generate(request: ReadonlyModelRequest, callOptions?: ExecuteOptions): Promise<ModelResponse> {
       const signal = callOptions?.signal;
+      const warnings: CallWarning[] = [];
       let response: Response;
       try {
-        response = await responses.create({ ...params(request), stream: false }, { signal });
+        response = await responses.create({ ...params(request, warnings), stream: false }, { signal });
       } catch (error) {
         throw fromSdkError(error, name, signal);
       }
-      return fromResponse(response, name);
+      const mapped = fromResponse(response, name);
+      if (warnings.length > 0) mapped.warnings = warnings;
+      return mapped;
     },
 
     async *stream(request: ReadonlyModelRequest, callOptions?: ExecuteOptions): AsyncGenerator<StreamPart> {
       const signal = callOptions?.signal;
       const mapper = new ResponsesEventMapper(name);
+      const warnings: CallWarning[] = [];
       const out: StreamPart[] = [];
       try {
         const events: AsyncIterable<ResponseStreamEvent> = await responses.create(
-          { ...params(request), stream: true },
+          { ...params(request, warnings), stream: true },
           { signal },
         );
         for await (const event of events) {
@@ -137,7 +176,9 @@ export function openaiResponsesExecutor(options: OpenAIResponsesExecutorOptions)
           code: 'incomplete_stream',
         });
       }
-      yield mapper.finish();
+      const finish = mapper.finish();
+      if (warnings.length > 0 && finish.type === 'finish') finish.warnings = warnings;
+      yield finish;
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { ExecuteOptions, Executor, ReadonlyModelRequest } from './executor.js';
-import type { AssistantMessage, FinishReason, ModelResponse, StreamPart, Usage } from './messages.js';
+import type { AssistantMessage, CallWarning, FinishReason, ModelResponse, StreamPart, Usage } from './messages.js';
 
 type AssistantPart = Exclude<AssistantMessage['content'], string>[number];
 
@@ -12,6 +12,7 @@ export class ResponseAssembler {
   private finishReason: FinishReason | undefined;
   private usage: Usage | undefined;
   private model: string | undefined;
+  private warnings: CallWarning[] | undefined;
   private sawToolCall = false;
 
   add(part: StreamPart): void {
@@ -41,6 +42,7 @@ export class ResponseAssembler {
         this.finishReason = part.finishReason;
         if (part.usage) this.usage = part.usage;
         if (part.model !== undefined) this.model = part.model;
+        if (part.warnings !== undefined) this.warnings = part.warnings;
         return;
       default:
         return;
@@ -61,6 +63,7 @@ export class ResponseAssembler {
     };
     if (this.usage) response.usage = this.usage;
     if (this.model !== undefined) response.model = this.model;
+    if (this.warnings !== undefined) response.warnings = this.warnings;
     return response;
   }
 }
@@ -109,6 +112,7 @@ export function responseToParts(response: ModelResponse): StreamPart[] {
   const finish: StreamPart = { type: 'finish', finishReason: response.finishReason };
   if (response.usage) finish.usage = response.usage;
   if (response.model !== undefined) finish.model = response.model;
+  if (response.warnings !== undefined) finish.warnings = response.warnings;
   parts.push(finish);
   return parts;
 }

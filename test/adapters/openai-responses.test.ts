@@ -88,7 +88,7 @@ describe('openaiResponsesExecutor: request mapping', () => {
           topP: 0.9,
           maxOutputTokens: 300,
           toolChoice: { type: 'tool', toolName: 'lookup' },
-          openai: { reasoning: { effort: 'low' }, user: 'u2' },
+          openaiResponses: { reasoning: { effort: 'low' }, user: 'u2', text: { verbosity: 'low' } },
         },
       });
       assert.equal(server.requests[0]?.path, '/v1/responses');
@@ -130,6 +130,7 @@ describe('openaiResponsesExecutor: request mapping', () => {
         store: false,
         user: 'u2',
         reasoning: { effort: 'low' },
+        text: { verbosity: 'low' },
         stream: false,
       });
     });
@@ -145,28 +146,66 @@ describe('openaiResponsesExecutor: request mapping', () => {
     });
   });
 
-  for (const option of ['stopSequences', 'seed'] as const) {
-    test(`\`options.${option}\` has no Responses form: InvalidRequestError, nothing sent`, async () => {
-      await withResponses(['ok'], async (server, client) => {
-        const options = option === 'seed' ? { seed: 1 } : { stopSequences: ['END'] };
-        await assert.rejects(app(client).generate({ ...HELLO, options }), (error: unknown) => {
-          assert.ok(InvalidRequestError.isInstance(error));
-          assert.deepEqual(error.path, ['options', option]);
-          assert.match(error.message, /the Responses API has no `\w+`/);
-          return true;
-        });
-        assert.equal(server.requests.length, 0);
-      });
+  test('`stopSequences` and `seed` have no Responses form: sent without them, with a warning in both modes', async () => {
+    await withResponses(['ok', 'ok'], async (server, client) => {
+      const request: ModelRequest = { ...HELLO, options: { stopSequences: ['END'], seed: 1 } };
+      const warnings = [
+        {
+          type: 'unsupported',
+          feature: 'options.stopSequences',
+          details:
+            'The Responses API has no stop sequences; the call was sent without it. openaiExecutor() (Chat Completions) takes it.',
+        },
+        {
+          type: 'unsupported',
+          feature: 'options.seed',
+          details:
+            'The Responses API has no seed; the call was sent without it. openaiExecutor() (Chat Completions) takes it.',
+        },
+      ];
+      assert.deepEqual((await app(client).generate(request)).warnings, warnings);
+      const stream = app(client).stream(request);
+      await collect(stream);
+      assert.deepEqual((await stream.response).warnings, warnings);
+      assert.equal(Object.hasOwn(server.requests[0]?.body, 'stop'), false);
+      assert.equal(Object.hasOwn(server.requests[0]?.body, 'seed'), false);
     });
-  }
+  });
 
-  test('`options.openai` and `body` may not set a field the adapter maps', async () => {
-    await withResponses(['ok'], async (server, client) => {
-      await assert.rejects(app(client).generate({ ...HELLO, options: { openai: { input: [] } } }), (error: unknown) => {
-        assert.ok(InvalidRequestError.isInstance(error));
-        assert.deepEqual(error.path, ['options', 'openai', 'input']);
-        return true;
+  test('responseFormat maps to text.format (strict json_schema, json_object, text), merged with text.verbosity', async () => {
+    await withResponses(['{}', '{}', 'ok'], async (server, client) => {
+      const schema = { type: 'object', properties: { a: { type: 'string' } }, required: ['a'] };
+      await app(client).generate({
+        ...HELLO,
+        responseFormat: { type: 'json', schema, name: 'answer', description: 'The answer' },
+        options: { openaiResponses: { text: { verbosity: 'low' } } },
       });
+      await app(client).generate({ ...HELLO, responseFormat: { type: 'json' } });
+      await app(client).generate({ ...HELLO, responseFormat: { type: 'text' } });
+      assert.deepEqual(
+        server.requests.map((r) => r.body.text),
+        [
+          {
+            verbosity: 'low',
+            format: { type: 'json_schema', name: 'answer', schema, strict: true, description: 'The answer' },
+          },
+          { format: { type: 'json_object' } },
+          { format: { type: 'text' } },
+        ],
+      );
+    });
+  });
+
+  test('`options.openaiResponses` and `body` may not set a field the adapter maps', async () => {
+    await withResponses(['ok'], async (server, client) => {
+      await assert.rejects(
+        app(client).generate({ ...HELLO, options: { openaiResponses: { input: [] } as never } }),
+        (error: unknown) => {
+          assert.ok(InvalidRequestError.isInstance(error));
+          assert.deepEqual(error.path, ['options', 'openaiResponses', 'input']);
+          return true;
+        },
+      );
       assert.equal(server.requests.length, 0);
     });
     assert.throws(() => openaiResponsesExecutor({ client: new OpenAI({ apiKey: 'k' }), body: { stream: true } }), {

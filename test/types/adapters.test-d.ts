@@ -86,3 +86,22 @@ openaiResponsesExecutor(openai);
 openaiResponsesExecutor({ client: openai, maxTokensField: 'max_tokens' });
 // @ts-expect-error an Anthropic client is not an OpenAI client
 openaiResponsesExecutor({ client: anthropic });
+
+// `options.openaiResponses` is typed from the SDK's Responses params, minus what the adapter maps.
+void pipeline(openaiResponsesExecutor({ client: openai })).generate({
+  model: 'gpt-5-mini',
+  messages: [],
+  options: { openaiResponses: { reasoning: { effort: 'low', summary: 'auto' }, text: { verbosity: 'low' } } },
+});
+void pipeline(openaiResponsesExecutor({ client: openai })).generate({
+  model: 'gpt-5-mini',
+  messages: [],
+  // @ts-expect-error `input` comes from request.messages
+  options: { openaiResponses: { input: [] } },
+});
+void pipeline(openaiResponsesExecutor({ client: openai })).generate({
+  model: 'gpt-5-mini',
+  messages: [],
+  // @ts-expect-error `text.format` comes from request.responseFormat
+  options: { openaiResponses: { text: { format: { type: 'json_object' } } } },
+});
