@@ -70,7 +70,13 @@ export type {
 } from './core/context.js';
 export type { IssuePath, Violation } from './core/errors.js';
 export type { EffectiveModel, ModelEvent, ModelEventListener, ModelEventOf, ModelEventType } from './core/events.js';
-export type { ExecuteOptions, Executor, ExecutorWithDefaultModel, ReadonlyModelRequest } from './core/executor.js';
+export type {
+  ExecuteOptions,
+  Executor,
+  ExecutorCapabilities,
+  ExecutorWithDefaultModel,
+  ReadonlyModelRequest,
+} from './core/executor.js';
 export type {
   AssistantContentPart,
   AssistantMessage,
