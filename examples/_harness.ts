@@ -164,6 +164,14 @@ export const EXPECTED: Record<string, readonly string[]> = {
     'streamed:       Thanks ada@example.com, noted.',
     'found credit-card in messages[0]',
   ],
+  'examples/structured-output.ts': [
+    'Green tea: 2 steps, 3 min',
+    'responseFormat: json recipe required=title,steps,minutes',
+    'partial: {"title":"Gr"}',
+    'partial: {"title":"Green tea","steps":["Heat water to 80°C","Steep 2 minutes"],"minutes":3}',
+    'done: Heat water to 80°C → Steep 2 minutes',
+    'plain request format: json/response',
+  ],
   'examples/validate-output.ts': [
     'parsed: Paris 18°C, sunny',
     'model calls: 2',

@@ -75,6 +75,7 @@ export type {
   ExecuteOptions,
   Executor,
   ExecutorAttempt,
+  ExecutorCapabilities,
   ExecutorHooks,
   ExecutorWithDefaultModel,
   ReadonlyModelRequest,
@@ -162,3 +163,5 @@ export { redisStore } from './stores/redis.js';
 export type { Store, StoreCallOptions, StoreTtlOptions, TakeOptions, TakeResult } from './stores/store.js';
 export type { MemoryStore, MemoryStoreOptions } from './stores/memory.js';
 export type { RedisClientLike, RedisStoreOptions } from './stores/redis.js';
+export { generateObject, streamObject } from './core/object.js';
+export type { DeepPartial, GenerateObjectOptions, GenerateObjectResult, ObjectStreamEvent } from './core/object.js';

@@ -10,6 +10,7 @@ import {
   describeValue,
   type ExecuteOptions,
   type Executor,
+  type ExecutorCapabilities,
   type ExecutorWithDefaultModel,
   type ReadonlyModelRequest,
 } from '../core/executor.js';
@@ -36,6 +37,9 @@ export interface AiSdkExecutorOptions {
    */
   readonly providerKey?: string | undefined;
 }
+
+/** `request.responseFormat`'s schema goes to the provider (`validateOutput()` relies on it). */
+const CAPABILITIES: ExecutorCapabilities = Object.freeze({ responseFormat: 'schema' });
 
 /**
  * Any Vercel AI SDK language model (spec v4) as an executor. Pass a model, or a function from the
@@ -66,6 +70,8 @@ export function aiSdkExecutor(
 
   return {
     name,
+    // Providers without structured output say so in the response's warnings.
+    capabilities: CAPABILITIES,
     ...(typeof model !== 'function' && { defaultModel: model.modelId }),
     async generate(request: ReadonlyModelRequest, callOptions?: ExecuteOptions): Promise<ModelResponse> {
       const signal = callOptions?.signal;

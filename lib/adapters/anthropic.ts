@@ -12,6 +12,7 @@ import {
   describeValue,
   type ExecuteOptions,
   type Executor,
+  type ExecutorCapabilities,
   type ExecutorWithDefaultModel,
   type ReadonlyModelRequest,
 } from '../core/executor.js';
@@ -20,6 +21,9 @@ import { MessageEventMapper } from './anthropic-stream.js';
 import { fromMessage, toMessageParams } from './anthropic-wire.js';
 import { type CoreFields, assertBody, assertClient, callExtras } from './content.js';
 import { fromSdkError } from './provider-errors.js';
+
+/** `request.responseFormat`'s schema goes to the provider (`validateOutput()` relies on it). */
+const CAPABILITIES: ExecutorCapabilities = Object.freeze({ responseFormat: 'schema' });
 
 /**
  * Messages API fields the adapter fills from the request: `body` and `options.anthropic` may not
@@ -142,6 +146,7 @@ export function anthropicExecutor(options: AnthropicExecutorOptions): Executor {
   return {
     name,
     ...(model !== undefined && { defaultModel: model }),
+    capabilities: CAPABILITIES,
     async generate(request: ReadonlyModelRequest, callOptions?: ExecuteOptions): Promise<ModelResponse> {
       const signal = callOptions?.signal;
       const warnings: CallWarning[] = [];

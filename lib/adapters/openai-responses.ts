@@ -11,6 +11,7 @@ import {
   describeValue,
   type ExecuteOptions,
   type Executor,
+  type ExecutorCapabilities,
   type ExecutorWithDefaultModel,
   type ReadonlyModelRequest,
 } from '../core/executor.js';
@@ -59,6 +60,9 @@ declare module 'modelware' {
     openaiResponses: OpenAIResponsesProviderOptions;
   }
 }
+
+/** `request.responseFormat` goes out as `text.format` (a strict `json_schema` when it has a schema). */
+const CAPABILITIES: ExecutorCapabilities = Object.freeze({ responseFormat: 'schema' });
 
 /** The part of an `OpenAI` (or `AzureOpenAI`) client the Responses executor uses. */
 export type OpenAIResponsesClient = Pick<OpenAI, 'responses'>;
@@ -132,6 +136,7 @@ export function openaiResponsesExecutor(options: OpenAIResponsesExecutorOptions)
 
   return {
     name,
+    capabilities: CAPABILITIES,
     ...(model !== undefined && { defaultModel: model }),
     async generate(request: ReadonlyModelRequest, callOptions?: ExecuteOptions): Promise<ModelResponse> {
       const signal = callOptions?.signal;

@@ -10,6 +10,7 @@ import {
   describeValue,
   type ExecuteOptions,
   type Executor,
+  type ExecutorCapabilities,
   type ExecutorWithDefaultModel,
   type ReadonlyModelRequest,
 } from '../core/executor.js';
@@ -17,6 +18,9 @@ import type { ModelResponse, StreamPart } from '../core/messages.js';
 import { type CoreFields, assertBody, assertClient, callExtras } from './content.js';
 import { ChatChunkMapper, fromChatCompletion, toChatParams } from './openai-wire.js';
 import { fromSdkError } from './provider-errors.js';
+
+/** `request.responseFormat`'s schema goes to the provider (`validateOutput()` relies on it). */
+const CAPABILITIES: ExecutorCapabilities = Object.freeze({ responseFormat: 'schema' });
 
 /**
  * Chat Completions fields the adapter fills from the request: `body` and `options.openai` may not
@@ -153,6 +157,7 @@ export function openaiExecutor(options: OpenAIExecutorOptions): Executor {
   return {
     name,
     ...(model !== undefined && { defaultModel: model }),
+    capabilities: CAPABILITIES,
     async generate(request: ReadonlyModelRequest, callOptions?: ExecuteOptions): Promise<ModelResponse> {
       const signal = callOptions?.signal;
       let completion: ChatCompletion;

@@ -3,7 +3,9 @@ import { immer } from '../internal/immer.js';
 import type { CallState, LayerPatches, RequestRecipe, ResponseRecipe, RunContext } from './state.js';
 import { MiddlewareError } from './errors.js';
 import type { EffectiveModel, EventHub } from './events.js';
-import type { ExecutorHooks, ReadonlyModelRequest } from './executor.js';
+import type { ExecutorCapabilities, ExecutorHooks, ReadonlyModelRequest } from './executor.js';
+
+const NO_CAPABILITIES: ExecutorCapabilities = Object.freeze({});
 import type { Message, ModelRequest, ModelResponse, StreamPart } from './messages.js';
 import { discardStream, fromParts, responseToParts } from './stream.js';
 import { isValidArray, provenanceWanted, recordDerivation } from '../internal/provenance.js';
@@ -42,6 +44,8 @@ export class CallCore {
   /** The model of the latest dispatch to the executor in the current attempt. */
   dispatchedModel: string | undefined = undefined;
   dispatches = 0;
+  /** The pipeline's executor's capabilities (`ctx.capabilities`). */
+  capabilities: ExecutorCapabilities = NO_CAPABILITIES;
   /**
    * Bumped when a layer abandons the work inside it without waiting for it (a `timeout` that fired
    * while the executor ignored its signal): a dispatch that started in an earlier epoch must not

@@ -1,7 +1,7 @@
 import type { CallCore } from './call-core.js';
 import { MiddlewareError } from './errors.js';
 import type { EffectiveModel } from './events.js';
-import type { ExecutorHooks, ReadonlyModelRequest } from './executor.js';
+import type { ExecutorCapabilities, ExecutorHooks, ReadonlyModelRequest } from './executor.js';
 import type { ModelResponse, StreamPart } from './messages.js';
 import type { CallState, LayerPatches, RequestRecipe, ResponseRecipe, RunContext } from './state.js';
 import {
@@ -115,6 +115,13 @@ export class Context {
     // The agent's run object hands out per-layer views, so `updateTranscript` errors name this layer.
     const run = this.core.run as (RunContext & { [FOR_LAYER]?: (layer: string) => RunContext }) | undefined;
     return run?.[FOR_LAYER]?.(this.layer) ?? run;
+  }
+  /**
+   * What the pipeline's executor does natively (`executor.capabilities`; a nested pipeline forwards
+   * its executor's), e.g. whether it sends `request.responseFormat`'s schema to the provider.
+   */
+  get capabilities(): ExecutorCapabilities {
+    return this.core.capabilities;
   }
   /** Per-call state shared by all layers; typed through the `CallState` interface. */
   get state(): CallState {

@@ -70,6 +70,20 @@ export interface ExecutorHooks {
 }
 
 /**
+ * What an executor can do natively, so layers can rely on it instead of working around it. Every
+ * field is optional: absent means "not natively" (the safe assumption).
+ */
+export interface ExecutorCapabilities {
+  /**
+   * How the executor honours `request.responseFormat`: `'schema'` sends a JSON schema to the
+   * provider, which constrains the answer (OpenAI `json_schema`, Anthropic `output_config.format`);
+   * `'json'` asks for JSON without a schema (JSON mode). Absent: the executor ignores it, and
+   * `validateOutput()` describes the schema in the prompt instead. @default undefined
+   */
+  readonly responseFormat?: 'schema' | 'json' | undefined;
+}
+
+/**
  * The innermost function that really calls a model. Adapters turn provider SDKs into one; a
  * pipeline is one too, so pipelines nest.
  */
@@ -90,6 +104,8 @@ export interface Executor {
    * it. @default undefined (the caller treats `request.model` as chosen)
    */
   readonly callsHooks?: boolean | undefined;
+  /** What the executor does natively (see `ExecutorCapabilities`); a pipeline forwards its executor's. */
+  readonly capabilities?: ExecutorCapabilities | undefined;
   generate(request: ReadonlyModelRequest, options?: ExecuteOptions): Promise<ModelResponse>;
   /** Optional: without it, `stream()` calls `generate()` and replays the response as parts. */
   stream?(request: ReadonlyModelRequest, options?: ExecuteOptions): AsyncIterable<StreamPart>;

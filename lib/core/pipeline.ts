@@ -8,6 +8,7 @@ import {
   type ExecuteOptions,
   type Executor,
   type ExecutorWithDefaultModel,
+  type ExecutorCapabilities,
   type ReadonlyModelRequest,
   assertExecutor,
   executorName,
@@ -165,6 +166,11 @@ class PipelineImpl implements Pipeline {
     return this.#executor.defaultModel;
   }
 
+  /** The executor's capabilities, forwarded so an outer pipeline's layers see them too. */
+  get capabilities(): ExecutorCapabilities | undefined {
+    return this.#executor.capabilities;
+  }
+
   get layers(): readonly string[] {
     return this.#callLayers.map((l) => l.name);
   }
@@ -243,6 +249,7 @@ class PipelineImpl implements Pipeline {
     );
     core.reportModel = options?.reportModel?.bind(options);
     core.hooks = options?.hooks;
+    if (this.#executor.capabilities) core.capabilities = this.#executor.capabilities;
     const started = this.#events.count > 0 ? performance.now() : 0;
     emitRequested(this.#events, core);
     try {

@@ -212,6 +212,9 @@ describe('openaiResponsesExecutor: request mapping', () => {
       name: 'TypeError',
       message: /`body.stream` would replace what the pipeline sends/,
     });
+    assert.deepEqual(openaiResponsesExecutor({ client: new OpenAI({ apiKey: 'k' }) }).capabilities, {
+      responseFormat: 'schema',
+    });
     assert.throws(() => openaiResponsesExecutor({ client: {} as never }), {
       name: 'TypeError',
       message: /expected `client` to be an SDK client with responses.create\(\)/,
