@@ -27,13 +27,17 @@ export {
 } from './core/errors.js';
 export {
   AssistantMessageSchema,
+  CacheControlSchema,
   CallOptionsSchema,
+  CallWarningSchema,
   FinishReasonSchema,
   ImagePartSchema,
   MessageSchema,
   ModelRequestSchema,
   ModelResponseSchema,
+  JsonResponseFormatSchema,
   ReasoningPartSchema,
+  ResponseFormatSchema,
   StreamPartSchema,
   SystemMessageSchema,
   TextPartSchema,
@@ -79,6 +83,9 @@ export {
   TurnStartRecordSchema,
   parseRecording,
 } from './core/recording.js';
+export { executeWithHooks, streamWithHooks } from './core/executor-hooks.js';
+export { jsonResponseFormat } from './core/response-format.js';
+export type { JsonResponseFormatOptions } from './core/response-format.js';
 export { runAgent } from './agent/agent.js';
 export { streamAgent } from './agent/stream.js';
 export type { AgentStream } from './agent/stream.js';
@@ -120,18 +127,32 @@ export type {
   RecordingSink,
 } from './core/recording.js';
 export type { EffectiveModel, ModelEvent, ModelEventListener, ModelEventOf, ModelEventType } from './core/events.js';
-export type { ExecuteOptions, Executor, ExecutorWithDefaultModel, ReadonlyModelRequest } from './core/executor.js';
+export type {
+  ExecuteOptions,
+  Executor,
+  ExecutorAttempt,
+  ExecutorCapabilities,
+  ExecutorHooks,
+  ExecutorWithDefaultModel,
+  ReadonlyModelRequest,
+} from './core/executor.js';
 export type {
   AssistantContentPart,
   AssistantMessage,
+  CacheControl,
   CallOptions,
+  CallWarning,
   FinishReason,
   ImagePart,
+  JsonResponseFormat,
   Message,
   ModelRequest,
   ModelResponse,
   ProviderFields,
+  ProviderOptionTypes,
+  ProviderOptionsOf,
   ReasoningPart,
+  ResponseFormat,
   StreamPart,
   SystemMessage,
   TextPart,
@@ -208,3 +229,5 @@ export { redisStore } from './stores/redis.js';
 export type { Store, StoreCallOptions, StoreTtlOptions, TakeOptions, TakeResult } from './stores/store.js';
 export type { MemoryStore, MemoryStoreOptions } from './stores/memory.js';
 export type { RedisClientLike, RedisStoreOptions } from './stores/redis.js';
+export { generateObject, streamObject } from './core/object.js';
+export type { DeepPartial, GenerateObjectOptions, GenerateObjectResult, ObjectStreamEvent } from './core/object.js';

@@ -10,6 +10,8 @@ export interface ModelPrice {
   readonly outputPerMillion: number;
   /** Input tokens served from the provider's cache. @default inputPerMillion */
   readonly cachedInputPerMillion?: number | undefined;
+  /** Input tokens written to the provider's cache (`usage.cacheWriteTokens`, Anthropic). @default inputPerMillion */
+  readonly cacheWriteInputPerMillion?: number | undefined;
 }
 
 // CallUsage and UsageTotals are declared in lib/core/context.ts (the types of `ctx.state.usage` and
@@ -176,13 +178,16 @@ function measure(model: string, response: ModelResponse, price: ModelPrice | und
   const inputTokens = u?.inputTokens ?? 0;
   const outputTokens = u?.outputTokens ?? 0;
   const cachedInputTokens = Math.min(u?.cachedInputTokens ?? 0, inputTokens);
+  const writtenTokens = Math.min(u?.cacheWriteTokens ?? 0, inputTokens - cachedInputTokens);
   const totalTokens = u?.totalTokens ?? inputTokens + outputTokens;
   let costUsd: number | undefined;
   if (price) {
     const cachedRate = price.cachedInputPerMillion ?? price.inputPerMillion;
+    const writeRate = price.cacheWriteInputPerMillion ?? price.inputPerMillion;
     costUsd =
-      ((inputTokens - cachedInputTokens) * price.inputPerMillion +
+      ((inputTokens - cachedInputTokens - writtenTokens) * price.inputPerMillion +
         cachedInputTokens * cachedRate +
+        writtenTokens * writeRate +
         outputTokens * price.outputPerMillion) /
       1_000_000;
     // Prices are finite (checked by the factory), so only a broken usage report (validation off)
@@ -207,14 +212,19 @@ function checkPrices(prices: unknown): ReadonlyMap<string, ModelPrice> {
   for (const [model, price] of Object.entries(prices)) {
     if (typeof price !== 'object' || price === null) {
       throw new TypeError(
-        `usage(): expected \`prices['${model}']\` to be { inputPerMillion, outputPerMillion, cachedInputPerMillion? }, got ${describeValue(price)}.`,
+        `usage(): expected \`prices['${model}']\` to be { inputPerMillion, outputPerMillion, cachedInputPerMillion?, cacheWriteInputPerMillion? }, got ${describeValue(price)}.`,
       );
     }
     const copy: { -readonly [K in keyof ModelPrice]: ModelPrice[K] } = { inputPerMillion: 0, outputPerMillion: 0 };
-    for (const field of ['inputPerMillion', 'outputPerMillion', 'cachedInputPerMillion'] as const) {
+    for (const field of [
+      'inputPerMillion',
+      'outputPerMillion',
+      'cachedInputPerMillion',
+      'cacheWriteInputPerMillion',
+    ] as const) {
       // Own fields only, read once: a getter or an inherited field cannot change the price later.
       const value = Object.hasOwn(price, field) ? (price as Partial<ModelPrice>)[field] : undefined;
-      if (value === undefined && field === 'cachedInputPerMillion') continue;
+      if (value === undefined && (field === 'cachedInputPerMillion' || field === 'cacheWriteInputPerMillion')) continue;
       if (!(typeof value === 'number' && value >= 0 && Number.isFinite(value))) {
         throw new TypeError(
           `usage(): expected \`prices['${model}'].${field}\` to be a finite non-negative number of US dollars per million tokens, got ${describeValue(value)}.`,

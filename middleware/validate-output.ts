@@ -2,8 +2,16 @@ import { z } from 'zod';
 import { type MiddlewareDefinition, defineMiddleware } from '../lib/core/compose.js';
 import type { Context } from '../lib/core/context.js';
 import { BufferLimitError, OutputValidationError } from '../lib/core/errors.js';
-import { type ModelResponse, type StreamPart, type Usage, textOf, toolCallsOf } from '../lib/core/messages.js';
-import { checkFunction, checkInteger, failOption, ResponseAssembler, partChars } from '../lib/kit.js';
+import {
+  type ModelResponse,
+  type ResponseFormat,
+  type StreamPart,
+  type Usage,
+  textOf,
+  toolCallsOf,
+} from '../lib/core/messages.js';
+import { jsonResponseFormat } from '../lib/core/response-format.js';
+import { ResponseAssembler, checkBoolean, checkFunction, checkInteger, failOption, partChars } from '../lib/kit.js';
 
 /** What a `repairPrompt` gets to explain the failure to the model. */
 export interface RepairInfo {
@@ -33,6 +41,14 @@ export interface ValidateOutputOptions<S extends z.ZodType> {
    * @default 4_000_000
    */
   readonly maxBufferedChars?: number | undefined;
+  /**
+   * Send the schema to the provider when the executor can (`ctx.capabilities.responseFormat` is
+   * `'schema'`: it becomes `request.responseFormat`; `'json'`: JSON mode), so the first answer
+   * usually passes and a repair is asked for only when it still fails. A request that already has
+   * a `responseFormat` keeps it, and a schema JSON Schema cannot express (a transform) is only
+   * checked. @default true
+   */
+  readonly native?: boolean | undefined;
   /** Names the layer. @default 'validateOutput' */
   readonly name?: string | undefined;
 }
@@ -66,6 +82,7 @@ export function validateOutput<S extends z.ZodType>(options: ValidateOutputOptio
     repairPrompt = defaultRepairPrompt,
     maxBufferedChars = 4_000_000,
     name = 'validateOutput',
+    native = true,
   } = options ?? ({} as ValidateOutputOptions<S>);
   if (typeof (schema as { safeParseAsync?: unknown } | undefined)?.safeParseAsync !== 'function') {
     failOption('validateOutput()', 'schema', 'a zod schema, e.g. z.object({ ... })', schema);
@@ -73,6 +90,8 @@ export function validateOutput<S extends z.ZodType>(options: ValidateOutputOptio
   checkInteger('validateOutput()', 'maxRepairs', maxRepairs, { sign: 'non-negative' });
   checkInteger('validateOutput()', 'maxBufferedChars', maxBufferedChars);
   checkFunction('validateOutput()', 'repairPrompt', repairPrompt, '(info) => string');
+  checkBoolean('validateOutput()', 'native', native);
+  const schemaFormat = native ? nativeFormat(schema) : undefined;
 
   // This layer's value per call, keyed by the call's state bag: with two validateOutput layers,
   // `ctx.state.validatedOutput` holds the outer one's, but each `.output(ctx)` returns its own.
@@ -83,6 +102,15 @@ export function validateOutput<S extends z.ZodType>(options: ValidateOutputOptio
     // Each repair calls next() again: the layers inside and the model run once per attempt.
     replay: true,
     async call(ctx, next) {
+      if (native && ctx.request.responseFormat === undefined) {
+        const supported = ctx.capabilities.responseFormat;
+        const format = supported === 'schema' ? schemaFormat : supported === 'json' ? JSON_MODE : undefined;
+        if (format) {
+          ctx.update((draft) => {
+            draft.responseFormat = format;
+          });
+        }
+      }
       let usage: Usage | undefined;
       for (let attempt = 1; ; attempt++) {
         // A value from an earlier attempt must not outlive the attempt that replaces it.
@@ -133,6 +161,17 @@ export function validateOutput<S extends z.ZodType>(options: ValidateOutputOptio
   });
   const output = (ctx: Context) => values.get(ctx.state) as z.output<S> | undefined;
   return Object.freeze({ ...definition, output });
+}
+
+const JSON_MODE: ResponseFormat = Object.freeze({ type: 'json' });
+
+/** The schema as a response format, or `undefined` when JSON Schema cannot express it. */
+function nativeFormat(schema: z.ZodType): ResponseFormat | undefined {
+  try {
+    return Object.freeze(jsonResponseFormat(schema));
+  } catch {
+    return undefined;
+  }
 }
 
 type Verdict =

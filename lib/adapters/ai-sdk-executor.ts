@@ -3,16 +3,25 @@ import type {
   LanguageModelV4GenerateResult,
   LanguageModelV4StreamPart,
   LanguageModelV4Usage,
+  SharedV4Warning,
 } from '@ai-sdk/provider';
 import { ProviderError } from '../core/errors.js';
 import {
   describeValue,
   type ExecuteOptions,
   type Executor,
+  type ExecutorCapabilities,
   type ExecutorWithDefaultModel,
   type ReadonlyModelRequest,
 } from '../core/executor.js';
-import type { AssistantMessage, FinishReason, ModelResponse, StreamPart, Usage } from '../core/messages.js';
+import type {
+  AssistantMessage,
+  CallWarning,
+  FinishReason,
+  ModelResponse,
+  StreamPart,
+  Usage,
+} from '../core/messages.js';
 import { toCallOptions } from './ai-sdk-prompt.js';
 import { parseToolInput } from './content.js';
 import { describeFailure, retryAfterMs } from './provider-errors.js';
@@ -28,6 +37,9 @@ export interface AiSdkExecutorOptions {
    */
   readonly providerKey?: string | undefined;
 }
+
+/** `request.responseFormat`'s schema goes to the provider (`validateOutput()` relies on it). */
+const CAPABILITIES: ExecutorCapabilities = Object.freeze({ responseFormat: 'schema' });
 
 /**
  * Any Vercel AI SDK language model (spec v4) as an executor. Pass a model, or a function from the
@@ -58,6 +70,8 @@ export function aiSdkExecutor(
 
   return {
     name,
+    // Providers without structured output say so in the response's warnings.
+    capabilities: CAPABILITIES,
     ...(typeof model !== 'function' && { defaultModel: model.modelId }),
     async generate(request: ReadonlyModelRequest, callOptions?: ExecuteOptions): Promise<ModelResponse> {
       const signal = callOptions?.signal;
@@ -81,6 +95,7 @@ export function aiSdkExecutor(
         throw fromAiSdkError(error, name, signal);
       }
       let finish: Extract<StreamPart, { type: 'finish' }> | undefined;
+      let warnings: CallWarning[] | undefined;
       let modelId = resolved.modelId;
       let ended = false;
       const providerTools = new Set<string>();
@@ -113,7 +128,9 @@ export function aiSdkExecutor(
               input: parseToolInput(part.input),
             };
           } else if (part.type === 'response-metadata' && part.modelId) modelId = part.modelId;
-          else if (part.type === 'finish') {
+          else if (part.type === 'stream-start' && part.warnings.length > 0) {
+            warnings = part.warnings.map(toCallWarning);
+          } else if (part.type === 'finish') {
             finish = {
               type: 'finish',
               finishReason: toFinishReason(part.finishReason.unified),
@@ -136,7 +153,7 @@ export function aiSdkExecutor(
           code: 'incomplete_stream',
         });
       }
-      yield { ...finish, model: modelId };
+      yield warnings ? { ...finish, model: modelId, warnings } : { ...finish, model: modelId };
     },
   };
 }
@@ -185,7 +202,23 @@ function fromGenerateResult(result: LanguageModelV4GenerateResult, modelId: stri
     finishReason: toFinishReason(result.finishReason.unified),
     usage: toUsage(result.usage),
     model: result.response?.modelId ?? modelId,
+    ...(result.warnings.length > 0 && { warnings: result.warnings.map(toCallWarning) }),
   };
+}
+
+/** An AI SDK warning as a `CallWarning` (a deprecation is a compatibility notice). */
+function toCallWarning(warning: SharedV4Warning): CallWarning {
+  switch (warning.type) {
+    case 'unsupported':
+    case 'compatibility':
+      return warning.details === undefined
+        ? { type: warning.type, feature: warning.feature }
+        : { type: warning.type, feature: warning.feature, details: warning.details };
+    case 'deprecated':
+      return { type: 'compatibility', feature: warning.setting, details: warning.message };
+    default:
+      return { type: 'other', feature: 'provider', details: (warning as { message?: string }).message };
+  }
 }
 
 function toFinishReason(reason: LanguageModelV4GenerateResult['finishReason']['unified']): FinishReason {
@@ -197,6 +230,7 @@ function toUsage(usage: LanguageModelV4Usage): Usage {
   const outputTokens = usage.outputTokens.total ?? 0;
   const out: Usage = { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
   if (usage.inputTokens.cacheRead !== undefined) out.cachedInputTokens = usage.inputTokens.cacheRead;
+  if (usage.inputTokens.cacheWrite !== undefined) out.cacheWriteTokens = usage.inputTokens.cacheWrite;
   if (usage.outputTokens.reasoning !== undefined) out.reasoningTokens = usage.outputTokens.reasoning;
   return out;
 }

@@ -9,7 +9,7 @@ import type {
 import { describeValue, type Executor } from '../core/executor.js';
 import type { ModelResponse, StreamPart } from '../core/messages.js';
 import { executorStream } from '../core/stream.js';
-import { toRequest } from './ai-sdk-request.js';
+import { toRequest, withResponseWarnings } from './ai-sdk-request.js';
 import { StreamTranslator, stringifyInput, toV4FinishReason, toV4Usage } from './ai-sdk-stream.js';
 
 export interface ToLanguageModelOptions {
@@ -59,7 +59,7 @@ export function toLanguageModel(executor: Executor, options: ToLanguageModelOpti
         content: toContent(response, provider),
         finishReason: toV4FinishReason(response.finishReason),
         usage: toV4Usage(response.usage),
-        warnings,
+        warnings: withResponseWarnings(warnings, response.warnings),
         request: { body: request },
       };
       if (response.model !== undefined) result.response = { modelId: response.model };

@@ -61,6 +61,18 @@ export function toCallOptions(
     const choice = options.toolChoice;
     call.toolChoice = typeof choice === 'string' ? { type: choice } : { type: 'tool', toolName: choice.toolName };
   }
+  const format = request.responseFormat;
+  if (format !== undefined) {
+    if (format.type === 'text') call.responseFormat = { type: 'text' };
+    else {
+      // `strict` has no AI SDK field: providers that have a strict mode turn it on for a schema.
+      const json: NonNullable<LanguageModelV4CallOptions['responseFormat']> & { type: 'json' } = { type: 'json' };
+      if (format.schema !== undefined) json.schema = format.schema as object;
+      if (format.name !== undefined) json.name = format.name;
+      if (format.description !== undefined) json.description = format.description;
+      call.responseFormat = json;
+    }
+  }
   const providerOptions = callExtras(request, 'providerOptions', NONE, layer);
   if (providerOptions) {
     for (const [provider, entry] of Object.entries(providerOptions)) {

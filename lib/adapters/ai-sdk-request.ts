@@ -4,7 +4,14 @@ import type {
   LanguageModelV4ToolResultOutput,
   SharedV4Warning,
 } from '@ai-sdk/provider';
-import type { AssistantMessage, Message, ModelRequest, UserMessage } from '../core/messages.js';
+import type {
+  AssistantMessage,
+  CallWarning,
+  JsonResponseFormat,
+  Message,
+  ModelRequest,
+  UserMessage,
+} from '../core/messages.js';
 
 /** AI SDK v4 call options → modelware request, for `toLanguageModel`. */
 
@@ -45,7 +52,15 @@ export function toRequest(
   for (const feature of ['topK', 'presencePenalty', 'frequencyPenalty'] as const) {
     if (call[feature] !== undefined) warnings.push({ type: 'unsupported', feature });
   }
-  if (call.responseFormat?.type === 'json') warnings.push({ type: 'unsupported', feature: 'responseFormat json' });
+  const format = call.responseFormat;
+  if (format?.type === 'json') {
+    const json: JsonResponseFormat = { type: 'json' };
+    if (format.schema !== undefined) json.schema = format.schema as Record<string, unknown>;
+    // Names the provider would reject (OpenAI's pattern) are left out rather than failing the call.
+    if (format.name !== undefined && /^[a-zA-Z0-9_-]{1,64}$/.test(format.name)) json.name = format.name;
+    if (format.description !== undefined) json.description = format.description;
+    request.responseFormat = json;
+  } else if (format?.type === 'text') request.responseFormat = { type: 'text' };
   const extra = call.providerOptions?.modelware as { metadata?: unknown; options?: unknown } | undefined;
   if (isRecord(extra?.options)) {
     // Own keys only, defined rather than assigned: a `__proto__` key must not become the prototype.
@@ -130,6 +145,23 @@ function anySignature(providerOptions: Readonly<Record<string, unknown>> | undef
     if (typeof signature === 'string') return signature;
   }
   return undefined;
+}
+
+/** Warnings of a modelware response as the AI SDK's, after the ones the translation raised. */
+export function withResponseWarnings(
+  warnings: readonly SharedV4Warning[],
+  response: readonly CallWarning[] | undefined,
+): SharedV4Warning[] {
+  if (!response || response.length === 0) return [...warnings];
+  return [
+    ...warnings,
+    ...response.map((w): SharedV4Warning => {
+      if (w.type === 'other') return { type: 'other', message: w.details ?? w.feature };
+      return w.details === undefined
+        ? { type: w.type, feature: w.feature }
+        : { type: w.type, feature: w.feature, details: w.details };
+    }),
+  ];
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

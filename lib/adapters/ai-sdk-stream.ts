@@ -101,13 +101,17 @@ export function toV4FinishReason(reason: FinishReason): LanguageModelV4FinishRea
 /** modelware's input count includes cached tokens, as v4's `inputTokens.total` does. */
 export function toV4Usage(usage: Usage | undefined): LanguageModelV4Usage {
   const cached = usage?.cachedInputTokens;
+  const written = usage?.cacheWriteTokens;
   const reasoning = usage?.reasoningTokens;
   return {
     inputTokens: {
       total: usage?.inputTokens,
-      noCache: usage && cached !== undefined ? usage.inputTokens - cached : undefined,
+      noCache:
+        usage && (cached !== undefined || written !== undefined)
+          ? usage.inputTokens - (cached ?? 0) - (written ?? 0)
+          : undefined,
       cacheRead: cached,
-      cacheWrite: undefined,
+      cacheWrite: written,
     },
     outputTokens: {
       total: usage?.outputTokens,

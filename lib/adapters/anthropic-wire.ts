@@ -1,4 +1,5 @@
 import type {
+  CacheControlEphemeral,
   ContentBlockParam,
   ImageBlockParam,
   Message,
@@ -9,7 +10,7 @@ import type {
   ToolResultBlockParam,
 } from '@anthropic-ai/sdk/resources/messages';
 import type { ReadonlyModelRequest } from '../core/executor.js';
-import type { AssistantMessage, FinishReason, ModelResponse, Usage } from '../core/messages.js';
+import type { AssistantMessage, CallWarning, FinishReason, ModelResponse, Usage } from '../core/messages.js';
 import { imageSource } from './content.js';
 
 /** Messages API mapping: modelware request → wire params, wire message/events → modelware. */
@@ -17,8 +18,33 @@ import { imageSource } from './content.js';
 type Part = Exclude<AssistantMessage['content'], string>[number];
 type ToolChoiceOption = NonNullable<NonNullable<ReadonlyModelRequest['options']>['toolChoice']>;
 
-export function toMessageParams(request: ReadonlyModelRequest, maxTokens: number): MessageCreateParamsBase {
-  const system: string[] = [];
+/** Call options the Messages API cannot take: modelware names → the wire field the API dropped. */
+const SAMPLING: readonly (readonly ['temperature' | 'topP' | 'seed', string | undefined])[] = [
+  ['temperature', 'temperature'],
+  ['topP', 'top_p'],
+  ['seed', undefined],
+];
+
+type WireCacheControl = { readonly type: 'ephemeral'; readonly ttl?: '5m' | '1h' | undefined } | undefined;
+
+/** `cache_control` for a part that has `cacheControl`, or nothing. */
+function withCache<T extends object>(block: T, cache: WireCacheControl): T {
+  if (cache === undefined) return block;
+  const cache_control: CacheControlEphemeral = { type: 'ephemeral' };
+  if (cache.ttl !== undefined) cache_control.ttl = cache.ttl;
+  return { ...block, cache_control };
+}
+
+/**
+ * The Messages API params of a request, and the options it could not honour (`seed`; JSON without
+ * a schema, which the API has no mode for).
+ */
+export function toMessageParams(
+  request: ReadonlyModelRequest,
+  maxTokens: number,
+  warnings: CallWarning[] = [],
+): MessageCreateParamsBase {
+  const system: TextBlockParam[] = [];
   const messages: MessageParam[] = [];
   // Tool results answer the assistant turn before them; Anthropic wants them together in one user turn.
   let results: ToolResultBlockParam[] | undefined;
@@ -27,8 +53,13 @@ export function toMessageParams(request: ReadonlyModelRequest, maxTokens: number
     switch (message.role) {
       case 'system':
         // Leading system messages are the system prompt; later ones stay in place (API 2026-10-21 accepts them).
-        if (messages.length === 0) system.push(message.content);
-        else messages.push({ role: 'system', content: message.content });
+        if (messages.length === 0)
+          system.push(withCache({ type: 'text', text: message.content }, message.cacheControl));
+        else if (message.cacheControl === undefined) messages.push({ role: 'system', content: message.content });
+        else {
+          const block = withCache<TextBlockParam>({ type: 'text', text: message.content }, message.cacheControl);
+          messages.push({ role: 'system', content: [block] } as unknown as MessageParam);
+        }
         return;
       case 'user':
         if (typeof message.content === 'string') messages.push({ role: 'user', content: message.content });
@@ -37,8 +68,8 @@ export function toMessageParams(request: ReadonlyModelRequest, maxTokens: number
             role: 'user',
             content: message.content.map((part, j): TextBlockParam | ImageBlockParam =>
               part.type === 'text'
-                ? { type: 'text', text: part.text }
-                : toImageBlock(part, `anthropic: messages[${i}].content[${j}]`),
+                ? withCache<TextBlockParam>({ type: 'text', text: part.text }, part.cacheControl)
+                : withCache(toImageBlock(part, `anthropic: messages[${i}].content[${j}]`), part.cacheControl),
             ),
           });
         }
@@ -47,11 +78,10 @@ export function toMessageParams(request: ReadonlyModelRequest, maxTokens: number
         messages.push({ role: 'assistant', content: toAssistantContent(message.content) });
         return;
       case 'tool': {
-        const block: ToolResultBlockParam = {
-          type: 'tool_result',
-          tool_use_id: message.toolCallId,
-          content: message.content,
-        };
+        const block: ToolResultBlockParam = withCache<ToolResultBlockParam>(
+          { type: 'tool_result', tool_use_id: message.toolCallId, content: message.content },
+          message.cacheControl,
+        );
         if (message.isError) block.is_error = true;
         if (results) results.push(block);
         else {
@@ -67,16 +97,48 @@ export function toMessageParams(request: ReadonlyModelRequest, maxTokens: number
     max_tokens: request.options?.maxOutputTokens ?? maxTokens,
     messages,
   };
-  if (system.length > 0) params.system = system.join('\n\n');
+  if (system.length > 0) {
+    // Without breakpoints the system prompt stays one string, as before.
+    params.system = system.some((block) => block.cache_control)
+      ? system
+      : system.map((block) => block.text).join('\n\n');
+  }
   if (request.tools && request.tools.length > 0) {
     params.tools = request.tools.map((tool) => {
       const input_schema = tool.inputSchema as { type: 'object' };
-      return tool.description === undefined
-        ? { name: tool.name, input_schema }
-        : { name: tool.name, description: tool.description, input_schema };
+      return withCache(
+        tool.description === undefined
+          ? { name: tool.name, input_schema }
+          : { name: tool.name, description: tool.description, input_schema },
+        tool.cacheControl,
+      );
     });
   }
   const options = request.options;
+  for (const [key, wire] of SAMPLING) {
+    if (options?.[key] === undefined) continue;
+    warnings.push({
+      type: 'unsupported',
+      feature: `options.${key}`,
+      details:
+        wire === undefined
+          ? 'The Messages API has no seed; the call was sent without it.'
+          : `The Messages API (SDK 1.x) no longer takes \`${wire}\`; the call was sent without it. For a server that still does, set \`${wire}\` in the executor's \`body\`.`,
+    });
+  }
+  const format = request.responseFormat;
+  if (format?.type === 'json') {
+    if (format.schema !== undefined) {
+      params.output_config = { format: { type: 'json_schema', schema: format.schema as Record<string, unknown> } };
+    } else {
+      warnings.push({
+        type: 'unsupported',
+        feature: 'responseFormat',
+        details:
+          'The Messages API constrains output to a JSON schema only: pass `schema` (e.g. jsonResponseFormat(zodSchema)); the call was sent as free text.',
+      });
+    }
+  }
   if (options?.stopSequences !== undefined) params.stop_sequences = [...options.stopSequences];
   // The API rejects a tool choice without tools (a layer may have removed them).
   if (options?.toolChoice !== undefined && params.tools) params.tool_choice = toToolChoice(options.toolChoice);
@@ -101,7 +163,7 @@ function toAssistantContent(
   for (const part of content as readonly Part[]) {
     if (part.type === 'text') {
       // The API rejects empty text blocks.
-      if (part.text) blocks.push({ type: 'text', text: part.text });
+      if (part.text) blocks.push(withCache<TextBlockParam>({ type: 'text', text: part.text }, part.cacheControl));
     } else if (part.type === 'reasoning') {
       // Only signed thinking can be sent back; the API verifies the signature.
       if (part.signature) blocks.push({ type: 'thinking', thinking: part.text, signature: part.signature });
@@ -173,6 +235,7 @@ export function toUsage(usage: WireUsage): Usage {
   const outputTokens = usage.output_tokens ?? 0;
   const out: Usage = { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
   if (usage.cache_read_input_tokens != null) out.cachedInputTokens = cacheRead;
+  if (usage.cache_creation_input_tokens != null) out.cacheWriteTokens = usage.cache_creation_input_tokens;
   const thinking = usage.output_tokens_details?.thinking_tokens;
   if (typeof thinking === 'number') out.reasoningTokens = thinking;
   return out;

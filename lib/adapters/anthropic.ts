@@ -2,6 +2,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import type {
   Message,
   MessageCreateParamsBase,
+  OutputConfig,
   RawMessageStreamEvent,
   ThinkingConfigParam,
 } from '@anthropic-ai/sdk/resources/messages';
@@ -11,20 +12,24 @@ import {
   describeValue,
   type ExecuteOptions,
   type Executor,
+  type ExecutorCapabilities,
   type ExecutorWithDefaultModel,
   type ReadonlyModelRequest,
 } from '../core/executor.js';
-import type { ModelResponse, StreamPart } from '../core/messages.js';
+import type { CallWarning, ModelResponse, StreamPart } from '../core/messages.js';
 import { MessageEventMapper } from './anthropic-stream.js';
 import { fromMessage, toMessageParams } from './anthropic-wire.js';
 import { type CoreFields, assertBody, assertClient, callExtras } from './content.js';
 import { fromSdkError } from './provider-errors.js';
 
+/** `request.responseFormat`'s schema goes to the provider (`validateOutput()` relies on it). */
+const CAPABILITIES: ExecutorCapabilities = Object.freeze({ responseFormat: 'schema' });
+
 /**
  * Messages API fields the adapter fills from the request: `body` and `options.anthropic` may not
  * set them (each would bypass the layers that checked the request), with where to set them instead.
  */
-const CORE: CoreFields = new Map([
+const CORE: CoreFields = new Map<AnthropicMappedField, string>([
   ['model', 'Set `request.model` (or use router()).'],
   ['messages', 'Set `request.messages`.'],
   ['system', 'Put a system message first in `request.messages`.'],
@@ -34,6 +39,32 @@ const CORE: CoreFields = new Map([
   ['stop_sequences', 'Set `options.stopSequences`.'],
   ['stream', 'Call `app.stream()` or `app.generate()`.'],
 ]);
+
+/** The Messages API fields `anthropicExecutor` fills from the request (see `AnthropicProviderOptions`). */
+export type AnthropicMappedField =
+  | 'model'
+  | 'messages'
+  | 'system'
+  | 'tools'
+  | 'tool_choice'
+  | 'max_tokens'
+  | 'stop_sequences'
+  | 'stream';
+
+/**
+ * The type of `request.options.anthropic`: the SDK's Messages params minus the fields the adapter
+ * maps from the request, which are compile errors here (and `InvalidRequestError`s at run time).
+ * `output_config` takes everything but `format`, which comes from `request.responseFormat`.
+ */
+export type AnthropicProviderOptions = Omit<MessageCreateParamsBase, AnthropicMappedField | 'output_config'> & {
+  readonly output_config?: Omit<OutputConfig, 'format'> & { readonly format?: never };
+} & { readonly [K in AnthropicMappedField]?: never };
+
+declare module 'modelware' {
+  interface ProviderOptionTypes {
+    anthropic: AnthropicProviderOptions;
+  }
+}
 
 /** The part of an `Anthropic` client the adapter uses. */
 export type AnthropicClient = Pick<Anthropic, 'messages'>;
@@ -99,34 +130,45 @@ export function anthropicExecutor(options: AnthropicExecutorOptions): Executor {
   }
   const messages = client.messages;
 
-  function params(request: ReadonlyModelRequest): MessageCreateParamsBase {
-    const mapped = toMessageParams(request, maxTokens);
+  function params(request: ReadonlyModelRequest, warnings: CallWarning[]): MessageCreateParamsBase {
+    const mapped = toMessageParams(request, maxTokens, warnings);
     if (thinking) mapped.thinking = thinking;
     const extras = callExtras(request, 'anthropic', CORE, name);
-    return body || extras ? { ...mapped, ...body, ...extras } : mapped;
+    if (!body && !extras) return mapped;
+    const merged = { ...mapped, ...body, ...extras };
+    // `output_config.effort` may come from body or options; the format always comes from the request.
+    if (mapped.output_config && merged.output_config !== mapped.output_config) {
+      merged.output_config = { ...(merged.output_config as OutputConfig), ...mapped.output_config };
+    }
+    return merged;
   }
 
   return {
     name,
     ...(model !== undefined && { defaultModel: model }),
+    capabilities: CAPABILITIES,
     async generate(request: ReadonlyModelRequest, callOptions?: ExecuteOptions): Promise<ModelResponse> {
       const signal = callOptions?.signal;
+      const warnings: CallWarning[] = [];
       let message: Message;
       try {
-        message = await messages.create({ ...params(request), stream: false }, { signal });
+        message = await messages.create({ ...params(request, warnings), stream: false }, { signal });
       } catch (error) {
         throw fromSdkError(error, name, signal);
       }
-      return fromMessage(message);
+      const response = fromMessage(message);
+      if (warnings.length > 0) response.warnings = warnings;
+      return response;
     },
 
     async *stream(request: ReadonlyModelRequest, callOptions?: ExecuteOptions): AsyncGenerator<StreamPart> {
       const signal = callOptions?.signal;
       const mapper = new MessageEventMapper();
+      const warnings: CallWarning[] = [];
       const out: StreamPart[] = [];
       try {
         const events: AsyncIterable<RawMessageStreamEvent> = await messages.create(
-          { ...params(request), stream: true },
+          { ...params(request, warnings), stream: true },
           { signal },
         );
         for await (const event of events) {
@@ -148,7 +190,9 @@ export function anthropicExecutor(options: AnthropicExecutorOptions): Executor {
           code: 'incomplete_stream',
         });
       }
-      yield mapper.finish();
+      const finish = mapper.finish();
+      if (warnings.length > 0 && finish.type === 'finish') finish.warnings = warnings;
+      yield finish;
     },
   };
 }

@@ -8,6 +8,7 @@ import type {
   ChatCompletionToolChoiceOption,
 } from 'openai/resources/chat/completions';
 import type { CompletionUsage } from 'openai/resources/completions';
+import type { ResponseFormatJSONSchema } from 'openai/resources/shared';
 import { ProviderError } from '../core/errors.js';
 import type { ReadonlyModelRequest } from '../core/executor.js';
 import type { AssistantMessage, FinishReason, ModelResponse, StreamPart, Usage } from '../core/messages.js';
@@ -51,7 +52,23 @@ export function toChatParams(
     // Providers reject a tool choice without tools (a layer may have removed them).
     if (options.toolChoice !== undefined && params.tools) params.tool_choice = toToolChoice(options.toolChoice);
   }
+  if (request.responseFormat !== undefined) params.response_format = toResponseFormat(request.responseFormat);
   return params;
+}
+
+/** `text`, `json_object` without a schema, strict `json_schema` with one. */
+export function toResponseFormat(
+  format: NonNullable<ReadonlyModelRequest['responseFormat']>,
+): NonNullable<ChatCompletionCreateParamsBase['response_format']> {
+  if (format.type === 'text') return { type: 'text' };
+  if (format.schema === undefined) return { type: 'json_object' };
+  const json_schema: ResponseFormatJSONSchema.JSONSchema = {
+    name: format.name ?? 'response',
+    schema: format.schema as Record<string, unknown>,
+    strict: format.strict ?? true,
+  };
+  if (format.description !== undefined) json_schema.description = format.description;
+  return { type: 'json_schema', json_schema };
 }
 
 function toChatMessage(

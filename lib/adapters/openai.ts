@@ -10,6 +10,7 @@ import {
   describeValue,
   type ExecuteOptions,
   type Executor,
+  type ExecutorCapabilities,
   type ExecutorWithDefaultModel,
   type ReadonlyModelRequest,
 } from '../core/executor.js';
@@ -18,11 +19,14 @@ import { type CoreFields, assertBody, assertClient, callExtras } from './content
 import { ChatChunkMapper, fromChatCompletion, toChatParams } from './openai-wire.js';
 import { fromSdkError } from './provider-errors.js';
 
+/** `request.responseFormat`'s schema goes to the provider (`validateOutput()` relies on it). */
+const CAPABILITIES: ExecutorCapabilities = Object.freeze({ responseFormat: 'schema' });
+
 /**
  * Chat Completions fields the adapter fills from the request: `body` and `options.openai` may not
  * set them (each would bypass the layers that checked the request), with where to set them instead.
  */
-const CORE: CoreFields = new Map([
+const CORE: CoreFields = new Map<OpenAIMappedField, string>([
   ['model', 'Set `request.model` (or use router()).'],
   ['messages', 'Set `request.messages`.'],
   ['tools', 'Set `request.tools`.'],
@@ -37,7 +41,42 @@ const CORE: CoreFields = new Map([
   ['seed', 'Set `options.seed`.'],
   ['stream', 'Call `app.stream()` or `app.generate()`.'],
   ['n', 'Only one choice is read: make one call per answer.'],
+  ['response_format', 'Set `request.responseFormat` (e.g. `jsonResponseFormat(zodSchema)`).'],
 ]);
+
+/** The Chat Completions fields `openaiExecutor` fills from the request (see `OpenAIProviderOptions`). */
+export type OpenAIMappedField =
+  | 'model'
+  | 'messages'
+  | 'tools'
+  | 'functions'
+  | 'tool_choice'
+  | 'function_call'
+  | 'temperature'
+  | 'top_p'
+  | 'max_completion_tokens'
+  | 'max_tokens'
+  | 'stop'
+  | 'seed'
+  | 'stream'
+  | 'n'
+  | 'response_format';
+
+/**
+ * The type of `request.options.openai`: the SDK's Chat Completions params minus the fields the
+ * adapter maps from the request, which are compile errors here (and `InvalidRequestError`s at run
+ * time). For fields of OpenAI-compatible servers the SDK does not declare, use the executor's
+ * untyped `body` option.
+ */
+export type OpenAIProviderOptions = Omit<ChatCompletionCreateParamsBase, OpenAIMappedField> & {
+  readonly [K in OpenAIMappedField]?: never;
+};
+
+declare module 'modelware' {
+  interface ProviderOptionTypes {
+    openai: OpenAIProviderOptions;
+  }
+}
 
 /** The part of an `OpenAI` (or `AzureOpenAI`) client the adapter uses. */
 export type OpenAIClient = Pick<OpenAI, 'chat'>;
@@ -118,6 +157,7 @@ export function openaiExecutor(options: OpenAIExecutorOptions): Executor {
   return {
     name,
     ...(model !== undefined && { defaultModel: model }),
+    capabilities: CAPABILITIES,
     async generate(request: ReadonlyModelRequest, callOptions?: ExecuteOptions): Promise<ModelResponse> {
       const signal = callOptions?.signal;
       let completion: ChatCompletion;
@@ -162,3 +202,12 @@ export function openaiExecutor(options: OpenAIExecutorOptions): Executor {
     },
   };
 }
+
+export {
+  type OpenAIResponsesClient,
+  type OpenAIResponsesExecutorOptions,
+  type OpenAIResponsesMappedField,
+  type OpenAIResponsesProviderOptions,
+  openaiResponsesExecutor,
+} from './openai-responses.js';
+export type { ReasoningItemMetadata } from './openai-responses-wire.js';

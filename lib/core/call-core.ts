@@ -3,7 +3,9 @@ import { immer } from '../internal/immer.js';
 import type { CallState, LayerPatches, RequestRecipe, ResponseRecipe, RunContext } from './state.js';
 import { MiddlewareError } from './errors.js';
 import type { EffectiveModel, EventHub } from './events.js';
-import type { ReadonlyModelRequest } from './executor.js';
+import type { ExecutorCapabilities, ExecutorHooks, ReadonlyModelRequest } from './executor.js';
+
+const NO_CAPABILITIES: ExecutorCapabilities = Object.freeze({});
 import type { Message, ModelRequest, ModelResponse, StreamPart } from './messages.js';
 import { discardStream, fromParts, responseToParts } from './stream.js';
 import { isValidArray, provenanceWanted, recordDerivation } from '../internal/provenance.js';
@@ -26,6 +28,13 @@ export interface CoreSettings {
   readonly events: EventHub;
 }
 
+/** @internal Executor hooks one layer added for this call. */
+export interface LayerHooks {
+  readonly index: number;
+  readonly layer: string;
+  readonly hooks: ExecutorHooks;
+}
+
 /** @internal The shared state of one call; layers see it through a `Context` view. */
 export class CallCore {
   request: ReadonlyModelRequest;
@@ -36,6 +45,8 @@ export class CallCore {
   /** The model of the latest dispatch to the executor in the current attempt. */
   dispatchedModel: string | undefined = undefined;
   dispatches = 0;
+  /** The pipeline's executor's capabilities (`ctx.capabilities`). */
+  capabilities: ExecutorCapabilities = NO_CAPABILITIES;
   /**
    * Bumped when a layer abandons the work inside it without waiting for it (a `timeout` that fired
    * while the executor ignored its signal): a dispatch that started in an earlier epoch must not
@@ -46,6 +57,10 @@ export class CallCore {
   abandonedBy = '';
   /** Reports the effective model to a calling pipeline when this call runs as its executor. */
   reportModel: ((model: string) => void) | undefined = undefined;
+  /** The caller's executor hooks (`ExecuteOptions.hooks`), when this pipeline runs as its executor. */
+  hooks: ExecutorHooks | undefined = undefined;
+  /** Hooks layers added with `ctx.addExecutorHooks`, in the order added, with the adding layer's index. */
+  layerHooks: LayerHooks[] | undefined = undefined;
   /** Index of the innermost layer entered so far (-1: none): the one to name when no response comes back. */
   entered = -1;
   /** Observers registered with `ctx.observe`; `undefined` (not empty) when none, so the hot path tests one field. */

@@ -295,7 +295,11 @@ class ReplayContext extends Context {
   attempts = 0;
   lastError: unknown = undefined;
 
-  constructor(core: CallCore, layer: string) {
+  constructor(
+    core: CallCore,
+    layer: string,
+    readonly index: number,
+  ) {
     super(core, layer);
     this.base = core.request;
     this.observers = core.observers;
@@ -322,7 +326,7 @@ function callReplay(layers: readonly Layer[]): ReplayHooks<Layer, CallCore, Repl
   return {
     enter(core, layer, index) {
       core.entered = index;
-      const ctx = new ReplayContext(core, layer.name);
+      const ctx = new ReplayContext(core, layer.name, index);
       if (ctx.observers) notify(ctx.observers, onLayer, { layer: layer.name, index, phase: 'enter' });
       return ctx;
     },
@@ -383,6 +387,8 @@ function callReplay(layers: readonly Layer[]): ReplayHooks<Layer, CallCore, Repl
       await discardStream(core.stream);
       core.stream = undefined;
       core.dispatchedModel = undefined;
+      // Executor hooks the inner layers added belong to the attempt that added them.
+      if (core.layerHooks) core.layerHooks = core.layerHooks.filter((entry) => entry.index <= ctx.index);
     },
     succeeded(ctx) {
       ctx.pending = [];

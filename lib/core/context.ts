@@ -2,7 +2,7 @@ import type { CallCore } from './call-core.js';
 import { type CallObserver, type PluginDecisionEvent, notify, onPlugin } from './observe.js';
 import { MiddlewareError } from './errors.js';
 import type { EffectiveModel } from './events.js';
-import type { ReadonlyModelRequest } from './executor.js';
+import type { ExecutorCapabilities, ExecutorHooks, ReadonlyModelRequest } from './executor.js';
 import type { ModelResponse, StreamPart } from './messages.js';
 import type { CallState, LayerPatches, RequestRecipe, ResponseRecipe, RunContext } from './state.js';
 import {
@@ -117,6 +117,13 @@ export class Context {
     const run = this.core.run as (RunContext & { [FOR_LAYER]?: (layer: string) => RunContext }) | undefined;
     return run?.[FOR_LAYER]?.(this.layer) ?? run;
   }
+  /**
+   * What the pipeline's executor does natively (`executor.capabilities`; a nested pipeline forwards
+   * its executor's), e.g. whether it sends `request.responseFormat`'s schema to the provider.
+   */
+  get capabilities(): ExecutorCapabilities {
+    return this.core.capabilities;
+  }
   /** Per-call state shared by all layers; typed through the `CallState` interface. */
   get state(): CallState {
     return (this.core.state ??= {});
@@ -169,6 +176,28 @@ export class Context {
     if (observers !== undefined) notify(observers, onPlugin, event);
   }
 
+  /**
+   * Hooks into each attempt of this call, called with the model actually chosen: by the executor
+   * when it routes or falls back itself (`callsHooks`), else by the pipeline with `request.model`,
+   * just before the executor is called. `onModelChosen` may return the request to send for that
+   * model (validated like an update, named after this layer; it changes what this attempt sends,
+   * not `ctx.request`). Hooks of outer layers run first on the way in, last on the way out. Added
+   * by a layer inside `retry()` or `fallback()`, they last for the attempt that added them.
+   *
+   * @example
+   * ctx.addExecutorHooks({
+   *   onModelChosen: ({ model, request }) =>
+   *     model.startsWith('o') ? { ...request, options: { ...request.options, temperature: undefined } } : undefined,
+   * });
+   */
+  addExecutorHooks(hooks: ExecutorHooks): void {
+    if (typeof hooks !== 'object' || hooks === null) {
+      throw new TypeError(
+        `ctx.addExecutorHooks() in \`${this.layer}\`: expected an object of hooks (onModelChosen, onCompleted, ...), got ${hooks === null ? 'null' : typeof hooks}.`,
+      );
+    }
+    (this.core.layerHooks ??= []).push({ index: this.core.entered, layer: this.layer, hooks });
+  }
   /** Every layer's changes, when the pipeline runs with `inspect: true`. */
   get patches(): readonly LayerPatches[] | undefined {
     return this.core.patches;

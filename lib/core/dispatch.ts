@@ -1,11 +1,12 @@
-import type { CallCore, CoreSettings } from './call-core.js';
+import type { CallCore, CoreSettings, LayerHooks } from './call-core.js';
 import type { RunContext } from './context.js';
 import { MiddlewareError, toError, unwrapAbort } from './errors.js';
 import type { EventHub } from './events.js';
-import type { ExecuteOptions, Executor } from './executor.js';
+import type { ExecuteOptions, Executor, ExecutorAttempt, ExecutorHooks, ReadonlyModelRequest } from './executor.js';
+import { hookedParts } from './executor-hooks.js';
 import type { ModelResponse, StreamPart } from './messages.js';
 import { ResponseAssembler, closable, discardStream, executorStream } from './stream.js';
-import { validateResponse } from './validate.js';
+import { validateRequest, validateResponse } from './validate.js';
 import { type CallObserver, notify, onDispatch } from './observe.js';
 
 /** What every call of one pipeline shares. */
@@ -116,27 +117,58 @@ async function* assembled(
 
 /** The innermost step: records the effective model and calls the executor. */
 async function dispatch(env: CallEnv, core: CallCore): Promise<void> {
-  const request = core.request;
-  const epoch = core.epoch;
-  core.dispatchedModel = request.model;
-  core.reportModel?.(request.model);
-  core.dispatches++;
-  if (env.events.has('dispatched')) {
-    env.events.emit({ type: 'dispatched', ...eventBase(core), request, attempt: core.dispatches });
+  const executor = env.executor;
+  if (executor.callsHooks)
+    return dispatchTo(env, core, core.request, new DispatchOptions(core, new CallHooks(env, core)));
+  if (core.hooks === undefined && core.layerHooks === undefined) {
+    const request = core.request;
+    core.dispatchedModel = request.model;
+    core.reportModel?.(request.model);
+    core.dispatches++;
+    if (env.events.has('dispatched')) {
+      env.events.emit({ type: 'dispatched', ...eventBase(core), request, attempt: core.dispatches });
+    }
+    return dispatchTo(env, core, request, new DispatchOptions(core));
   }
-  const options = new DispatchOptions(core);
+  // The executor does not choose: this dispatch is where the model is chosen (`request.model`),
+  // so it plays the routing executor's part for the caller's hooks and the layers' ones.
+  const hooks = new CallHooks(env, core);
+  const attempt = core.dispatches + 1;
+  const epoch = core.epoch;
+  const request = await hooks.onModelChosen({ model: core.request.model, request: core.request, attempt });
+  if (core.epoch !== epoch) throw abandoned(core.abandonedBy);
+  return dispatchTo(env, core, request, new DispatchOptions(core), hooks, attempt);
+}
+
+async function dispatchTo(
+  env: CallEnv,
+  core: CallCore,
+  request: ReadonlyModelRequest,
+  options: DispatchOptions,
+  hooks?: CallHooks,
+  attempt = 0,
+): Promise<void> {
+  const epoch = core.epoch;
   const executor = env.executor;
   if (core.mode === 'generate') {
-    const response = await executor.generate(request, options);
+    let response: ModelResponse;
+    try {
+      response = await executor.generate(request, options);
+    } catch (error) {
+      if (hooks) await hooks.onFailed({ model: request.model, request, attempt, error });
+      throw error;
+    }
     if (core.epoch !== epoch) throw abandoned(core.abandonedBy);
     if (env.settings.validate) validateResponse(response, env.executorName);
+    if (hooks) await hooks.onCompleted({ model: request.model, request, attempt, response });
     core.response = response;
     return;
   }
   const check = env.settings.validate
     ? (response: ModelResponse) => validateResponse(response, env.executorName)
     : undefined;
-  const iterator = executorStream(executor, request, options, check)[Symbol.asyncIterator]();
+  const parts = executorStream(executor, request, options, check);
+  const iterator = (hooks ? hookedParts(hooks, request, attempt, parts) : parts)[Symbol.asyncIterator]();
   // Wait for the first part so connection errors surface here, where retry and fallback see them.
   const first = await iterator.next();
   if (core.epoch !== epoch) {
@@ -146,6 +178,74 @@ async function dispatch(env: CallEnv, core: CallCore): Promise<void> {
   // Closable even before it is read, so discarding an unread stream ends the provider request.
   core.stream = closable(observe(env, core, iterator, first), () => (first.done ? undefined : iterator.return?.()));
 }
+
+/**
+ * The hooks a pipeline hands its executor (or calls itself when the executor does not choose):
+ * each records the effective model and runs the caller's hooks and the layers' ones, outermost
+ * first on the way in, innermost first on the way out; `onModelChosen` then emits `dispatched`.
+ */
+class CallHooks implements Required<ExecutorHooks> {
+  constructor(
+    readonly env: CallEnv,
+    readonly core: CallCore,
+  ) {}
+
+  async onModelChosen(event: ExecutorAttempt): Promise<ReadonlyModelRequest> {
+    const { core, env } = this;
+    let request = event.request;
+    core.dispatchedModel = request.model;
+    core.reportModel?.(request.model);
+    const outer = core.hooks;
+    if (outer?.onModelChosen) {
+      request = (await outer.onModelChosen({ ...event, model: request.model, request })) ?? request;
+      core.dispatchedModel = request.model;
+    }
+    for (const entry of core.layerHooks ?? NONE) {
+      if (!entry.hooks.onModelChosen) continue;
+      const replaced = await entry.hooks.onModelChosen({ ...event, model: request.model, request });
+      if (replaced === undefined || replaced === request) continue;
+      if (env.settings.validate) validateRequest(replaced, entry.layer);
+      request = replaced;
+      core.dispatchedModel = request.model;
+    }
+    core.dispatches++;
+    if (env.events.has('dispatched')) {
+      env.events.emit({ type: 'dispatched', ...eventBase(core), request, attempt: core.dispatches });
+    }
+    return request;
+  }
+
+  async onModelChoiceFailed(event: Parameters<NonNullable<ExecutorHooks['onModelChoiceFailed']>>[0]): Promise<void> {
+    for (const hooks of this.#inward()) await hooks.onModelChoiceFailed?.(event);
+  }
+
+  async onCompleted(event: ExecutorAttempt & { readonly response: ModelResponse }): Promise<void> {
+    for (const hooks of this.#outward()) await hooks.onCompleted?.(event);
+  }
+
+  async onFailed(event: ExecutorAttempt & { readonly error: unknown }): Promise<void> {
+    for (const hooks of this.#outward()) await hooks.onFailed?.(event);
+  }
+
+  async onStreamPart(event: ExecutorAttempt & { readonly part: StreamPart }): Promise<void> {
+    for (const hooks of this.#outward()) await hooks.onStreamPart?.(event);
+  }
+
+  /** The caller's hooks, then the layers' in `use()` order. */
+  *#inward(): Generator<ExecutorHooks> {
+    if (this.core.hooks) yield this.core.hooks;
+    for (const entry of this.core.layerHooks ?? NONE) yield entry.hooks;
+  }
+
+  /** The layers' hooks innermost first, then the caller's. */
+  *#outward(): Generator<ExecutorHooks> {
+    const layers = this.core.layerHooks ?? NONE;
+    for (let i = layers.length - 1; i >= 0; i--) yield (layers[i] as LayerHooks).hooks;
+    if (this.core.hooks) yield this.core.hooks;
+  }
+}
+
+const NONE: readonly LayerHooks[] = [];
 
 /** Emits chunk events and validates what the executor streamed once it ends. */
 async function* observe(
@@ -182,8 +282,11 @@ function abandoned(layer: string): MiddlewareError {
 /** What the executor receives; fields are read lazily so an unused id is never generated. */
 class DispatchOptions implements ExecuteOptions {
   readonly #core: CallCore;
-  constructor(core: CallCore) {
+  /** Only for executors that choose the model (`callsHooks`): the others never see them. */
+  readonly hooks: ExecutorHooks | undefined;
+  constructor(core: CallCore, hooks?: ExecutorHooks) {
     this.#core = core;
+    this.hooks = hooks;
   }
   /** A nested pipeline or a routing executor reports the model it used. */
   reportModel(model: string): void {

@@ -19,6 +19,68 @@ export interface ExecuteOptions {
    * the effective model (`ctx.model.resolved`, events). Call it before answering.
    */
   readonly reportModel?: ((model: string) => void) | undefined;
+  /**
+   * Hooks the caller passes inward (Koog's `PromptExecutorHooks`): an executor that chooses the
+   * model itself (`callsHooks: true`: a router, a fallback chain, a pipeline) calls them for each
+   * attempt, so the caller's layers, plugins and `dispatched` event see the model it chose before
+   * the call and may adjust the request for it. Executors that do not choose ignore them; the
+   * calling pipeline then calls them itself with `request.model`. Use `executeWithHooks` /
+   * `streamWithHooks` to call them in order.
+   */
+  readonly hooks?: ExecutorHooks | undefined;
+}
+
+/** An attempt of an executor that chose its model: `request.model` is the model chosen. */
+export interface ExecutorAttempt {
+  /** The model chosen for this attempt (`request.model`). */
+  readonly model: string;
+  /** The request this attempt sends. */
+  readonly request: ReadonlyModelRequest;
+  /** 1 for the first attempt of the call, 2 for the next (a fallback), ... */
+  readonly attempt: number;
+}
+
+/**
+ * What a routing or falling-back executor tells its caller, in this order per attempt:
+ * `onModelChosen`, then `onStreamPart` per part (stream mode), then `onCompleted` or `onFailed`;
+ * `onModelChoiceFailed` when no model could be chosen at all. A pipeline passes one to its
+ * executor and runs its caller's hooks, then its layers' (`ctx.addExecutorHooks`), outermost first
+ * on the way in and innermost first on the way out. Every hook may be async; the executor awaits
+ * it. A hook that throws fails the attempt.
+ */
+export interface ExecutorHooks {
+  /**
+   * The executor chose `model` and is about to send `request`. Return a replacement request (the
+   * overrides for that model: options, tools, messages, even another model) or nothing to keep it.
+   */
+  onModelChosen?(
+    event: ExecutorAttempt,
+  ): ReadonlyModelRequest | undefined | void | Promise<ReadonlyModelRequest | undefined | void>;
+  /** No model could be chosen (no route matched, every candidate excluded); the call fails with `error`. */
+  onModelChoiceFailed?(event: {
+    readonly request: ReadonlyModelRequest;
+    readonly error: unknown;
+  }): void | Promise<void>;
+  /** The attempt answered (in stream mode: the response assembled from its parts). */
+  onCompleted?(event: ExecutorAttempt & { readonly response: ModelResponse }): void | Promise<void>;
+  /** The attempt failed; the executor may try another model next. */
+  onFailed?(event: ExecutorAttempt & { readonly error: unknown }): void | Promise<void>;
+  /** A streamed part (Koog's stream frame), before it reaches the caller. */
+  onStreamPart?(event: ExecutorAttempt & { readonly part: StreamPart }): void | Promise<void>;
+}
+
+/**
+ * What an executor can do natively, so layers can rely on it instead of working around it. Every
+ * field is optional: absent means "not natively" (the safe assumption).
+ */
+export interface ExecutorCapabilities {
+  /**
+   * How the executor honours `request.responseFormat`: `'schema'` sends a JSON schema to the
+   * provider, which constrains the answer (OpenAI `json_schema`, Anthropic `output_config.format`);
+   * `'json'` asks for JSON without a schema (JSON mode). Absent: the executor ignores it, and
+   * `validateOutput()` describes the schema in the prompt instead. @default undefined
+   */
+  readonly responseFormat?: 'schema' | 'json' | undefined;
 }
 
 /**
@@ -35,6 +97,15 @@ export interface Executor {
    * Never derived from `name`. @default undefined (callers must name the model)
    */
   readonly defaultModel?: string | undefined;
+  /**
+   * True when this executor chooses the model itself and calls `options.hooks` for every attempt
+   * (`onModelChosen` before it). A calling pipeline then records the model, runs its layers'
+   * hooks and emits `dispatched` from `onModelChosen`, instead of before the call. Pipelines set
+   * it. @default undefined (the caller treats `request.model` as chosen)
+   */
+  readonly callsHooks?: boolean | undefined;
+  /** What the executor does natively (see `ExecutorCapabilities`); a pipeline forwards its executor's. */
+  readonly capabilities?: ExecutorCapabilities | undefined;
   generate(request: ReadonlyModelRequest, options?: ExecuteOptions): Promise<ModelResponse>;
   /** Optional: without it, `stream()` calls `generate()` and replays the response as parts. */
   stream?(request: ReadonlyModelRequest, options?: ExecuteOptions): AsyncIterable<StreamPart>;

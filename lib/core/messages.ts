@@ -10,10 +10,23 @@ import { z } from 'zod';
 
 const json = z.unknown();
 
+/**
+ * A prompt-cache breakpoint (Anthropic's `cache_control`): the provider caches the prompt up to and
+ * including the part that carries it. Adapters without explicit breakpoints (OpenAI caches
+ * prefixes itself) ignore it.
+ */
+export interface CacheControl {
+  type: 'ephemeral';
+  /** How long the entry lives. @default '5m' (the provider's default) */
+  ttl?: '5m' | '1h' | undefined;
+}
+
 /** A plain text part. */
 export interface TextPart {
   type: 'text';
   text: string;
+  /** Marks a prompt-cache breakpoint after this part (see `CacheControl`). */
+  cacheControl?: CacheControl | undefined;
 }
 
 /** An image in a user message. */
@@ -22,6 +35,8 @@ export interface ImagePart {
   /** An `https:`/`data:` URL or base64 data. */
   image: string;
   mediaType?: string | undefined;
+  /** Marks a prompt-cache breakpoint after this part (see `CacheControl`). */
+  cacheControl?: CacheControl | undefined;
 }
 
 /** Model reasoning (thinking) in an assistant message. */
@@ -30,6 +45,11 @@ export interface ReasoningPart {
   text: string;
   /** Provider signature that must be sent back verbatim (Anthropic thinking blocks). */
   signature?: string | undefined;
+  /**
+   * Provider data that must be sent back with the part, keyed by provider (`openai`: the Responses
+   * API's reasoning item `itemId` and `encryptedContent`). Opaque to layers: keep it as it is.
+   */
+  providerMetadata?: ProviderFields | undefined;
 }
 
 /** A tool call the model asked for. */
@@ -47,6 +67,8 @@ export type AssistantContentPart = TextPart | ReasoningPart | ToolCallPart;
 export interface SystemMessage {
   role: 'system';
   content: string;
+  /** Marks a prompt-cache breakpoint after this system text (see `CacheControl`). */
+  cacheControl?: CacheControl | undefined;
 }
 
 export interface UserMessage {
@@ -68,6 +90,8 @@ export interface ToolMessage {
   content: string;
   /** True when the tool failed and `content` describes the error for the model. */
   isError?: boolean | undefined;
+  /** Marks a prompt-cache breakpoint after this result (see `CacheControl`). */
+  cacheControl?: CacheControl | undefined;
 }
 
 export type Message = SystemMessage | UserMessage | AssistantMessage | ToolMessage;
@@ -78,12 +102,62 @@ export interface ToolSpec {
   description?: string | undefined;
   /** JSON Schema of the tool's input object. */
   inputSchema: Record<string, unknown>;
+  /** Marks a prompt-cache breakpoint after this tool's definition (see `CacheControl`). */
+  cacheControl?: CacheControl | undefined;
+}
+
+/**
+ * The shape of the answer: free text (the default), any JSON object, or JSON matching a schema.
+ * Adapters map it to the provider's native structured output (`response_format`, Anthropic's
+ * `output_config.format`, the AI SDK's `responseFormat`); build the schema form from a zod schema
+ * with `jsonResponseFormat()`.
+ */
+export type ResponseFormat = { type: 'text' } | JsonResponseFormat;
+
+/** JSON output, with or without a schema (see `ResponseFormat`). */
+export interface JsonResponseFormat {
+  type: 'json';
+  /** JSON Schema the answer must match. Without it, any JSON object. */
+  schema?: Record<string, unknown> | undefined;
+  /** Name of the schema (OpenAI requires one: `a-z`, `A-Z`, `0-9`, `_`, `-`). @default 'response' */
+  name?: string | undefined;
+  /** What the answer is, for the model. */
+  description?: string | undefined;
+  /** Ask the provider to enforce the schema exactly (OpenAI strict mode). @default true */
+  strict?: boolean | undefined;
+}
+
+/**
+ * An option an adapter could not honour (`unsupported`), honoured only approximately
+ * (`compatibility`), or another provider notice (`other`), reported on the response instead of
+ * dropped in silence.
+ */
+export interface CallWarning {
+  type: 'unsupported' | 'compatibility' | 'other';
+  /** The option's path, e.g. `options.seed` or `responseFormat`. */
+  feature: string;
+  /** What happened instead, and how to get the option honoured. */
+  details?: string | undefined;
 }
 
 export type ToolChoice = 'auto' | 'none' | 'required' | { type: 'tool'; toolName: string };
 
 /** Provider-specific fields, sent as they are. */
 export type ProviderFields = Record<string, unknown>;
+
+/**
+ * The types of `options.openai` and `options.anthropic`, filled by declaration merging: importing
+ * `modelware/openai` types `options.openai` from the SDK's request params minus the fields the
+ * adapter maps itself (so `options.openai.messages` is a compile error), `modelware/anthropic`
+ * likewise. Without the adapter's import the key stays a plain record.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging in lib/adapters
+export interface ProviderOptionTypes {}
+
+/** `options[provider]`'s type: the adapter's declared type, or a plain record. */
+export type ProviderOptionsOf<K extends string> = K extends keyof ProviderOptionTypes
+  ? ProviderOptionTypes[K]
+  : ProviderFields;
 
 /** Sampling and tool options of one call. */
 export interface CallOptions {
@@ -93,10 +167,22 @@ export interface CallOptions {
   stopSequences?: string[] | undefined;
   seed?: number | undefined;
   toolChoice?: ToolChoice | undefined;
-  /** Extra Chat Completions body fields for `openaiExecutor` (they win over the adapter's own). */
-  openai?: ProviderFields | undefined;
-  /** Extra Messages API body fields for `anthropicExecutor` (they win over the adapter's own). */
-  anthropic?: ProviderFields | undefined;
+  /**
+   * Extra Chat Completions body fields for `openaiExecutor` (they win over the adapter's own body).
+   * Typed from the SDK once `modelware/openai` is imported (see `ProviderOptionTypes`).
+   */
+  openai?: ProviderOptionsOf<'openai'> | undefined;
+  /**
+   * Extra Messages API body fields for `anthropicExecutor` (they win over the adapter's own body).
+   * Typed from the SDK once `modelware/anthropic` is imported (see `ProviderOptionTypes`).
+   */
+  anthropic?: ProviderOptionsOf<'anthropic'> | undefined;
+  /**
+   * Extra Responses API body fields for `openaiResponsesExecutor` (they win over the adapter's own
+   * body), e.g. `{ reasoning: { effort: 'low' }, previous_response_id }`. Typed from the SDK once
+   * `modelware/openai` is imported (see `ProviderOptionTypes`).
+   */
+  openaiResponses?: ProviderOptionsOf<'openaiResponses'> | undefined;
   /** AI SDK `providerOptions` for `aiSdkExecutor`, keyed by provider. */
   providerOptions?: ProviderFields | undefined;
 }
@@ -107,6 +193,8 @@ export interface ModelRequest {
   model: string;
   messages: Message[];
   tools?: ToolSpec[] | undefined;
+  /** The shape of the answer (see `ResponseFormat`). @default text */
+  responseFormat?: ResponseFormat | undefined;
   options?: CallOptions | undefined;
   /** Free-form data for middleware (tenant, user, tags). Never sent to the provider. */
   metadata?: Record<string, unknown> | undefined;
@@ -116,7 +204,10 @@ export interface Usage {
   inputTokens: number;
   outputTokens: number;
   totalTokens?: number | undefined;
+  /** Input tokens read from the provider's prompt cache (included in `inputTokens`). */
   cachedInputTokens?: number | undefined;
+  /** Input tokens written to the provider's prompt cache (included in `inputTokens`; Anthropic). */
+  cacheWriteTokens?: number | undefined;
   reasoningTokens?: number | undefined;
 }
 
@@ -128,11 +219,19 @@ export interface ModelResponse {
   usage?: Usage | undefined;
   /** The model the provider reported having used. */
   model?: string | undefined;
+  /** Options of the request the adapter could not honour (absent when there were none). */
+  warnings?: CallWarning[] | undefined;
 }
 
 export type StreamPart =
   | { type: 'text-delta'; text: string }
-  | { type: 'reasoning-delta'; text: string; signature?: string | undefined }
+  | {
+      type: 'reasoning-delta';
+      text: string;
+      signature?: string | undefined;
+      /** Set on the last delta of a reasoning part (see `ReasoningPart.providerMetadata`). */
+      providerMetadata?: ProviderFields | undefined;
+    }
   | { type: 'tool-call-delta'; toolCallId: string; toolName?: string | undefined; inputDelta: string }
   | { type: 'tool-call'; toolCallId: string; toolName: string; input: unknown }
   | {
@@ -140,23 +239,32 @@ export type StreamPart =
       finishReason: FinishReason;
       usage?: Usage | undefined;
       model?: string | undefined;
+      warnings?: CallWarning[] | undefined;
     };
+
+export const CacheControlSchema = z.strictObject({
+  type: z.literal('ephemeral'),
+  ttl: z.enum(['5m', '1h']).optional(),
+});
 
 export const TextPartSchema = z.strictObject({
   type: z.literal('text'),
   text: z.string(),
+  cacheControl: CacheControlSchema.optional(),
 });
 
 export const ImagePartSchema = z.strictObject({
   type: z.literal('image'),
   image: z.string().min(1),
   mediaType: z.string().optional(),
+  cacheControl: CacheControlSchema.optional(),
 });
 
 export const ReasoningPartSchema = z.strictObject({
   type: z.literal('reasoning'),
   text: z.string(),
   signature: z.string().optional(),
+  providerMetadata: z.record(z.string(), json).optional(),
 });
 
 export const ToolCallPartSchema = z.strictObject({
@@ -169,6 +277,7 @@ export const ToolCallPartSchema = z.strictObject({
 export const SystemMessageSchema = z.strictObject({
   role: z.literal('system'),
   content: z.string(),
+  cacheControl: CacheControlSchema.optional(),
 });
 
 export const UserMessageSchema = z.strictObject({
@@ -190,6 +299,7 @@ export const ToolMessageSchema = z.strictObject({
   toolName: z.string().min(1),
   content: z.string(),
   isError: z.boolean().optional(),
+  cacheControl: CacheControlSchema.optional(),
 });
 
 export const MessageSchema = z.discriminatedUnion('role', [
@@ -203,6 +313,29 @@ export const ToolSpecSchema = z.strictObject({
   name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'tool names are 1-64 characters of a-z, A-Z, 0-9, _ or -'),
   description: z.string().optional(),
   inputSchema: z.record(z.string(), json),
+  cacheControl: CacheControlSchema.optional(),
+});
+
+export const JsonResponseFormatSchema = z.strictObject({
+  type: z.literal('json'),
+  schema: z.record(z.string(), json).optional(),
+  name: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]{1,64}$/, 'schema names are 1-64 characters of a-z, A-Z, 0-9, _ or -')
+    .optional(),
+  description: z.string().optional(),
+  strict: z.boolean().optional(),
+});
+
+export const ResponseFormatSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('text') }),
+  JsonResponseFormatSchema,
+]);
+
+export const CallWarningSchema = z.strictObject({
+  type: z.enum(['unsupported', 'compatibility', 'other']),
+  feature: z.string(),
+  details: z.string().optional(),
 });
 
 export const ToolChoiceSchema = z.union([
@@ -221,6 +354,7 @@ export const CallOptionsSchema = z.strictObject({
   toolChoice: ToolChoiceSchema.optional(),
   openai: providerFields,
   anthropic: providerFields,
+  openaiResponses: providerFields,
   providerOptions: providerFields,
 });
 
@@ -228,6 +362,7 @@ export const ModelRequestSchema = z.strictObject({
   model: z.string().min(1),
   messages: z.array(MessageSchema),
   tools: z.array(ToolSpecSchema).optional(),
+  responseFormat: ResponseFormatSchema.optional(),
   options: CallOptionsSchema.optional(),
   metadata: z.record(z.string(), json).optional(),
 });
@@ -237,6 +372,7 @@ export const UsageSchema = z.strictObject({
   outputTokens: z.number().int().nonnegative(),
   totalTokens: z.number().int().nonnegative().optional(),
   cachedInputTokens: z.number().int().nonnegative().optional(),
+  cacheWriteTokens: z.number().int().nonnegative().optional(),
   reasoningTokens: z.number().int().nonnegative().optional(),
 });
 
@@ -247,11 +383,17 @@ export const ModelResponseSchema = z.strictObject({
   finishReason: FinishReasonSchema,
   usage: UsageSchema.optional(),
   model: z.string().optional(),
+  warnings: z.array(CallWarningSchema).optional(),
 });
 
 export const StreamPartSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('text-delta'), text: z.string() }),
-  z.strictObject({ type: z.literal('reasoning-delta'), text: z.string(), signature: z.string().optional() }),
+  z.strictObject({
+    type: z.literal('reasoning-delta'),
+    text: z.string(),
+    signature: z.string().optional(),
+    providerMetadata: z.record(z.string(), json).optional(),
+  }),
   z.strictObject({
     type: z.literal('tool-call-delta'),
     toolCallId: z.string().min(1),
@@ -269,6 +411,7 @@ export const StreamPartSchema = z.discriminatedUnion('type', [
     finishReason: FinishReasonSchema,
     usage: UsageSchema.optional(),
     model: z.string().optional(),
+    warnings: z.array(CallWarningSchema).optional(),
   }),
 ]);
 

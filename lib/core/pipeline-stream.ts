@@ -40,6 +40,8 @@ export async function* streamCall(
     options?.run as RunContext,
   );
   core.reportModel = options?.reportModel?.bind(options);
+  core.hooks = options?.hooks;
+  if (env.executor.capabilities) core.capabilities = env.executor.capabilities;
   const started = env.events.count > 0 ? performance.now() : 0;
   emitRequested(env.events, core);
   let iterator: AsyncIterator<StreamPart> | undefined;

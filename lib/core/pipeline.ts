@@ -8,6 +8,7 @@ import {
   type ExecuteOptions,
   type Executor,
   type ExecutorWithDefaultModel,
+  type ExecutorCapabilities,
   type ReadonlyModelRequest,
   assertExecutor,
   executorName,
@@ -46,6 +47,8 @@ export type CallSettings = ExecuteOptions;
  */
 export interface Pipeline extends Executor {
   readonly name: string;
+  /** Always true: a pipeline calls `options.hooks` for each dispatch (see `Executor.callsHooks`). */
+  readonly callsHooks: true;
   /** The layers' names, outermost first. */
   readonly layers: readonly string[];
   /**
@@ -150,9 +153,22 @@ class PipelineImpl implements Pipeline {
     };
   }
 
+  /**
+   * A pipeline chooses the model of each call (its router or fallback, or `request.model`) and
+   * calls `options.hooks` for every dispatch, so a calling pipeline sees the model before the call.
+   */
+  get callsHooks(): true {
+    return true;
+  }
+
   /** The executor's default model, if it has one (`runAgent` uses it when given no `modelId`). */
   get defaultModel(): string | undefined {
     return this.#executor.defaultModel;
+  }
+
+  /** The executor's capabilities, forwarded so an outer pipeline's layers see them too. */
+  get capabilities(): ExecutorCapabilities | undefined {
+    return this.#executor.capabilities;
   }
 
   get layers(): readonly string[] {
@@ -188,7 +204,14 @@ class PipelineImpl implements Pipeline {
   }
 
   generate(request: ReadonlyModelRequest, options?: CallSettings): Promise<ModelResponse> {
-    if (this.#callLayers.length === 0 && this.#events.count === 0) return this.#direct(request, options);
+    // The caller's hooks need this pipeline's dispatch, unless the executor calls them itself.
+    if (
+      this.#callLayers.length === 0 &&
+      this.#events.count === 0 &&
+      (options?.hooks === undefined || this.#executor.callsHooks)
+    ) {
+      return this.#direct(request, options);
+    }
     return this.#generate(request, options);
   }
 
@@ -225,6 +248,8 @@ class PipelineImpl implements Pipeline {
       options?.run as RunContext,
     );
     core.reportModel = options?.reportModel?.bind(options);
+    core.hooks = options?.hooks;
+    if (this.#executor.capabilities) core.capabilities = this.#executor.capabilities;
     const started = this.#events.count > 0 ? performance.now() : 0;
     emitRequested(this.#events, core);
     try {

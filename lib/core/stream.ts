@@ -1,5 +1,5 @@
 import type { ExecuteOptions, Executor, ReadonlyModelRequest } from './executor.js';
-import type { AssistantMessage, FinishReason, ModelResponse, StreamPart, Usage } from './messages.js';
+import type { AssistantMessage, CallWarning, FinishReason, ModelResponse, StreamPart, Usage } from './messages.js';
 
 type AssistantPart = Exclude<AssistantMessage['content'], string>[number];
 
@@ -12,6 +12,7 @@ export class ResponseAssembler {
   private finishReason: FinishReason | undefined;
   private usage: Usage | undefined;
   private model: string | undefined;
+  private warnings: CallWarning[] | undefined;
   private sawToolCall = false;
 
   add(part: StreamPart): void {
@@ -26,8 +27,10 @@ export class ResponseAssembler {
           | undefined;
         if (last !== undefined && last.type === type) last.text += part.text;
         else this.parts.push({ type, text: part.text } as AssistantPart);
-        if (part.type === 'reasoning-delta' && part.signature !== undefined) {
-          (this.parts[this.parts.length - 1] as { signature?: string }).signature = part.signature;
+        if (part.type === 'reasoning-delta') {
+          const reasoning = this.parts[this.parts.length - 1] as { signature?: string; providerMetadata?: object };
+          if (part.signature !== undefined) reasoning.signature = part.signature;
+          if (part.providerMetadata !== undefined) reasoning.providerMetadata = part.providerMetadata;
         }
         return;
       }
@@ -39,6 +42,7 @@ export class ResponseAssembler {
         this.finishReason = part.finishReason;
         if (part.usage) this.usage = part.usage;
         if (part.model !== undefined) this.model = part.model;
+        if (part.warnings !== undefined) this.warnings = part.warnings;
         return;
       default:
         return;
@@ -59,6 +63,7 @@ export class ResponseAssembler {
     };
     if (this.usage) response.usage = this.usage;
     if (this.model !== undefined) response.model = this.model;
+    if (this.warnings !== undefined) response.warnings = this.warnings;
     return response;
   }
 }
@@ -97,17 +102,17 @@ export function responseToParts(response: ModelResponse): StreamPart[] {
     for (const part of content) {
       if (part.type === 'text') parts.push({ type: 'text-delta', text: part.text });
       else if (part.type === 'reasoning') {
-        parts.push(
-          part.signature === undefined
-            ? { type: 'reasoning-delta', text: part.text }
-            : { type: 'reasoning-delta', text: part.text, signature: part.signature },
-        );
+        const delta: StreamPart = { type: 'reasoning-delta', text: part.text };
+        if (part.signature !== undefined) delta.signature = part.signature;
+        if (part.providerMetadata !== undefined) delta.providerMetadata = part.providerMetadata;
+        parts.push(delta);
       } else parts.push({ type: 'tool-call', toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
     }
   }
   const finish: StreamPart = { type: 'finish', finishReason: response.finishReason };
   if (response.usage) finish.usage = response.usage;
   if (response.model !== undefined) finish.model = response.model;
+  if (response.warnings !== undefined) finish.warnings = response.warnings;
   parts.push(finish);
   return parts;
 }

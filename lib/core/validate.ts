@@ -11,6 +11,7 @@ import {
   ModelResponseSchema,
   type ToolCallPart,
   type ToolMessage,
+  ResponseFormatSchema,
   ToolSpecSchema,
   toolCallsOf,
 } from './messages.js';
@@ -168,6 +169,10 @@ function checkFields(request: ReadonlyModelRequest, before: ReadonlyModelRequest
       if (Object.isFrozen(spec)) validParts.add(spec as object);
     }
   }
+  if (request.responseFormat !== before?.responseFormat && request.responseFormat !== undefined) {
+    const result = ResponseFormatSchema.safeParse(request.responseFormat);
+    if (!result.success) return prefixed(['responseFormat'], result.error.issues);
+  }
   if (request.options !== before?.options && request.options !== undefined && !validParts.has(request.options)) {
     const result = CallOptionsSchema.safeParse(request.options);
     if (!result.success) return prefixed(['options'], result.error.issues);
@@ -190,6 +195,7 @@ function unknownRequestKey(request: object): string | undefined {
       case 'model':
       case 'messages':
       case 'tools':
+      case 'responseFormat':
       case 'options':
       case 'metadata':
         continue;
@@ -316,15 +322,26 @@ function describeProblem(problem: Problem, response = false): string {
   return `${formatPath(problem.path)}: ${text ?? 'invalid'}${more}`;
 }
 
-const REQUEST_KEYS = ['model', 'messages', 'tools', 'options', 'metadata'];
+const REQUEST_KEYS = ['model', 'messages', 'tools', 'responseFormat', 'options', 'metadata'];
 
 function requestKeyText(key: string): string {
   const near = nearest(key, REQUEST_KEYS);
-  return `unknown key \`${key}\`${near ? ` (did you mean \`${near}\`?)` : ''}; a request has model, messages, tools, options and metadata (provider fields go in \`options.openai\`, \`options.anthropic\` or \`options.providerOptions\`, your own data in \`metadata\`)`;
+  return `unknown key \`${key}\`${near ? ` (did you mean \`${near}\`?)` : ''}; a request has model, messages, tools, responseFormat, options and metadata (provider fields go in \`options.openai\`, \`options.anthropic\` or \`options.providerOptions\`, your own data in \`metadata\`)`;
 }
 
-const MESSAGE_KEYS = ['role', 'content', 'toolCallId', 'toolName', 'isError'];
-const PART_KEYS = ['type', 'text', 'image', 'mediaType', 'signature', 'toolCallId', 'toolName', 'input'];
+const MESSAGE_KEYS = ['role', 'content', 'toolCallId', 'toolName', 'isError', 'cacheControl'];
+const PART_KEYS = [
+  'type',
+  'text',
+  'image',
+  'mediaType',
+  'signature',
+  'providerMetadata',
+  'toolCallId',
+  'toolName',
+  'input',
+  'cacheControl',
+];
 
 /** `unknown key `contnet` (did you mean `content`?)`: the keys a strict schema refused, with the nearest known one. */
 function unknownKeyText(keys: readonly string[], path: IssuePath): string {

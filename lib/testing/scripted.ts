@@ -1,5 +1,11 @@
 import { ModelwareError } from '../core/errors.js';
-import { describeValue, type ExecuteOptions, type Executor, type ReadonlyModelRequest } from '../core/executor.js';
+import {
+  describeValue,
+  type ExecuteOptions,
+  type Executor,
+  type ExecutorCapabilities,
+  type ReadonlyModelRequest,
+} from '../core/executor.js';
 import type { AssistantMessage, FinishReason, ModelResponse, StreamPart, Usage } from '../core/messages.js';
 import { sleep } from '../internal/signals.js';
 import { responseToParts } from '../core/stream.js';
@@ -51,6 +57,11 @@ export interface ScriptedExecutorOptions {
   readonly whenDone?: 'throw' | 'repeat-last' | 'cycle' | undefined;
   /** Offer `stream()`; without it, pipelines replay `generate()` as parts. @default true */
   readonly streaming?: boolean | undefined;
+  /**
+   * The capabilities to report (`executor.capabilities`), to test layers that rely on them, e.g.
+   * `{ responseFormat: 'schema' }`; the script's answers do not change. @default undefined (none)
+   */
+  readonly capabilities?: ExecutorCapabilities | undefined;
 }
 
 /** One call the scripted executor received. */
@@ -92,6 +103,7 @@ export function scriptedExecutor(
     chunkDelayMs = 0,
     whenDone = 'throw',
     streaming = true,
+    capabilities,
   } = options;
   if (!Array.isArray(script))
     throw new TypeError(`scriptedExecutor(): expected an array of steps, got ${describeValue(script)}.`);
@@ -132,6 +144,7 @@ export function scriptedExecutor(
 
   const executor: ScriptedExecutor = {
     name,
+    ...(capabilities !== undefined && { capabilities }),
     calls,
     get openStreams() {
       return open;

@@ -70,6 +70,9 @@ export function plugins(manager: PluginManager, options: PluginsOptions = {}): M
         manager.wants('llm_input', scope)
       ) {
         await beforeCall(ctx, manager, scope);
+        if (manager.wants('model_resolve', scope) || manager.wants('llm_input', scope)) {
+          watchModelChoice(ctx, manager, scope);
+        }
       }
       if (manager.wants('llm_error', scope) || manager.wants('validation_check', scope)) {
         await callWithRepairs(ctx, next, manager, scope, maxRepairs);
@@ -114,6 +117,36 @@ async function beforeCall(ctx: Context, manager: PluginManager, scope: PluginSco
     );
     if (out.request !== request) ctx.update(() => out.request);
   }
+}
+
+/**
+ * When a layer or executor inside chooses another model than the one `llm_input` saw (a fallback,
+ * a routing executor), `model_resolve` and `llm_input` run again for that attempt, with the model
+ * chosen, before the call; what they change is what the attempt sends.
+ */
+function watchModelChoice(ctx: Context, manager: PluginManager, scope: PluginScope | undefined): void {
+  const seen = ctx.request.model;
+  ctx.addExecutorHooks({
+    async onModelChosen({ model, request }) {
+      if (model === seen) return undefined;
+      let sent = request;
+      if (manager.wants('model_resolve', scope)) {
+        const payload = { ...base(ctx), requested: ctx.model.requested, model, request: sent };
+        const out = await manager.dispatch(HOOKS.model_resolve, payload, dispatchOptions(ctx, scope));
+        if (out.model !== sent.model) sent = { ...sent, model: out.model };
+      }
+      if (manager.wants('llm_input', scope)) {
+        const resolved = { requested: ctx.model.requested, resolved: sent.model };
+        const out = await manager.dispatch(
+          HOOKS.llm_input,
+          { ...base(ctx), model: resolved, request: sent },
+          dispatchOptions(ctx, scope),
+        );
+        sent = out.request as typeof sent;
+      }
+      return sent;
+    },
+  });
 }
 
 /** Runs the layers inside; `llm_error` may recover a failure; `validation_check` failures run `repair` and go again. */

@@ -196,7 +196,14 @@ describe('anthropicExecutor: responses', () => {
           ],
         },
         finishReason: 'tool-calls',
-        usage: { inputTokens: 150, outputTokens: 40, totalTokens: 190, cachedInputTokens: 100, reasoningTokens: 25 },
+        usage: {
+          inputTokens: 150,
+          outputTokens: 40,
+          totalTokens: 190,
+          cachedInputTokens: 100,
+          cacheWriteTokens: 30,
+          reasoningTokens: 25,
+        },
         model: 'claude-test-20260101',
       });
     });
@@ -305,7 +312,14 @@ describe('anthropicExecutor: streaming', () => {
         {
           type: 'finish',
           finishReason: 'tool-calls',
-          usage: { inputTokens: 20, outputTokens: 33, totalTokens: 53, cachedInputTokens: 8, reasoningTokens: 9 },
+          usage: {
+            inputTokens: 20,
+            outputTokens: 33,
+            totalTokens: 53,
+            cachedInputTokens: 8,
+            cacheWriteTokens: 0,
+            reasoningTokens: 9,
+          },
           model: 'claude-test',
         },
       ]);

@@ -146,6 +146,7 @@ describe('openaiExecutor: request mapping', () => {
   test('`options.openai` may not set a field the adapter maps (the full table is in test/security/adapters)', async () => {
     const client = new OpenAI({ apiKey: 'k', baseURL: 'http://127.0.0.1:9/' });
     await assert.rejects(
+      // @ts-expect-error a mapped field in options.openai is a compile error too (OpenAIProviderOptions)
       app(client).generate({ ...HELLO, options: { openai: { temperature: 2 } } }),
       /^InvalidRequestError: openai: `options\.openai\.temperature` would replace what the pipeline sends, unseen by its layers .*Set `options\.temperature`\.$/,
     );

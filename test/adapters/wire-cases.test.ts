@@ -4,13 +4,19 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { type Executor, type ModelRequest, type StreamPart, pipeline } from 'modelware';
 import { anthropicExecutor } from 'modelware/anthropic';
-import { openaiExecutor } from 'modelware/openai';
-import { type FakeServer, type FakeStep, startAnthropicServer, startOpenAIServer } from '../fixtures/servers/index.js';
+import { openaiExecutor, openaiResponsesExecutor } from 'modelware/openai';
+import {
+  type FakeServer,
+  type FakeStep,
+  startAnthropicServer,
+  startOpenAIResponsesServer,
+  startOpenAIServer,
+} from '../fixtures/servers/index.js';
 import { settles, until } from '../fixtures/adapters.js';
 
 /**
- * The cases that are one behaviour over two wire formats: each runs against the OpenAI and the
- * Anthropic loopback server with the real SDK client. Wire-specific mapping stays in
+ * The cases that are one behaviour over several wire formats: each runs against the OpenAI Chat
+ * Completions, OpenAI Responses and Anthropic loopback servers with the real SDK client. Wire-specific mapping stays in
  * openai.test.ts and anthropic.test.ts.
  */
 interface Wire {
@@ -40,6 +46,24 @@ const WIRES: readonly Wire[] = [
     },
     factory: 'openaiExecutor()',
     create: (options) => openaiExecutor({ client: new OpenAI({ apiKey: 'k' }), ...(options as { model?: string }) }),
+  },
+  {
+    name: 'openai-responses',
+    request: { model: 'gpt-test', messages: [{ role: 'user', content: 'Hello' }] },
+    // response.created, response.in_progress, response.output_item.added, response.content_part.added
+    preamble: 4,
+    async run(script, fn) {
+      const server = await startOpenAIResponsesServer(script);
+      try {
+        const client = new OpenAI({ baseURL: server.baseURL, apiKey: 'test-key', maxRetries: 0 });
+        await fn(server, openaiResponsesExecutor({ client }));
+      } finally {
+        await server.close();
+      }
+    },
+    factory: 'openaiResponsesExecutor()',
+    create: (options) =>
+      openaiResponsesExecutor({ client: new OpenAI({ apiKey: 'k' }), ...(options as { model?: string }) }),
   },
   {
     name: 'anthropic',

@@ -8,7 +8,7 @@ import type { AzureOpenAI } from 'openai';
 import { type Executor, ProviderError, pipeline, runAgent, streamAgent } from 'modelware';
 import { aiSdkExecutor, toLanguageModel } from 'modelware/ai-sdk';
 import { anthropicExecutor } from 'modelware/anthropic';
-import { openaiExecutor } from 'modelware/openai';
+import { openaiExecutor, openaiResponsesExecutor } from 'modelware/openai';
 
 declare const openai: OpenAI;
 declare const azure: AzureOpenAI;
@@ -72,3 +72,36 @@ if (ProviderError.isInstance(error)) {
   const wait: number | undefined = error.retryAfterMs;
   void [status, retryable, wait];
 }
+
+// The Responses API executor: same client, its own options.
+const responsesExecutors: Executor[] = [
+  openaiResponsesExecutor({ client: openai, body: { store: false, include: ['reasoning.encrypted_content'] } }),
+  openaiResponsesExecutor({ client: azure, systemRole: 'system' }),
+];
+void responsesExecutors;
+void runAgent({ model: openaiResponsesExecutor({ client: openai, model: 'gpt-5-mini' }), messages: [] });
+// @ts-expect-error the client goes in an options object
+openaiResponsesExecutor(openai);
+// @ts-expect-error Chat Completions' maxTokensField is not a Responses option
+openaiResponsesExecutor({ client: openai, maxTokensField: 'max_tokens' });
+// @ts-expect-error an Anthropic client is not an OpenAI client
+openaiResponsesExecutor({ client: anthropic });
+
+// `options.openaiResponses` is typed from the SDK's Responses params, minus what the adapter maps.
+void pipeline(openaiResponsesExecutor({ client: openai })).generate({
+  model: 'gpt-5-mini',
+  messages: [],
+  options: { openaiResponses: { reasoning: { effort: 'low', summary: 'auto' }, text: { verbosity: 'low' } } },
+});
+void pipeline(openaiResponsesExecutor({ client: openai })).generate({
+  model: 'gpt-5-mini',
+  messages: [],
+  // @ts-expect-error `input` comes from request.messages
+  options: { openaiResponses: { input: [] } },
+});
+void pipeline(openaiResponsesExecutor({ client: openai })).generate({
+  model: 'gpt-5-mini',
+  messages: [],
+  // @ts-expect-error `text.format` comes from request.responseFormat
+  options: { openaiResponses: { text: { format: { type: 'json_object' } } } },
+});

@@ -3,7 +3,11 @@
 import {
   type AssistantMessage,
   type AssistantMessageSchema,
+  type CacheControl,
+  type CacheControlSchema,
   type CallOptions,
+  type CallWarning,
+  type CallWarningSchema,
   type CallOptionsSchema,
   type ImagePart,
   type ImagePartSchema,
@@ -13,6 +17,9 @@ import {
   type ModelRequestSchema,
   type ModelResponse,
   type ModelResponseSchema,
+  type ProviderFields,
+  type ResponseFormat,
+  type ResponseFormatSchema,
   type ReadonlyModelRequest,
   type ReasoningPart,
   type ReasoningPartSchema,
@@ -49,8 +56,26 @@ assertTrue<Equal<z.infer<typeof AssistantMessageSchema>, AssistantMessage>>();
 assertTrue<Equal<z.infer<typeof ToolMessageSchema>, ToolMessage>>();
 assertTrue<Equal<z.infer<typeof MessageSchema>, Message>>();
 assertTrue<Equal<z.infer<typeof ToolSpecSchema>, ToolSpec>>();
-assertTrue<Equal<z.infer<typeof CallOptionsSchema>, CallOptions>>();
-assertTrue<Equal<z.infer<typeof ModelRequestSchema>, ModelRequest>>();
+// `options.openai`/`options.anthropic`/`options.openaiResponses` are typed from the SDKs once their adapters are imported
+// (this program imports them); the schema checks them as records, the adapters check the rest.
+type Flat<T> = { [K in keyof T]: T[K] };
+type LooseOptions = Flat<
+  Omit<CallOptions, 'openai' | 'anthropic' | 'openaiResponses'> & {
+    openai?: ProviderFields | undefined;
+    anthropic?: ProviderFields | undefined;
+    openaiResponses?: ProviderFields | undefined;
+  }
+>;
+assertTrue<Equal<z.infer<typeof CallOptionsSchema>, LooseOptions>>();
+assertTrue<
+  Equal<
+    z.infer<typeof ModelRequestSchema>,
+    Flat<Omit<ModelRequest, 'options'> & { options?: LooseOptions | undefined }>
+  >
+>();
+assertTrue<Equal<z.infer<typeof ResponseFormatSchema>, ResponseFormat>>();
+assertTrue<Equal<z.infer<typeof CacheControlSchema>, CacheControl>>();
+assertTrue<Equal<z.infer<typeof CallWarningSchema>, CallWarning>>();
 assertTrue<Equal<z.infer<typeof UsageSchema>, Usage>>();
 assertTrue<Equal<z.infer<typeof ModelResponseSchema>, ModelResponse>>();
 assertTrue<Equal<z.infer<typeof StreamPartSchema>, StreamPart>>();
@@ -79,7 +104,7 @@ void app.generate({
 void app.generate({
   model: 'm',
   messages: [],
-  options: { maxOutputTokens: 50, openai: { service_tier: 'flex' }, anthropic: { top_k: 5 } },
+  options: { maxOutputTokens: 50, openai: { service_tier: 'flex' }, anthropic: { service_tier: 'auto' } },
 });
 
 app.use(async (ctx, next) => {

@@ -53,7 +53,11 @@ describe('exact types: unknown keys from the caller', () => {
     const app = pipeline(scriptedExecutor(['x']));
     const response = await app.generate({
       ...BASE_REQUEST,
-      options: { openai: { service_tier: 'flex' }, anthropic: { top_k: 3 }, providerOptions: { x: { y: 1 } } },
+      options: {
+        openai: { service_tier: 'flex' },
+        anthropic: { service_tier: 'auto' },
+        providerOptions: { x: { y: 1 } },
+      },
     });
     assert.equal(response.message.content, 'x');
   });

@@ -50,7 +50,7 @@ describe('findRequestProblem', () => {
         messages: [{ role: 'user', content: 'x' }],
         options: {
           openai: { service_tier: 'flex' },
-          anthropic: { top_k: 5 },
+          anthropic: { service_tier: 'auto' },
           providerOptions: { openai: { user: 'u' } },
         },
       },
