@@ -211,7 +211,15 @@ function decode(stored: string | undefined): ModelResponse | undefined {
 export function requestHash(request: ReadonlyModelRequest): string {
   const parts: string[] = [];
   canonical(
-    { v: FORMAT, model: request.model, messages: request.messages, tools: request.tools, options: request.options },
+    {
+      v: FORMAT,
+      model: request.model,
+      messages: request.messages,
+      tools: request.tools,
+      // Absent on most requests, so their keys are unchanged; with it, a JSON answer never serves a text request.
+      responseFormat: request.responseFormat,
+      options: request.options,
+    },
     parts,
   );
   return createHash('sha256').update(parts.join('')).digest('hex');

@@ -99,7 +99,9 @@ export interface AnthropicExecutorOptions {
 /**
  * An executor over the Anthropic Messages API. Pass the SDK client; modelware never loads the SDK
  * itself. Leading system messages become `system`, tool results are grouped into the next user
- * turn, thinking blocks map to reasoning parts with their signature. The call's signal aborts the
+ * turn, thinking blocks map to reasoning parts with their signature, `cacheControl` marks become
+ * `cache_control` and `responseFormat` with a schema `output_config.format`. Options the API cannot
+ * take (`temperature`, `topP`, `seed`) come back as `response.warnings`. The call's signal aborts the
  * HTTP request; API failures become `ProviderError`s that `retry()` honours.
  *
  * @example
