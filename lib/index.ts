@@ -64,7 +64,14 @@ export type {
 } from './core/context.js';
 export type { IssuePath, Violation } from './core/errors.js';
 export type { EffectiveModel, ModelEvent, ModelEventListener, ModelEventOf, ModelEventType } from './core/events.js';
-export type { ExecuteOptions, Executor, ExecutorWithDefaultModel, ReadonlyModelRequest } from './core/executor.js';
+export type {
+  ExecuteOptions,
+  Executor,
+  ExecutorWithDefaultModel,
+  InternalCall,
+  ReadonlyModelRequest,
+} from './core/executor.js';
+export type { CallModelOptions } from './core/context.js';
 export type {
   AssistantContentPart,
   AssistantMessage,

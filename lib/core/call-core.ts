@@ -3,7 +3,7 @@ import { immer } from '../internal/immer.js';
 import type { CallState, LayerPatches, RequestRecipe, ResponseRecipe, RunContext } from './state.js';
 import { MiddlewareError } from './errors.js';
 import type { EffectiveModel, EventHub } from './events.js';
-import type { ReadonlyModelRequest } from './executor.js';
+import type { Executor, InternalCall, ReadonlyModelRequest } from './executor.js';
 import type { Message, ModelRequest, ModelResponse, StreamPart } from './messages.js';
 import { discardStream, fromParts, responseToParts } from './stream.js';
 import { isValidArray, provenanceWanted, recordDerivation } from '../internal/provenance.js';
@@ -23,6 +23,8 @@ export interface CoreSettings {
   readonly inspect: boolean;
   readonly strict: boolean;
   readonly events: EventHub;
+  /** The pipeline's executor: what `ctx.callModel()` calls by default. */
+  readonly executor?: Executor | undefined;
 }
 
 /** @internal The shared state of one call; layers see it through a `Context` view. */
@@ -45,6 +47,8 @@ export class CallCore {
   abandonedBy = '';
   /** Reports the effective model to a calling pipeline when this call runs as its executor. */
   reportModel: ((model: string) => void) | undefined = undefined;
+  /** Set when a layer of another call made this one for itself (`ctx.callModel()`). */
+  internal: InternalCall | undefined = undefined;
   /** Index of the innermost layer entered so far (-1: none): the one to name when no response comes back. */
   entered = -1;
   readonly requestedModel: string;

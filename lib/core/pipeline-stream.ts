@@ -40,6 +40,7 @@ export async function* streamCall(
     options?.run as RunContext,
   );
   core.reportModel = options?.reportModel?.bind(options);
+  core.internal = options?.internal;
   const started = env.events.count > 0 ? performance.now() : 0;
   emitRequested(env.events, core);
   let iterator: AsyncIterator<StreamPart> | undefined;

@@ -138,6 +138,7 @@ class PipelineImpl implements Pipeline {
       inspect: options.inspect ?? false,
       strict: options.strict ?? false,
       events: this.#events,
+      executor: this.#executor,
     };
     this.#env = {
       settings: this.#settings,
@@ -225,6 +226,7 @@ class PipelineImpl implements Pipeline {
       options?.run as RunContext,
     );
     core.reportModel = options?.reportModel?.bind(options);
+    core.internal = options?.internal;
     const started = this.#events.count > 0 ? performance.now() : 0;
     emitRequested(this.#events, core);
     try {
