@@ -161,4 +161,11 @@ export const EXPECTED: Record<string, readonly string[]> = {
     'thrown: CALL_LIMIT: model call 3 exceeds the limit of 2 per run',
     'run 3: Daily quota used up.',
   ],
+  'examples/tool-limits.ts': [
+    'weather: sunny in Oslo',
+    'search: results for b',
+    'search: Tool call limit reached: this tool cannot be called again in this run. Answer with what you have. (error)',
+    'slow: The tool did not finish within 50 ms and was stopped. Try again, or with a smaller request. (error)',
+    'weather attempts: 2',
+  ],
 };

@@ -46,6 +46,12 @@ export type {
   RedactPiiOptions,
 } from './redact-pii/index.js';
 export type { RepairInfo, ValidateOutputMiddleware, ValidateOutputOptions } from './validate-output.js';
+export { toolCallLimit } from './tool-call-limit.js';
+export { toolRetry } from './tool-retry.js';
+export { toolTimeout } from './tool-timeout.js';
+export type { ToolCallLimitOptions } from './tool-call-limit.js';
+export type { ToolBackoff, ToolBackoffOptions, ToolRetryOptions } from './tool-retry.js';
+export type { ToolTimeoutOptions } from './tool-timeout.js';
 
 // Every built-in factory carries the factory mark, so `app.use(retry)` (not called) fails at `use()`
 // with "call it: retry()". Marked here, where the public entry point is assembled, once.
@@ -63,6 +69,9 @@ import { retry as retryFactory } from './retry.js';
 import { router as routerFactory } from './router.js';
 import { timeout as timeoutFactory } from './timeout.js';
 import { tokenBudget as tokenBudgetFactory } from './token-budget/index.js';
+import { toolCallLimit as toolCallLimitFactory } from './tool-call-limit.js';
+import { toolRetry as toolRetryFactory } from './tool-retry.js';
+import { toolTimeout as toolTimeoutFactory } from './tool-timeout.js';
 import { tracing as tracingFactory } from './tracing.js';
 import { transformContext as transformContextFactory } from './transform-context.js';
 import { usage as usageFactory } from './usage.js';
@@ -82,6 +91,9 @@ for (const factory of [
   routerFactory,
   timeoutFactory,
   tokenBudgetFactory,
+  toolCallLimitFactory,
+  toolRetryFactory,
+  toolTimeoutFactory,
   tracingFactory,
   transformContextFactory,
   usageFactory,
