@@ -1,6 +1,6 @@
 import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import { PolicyViolationError } from '../lib/core/errors.js';
-import { checkKeys } from '../lib/internal/option-keys.js';
+import { checkKeys } from '../lib/internal/options.js';
 import { checkInteger, checkOneOf, checkString, failOption } from '../lib/internal/options.js';
 
 export interface ToolCallLimitOptions {

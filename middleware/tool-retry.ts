@@ -1,6 +1,6 @@
 import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import type { ToolContext } from '../lib/agent/tool-context.js';
-import { checkKeys } from '../lib/internal/option-keys.js';
+import { checkKeys } from '../lib/internal/options.js';
 import { checkFunction, checkInteger, checkNumber, checkString, failOption } from '../lib/internal/options.js';
 import { sleep } from '../lib/internal/signals.js';
 

@@ -1,6 +1,6 @@
 import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import { TimeoutError } from '../lib/core/errors.js';
-import { checkKeys } from '../lib/internal/option-keys.js';
+import { checkKeys } from '../lib/internal/options.js';
 import { checkMs, checkString } from '../lib/internal/options.js';
 import { linkSignals, setLongTimeout } from '../lib/internal/signals.js';
 

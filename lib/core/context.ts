@@ -3,7 +3,7 @@ import { MiddlewareError } from './errors.js';
 import type { EffectiveModel } from './events.js';
 import { type Executor, type InternalCall, type ReadonlyModelRequest, assertExecutor } from './executor.js';
 import { validateRequest, validateResponse } from './validate.js';
-import { checkKeys } from '../internal/option-keys.js';
+import { checkKeys } from '../internal/options.js';
 import { checkString, describeValue } from '../internal/options.js';
 import { linkSignals } from '../internal/signals.js';
 import type { ModelResponse, StreamPart } from './messages.js';

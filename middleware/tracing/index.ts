@@ -1,7 +1,7 @@
 import type { Meter, SpanKind, Tracer } from '@opentelemetry/api';
 import { type Middleware, defineMiddleware } from '../../lib/core/compose.js';
 import { MiddlewareError } from '../../lib/core/errors.js';
-import { checkKeys } from '../../lib/internal/option-keys.js';
+import { checkKeys } from '../../lib/internal/options.js';
 import { checkBoolean, checkString, failOption } from '../../lib/internal/options.js';
 import { runPart, toolPart, turnPart } from './agent.js';
 import { ClientMetrics } from './metrics.js';
