@@ -46,6 +46,8 @@ export type {
   RedactPiiOptions,
 } from './redact-pii/index.js';
 export type { RepairInfo, ValidateOutputMiddleware, ValidateOutputOptions } from './validate-output.js';
+export { summarize } from './summarize/index.js';
+export type { SummarizeOptions, SummaryInfo } from './summarize/index.js';
 export { toolCallLimit } from './tool-call-limit.js';
 export { toolRetry } from './tool-retry.js';
 export { toolTimeout } from './tool-timeout.js';
@@ -69,6 +71,7 @@ import { retry as retryFactory } from './retry.js';
 import { router as routerFactory } from './router.js';
 import { timeout as timeoutFactory } from './timeout.js';
 import { tokenBudget as tokenBudgetFactory } from './token-budget/index.js';
+import { summarize as summarizeFactory } from './summarize/index.js';
 import { toolCallLimit as toolCallLimitFactory } from './tool-call-limit.js';
 import { toolRetry as toolRetryFactory } from './tool-retry.js';
 import { toolTimeout as toolTimeoutFactory } from './tool-timeout.js';
@@ -91,6 +94,7 @@ for (const factory of [
   routerFactory,
   timeoutFactory,
   tokenBudgetFactory,
+  summarizeFactory,
   toolCallLimitFactory,
   toolRetryFactory,
   toolTimeoutFactory,
