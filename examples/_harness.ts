@@ -204,4 +204,25 @@ export const EXPECTED: Record<string, readonly string[]> = {
     'thrown: CALL_LIMIT: model call 3 exceeds the limit of 2 per run',
     'run 3: Daily quota used up.',
   ],
+  'examples/tool-limits.ts': [
+    'weather: sunny in Oslo',
+    'search: results for b',
+    'search: Tool call limit reached: this tool cannot be called again in this run. Answer with what you have. (error)',
+    'slow: The tool did not finish within 50 ms and was stopped. Try again, or with a smaller request. (error)',
+    'weather attempts: 2',
+  ],
+  'examples/summarize.ts': [
+    'view: summary calls 2, transcript 27 messages, last request 8 messages',
+    'view: Summary of the earlier conversation: Earlier: 9 messages about onion notes.',
+    'transcript: summary calls 2, transcript 9 messages, last request 8 messages',
+  ],
+  'examples/agent-tracing.ts': [
+    'invoke_agent weather-bot',
+    '  turn',
+    '    chat demo-model',
+    '    execute_tool weather',
+    'gen_ai.client.token.usage input: 2 calls, 50 tokens',
+    'gen_ai.client.token.usage output: 2 calls, 12 tokens',
+    'gen_ai.client.operation.duration: 2 calls',
+  ],
 };

@@ -134,8 +134,10 @@ export type {
   ExecutorCapabilities,
   ExecutorHooks,
   ExecutorWithDefaultModel,
+  InternalCall,
   ReadonlyModelRequest,
 } from './core/executor.js';
+export type { CallModelOptions } from './core/context.js';
 export type {
   AssistantContentPart,
   AssistantMessage,

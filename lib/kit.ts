@@ -17,6 +17,7 @@ export {
   checkBoolean,
   checkFunction,
   checkInteger,
+  checkKeys,
   checkMs,
   checkNumber,
   checkOneOf,

@@ -18,11 +18,11 @@ export type { CacheOptions } from './cache.js';
 export type { RateLimitOptions } from './rate-limit.js';
 export { auditLog, jsonLinesSink } from './audit-log.js';
 export { router } from './router.js';
-export { tracing } from './tracing.js';
+export { tracing } from './tracing/index.js';
 export { usage } from './usage.js';
 export type { AuditLogOptions, AuditRecord, AuditSink, WritableLike } from './audit-log.js';
 export type { Route, RouteFunction, RouterOptions } from './router.js';
-export type { TracingOptions } from './tracing.js';
+export type { TracingOptions } from './tracing/index.js';
 export type { CallUsage, ModelPrice, UsageBudget, UsageOptions, UsageReport, UsageTotals } from './usage.js';
 export { callLimit } from './call-limit.js';
 export { guard } from './guard.js';
@@ -48,6 +48,14 @@ export type {
   RedactPiiOptions,
 } from './redact-pii/index.js';
 export type { RepairInfo, ValidateOutputMiddleware, ValidateOutputOptions } from './validate-output.js';
+export { summarize } from './summarize/index.js';
+export type { SummarizeOptions, SummaryInfo } from './summarize/index.js';
+export { toolCallLimit } from './tool-call-limit.js';
+export { toolRetry } from './tool-retry.js';
+export { toolTimeout } from './tool-timeout.js';
+export type { ToolCallLimitOptions } from './tool-call-limit.js';
+export type { ToolBackoff, ToolBackoffOptions, ToolRetryOptions } from './tool-retry.js';
+export type { ToolTimeoutOptions } from './tool-timeout.js';
 
 // Every built-in factory carries the factory mark, so `app.use(retry)` (not called) fails at `use()`
 // with "call it: retry()". Marked here, where the public entry point is assembled, once.
@@ -66,7 +74,11 @@ import { retry as retryFactory } from './retry.js';
 import { router as routerFactory } from './router.js';
 import { timeout as timeoutFactory } from './timeout.js';
 import { tokenBudget as tokenBudgetFactory } from './token-budget/index.js';
-import { tracing as tracingFactory } from './tracing.js';
+import { summarize as summarizeFactory } from './summarize/index.js';
+import { toolCallLimit as toolCallLimitFactory } from './tool-call-limit.js';
+import { toolRetry as toolRetryFactory } from './tool-retry.js';
+import { toolTimeout as toolTimeoutFactory } from './tool-timeout.js';
+import { tracing as tracingFactory } from './tracing/index.js';
 import { transformContext as transformContextFactory } from './transform-context.js';
 import { usage as usageFactory } from './usage.js';
 import { validateOutput as validateOutputFactory } from './validate-output.js';
@@ -86,6 +98,10 @@ for (const factory of [
   routerFactory,
   timeoutFactory,
   tokenBudgetFactory,
+  summarizeFactory,
+  toolCallLimitFactory,
+  toolRetryFactory,
+  toolTimeoutFactory,
   tracingFactory,
   transformContextFactory,
   usageFactory,

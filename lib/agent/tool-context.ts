@@ -75,7 +75,8 @@ export class ToolCallCore {
   constructor(
     readonly call: Immutable<ToolCallPart>,
     readonly tool: AnyTool | undefined,
-    readonly signal: AbortSignal,
+    /** The run's signal, or the one a layer outside set with `withSignal` while the layers inside run. */
+    public signal: AbortSignal,
     readonly run: RunCore,
   ) {
     this.input = call.input;
@@ -140,9 +141,39 @@ export class ToolContext<Input = unknown> {
   get input(): Immutable<Input> {
     return this.core.input as Immutable<Input>;
   }
-  /** Aborts when the run is cancelled. */
+  /** Aborts when the run is cancelled (or a layer outside this one gave up, see `withSignal`). */
   get signal(): AbortSignal {
     return this.core.signal;
+  }
+
+  /**
+   * Runs `inner` (usually `next`) with `signal` as `ctx.signal` of every tool layer inside this one
+   * and of the tool's `execute`, then restores this layer's signal. Link it to `ctx.signal` yourself
+   * so a cancelled run still reaches inside. If `signal` aborts first, the promise rejects at once
+   * with its reason, even if the tool ignores it. This is how `toolTimeout()` bounds a tool call.
+   *
+   * @example
+   * const own = new AbortController();
+   * const timer = setTimeout(() => own.abort(new TimeoutError('too slow', 5000)), 5000);
+   * try { await ctx.withSignal(AbortSignal.any([ctx.signal, own.signal]), next); }
+   * finally { clearTimeout(timer); }
+   */
+  async withSignal<T>(signal: AbortSignal, inner: () => Promise<T>): Promise<T> {
+    const core = this.core;
+    const previous = core.signal;
+    signal.throwIfAborted();
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    core.signal = signal;
+    try {
+      return await Promise.race([inner(), aborted]);
+    } finally {
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+      core.signal = previous;
+    }
   }
   /** The run this call belongs to. */
   get run(): RunContext {

@@ -3,7 +3,7 @@ import { immer } from '../internal/immer.js';
 import type { CallState, LayerPatches, RequestRecipe, ResponseRecipe, RunContext } from './state.js';
 import { MiddlewareError } from './errors.js';
 import type { EffectiveModel, EventHub } from './events.js';
-import type { ExecutorCapabilities, ExecutorHooks, ReadonlyModelRequest } from './executor.js';
+import type { Executor, ExecutorCapabilities, ExecutorHooks, InternalCall, ReadonlyModelRequest } from './executor.js';
 
 const NO_CAPABILITIES: ExecutorCapabilities = Object.freeze({});
 import type { Message, ModelRequest, ModelResponse, StreamPart } from './messages.js';
@@ -26,6 +26,8 @@ export interface CoreSettings {
   readonly inspect: boolean;
   readonly strict: boolean;
   readonly events: EventHub;
+  /** The pipeline's executor: what `ctx.callModel()` calls by default. */
+  readonly executor?: Executor | undefined;
 }
 
 /** @internal Executor hooks one layer added for this call. */
@@ -61,6 +63,8 @@ export class CallCore {
   hooks: ExecutorHooks | undefined = undefined;
   /** Hooks layers added with `ctx.addExecutorHooks`, in the order added, with the adding layer's index. */
   layerHooks: LayerHooks[] | undefined = undefined;
+  /** Set when a layer of another call made this one for itself (`ctx.callModel()`). */
+  internal: InternalCall | undefined = undefined;
   /** Index of the innermost layer entered so far (-1: none): the one to name when no response comes back. */
   entered = -1;
   /** Observers registered with `ctx.observe`; `undefined` (not empty) when none, so the hot path tests one field. */

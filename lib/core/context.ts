@@ -2,7 +2,17 @@ import type { CallCore } from './call-core.js';
 import { type CallObserver, type PluginDecisionEvent, notify, onPlugin } from './observe.js';
 import { MiddlewareError } from './errors.js';
 import type { EffectiveModel } from './events.js';
-import type { ExecutorCapabilities, ExecutorHooks, ReadonlyModelRequest } from './executor.js';
+import {
+  type Executor,
+  type ExecutorCapabilities,
+  type ExecutorHooks,
+  type InternalCall,
+  type ReadonlyModelRequest,
+  assertExecutor,
+} from './executor.js';
+import { validateRequest, validateResponse } from './validate.js';
+import { checkKeys, checkString, describeValue } from '../internal/options.js';
+import { linkSignals } from '../internal/signals.js';
 import type { ModelResponse, StreamPart } from './messages.js';
 import type { CallState, LayerPatches, RequestRecipe, ResponseRecipe, RunContext } from './state.js';
 import {
@@ -30,6 +40,26 @@ export type {
 } from './state.js';
 
 const FOR_LAYER = Symbol.for('modelware.run.forLayer');
+
+/** How deep internal calls may nest (a summary made during a summary...): a bound against a layer calling itself. */
+const MAX_INTERNAL_DEPTH = 4;
+const CALL_MODEL_KEYS = ['executor', 'purpose', 'budgetKey', 'signal'] as const;
+
+/** Options of `ctx.callModel()`. */
+export interface CallModelOptions {
+  /**
+   * What to call. Pass a pipeline (e.g. `pipeline(executor, tracing(), usage())`) to trace, count
+   * or retry the internal call; its layers see `ctx.internal`.
+   * @default the executor at the centre of this pipeline, without any of its layers
+   */
+  readonly executor?: Executor | undefined;
+  /** What the call is for, e.g. `'summary'` (`ctx.internal.purpose`, trace attributes). @default the layer's name */
+  readonly purpose?: string | undefined;
+  /** The key usage and budget layers charge the call to. @default `internal:<purpose>` */
+  readonly budgetKey?: string | undefined;
+  /** Aborts the internal call as well as the caller's signal does. @default only `ctx.signal` */
+  readonly signal?: AbortSignal | undefined;
+}
 
 /**
  * The context one layer sees for one call. Every layer gets its own view of the same call, so
@@ -117,6 +147,7 @@ export class Context {
     const run = this.core.run as (RunContext & { [FOR_LAYER]?: (layer: string) => RunContext }) | undefined;
     return run?.[FOR_LAYER]?.(this.layer) ?? run;
   }
+
   /**
    * What the pipeline's executor does natively (`executor.capabilities`; a nested pipeline forwards
    * its executor's), e.g. whether it sends `request.responseFormat`'s schema to the provider.
@@ -124,6 +155,73 @@ export class Context {
   get capabilities(): ExecutorCapabilities {
     return this.core.capabilities;
   }
+
+  /**
+   * Set when this call was made by a layer of another call for itself (`ctx.callModel()`): not the
+   * user's traffic. A layer that makes internal calls should let such calls pass untouched.
+   */
+  get internal(): InternalCall | undefined {
+    return this.core.internal;
+  }
+
+  /**
+   * Makes a model call of this layer's own (a summary, a classification), kept apart from the
+   * caller's: it runs `options.executor` (by default this pipeline's executor, without its layers)
+   * in generate mode, tagged with an `InternalCall` (`ctx.internal` in a pipeline that runs it,
+   * `internal` on its events), so it never enters the caller's stream, transcript or events, is
+   * charged to its own `budgetKey`, and is traced as a child of the span active when it is made.
+   * It follows `ctx.signal`. Internal calls nest at most 4 deep.
+   *
+   * @example
+   * const summary = await ctx.callModel(
+   *   { model: 'gpt-5-mini', messages: [{ role: 'user', content: `Summarise:\n${text}` }] },
+   *   { purpose: 'summary' },
+   * );
+   */
+  async callModel(request: ReadonlyModelRequest, options: CallModelOptions = {}): Promise<ModelResponse> {
+    const where = `ctx.callModel() in \`${this.layer}\``;
+    checkKeys(where, options, CALL_MODEL_KEYS);
+    const core = this.core;
+    const executor = options.executor ?? core.settings.executor;
+    assertExecutor(executor, where);
+    checkString(where, 'purpose', options.purpose, { optional: true });
+    checkString(where, 'budgetKey', options.budgetKey, { optional: true });
+    const own = options.signal;
+    if (own !== undefined && !(own instanceof AbortSignal)) {
+      throw new TypeError(`${where}: expected \`signal\` to be an AbortSignal, got ${describeValue(own)}.`);
+    }
+    const depth = (core.internal?.depth ?? 0) + 1;
+    if (depth > MAX_INTERNAL_DEPTH) {
+      throw new MiddlewareError(
+        this.layer,
+        `\`${this.layer}\` made an internal call ${depth} levels deep (at most ${MAX_INTERNAL_DEPTH}): a layer that calls ctx.callModel() should let calls with ctx.internal set pass, or call an executor without itself.`,
+      );
+    }
+    const purpose = options.purpose ?? this.layer;
+    const run = core.run;
+    const internal: InternalCall = Object.freeze({
+      by: this.layer,
+      purpose,
+      parentCallId: core.id,
+      runId: run?.runId,
+      turn: run?.turn,
+      budgetKey: options.budgetKey ?? `internal:${purpose}`,
+      depth,
+    });
+    if (core.settings.validate) validateRequest(request, this.layer);
+    const link = own ? linkSignals(core.signal, own) : undefined;
+    try {
+      const signal = link ? link.signal : core.signal;
+      signal.throwIfAborted();
+      // No `run`: the internal call cannot read or edit the caller's transcript, nor count as its traffic.
+      const response = await executor.generate(request, { signal, parentId: core.id, internal });
+      if (core.settings.validate) validateResponse(response, this.layer);
+      return response;
+    } finally {
+      link?.dispose();
+    }
+  }
+
   /** Per-call state shared by all layers; typed through the `CallState` interface. */
   get state(): CallState {
     return (this.core.state ??= {});

@@ -2,7 +2,14 @@ import type { CallCore, CoreSettings, LayerHooks } from './call-core.js';
 import type { RunContext } from './context.js';
 import { MiddlewareError, toError, unwrapAbort } from './errors.js';
 import type { EventHub } from './events.js';
-import type { ExecuteOptions, Executor, ExecutorAttempt, ExecutorHooks, ReadonlyModelRequest } from './executor.js';
+import type {
+  ExecuteOptions,
+  Executor,
+  ExecutorAttempt,
+  ExecutorHooks,
+  InternalCall,
+  ReadonlyModelRequest,
+} from './executor.js';
 import { hookedParts } from './executor-hooks.js';
 import type { ModelResponse, StreamPart } from './messages.js';
 import { ResponseAssembler, closable, discardStream, executorStream } from './stream.js';
@@ -19,7 +26,9 @@ export interface CallEnv {
 
 /** The fields every lifecycle event of a call carries. */
 export function eventBase(core: CallCore) {
-  return { callId: core.id, parentId: core.parentId, mode: core.mode, model: core.model };
+  const base = { callId: core.id, parentId: core.parentId, mode: core.mode, model: core.model };
+  // Only when set: the user's traffic keeps its events' shape.
+  return core.internal ? { ...base, internal: core.internal } : base;
 }
 
 export function emitRequested(events: EventHub, core: CallCore): void {
@@ -300,5 +309,8 @@ class DispatchOptions implements ExecuteOptions {
   }
   get run(): RunContext | undefined {
     return this.#core.run;
+  }
+  get internal(): InternalCall | undefined {
+    return this.#core.internal;
   }
 }

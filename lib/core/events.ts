@@ -1,4 +1,4 @@
-import type { ReadonlyModelRequest } from './executor.js';
+import type { InternalCall, ReadonlyModelRequest } from './executor.js';
 import type { ModelResponse, StreamPart } from './messages.js';
 import { describeValue } from '../internal/options.js';
 
@@ -13,6 +13,8 @@ interface EventBase {
   readonly parentId: string | undefined;
   readonly mode: 'generate' | 'stream';
   readonly model: EffectiveModel;
+  /** Present when a layer made this call for itself (`ctx.callModel()`): not the caller's traffic. */
+  readonly internal?: InternalCall;
 }
 
 /** Lifecycle of one call: `requested → dispatched (once per attempt) → completed | failed`, plus `chunk`. */

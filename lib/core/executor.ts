@@ -28,6 +28,12 @@ export interface ExecuteOptions {
    * `streamWithHooks` to call them in order.
    */
   readonly hooks?: ExecutorHooks | undefined;
+  /**
+   * Set when a layer made this call for itself with `ctx.callModel()` (a summary, a judge): not the
+   * caller's traffic. A pipeline receiving it shows it to its layers as `ctx.internal` and on its
+   * events, and passes it on to its own executor.
+   */
+  readonly internal?: InternalCall | undefined;
 }
 
 /** An attempt of an executor that chose its model: `request.model` is the model chosen. */
@@ -81,6 +87,31 @@ export interface ExecutorCapabilities {
    * `validateOutput()` describes the schema in the prompt instead. @default undefined
    */
   readonly responseFormat?: 'schema' | 'json' | undefined;
+}
+
+/**
+ * Marks a model call a layer made for itself (`ctx.callModel()`), apart from the caller's traffic:
+ * it never enters the caller's stream, transcript or lifecycle events, and it carries its own budget
+ * key. Layers see it as `ctx.internal`, events as `event.internal`, tracing as span attributes.
+ */
+export interface InternalCall {
+  /** The layer that made the call, e.g. `summarize`. */
+  readonly by: string;
+  /** What the call is for, e.g. `summary`. @default the layer's name */
+  readonly purpose: string;
+  /** The id of the call during which the layer made it. */
+  readonly parentCallId: string;
+  /** The run of that call, when there is one. */
+  readonly runId: string | undefined;
+  /** The turn of that call, when there is one. */
+  readonly turn: number | undefined;
+  /**
+   * The key a usage or budget layer should charge this call to, apart from the user's traffic.
+   * @default `internal:<purpose>`
+   */
+  readonly budgetKey: string;
+  /** 1 for a call made during a user call, 2 for one made during an internal call, and so on (at most 4). */
+  readonly depth: number;
 }
 
 /**

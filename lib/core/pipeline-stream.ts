@@ -42,6 +42,7 @@ export async function* streamCall(
   core.reportModel = options?.reportModel?.bind(options);
   core.hooks = options?.hooks;
   if (env.executor.capabilities) core.capabilities = env.executor.capabilities;
+  core.internal = options?.internal;
   const started = env.events.count > 0 ? performance.now() : 0;
   emitRequested(env.events, core);
   let iterator: AsyncIterator<StreamPart> | undefined;

@@ -141,6 +141,7 @@ class PipelineImpl implements Pipeline {
       inspect: options.inspect ?? false,
       strict: options.strict ?? false,
       events: this.#events,
+      executor: this.#executor,
     };
     this.#env = {
       settings: this.#settings,
@@ -250,6 +251,7 @@ class PipelineImpl implements Pipeline {
     core.reportModel = options?.reportModel?.bind(options);
     core.hooks = options?.hooks;
     if (this.#executor.capabilities) core.capabilities = this.#executor.capabilities;
+    core.internal = options?.internal;
     const started = this.#events.count > 0 ? performance.now() : 0;
     emitRequested(this.#events, core);
     try {
