@@ -139,6 +139,19 @@ export { StoreError } from './stores/errors.js';
 export type { StoreOperation } from './stores/errors.js';
 export { memoryStore } from './stores/memory.js';
 export { redisStore } from './stores/redis.js';
-export type { Store, StoreCallOptions, StoreTtlOptions, TakeOptions, TakeResult } from './stores/store.js';
+export { isLedgerStore } from './stores/store.js';
+export type {
+  LedgerAmounts,
+  LedgerStore,
+  ReserveOptions,
+  ReserveResult,
+  SettleOptions,
+  SettleResult,
+  Store,
+  StoreCallOptions,
+  StoreTtlOptions,
+  TakeOptions,
+  TakeResult,
+} from './stores/store.js';
 export type { MemoryStore, MemoryStoreOptions } from './stores/memory.js';
 export type { RedisClientLike, RedisStoreOptions } from './stores/redis.js';
