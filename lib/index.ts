@@ -40,7 +40,7 @@ export { pipeline } from './core/pipeline.js';
 export { runAgent } from './agent/agent.js';
 export { streamAgent } from './agent/stream.js';
 export type { AgentStream } from './agent/stream.js';
-export { AgentError, BudgetExceededError } from './core/errors.js';
+export { AgentError, BudgetExceededError, CircuitOpenError } from './core/errors.js';
 export { hasToolCall, stepCountIs } from './agent/stop.js';
 export type { ToolContext } from './agent/tool-context.js';
 export { tool } from './agent/tools.js';

@@ -24,10 +24,12 @@ export type { AuditLogOptions, AuditRecord, AuditSink, WritableLike } from './au
 export type { Route, RouteFunction, RouterOptions } from './router.js';
 export type { TracingOptions } from './tracing.js';
 export type { CallUsage, ModelPrice, UsageBudget, UsageOptions, UsageReport, UsageTotals } from './usage.js';
+export { budget } from './budget.js';
 export { callLimit } from './call-limit.js';
 export { guard } from './guard.js';
 export { redactPii } from './redact-pii/index.js';
 export { validateOutput } from './validate-output.js';
+export type { BudgetEstimate, BudgetLimit, BudgetOptions } from './budget.js';
 export type { CallLimitOptions } from './call-limit.js';
 export type {
   GuardBlock,
@@ -51,6 +53,7 @@ export type { RepairInfo, ValidateOutputMiddleware, ValidateOutputOptions } from
 // with "call it: retry()". Marked here, where the public entry point is assembled, once.
 import { defineMiddlewareFactory } from '../lib/core/compose.js';
 import { auditLog as auditLogFactory } from './audit-log.js';
+import { budget as budgetFactory } from './budget.js';
 import { cache as cacheFactory } from './cache.js';
 import { callLimit as callLimitFactory } from './call-limit.js';
 import { compactToolResults as compactToolResultsFactory } from './compact-tool-results.js';
@@ -70,6 +73,7 @@ import { validateOutput as validateOutputFactory } from './validate-output.js';
 
 for (const factory of [
   auditLogFactory,
+  budgetFactory,
   cacheFactory,
   callLimitFactory,
   compactToolResultsFactory,

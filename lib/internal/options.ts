@@ -146,3 +146,12 @@ export function checkOneOf<const T extends string>(
   if (value === undefined && rule.optional) return;
   if (!(choices as readonly unknown[]).includes(value)) failOption(where, option, listChoices(choices), value);
 }
+
+/** Rejects an option key the factory does not know (a typo such as `windowMS` would otherwise be ignored). */
+export function checkKnownOptions(where: string, options: object, known: readonly string[]): void {
+  for (const option of Object.keys(options)) {
+    if (!known.includes(option)) {
+      throw new TypeError(`${where}: unknown option ${describeValue(option)}. Known options: ${known.join(', ')}.`);
+    }
+  }
+}
