@@ -13,10 +13,10 @@ import {
   checkString,
   describeValue,
 } from '../lib/internal/options.js';
-import { abortable, forwardAbort, setLongTimeout } from '../lib/internal/signals.js';
 import { StoreError } from '../lib/stores/errors.js';
 import { type LedgerAmounts, type LedgerStore, type Store, isLedgerStore } from '../lib/stores/store.js';
 import type { StoreFailurePolicy } from './rate-limit.js';
+import { storeCall } from './store-call.js';
 import type { ModelPrice } from './usage.js';
 
 /** The limits of one budget key; give at least one. */
@@ -187,31 +187,13 @@ export function budget(options: BudgetOptions): Middleware {
     return amountsOf(total, cost(ctx.model.resolved, input, cached, output));
   }
 
-  /** One store phase, bounded by storeTimeoutMs and (for reserve) the call's signal. */
-  async function bounded<T>(
+  function bounded<T>(
     operation: 'reserve' | 'settle',
     id: string,
     run: (signal: AbortSignal) => Promise<T>,
     outer?: AbortSignal,
   ): Promise<T> {
-    outer?.throwIfAborted();
-    const controller = new AbortController();
-    // Built here, not in the timer, so its stack points at the call.
-    const timeout = new StoreError({
-      store: store.name,
-      operation,
-      key: id,
-      message: `${name}: the store \`${store.name}\` did not answer ${operation}() within ${storeTimeoutMs} ms (storeTimeoutMs). Check that it is reachable.`,
-    });
-    const cancelTimer = setLongTimeout(() => controller.abort(timeout), storeTimeoutMs);
-    const stopForwarding = outer ? forwardAbort(outer, controller) : undefined;
-    try {
-      // Raced: a custom store may ignore the signal and never answer.
-      return await abortable(run(controller.signal), controller.signal);
-    } finally {
-      cancelTimer();
-      stopForwarding?.();
-    }
+    return storeCall(store, name, operation, id, storeTimeoutMs, run, outer);
   }
 
   return defineMiddleware({

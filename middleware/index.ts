@@ -26,11 +26,13 @@ export type { TracingOptions } from './tracing.js';
 export type { CallUsage, ModelPrice, UsageBudget, UsageOptions, UsageReport, UsageTotals } from './usage.js';
 export { budget } from './budget.js';
 export { callLimit } from './call-limit.js';
+export { circuitBreaker } from './circuit-breaker.js';
 export { guard } from './guard.js';
 export { redactPii } from './redact-pii/index.js';
 export { validateOutput } from './validate-output.js';
 export type { BudgetEstimate, BudgetLimit, BudgetOptions } from './budget.js';
 export type { CallLimitOptions } from './call-limit.js';
+export type { CircuitBreakerMiddleware, CircuitBreakerOptions, CircuitState } from './circuit-breaker.js';
 export type {
   GuardBlock,
   GuardInputCheck,
@@ -56,6 +58,7 @@ import { auditLog as auditLogFactory } from './audit-log.js';
 import { budget as budgetFactory } from './budget.js';
 import { cache as cacheFactory } from './cache.js';
 import { callLimit as callLimitFactory } from './call-limit.js';
+import { circuitBreaker as circuitBreakerFactory } from './circuit-breaker.js';
 import { compactToolResults as compactToolResultsFactory } from './compact-tool-results.js';
 import { fallback as fallbackFactory } from './fallback.js';
 import { guard as guardFactory } from './guard.js';
@@ -76,6 +79,7 @@ for (const factory of [
   budgetFactory,
   cacheFactory,
   callLimitFactory,
+  circuitBreakerFactory,
   compactToolResultsFactory,
   fallbackFactory,
   guardFactory,
