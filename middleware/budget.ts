@@ -156,11 +156,13 @@ export function budget(options: BudgetOptions): Middleware {
   const limits: Record<string, number> = {};
   if (limit.tokens !== undefined) limits.tokens = limit.tokens;
   if (limit.costUsd !== undefined) limits.nanoUsd = Math.floor(limit.costUsd * NANO);
+  Object.freeze(limits);
 
   function amountsOf(tokens: number, costUsd: number | undefined): LedgerAmounts {
     const amounts: Record<string, number> = { tokens: Math.max(0, Math.ceil(tokens)) };
     if (limits.nanoUsd !== undefined) amounts.nanoUsd = Math.max(0, Math.ceil((costUsd ?? 0) * NANO));
-    return amounts;
+    // Frozen: the store checks a frozen object once, and settle() reuses the reserved one.
+    return Object.freeze(amounts);
   }
 
   async function defaultEstimate(ctx: Context): Promise<BudgetEstimate> {
@@ -190,7 +192,7 @@ export function budget(options: BudgetOptions): Middleware {
   function bounded<T>(
     operation: 'reserve' | 'settle',
     id: string,
-    run: (signal: AbortSignal) => Promise<T>,
+    run: (signal: AbortSignal | undefined) => Promise<T>,
     outer?: AbortSignal,
   ): Promise<T> {
     return storeCall(store, name, operation, id, storeTimeoutMs, run, outer);
@@ -221,7 +223,7 @@ export function budget(options: BudgetOptions): Middleware {
           'reserve',
           id,
           (signal) => (reservation = ledgers.reserve(id, { amounts: reserved, limits, signal, ...ttl })),
-          ctx.signal,
+          ctx.signalIfAny,
         );
       } catch (error) {
         // A reservation that lands after we stopped waiting would hold budget for nothing: give it back.
@@ -230,7 +232,7 @@ export function budget(options: BudgetOptions): Middleware {
             late.allowed ? ledgers.settle(id, { reserved, actual: zero(reserved) }) : undefined,
           )
           .catch(() => {});
-        if (ctx.signal.aborted || !StoreError.isInstance(error) || !error.retryable) throw error;
+        if (ctx.signalIfAny?.aborted || !StoreError.isInstance(error) || !error.retryable) throw error;
         const policy = typeof onStoreError === 'function' ? onStoreError(error, ctx) : onStoreError;
         if (policy === 'fail-open') return next();
         throw error;
@@ -287,5 +289,5 @@ export function budget(options: BudgetOptions): Middleware {
 function zero(amounts: LedgerAmounts): LedgerAmounts {
   const none: Record<string, number> = {};
   for (const name of Object.keys(amounts)) none[name] = 0;
-  return none;
+  return Object.freeze(none);
 }

@@ -132,7 +132,7 @@ export function circuitBreaker(options: CircuitBreakerOptions = {}): CircuitBrea
   function call<T>(
     op: 'get' | 'set' | 'delete' | 'increment',
     key: string,
-    run: (s: AbortSignal) => Promise<T>,
+    run: (s: AbortSignal | undefined) => Promise<T>,
     outer?: AbortSignal,
   ) {
     return storeCall(store, name, op, key, storeTimeoutMs, run, outer);
@@ -145,7 +145,7 @@ export function circuitBreaker(options: CircuitBreakerOptions = {}): CircuitBrea
   }
 
   /** Whether the call may go (and whether as the probe), or the error refusing it. */
-  async function admit(model: string, signal: AbortSignal): Promise<Admission> {
+  async function admit(model: string, signal: AbortSignal | undefined): Promise<Admission> {
     const since = await openedAt(model, signal);
     if (since === undefined) return { probe: false };
     const at = now();
@@ -203,9 +203,9 @@ export function circuitBreaker(options: CircuitBreakerOptions = {}): CircuitBrea
       const model = ctx.request.model;
       let admission: Admission;
       try {
-        admission = await admit(model, ctx.signal);
+        admission = await admit(model, ctx.signalIfAny);
       } catch (error) {
-        if (ctx.signal.aborted || !StoreError.isInstance(error) || !error.retryable) throw error;
+        if (ctx.signalIfAny?.aborted || !StoreError.isInstance(error) || !error.retryable) throw error;
         const policy = typeof onStoreError === 'function' ? onStoreError(error, ctx) : onStoreError;
         if (policy === 'fail-closed') throw error;
         admission = { probe: false };
@@ -215,7 +215,7 @@ export function circuitBreaker(options: CircuitBreakerOptions = {}): CircuitBrea
       try {
         await next();
       } catch (error) {
-        if (!ctx.signal.aborted && shouldCount(error, model, ctx)) await quietly(failed(model, probe));
+        if (!ctx.signalIfAny?.aborted && shouldCount(error, model, ctx)) await quietly(failed(model, probe));
         else if (probe) await quietly(releaseProbe(model));
         throw error;
       }

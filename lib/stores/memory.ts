@@ -38,7 +38,7 @@ export interface MemoryStore extends LedgerStore {
 type Entry =
   | { kind: 'value'; value: string; expiresAt: number | undefined }
   | { kind: 'bucket'; level: number; at: number; expiresAt: number | undefined }
-  | { kind: 'ledger'; counts: Record<string, number>; expiresAt: number | undefined };
+  | { kind: 'ledger'; counts: Map<string, number>; expiresAt: number | undefined };
 
 /**
  * A `Store` in this process's memory: the default of every built-in that keeps state. TTLs follow
@@ -176,7 +176,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       let refusedBy: string | undefined;
       for (const name of names) {
         const limit = limits[name];
-        if (limit !== undefined && (counts?.[name] ?? 0) + (amounts[name] as number) > limit) {
+        if (limit !== undefined && (counts?.get(name) ?? 0) + (amounts[name] as number) > limit) {
           refusedBy = name;
           break;
         }
@@ -185,12 +185,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         if (entry === undefined) {
           entry = {
             kind: 'ledger',
-            counts: Object.create(null),
+            counts: new Map(),
             expiresAt: ttlMs === undefined ? undefined : at + ttlMs,
           };
           write(k, entry, at);
         }
-        for (const name of names) entry.counts[name] = (entry.counts[name] ?? 0) + (amounts[name] as number);
+        for (const name of names) entry.counts.set(name, (entry.counts.get(name) ?? 0) + (amounts[name] as number));
       }
       return { allowed: refusedBy === undefined, used: pick(names, entry?.counts), refusedBy };
     },
@@ -203,16 +203,16 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       if (entry.kind !== 'ledger') throw wrongType('settle()', key, entry);
       const { reserved, actual } = options;
       for (const name of names) {
-        entry.counts[name] = (entry.counts[name] ?? 0) + (actual[name] ?? 0) - (reserved[name] as number);
+        entry.counts.set(name, (entry.counts.get(name) ?? 0) + (actual[name] ?? 0) - (reserved[name] as number));
       }
       return { applied: true, used: pick(names, entry.counts) };
     },
   };
 }
 
-function pick(names: readonly string[], counts: Record<string, number> | undefined): LedgerAmounts {
+function pick(names: readonly string[], counts: Map<string, number> | undefined): LedgerAmounts {
   const used: Record<string, number> = {};
-  for (const name of names) used[name] = counts?.[name] ?? 0;
+  for (const name of names) used[name] = counts?.get(name) ?? 0;
   return used;
 }
 
