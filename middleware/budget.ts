@@ -153,6 +153,7 @@ export function budget(options: BudgetOptions): Middleware {
     );
   }
   const priceOf = new Map(Object.entries(prices));
+  const unpriced = new Set<string>();
   const limits: Record<string, number> = {};
   if (limit.tokens !== undefined) limits.tokens = limit.tokens;
   if (limit.costUsd !== undefined) limits.nanoUsd = Math.floor(limit.costUsd * NANO);
@@ -173,7 +174,17 @@ export function budget(options: BudgetOptions): Middleware {
 
   function cost(model: string, input: number, cached: number, output: number): number | undefined {
     const price = priceOf.get(model);
-    if (!price) return undefined;
+    if (!price) {
+      if (limit.costUsd !== undefined && !unpriced.has(model)) {
+        // A silent $0 would let an unpriced model spend past the cost limit.
+        unpriced.add(model);
+        process.emitWarning(
+          `${name}: no price for model \`${model}\`, so its calls count as $0 towards limit.costUsd. Add it to \`prices\`.`,
+          { code: 'MODELWARE_BUDGET_UNPRICED' },
+        );
+      }
+      return undefined;
+    }
     const cachedRate = price.cachedInputPerMillion ?? price.inputPerMillion;
     return ((input - cached) * price.inputPerMillion + cached * cachedRate + output * price.outputPerMillion) / 1e6;
   }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import { BudgetExceededError, type ModelRequest, StoreError, pipeline } from 'modelware';
 import { budget } from 'modelware/middleware';
 import { scriptedExecutor } from 'modelware/testing';
@@ -162,6 +162,21 @@ describe('budget()', () => {
     assert.equal(error.limit, 'costUsd');
     assert.equal(error.budget, 0.1);
     assert.ok(Math.abs(error.counted - 0.12) < 1e-9);
+  });
+
+  it('warns once per model when a cost limit meets a model without a price', async () => {
+    const warn = mock.method(process, 'emitWarning', () => {});
+    try {
+      const app = pipeline(spending(10)).use(
+        budget({ store: memoryStore(), limit: { costUsd: 1 }, key: () => 'k', tokenizer: (t) => t.length }),
+      );
+      await app.generate(BASE_REQUEST);
+      await app.generate(BASE_REQUEST);
+      assert.equal(warn.mock.callCount(), 1);
+      assert.match(String(warn.mock.calls[0]?.arguments[0]), /no price for model `test-model`/);
+    } finally {
+      warn.mock.restore();
+    }
   });
 
   it('with windowMs, each window has a fresh ledger (fake clock)', async () => {
