@@ -140,6 +140,12 @@ export const EXPECTED: Record<string, readonly string[]> = {
   'examples/cache.ts': [
     'miss → Paris.\nhit  → Paris.\nmiss → Paris, for globex.\nhit  → (streamed)\nstream replayed: Paris.\nmiss → Still Paris.\nmodel calls: 3',
   ],
+  'examples/fleet-budget.ts': [
+    'acme call 1: answered by backup-model',
+    'acme call 4: refused before it was sent (BUDGET_EXCEEDED, 1110 of 1000 tokens)',
+    'requests that reached flaky-model: 1',
+    'globex: answered by backup-model (its own budget)',
+  ],
   'examples/rate-limit.ts': [
     'acme: call 2 done\nacme: over the limit, waiting for the bucket\nacme: call 3 done',
     'globex: call 1 done (its own bucket)',

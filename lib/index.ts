@@ -89,7 +89,7 @@ export type { JsonResponseFormatOptions } from './core/response-format.js';
 export { runAgent } from './agent/agent.js';
 export { streamAgent } from './agent/stream.js';
 export type { AgentStream } from './agent/stream.js';
-export { AgentError, BudgetExceededError } from './core/errors.js';
+export { AgentError, BudgetExceededError, CircuitOpenError } from './core/errors.js';
 export { hasToolCall, stepCountIs } from './agent/stop.js';
 export { ResumeError, SnapshotError } from './core/errors.js';
 export { RUN_SNAPSHOT_VERSION, RunSnapshotSchema, loadRunSnapshot } from './agent/snapshot.js';
@@ -222,13 +222,26 @@ export type {
 } from './plugins/plugins.js';
 export type { DispatchOptions, PluginManagerOptions } from './plugins/manager.js';
 export type { PluginEvent } from './plugins/events.js';
-export type { BreakerState } from './plugins/plugin-policy.js';
+export type { BreakerState, BreakerStateStore } from './plugins/plugin-policy.js';
 export type { PluginFactories, PluginFactory } from './plugins/config.js';
 export { StoreError } from './stores/errors.js';
 export type { StoreOperation } from './stores/errors.js';
 export { memoryStore } from './stores/memory.js';
 export { redisStore } from './stores/redis.js';
-export type { Store, StoreCallOptions, StoreTtlOptions, TakeOptions, TakeResult } from './stores/store.js';
+export { isLedgerStore } from './stores/store.js';
+export type {
+  LedgerAmounts,
+  LedgerStore,
+  ReserveOptions,
+  ReserveResult,
+  SettleOptions,
+  SettleResult,
+  Store,
+  StoreCallOptions,
+  StoreTtlOptions,
+  TakeOptions,
+  TakeResult,
+} from './stores/store.js';
 export type { MemoryStore, MemoryStoreOptions } from './stores/memory.js';
 export type { RedisClientLike, RedisStoreOptions } from './stores/redis.js';
 export { generateObject, streamObject } from './core/object.js';

@@ -1,6 +1,6 @@
 import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import type { Context } from '../lib/core/context.js';
-import { RetryError, isRetryable } from '../lib/core/errors.js';
+import { CircuitOpenError, RetryError, isRetryable } from '../lib/core/errors.js';
 import { message } from './retry.js';
 
 export interface FallbackOptions {
@@ -8,7 +8,8 @@ export interface FallbackOptions {
   readonly models: readonly string[];
   /**
    * Whether to try the next model after this error. By default the same rule as `retry()`:
-   * provider failures yes; invalid requests, policy violations and aborts no.
+   * provider failures yes; invalid requests, policy violations and aborts no; and yes for a
+   * `CircuitOpenError` (a `circuitBreaker()` inside refused the model without sending the call).
    */
   readonly shouldFallback?: ((error: unknown, model: string, ctx: Context) => boolean) | undefined;
   /** Called when switching from a failed model to the next one. */
@@ -39,9 +40,13 @@ export function fallback(options: FallbackOptions | readonly string[]): Middlewa
     );
   }
   // An inner retry() that gave up on this model is a reason to try the next one, if its last
-  // error was the kind worth another attempt.
+  // error was the kind worth another attempt; so is an open circuit (`circuitBreaker()` inside).
   const decide =
-    shouldFallback ?? ((error: unknown) => isRetryable(RetryError.isInstance(error) ? error.lastError : error));
+    shouldFallback ??
+    ((error: unknown) => {
+      const last = RetryError.isInstance(error) ? error.lastError : error;
+      return CircuitOpenError.isInstance(last) || isRetryable(last);
+    });
 
   return defineMiddleware({
     name: 'fallback',

@@ -24,13 +24,17 @@ export type { AuditLogOptions, AuditRecord, AuditSink, WritableLike } from './au
 export type { Route, RouteFunction, RouterOptions } from './router.js';
 export type { TracingOptions } from './tracing/index.js';
 export type { CallUsage, ModelPrice, UsageBudget, UsageOptions, UsageReport, UsageTotals } from './usage.js';
+export { budget } from './budget.js';
 export { callLimit } from './call-limit.js';
+export { circuitBreaker } from './circuit-breaker.js';
 export { guard } from './guard.js';
 export { redactPii } from './redact-pii/index.js';
 export { validateOutput } from './validate-output.js';
 export { callbackSink, fileSink, memorySink, recorder } from './recorder/index.js';
 export type { FileSink, FileSinkOptions, MemorySink, MemorySinkOptions, RecorderOptions } from './recorder/index.js';
+export type { BudgetEstimate, BudgetLimit, BudgetOptions } from './budget.js';
 export type { CallLimitOptions } from './call-limit.js';
+export type { CircuitBreakerMiddleware, CircuitBreakerOptions, CircuitState } from './circuit-breaker.js';
 export type {
   GuardBlock,
   GuardInputCheck,
@@ -61,8 +65,10 @@ export type { ToolTimeoutOptions } from './tool-timeout.js';
 // with "call it: retry()". Marked here, where the public entry point is assembled, once.
 import { defineMiddlewareFactory } from '../lib/core/compose.js';
 import { auditLog as auditLogFactory } from './audit-log.js';
+import { budget as budgetFactory } from './budget.js';
 import { cache as cacheFactory } from './cache.js';
 import { callLimit as callLimitFactory } from './call-limit.js';
+import { circuitBreaker as circuitBreakerFactory } from './circuit-breaker.js';
 import { compactToolResults as compactToolResultsFactory } from './compact-tool-results.js';
 import { fallback as fallbackFactory } from './fallback.js';
 import { guard as guardFactory } from './guard.js';
@@ -85,8 +91,10 @@ import { validateOutput as validateOutputFactory } from './validate-output.js';
 
 for (const factory of [
   auditLogFactory,
+  budgetFactory,
   cacheFactory,
   callLimitFactory,
+  circuitBreakerFactory,
   compactToolResultsFactory,
   fallbackFactory,
   guardFactory,

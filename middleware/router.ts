@@ -3,6 +3,7 @@ import type { Context } from '../lib/core/context.js';
 import { MiddlewareError } from '../lib/core/errors.js';
 import type { ReadonlyModelRequest } from '../lib/core/executor.js';
 import { describeValue } from '../lib/kit.js';
+import type { CircuitBreakerMiddleware } from './circuit-breaker.js';
 
 /** One rule: when `when` holds for the request, send it to `model`. */
 export interface Route {
@@ -21,6 +22,13 @@ export interface RouterOptions {
   readonly routes: readonly Route[] | RouteFunction;
   /** The model when no route matches. @default the model the request names */
   readonly default?: string | undefined;
+  /**
+   * A `circuitBreaker()` whose open circuits the rules route around: a rule whose model's circuit
+   * is open is skipped as if it did not match (a half-open one still matches, so its probe can
+   * go). Applies to a list of routes; a route function can ask `breaker.state(model)` itself.
+   * @default none
+   */
+  readonly breaker?: Pick<CircuitBreakerMiddleware, 'state'> | undefined;
 }
 
 /**
@@ -36,8 +44,11 @@ export interface RouterOptions {
  * }));
  */
 export function router(options: RouterOptions): Middleware {
-  const { routes, default: fallbackModel } = options ?? ({} as RouterOptions);
-  const pick = toPicker(routes);
+  const { routes, default: fallbackModel, breaker } = options ?? ({} as RouterOptions);
+  if (breaker !== undefined && typeof breaker?.state !== 'function') {
+    throw new TypeError(`router(): expected \`breaker\` to be a circuitBreaker(), got ${describeValue(breaker)}.`);
+  }
+  const pick = toPicker(routes, breaker);
   if (fallbackModel !== undefined && !isModelId(fallbackModel)) {
     throw new TypeError(
       `router(): expected \`default\` to be a non-empty model id string, got ${describeValue(fallbackModel)}. Omit it to keep the requested model when no route matches.`,
@@ -60,7 +71,7 @@ export function router(options: RouterOptions): Middleware {
   });
 }
 
-function toPicker(routes: RouterOptions['routes']): RouteFunction {
+function toPicker(routes: RouterOptions['routes'], breaker: RouterOptions['breaker']): RouteFunction {
   if (typeof routes === 'function') return routes;
   if (!Array.isArray(routes) || routes.length === 0) {
     throw new TypeError(
@@ -82,7 +93,11 @@ function toPicker(routes: RouterOptions['routes']): RouteFunction {
   // A copy, so a caller editing their array later cannot change a running router.
   const rules = [...routes];
   return async (request, ctx) => {
-    for (const rule of rules) if (await rule.when(request, ctx)) return rule.model;
+    for (const rule of rules) {
+      if (!(await rule.when(request, ctx))) continue;
+      if (breaker && (await breaker.state(rule.model, { signal: ctx.signal })) === 'open') continue;
+      return rule.model;
+    }
     return undefined;
   };
 }

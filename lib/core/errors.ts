@@ -297,23 +297,41 @@ export class AgentError extends ModelwareError {
 }
 const AGENT = defineMarker(AgentError, 'AgentError');
 
-/** A token budget cannot be met even after its strategy removed everything it may remove. */
+/**
+ * A budget refused a call before it was sent: `tokenBudget()` when the request cannot fit even after
+ * its strategy ran, `usage({ budget })` once a total is reached, `budget()` when the call's estimate
+ * would take a fleet-wide ledger past its limit.
+ */
 export class BudgetExceededError extends ModelwareError {
   override readonly name = 'BudgetExceededError';
-  /** The tokens the request may use: `maxInputTokens - reserveOutputTokens`. */
+  readonly code = 'BUDGET_EXCEEDED';
+  /** The limit: tokens (`costUsd` limits in US dollars). */
   readonly budget: number;
-  /** The tokens the request still needs after the strategy ran. */
+  /** What was counted against it, this call's estimate included for `budget()`. */
   readonly counted: number;
   /** The layer that enforced the budget. */
   readonly layer: string;
+  /** `budget()` only: which limit, `tokens` or `costUsd`. */
+  readonly limit: 'tokens' | 'costUsd' | undefined;
+  /** `budget()` only: the budget key, hashed (`sha256:` and 12 hex digits), never the key itself. */
+  readonly key: string | undefined;
   /** Retrying the same request cannot fit it. */
   readonly retryable = false;
 
-  constructor(init: { budget: number; counted: number; layer: string; message: string }) {
+  constructor(init: {
+    budget: number;
+    counted: number;
+    layer: string;
+    message: string;
+    limit?: 'tokens' | 'costUsd' | undefined;
+    key?: string | undefined;
+  }) {
     super(init.message);
     this.budget = init.budget;
     this.counted = init.counted;
     this.layer = init.layer;
+    this.limit = init.limit;
+    this.key = init.key;
   }
 
   static override isInstance(error: unknown): error is BudgetExceededError {
@@ -321,6 +339,36 @@ export class BudgetExceededError extends ModelwareError {
   }
 }
 const BUDGET = defineMarker(BudgetExceededError, 'BudgetExceededError');
+
+/**
+ * `circuitBreaker()` refused a call without sending it: the model failed `failureThreshold` times
+ * within the window, on any worker sharing the store, and its cool-down has not passed (or another
+ * worker's half-open probe is in flight). `fallback()` moves on to its next model; `retry()` does
+ * not retry it (`retryable` is false).
+ */
+export class CircuitOpenError extends ModelwareError {
+  override readonly name = 'CircuitOpenError';
+  readonly code = 'CIRCUIT_OPEN';
+  /** The model whose circuit is open. */
+  readonly model: string;
+  /** When the cool-down ends, in ms from now; 0 while another worker's probe is in flight. */
+  readonly retryAfterMs: number;
+  /** The layer that refused the call. */
+  readonly layer: string;
+  readonly retryable = false;
+
+  constructor(init: { model: string; retryAfterMs: number; layer: string; message: string }) {
+    super(init.message);
+    this.model = init.model;
+    this.retryAfterMs = init.retryAfterMs;
+    this.layer = init.layer;
+  }
+
+  static override isInstance(error: unknown): error is CircuitOpenError {
+    return hasMarker(error, CIRCUIT_OPEN);
+  }
+}
+const CIRCUIT_OPEN = defineMarker(CircuitOpenError, 'CircuitOpenError');
 
 /**
  * A rate limit refused a call: `rateLimit({ onLimited: 'reject' })` when the limit is reached, a

@@ -4,7 +4,7 @@ import { lookupHook } from './hook-points.js';
 import type { HookPoint } from './hooks.js';
 import { type PhaseHost, runPhases } from './dispatch.js';
 import { type PluginEvent, type PluginState, emitWarning, warn } from './events.js';
-import { type BreakerState, CircuitBreaker } from './plugin-policy.js';
+import { type BreakerState, type BreakerStateStore, CircuitBreaker } from './plugin-policy.js';
 import { PluginRegistry } from './registry.js';
 import { PluginRunner } from './runner.js';
 import { PluginScope } from './scope.js';
@@ -23,6 +23,14 @@ export interface PluginManagerOptions {
   readonly now?: () => number;
   /** Check each changed payload field against the hook's schema. @default true */
   readonly validate?: boolean;
+  /**
+   * Shares every plugin's circuit breaker through a store (`redisStore({ client })` for a fleet):
+   * failures are counted there, and a breaker one worker opens opens on the others from their
+   * next dispatch of that plugin (they read the store in the background, so `allow` stays
+   * synchronous). Half-open probes stay one per worker. Keys: `plugin-breaker:<plugin name>:…`.
+   * @default none: each manager's breakers are its own
+   */
+  readonly breakerStore?: BreakerStateStore | undefined;
 }
 
 export interface DispatchOptions {
@@ -51,13 +59,20 @@ export class PluginManager {
   readonly #background = new Set<Promise<unknown>>();
   readonly #host: PhaseHost;
   readonly #now: () => number;
+  readonly #breakerStore: BreakerStateStore | undefined;
   readonly #onEvent: (event: PluginEvent) => void;
 
   constructor(options: PluginManagerOptions = {}) {
-    const { plugins = [], onEvent = warn, now = Date.now, validate = true } = options;
+    const { plugins = [], onEvent = warn, now = Date.now, validate = true, breakerStore } = options;
     if (typeof onEvent !== 'function') throw new TypeError('PluginManager: expected `onEvent` to be a function.');
     if (typeof now !== 'function') throw new TypeError('PluginManager: expected `now` to be a function.');
+    if (breakerStore !== undefined && typeof breakerStore?.increment !== 'function') {
+      throw new TypeError(
+        'PluginManager: expected `breakerStore` to be a Store (memoryStore(), redisStore({ client })).',
+      );
+    }
     this.#now = now;
+    this.#breakerStore = breakerStore;
     this.#onEvent = onEvent;
     const runner = new PluginRunner({ validate, state: (p) => this.#state(p), emit: (e) => this.emit(e) });
     this.#host = {
@@ -203,8 +218,15 @@ export class PluginManager {
     let state = this.#states.get(plugin);
     if (!state) {
       const breaker = plugin.breaker
-        ? new CircuitBreaker(plugin.breaker, this.#now, (s) =>
-            this.emit({ type: 'breaker', plugin: plugin.name, state: s }),
+        ? new CircuitBreaker(
+            plugin.breaker,
+            this.#now,
+            (s) => this.emit({ type: 'breaker', plugin: plugin.name, state: s }),
+            this.#breakerStore && {
+              store: this.#breakerStore,
+              key: `plugin-breaker:${plugin.name}`,
+              track: (work) => void this.#track(work, `plugin \`${plugin.name}\` breaker store`).catch(() => {}),
+            },
           )
         : undefined;
       state = { disabled: false, breaker, ready: undefined, initError: undefined };

@@ -7,6 +7,24 @@ import { setLongTimeout } from '../internal/signals.js';
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
 /**
+ * The part of a `Store` that plugin breakers share their state through (`memoryStore()` and
+ * `redisStore()` fit; lib/plugins names no store, so the type is structural).
+ */
+export interface BreakerStateStore {
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string): Promise<void>;
+  delete(key: string): Promise<boolean>;
+  increment(key: string, by: number, options?: { readonly ttlMs?: number | undefined }): Promise<number>;
+}
+
+/** @internal How one breaker shares its state: the store, its key, and where its async writes go. */
+export interface SharedBreaker {
+  readonly store: BreakerStateStore;
+  readonly key: string;
+  readonly track: (work: Promise<unknown>) => void;
+}
+
+/**
  * Counts a plugin's failures in a sliding window. `failures` within `windowMs` open it: the plugin
  * is not called. After `cooldownMs` one call is let through (half-open); its success closes the
  * breaker, its failure opens it again for another cool-down.
@@ -17,11 +35,46 @@ export class CircuitBreaker {
   #openedAt = 0;
   #probing = false;
 
+  #syncing = false;
+  // Bumped on every local change: a read that started before one is stale and is dropped.
+  #epoch = 0;
+
   constructor(
     readonly options: Required<BreakerOptions>,
     private readonly now: () => number,
     private readonly onChange: (state: BreakerState) => void,
+    private readonly shared?: SharedBreaker | undefined,
   ) {}
+
+  /**
+   * Shared: reads the fleet's open mark in the background (one read in flight at a time), so a
+   * breaker another worker opened opens here from the next dispatch on, and one whose probe
+   * closed it elsewhere closes here. `allow()` stays synchronous: it decides on the last read.
+   */
+  #sync(): void {
+    const shared = this.shared;
+    if (!shared || this.#syncing) return;
+    this.#syncing = true;
+    const epoch = this.#epoch;
+    shared.track(
+      shared.store
+        .get(`${shared.key}:open`)
+        .then((value) => {
+          if (epoch !== this.#epoch) return;
+          if (value !== undefined && this.#state === 'closed') {
+            this.#openedAt = Number(value);
+            this.#failures = [];
+            this.#set('open');
+          } else if (value === undefined && this.#state === 'open') {
+            this.#failures = [];
+            this.#set('closed');
+          }
+        })
+        .finally(() => {
+          this.#syncing = false;
+        }),
+    );
+  }
 
   get state(): BreakerState {
     return this.#state;
@@ -29,6 +82,7 @@ export class CircuitBreaker {
 
   /** Whether a call may go through now; moves an open breaker to half-open after the cool-down. */
   allow(): boolean {
+    this.#sync();
     if (this.#state === 'closed') return true;
     if (this.#state === 'open') {
       if (this.now() - this.#openedAt < this.options.cooldownMs) return false;
@@ -43,6 +97,7 @@ export class CircuitBreaker {
     if (this.#state === 'half-open') {
       this.#probing = false;
       this.#failures = [];
+      this.#unpublish();
       this.#set('closed');
     }
   }
@@ -55,6 +110,19 @@ export class CircuitBreaker {
       return;
     }
     if (this.#state === 'open') return;
+    const shared = this.shared;
+    if (shared) {
+      // Counted in the store, in fixed windows: the fleet's failures open it, here and (through
+      // the open mark) everywhere.
+      const { windowMs, failures } = this.options;
+      const key = `${shared.key}:fail:${Math.floor(now / windowMs)}`;
+      shared.track(
+        shared.store.increment(key, 1, { ttlMs: windowMs * 2 }).then((count) => {
+          if (count >= failures && this.#state === 'closed') this.#open(now);
+        }),
+      );
+      return;
+    }
     const since = now - this.options.windowMs;
     this.#failures = this.#failures.filter((t) => t > since);
     this.#failures.push(now);
@@ -70,16 +138,23 @@ export class CircuitBreaker {
   reset(): void {
     this.#failures = [];
     this.#probing = false;
+    this.#unpublish();
     if (this.#state !== 'closed') this.#set('closed');
   }
 
   #open(now: number): void {
     this.#openedAt = now;
     this.#failures = [];
+    if (this.shared) this.shared.track(this.shared.store.set(`${this.shared.key}:open`, String(now)));
     this.#set('open');
   }
 
+  #unpublish(): void {
+    if (this.shared) this.shared.track(this.shared.store.delete(`${this.shared.key}:open`));
+  }
+
   #set(state: BreakerState): void {
+    this.#epoch++;
     this.#state = state;
     this.onChange(state);
   }

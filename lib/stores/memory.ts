@@ -1,12 +1,19 @@
 import {
   DEFAULT_PREFIX,
-  type Store,
+  type LedgerAmounts,
+  type LedgerStore,
+  type ReserveOptions,
+  type ReserveResult,
+  type SettleOptions,
+  type SettleResult,
   type StoreCallOptions,
   type StoreTtlOptions,
   type TakeOptions,
   type TakeResult,
   checkIncrement,
   checkKey,
+  checkReserve,
+  checkSettle,
   checkTake,
   checkTtl,
 } from './store.js';
@@ -24,13 +31,14 @@ export interface MemoryStoreOptions {
 }
 
 /** The in-process store; `size` counts the keys held, including expired ones not yet dropped. */
-export interface MemoryStore extends Store {
+export interface MemoryStore extends LedgerStore {
   readonly size: number;
 }
 
 type Entry =
   | { kind: 'value'; value: string; expiresAt: number | undefined }
-  | { kind: 'bucket'; level: number; at: number; expiresAt: number | undefined };
+  | { kind: 'bucket'; level: number; at: number; expiresAt: number | undefined }
+  | { kind: 'ledger'; counts: Map<string, number>; expiresAt: number | undefined };
 
 /**
  * A `Store` in this process's memory: the default of every built-in that keeps state. TTLs follow
@@ -81,7 +89,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   }
 
   function wrongType(where: string, key: string, entry: Entry): Error {
-    const holds = entry.kind === 'bucket' ? 'a rate-limit bucket' : 'a plain value';
+    const holds =
+      entry.kind === 'bucket' ? 'a rate-limit bucket' : entry.kind === 'ledger' ? 'a ledger' : 'a plain value';
     return new TypeError(`memoryStore ${where}: key \`${key}\` holds ${holds}; use another key.`);
   }
 
@@ -153,7 +162,58 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       else write(k, { kind: 'bucket', level, at: since, expiresAt: since + ttlMs }, at);
       return result;
     },
+    async reserve(key, options: ReserveOptions): Promise<ReserveResult> {
+      options?.signal?.throwIfAborted();
+      checkKey('memoryStore reserve()', key);
+      const names = checkReserve('memoryStore reserve()', options);
+      const ttlMs = checkTtl('memoryStore reserve()', options);
+      const k = prefix + key;
+      const at = now();
+      let entry = live(k, at);
+      if (entry !== undefined && entry.kind !== 'ledger') throw wrongType('reserve()', key, entry);
+      const { amounts, limits } = options;
+      const counts = entry?.counts;
+      let refusedBy: string | undefined;
+      for (const name of names) {
+        const limit = limits[name];
+        if (limit !== undefined && (counts?.get(name) ?? 0) + (amounts[name] as number) > limit) {
+          refusedBy = name;
+          break;
+        }
+      }
+      if (refusedBy === undefined) {
+        if (entry === undefined) {
+          entry = {
+            kind: 'ledger',
+            counts: new Map(),
+            expiresAt: ttlMs === undefined ? undefined : at + ttlMs,
+          };
+          write(k, entry, at);
+        }
+        for (const name of names) entry.counts.set(name, (entry.counts.get(name) ?? 0) + (amounts[name] as number));
+      }
+      return { allowed: refusedBy === undefined, used: pick(names, entry?.counts), refusedBy };
+    },
+    async settle(key, options: SettleOptions): Promise<SettleResult> {
+      options?.signal?.throwIfAborted();
+      checkKey('memoryStore settle()', key);
+      const names = checkSettle('memoryStore settle()', options);
+      const entry = live(prefix + key, now());
+      if (entry === undefined) return { applied: false, used: pick(names, undefined) };
+      if (entry.kind !== 'ledger') throw wrongType('settle()', key, entry);
+      const { reserved, actual } = options;
+      for (const name of names) {
+        entry.counts.set(name, (entry.counts.get(name) ?? 0) + (actual[name] ?? 0) - (reserved[name] as number));
+      }
+      return { applied: true, used: pick(names, entry.counts) };
+    },
   };
+}
+
+function pick(names: readonly string[], counts: Map<string, number> | undefined): LedgerAmounts {
+  const used: Record<string, number> = {};
+  for (const name of names) used[name] = counts?.get(name) ?? 0;
+  return used;
 }
 
 /**

@@ -2,13 +2,20 @@ import { createHash, randomBytes } from 'node:crypto';
 import { StoreError, type StoreOperation } from './errors.js';
 import {
   DEFAULT_PREFIX,
-  type Store,
+  type LedgerAmounts,
+  type LedgerStore,
+  type ReserveOptions,
+  type ReserveResult,
+  type SettleOptions,
+  type SettleResult,
   type StoreCallOptions,
   type StoreTtlOptions,
   type TakeOptions,
   type TakeResult,
   checkIncrement,
   checkKey,
+  checkReserve,
+  checkSettle,
   checkTake,
   checkTtl,
 } from './store.js';
@@ -97,9 +104,47 @@ end
 local reply = allowed .. ':' .. string.format('%.0f', math.floor(level / window)) .. ':' .. string.format('%.0f', retry)
 redis.call('SET', KEYS[2], reply, 'PX', ARGV[5])
 return reply`,
+  // A ledger is a hash of counters. ARGV: n, ttl ('' none), dedupe ttl, then name, amount, limit
+  // ('' none) per counter. Checks every limit first, so a refusal adds nothing.
+  reserve: `local seen = redis.call('GET', KEYS[2])
+if seen then return seen end
+local n = tonumber(ARGV[1])
+local used = {}
+local refused = ''
+for i = 0, n - 1 do
+  local u = tonumber(redis.call('HGET', KEYS[1], ARGV[4 + i * 3]) or '0')
+  used[i + 1] = u
+  local limit = ARGV[6 + i * 3]
+  if refused == '' and limit ~= '' and u + tonumber(ARGV[5 + i * 3]) > tonumber(limit) then refused = ARGV[4 + i * 3] end
+end
+if refused == '' then
+  local fresh = redis.call('EXISTS', KEYS[1]) == 0
+  for i = 0, n - 1 do used[i + 1] = redis.call('HINCRBY', KEYS[1], ARGV[4 + i * 3], ARGV[5 + i * 3]) end
+  if fresh and ARGV[2] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+end
+local parts = {}
+for i = 1, n do parts[i] = string.format('%.0f', used[i]) end
+local reply = (refused == '' and '1' or '0') .. ':' .. refused .. ':' .. table.concat(parts, ',')
+redis.call('SET', KEYS[2], reply, 'PX', ARGV[3])
+return reply`,
+  // ARGV: n, dedupe ttl, then name, actual - reserved per counter. An expired ledger stays gone.
+  settle: `local seen = redis.call('GET', KEYS[2])
+if seen then return seen end
+local n = tonumber(ARGV[1])
+local applied = redis.call('EXISTS', KEYS[1])
+local parts = {}
+for i = 0, n - 1 do
+  local u = 0
+  if applied == 1 then u = redis.call('HINCRBY', KEYS[1], ARGV[3 + i * 2], ARGV[4 + i * 2]) end
+  parts[i + 1] = string.format('%.0f', u)
+end
+local reply = applied .. ':' .. table.concat(parts, ',')
+redis.call('SET', KEYS[2], reply, 'PX', ARGV[2])
+return reply`,
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
+const DEDUPED: ReadonlySet<ScriptName> = new Set(['increment', 'take', 'reserve', 'settle']);
 const SHAS = Object.fromEntries(
   Object.entries(SCRIPTS).map(([name, body]) => [name, createHash('sha1').update(body).digest('hex')]),
 ) as Record<ScriptName, string>;
@@ -114,7 +159,7 @@ const SHAS = Object.fromEntries(
  * import { Redis } from 'ioredis';
  * const store = redisStore({ client: new Redis(process.env.REDIS_URL), prefix: 'myapp:' });
  */
-export function redisStore(options: RedisStoreOptions): Store {
+export function redisStore(options: RedisStoreOptions): LedgerStore {
   const { client, prefix = DEFAULT_PREFIX, dedupeTtlMs = 60_000 } = options ?? ({} as RedisStoreOptions);
   if (
     typeof client !== 'object' ||
@@ -154,7 +199,7 @@ export function redisStore(options: RedisStoreOptions): Store {
   ): Promise<unknown> {
     signal?.throwIfAborted();
     const full = prefix + key;
-    const keys = name === 'increment' || name === 'take' ? [full, dedupeKey(full)] : [full];
+    const keys = DEDUPED.has(name) ? [full, dedupeKey(full)] : [full];
     const reply = send(name, keys, args).catch((error: unknown) => {
       throw storeError(name, key, error);
     });
@@ -207,7 +252,35 @@ export function redisStore(options: RedisStoreOptions): Store {
       const [allowed, remaining, retryAfterMs] = reply.split(':').map(Number) as [number, number, number];
       return { allowed: allowed === 1, remaining, retryAfterMs };
     },
+    async reserve(key, options: ReserveOptions): Promise<ReserveResult> {
+      checkKey('redisStore reserve()', key);
+      const names = checkReserve('redisStore reserve()', options);
+      const ttlMs = checkTtl('redisStore reserve()', options);
+      const args: (string | number)[] = [names.length, ttlMs ?? '', dedupeTtlMs];
+      for (const name of names) args.push(name, options.amounts[name] as number, options.limits[name] ?? '');
+      const reply = String(await run('reserve', key, options.signal, args));
+      const [allowed, refused, counts] = reply.split(':') as [string, string, string];
+      return { allowed: allowed === '1', used: zip(names, counts), refusedBy: refused === '' ? undefined : refused };
+    },
+    async settle(key, options: SettleOptions): Promise<SettleResult> {
+      checkKey('redisStore settle()', key);
+      const names = checkSettle('redisStore settle()', options);
+      const args: (string | number)[] = [names.length, dedupeTtlMs];
+      for (const name of names) args.push(name, (options.actual[name] ?? 0) - (options.reserved[name] as number));
+      const reply = String(await run('settle', key, options.signal, args));
+      const [applied, counts] = reply.split(':') as [string, string];
+      return { applied: applied === '1', used: zip(names, counts) };
+    },
   };
+}
+
+function zip(names: readonly string[], counts: string): LedgerAmounts {
+  const values = counts.split(',');
+  const used: Record<string, number> = {};
+  names.forEach((name, i) => {
+    used[name] = Number(values[i] ?? 0);
+  });
+  return used;
 }
 
 /**

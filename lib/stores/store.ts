@@ -120,3 +120,118 @@ export function checkTake(where: string, options: TakeOptions): void {
     throw new TypeError(`${where}: expected \`now\` to be a finite number of ms, got \`${String(now)}\`.`);
   }
 }
+
+/**
+ * A `Store` that also keeps ledgers: named integer counters under one key, reserved against limits
+ * and settled later, each step one atomic operation (one Lua script, one round trip, in Redis).
+ * `budget()` keeps a fleet's spend in one. `memoryStore()` and `redisStore()` are ledger stores;
+ * a custom `Store` may add `reserve` and `settle` to become one (check with `isLedgerStore`).
+ */
+export interface LedgerStore extends Store {
+  /**
+   * Adds every amount to its counter if, for each counter with a limit, `used + amount <= limit`;
+   * otherwise adds nothing. A missing ledger starts at 0 and gets `ttlMs`. Counted once per call,
+   * even when the client resends the command after a reconnect.
+   */
+  reserve(key: string, options: ReserveOptions): Promise<ReserveResult>;
+  /**
+   * Replaces a reservation by what was really used: adds `actual - reserved` to each counter
+   * (`actual` all 0 releases it). Does nothing when the ledger has expired since the reservation,
+   * so a late settle never charges the next window. Counted once per call.
+   */
+  settle(key: string, options: SettleOptions): Promise<SettleResult>;
+}
+
+/** Amounts per counter name: names of 1-32 letters, digits or `_`, values safe integers. */
+export type LedgerAmounts = Readonly<Record<string, number>>;
+
+export interface ReserveOptions extends StoreTtlOptions {
+  /** What to reserve per counter: non-negative safe integers, at most 8 counters. */
+  readonly amounts: LedgerAmounts;
+  /** The most each counter may hold once this reservation is added; a counter without one is unlimited. */
+  readonly limits: LedgerAmounts;
+}
+
+export interface ReserveResult {
+  /** Whether the amounts were added. */
+  readonly allowed: boolean;
+  /** The counters of `amounts` after this call (with the reservation when allowed). */
+  readonly used: LedgerAmounts;
+  /** When refused: the first counter that would have passed its limit. */
+  readonly refusedBy: string | undefined;
+}
+
+export interface SettleOptions extends StoreCallOptions {
+  /** What the reservation added (the `amounts` given to `reserve`). */
+  readonly reserved: LedgerAmounts;
+  /** What was really used, per counter of `reserved`: non-negative safe integers. */
+  readonly actual: LedgerAmounts;
+}
+
+export interface SettleResult {
+  /** `false` when the ledger had expired (nothing was changed). */
+  readonly applied: boolean;
+  /** The counters of `reserved` after this call (0 when not applied). */
+  readonly used: LedgerAmounts;
+}
+
+/** Whether a store keeps ledgers (`reserve` and `settle`), as `memoryStore()` and `redisStore()` do. */
+export function isLedgerStore(store: Store): store is LedgerStore {
+  const s = store as Partial<LedgerStore>;
+  return typeof s.reserve === 'function' && typeof s.settle === 'function';
+}
+
+const COUNTER_NAME = /^[A-Za-z0-9_]{1,32}$/;
+const KNOWN_NAMES = new Set<string>();
+
+// Frozen amounts already checked, with their names: a budget passes the same frozen limits on
+// every call, and settles with the frozen amounts it reserved, so each is checked once.
+const CHECKED = new WeakMap<object, string[]>();
+
+function checkAmounts(where: string, option: string, amounts: unknown, names?: readonly string[]): string[] {
+  if (typeof amounts !== 'object' || amounts === null || Array.isArray(amounts)) {
+    throw new TypeError(
+      `${where}: expected \`${option}\` to be an object of counter amounts, got \`${String(amounts)}\`.`,
+    );
+  }
+  const known = CHECKED.get(amounts);
+  if (known !== undefined && (names === undefined || known.every((name) => names.includes(name)))) return known;
+  const keys = Object.keys(amounts);
+  if (keys.length > 8) throw new TypeError(`${where}: \`${option}\` names ${keys.length} counters; at most 8.`);
+  for (const name of keys) {
+    // Names seen before skip the pattern: a budget reuses the same two names on every call.
+    if (!KNOWN_NAMES.has(name)) {
+      if (!COUNTER_NAME.test(name)) {
+        throw new TypeError(
+          `${where}: counter names are 1-32 letters, digits or \`_\`; \`${option}\` has one that is not.`,
+        );
+      }
+      if (KNOWN_NAMES.size < 256) KNOWN_NAMES.add(name);
+    }
+    const value = (amounts as Record<string, unknown>)[name];
+    if (!Number.isSafeInteger(value) || (value as number) < 0) {
+      throw new TypeError(
+        `${where}: expected \`${option}.${name}\` to be a non-negative safe integer, got \`${String(value)}\`.`,
+      );
+    }
+    if (names !== undefined && !names.includes(name)) {
+      throw new TypeError(`${where}: \`${option}.${name}\` is not one of the reserved counters (${names.join(', ')}).`);
+    }
+  }
+  if (Object.isFrozen(amounts)) CHECKED.set(amounts, keys);
+  return keys;
+}
+
+/** @internal Checks a reserve's options; resolves to the counter names, in order. */
+export function checkReserve(where: string, options: ReserveOptions): string[] {
+  const names = checkAmounts(where, 'amounts', options?.amounts);
+  checkAmounts(where, 'limits', options.limits, names);
+  return names;
+}
+
+/** @internal Checks a settle's options; resolves to the counter names, in order. */
+export function checkSettle(where: string, options: SettleOptions): string[] {
+  const names = checkAmounts(where, 'reserved', options?.reserved);
+  checkAmounts(where, 'actual', options.actual, names);
+  return names;
+}

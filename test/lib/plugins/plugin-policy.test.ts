@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, mock, test } from 'node:test';
 import { PluginError, definePlugin } from 'modelware';
 import { CircuitBreaker } from '../../../lib/plugins/plugin-policy.js';
+import { memoryStore } from '../../../lib/stores/memory.js';
 import { PAYLOAD, describeEvent, managerWithEvents, manualClock, probe, untilAborted } from '../../fixtures/plugins.js';
 
 describe('CircuitBreaker', () => {
@@ -174,5 +175,50 @@ describe('breaker in a manager', () => {
     } finally {
       mock.timers.reset();
     }
+  });
+});
+
+describe('breakers shared through a store (PluginManager({ breakerStore }))', () => {
+  test('failures on one worker open the breaker on another from its next dispatch; a probe closes it for both', async () => {
+    const clock = manualClock();
+    const store = memoryStore();
+    const worker = (fail: { on: boolean }) => {
+      const { manager } = managerWithEvents({ now: clock.now, breakerStore: store });
+      const seen = { calls: 0 };
+      manager.register(
+        definePlugin({
+          name: 'flaky',
+          onError: 'ignore',
+          breaker: { failures: 2, windowMs: 1_000, cooldownMs: 500 },
+          hooks: {
+            test_probe: () => {
+              seen.calls++;
+              if (fail.on) throw new Error('down');
+            },
+          },
+        }),
+      );
+      return { manager, seen };
+    };
+    const failing = { on: true };
+    const one = worker(failing);
+    const two = worker({ on: false });
+    await one.manager.dispatch(probe, PAYLOAD);
+    await one.manager.dispatch(probe, PAYLOAD);
+    await one.manager.drain();
+    assert.equal(one.manager.status('flaky')?.breaker, 'open');
+    // The other worker learns it on its next dispatch (read in the background), and skips from then on.
+    await two.manager.dispatch(probe, PAYLOAD);
+    await two.manager.drain();
+    assert.equal(two.manager.status('flaky')?.breaker, 'open');
+    await two.manager.dispatch(probe, PAYLOAD);
+    assert.equal(two.seen.calls, 1);
+    // After the cool-down the first worker's probe succeeds: the mark is gone, and the other closes too.
+    clock.advance(500);
+    failing.on = false;
+    await one.manager.dispatch(probe, PAYLOAD);
+    await one.manager.drain();
+    assert.equal(one.manager.status('flaky')?.breaker, 'closed');
+    assert.equal(await store.get('plugin-breaker:flaky:open'), undefined);
   });
 });

@@ -8,14 +8,14 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { memoryStore } from '../../../lib/stores/memory.js';
 import { redisStore } from '../../../lib/stores/redis.js';
-import type { Store } from '../../../lib/stores/store.js';
+import { type LedgerStore, isLedgerStore } from '../../../lib/stores/store.js';
 import { REDIS_MISSING, type RedisServer, startRedis } from '../../fixtures/redis.js';
 
 interface Backend {
   /** A store on the shared backend; stores made with the same prefix see the same keys. */
-  store(prefix?: string): Store;
+  store(prefix?: string): LedgerStore;
   /** A second connection (its own client, for Redis) with the same prefix as `store()`. */
-  other(): Store;
+  other(): LedgerStore;
   advance(ms: number): Promise<void>;
 }
 
@@ -267,6 +267,77 @@ function conformance(label: string, backend: () => Backend): void {
       );
       assert.equal(await one.get(key), '50');
     });
+
+    it('reserve() adds every amount when each counter stays within its limit, else nothing', async () => {
+      const store = fresh();
+      const limits = { tokens: 100, nanoUsd: 1_000 };
+      const first = await store.reserve('l', { amounts: { tokens: 60, nanoUsd: 100 }, limits });
+      assert.deepEqual(first, { allowed: true, used: { tokens: 60, nanoUsd: 100 }, refusedBy: undefined });
+      const refused = await store.reserve('l', { amounts: { tokens: 41, nanoUsd: 1 }, limits });
+      assert.deepEqual(refused, { allowed: false, used: { tokens: 60, nanoUsd: 100 }, refusedBy: 'tokens' });
+      const exact = await store.reserve('l', { amounts: { tokens: 40, nanoUsd: 900 }, limits });
+      assert.deepEqual(exact.used, { tokens: 100, nanoUsd: 1_000 });
+      assert.equal(isLedgerStore(store), true);
+    });
+
+    it('settle() replaces a reservation by the actual use; actual 0 releases it', async () => {
+      const store = fresh();
+      const limits = { tokens: 100 };
+      await store.reserve('l', { amounts: { tokens: 80 }, limits });
+      assert.deepEqual(await store.settle('l', { reserved: { tokens: 80 }, actual: { tokens: 30 } }), {
+        applied: true,
+        used: { tokens: 30 },
+      });
+      await store.reserve('l', { amounts: { tokens: 70 }, limits });
+      assert.deepEqual((await store.settle('l', { reserved: { tokens: 70 }, actual: { tokens: 0 } })).used, {
+        tokens: 30,
+      });
+      // Used above the limit (an estimate that fell short) refuses even a zero-cost reservation.
+      await store.reserve('l', { amounts: { tokens: 70 }, limits });
+      await store.settle('l', { reserved: { tokens: 70 }, actual: { tokens: 90 } });
+      const after = await store.reserve('l', { amounts: { tokens: 0 }, limits });
+      assert.deepEqual(after, { allowed: false, used: { tokens: 120 }, refusedBy: 'tokens' });
+    });
+
+    it('a ledger expires after ttlMs; a late settle() changes nothing and does not recreate it', async () => {
+      const b = backend();
+      const store = b.store(`t${++n}:`);
+      await store.reserve('l', { amounts: { tokens: 50 }, limits: { tokens: 100 }, ttlMs: 60_000 });
+      await store.reserve('l', { amounts: { tokens: 10 }, limits: { tokens: 100 }, ttlMs: 600_000 });
+      await b.advance(90_000);
+      assert.deepEqual(await store.settle('l', { reserved: { tokens: 50 }, actual: { tokens: 5 } }), {
+        applied: false,
+        used: { tokens: 0 },
+      });
+      const next = await store.reserve('l', { amounts: { tokens: 100 }, limits: { tokens: 100 } });
+      assert.equal(next.allowed, true);
+    });
+
+    it('rejects bad amounts: negative, fractional, unknown counter in actual or limits', async () => {
+      const store = fresh();
+      for (const options of [
+        { amounts: { tokens: -1 }, limits: {} },
+        { amounts: { tokens: 1.5 }, limits: {} },
+        { amounts: { 'bad name': 1 }, limits: {} },
+        { amounts: { tokens: 1 }, limits: { other: 5 } },
+      ]) {
+        await assert.rejects(store.reserve('l', options), TypeError);
+      }
+      await assert.rejects(store.settle('l', { reserved: { tokens: 1 }, actual: { other: 1 } }), TypeError);
+    });
+
+    it('60 concurrent reserve() calls from two connections never pass the limit', async () => {
+      const b = backend();
+      const [one, two] = [b.store(), b.other()];
+      const key = `t${++n}:ledger`;
+      const results = await Promise.all(
+        Array.from({ length: 60 }, (_, i) =>
+          (i % 2 ? one : two).reserve(key, { amounts: { tokens: 7 }, limits: { tokens: 100 } }),
+        ),
+      );
+      assert.equal(results.filter((r) => r.allowed).length, 14);
+      assert.equal(Math.max(...results.map((r) => r.used.tokens as number)), 98);
+    });
   });
 }
 
@@ -274,7 +345,7 @@ function conformance(label: string, backend: () => Backend): void {
 
 {
   let clock = T0;
-  const shared = new Map<string, Store>();
+  const shared = new Map<string, LedgerStore>();
   conformance('memoryStore', () => ({
     // One memory store per prefix stands in for "the same backend".
     store: (prefix = 'shared:') => {
