@@ -142,3 +142,21 @@ export { redisStore } from './stores/redis.js';
 export type { Store, StoreCallOptions, StoreTtlOptions, TakeOptions, TakeResult } from './stores/store.js';
 export type { MemoryStore, MemoryStoreOptions } from './stores/memory.js';
 export type { RedisClientLike, RedisStoreOptions } from './stores/redis.js';
+export { RunLeaseError, RunStoreError } from './stores/run-store.js';
+export { memoryRunStore } from './stores/run-store-memory.js';
+export { redisRunStore } from './stores/run-store-redis.js';
+export type {
+  RunAppendOptions,
+  RunLease,
+  RunLeaseOptions,
+  RunLog,
+  RunLogEntry,
+  RunLogEntryType,
+  RunReadOptions,
+  RunStore,
+  RunStoreCallOptions,
+  RunStoreErrorCode,
+  RunStoreLimits,
+} from './stores/run-store.js';
+export type { MemoryRunStore, MemoryRunStoreOptions } from './stores/run-store-memory.js';
+export type { RedisRunStoreOptions } from './stores/run-store-redis.js';

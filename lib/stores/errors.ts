@@ -9,7 +9,18 @@ const MODELWARE_ERROR = Symbol.for('modelware.error');
 const STORE = Symbol.for('modelware.error.StoreError');
 
 /** A `Store` method, as named in `StoreError.operation`. */
-export type StoreOperation = 'get' | 'set' | 'delete' | 'increment' | 'take';
+export type StoreOperation =
+  | 'get'
+  | 'set'
+  | 'delete'
+  | 'increment'
+  | 'take'
+  // RunStore operations (run-store.ts)
+  | 'append'
+  | 'read'
+  | 'acquire'
+  | 'renew'
+  | 'release';
 
 /**
  * A store could not do what was asked: the server is unreachable, the connection dropped before

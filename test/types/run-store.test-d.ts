@@ -1,0 +1,61 @@
+// Type tests for the run store: checked by `npx tsc --noEmit`. Nothing here runs; each
+// `@ts-expect-error` fails the type check if the misuse it marks ever compiles.
+import type { Redis } from 'ioredis';
+import {
+  type RunLog,
+  type RunLogEntry,
+  type RunStore,
+  RunLeaseError,
+  RunStoreError,
+  memoryRunStore,
+  redisRunStore,
+} from 'modelware';
+
+declare const redis: Redis;
+
+// Both stores are RunStores; an ioredis client fits the structural client type.
+const stores: RunStore[] = [
+  memoryRunStore(),
+  memoryRunStore({ maxRuns: 10, now: () => 0 }),
+  redisRunStore({ client: redis }),
+];
+void stores;
+
+async function use(store: RunStore): Promise<void> {
+  await store.acquire('run_1', 'worker-a', { ttlMs: 30_000 });
+  const length: number = await store.append(
+    'run_1',
+    [{ type: 'message', message: { role: 'assistant', content: 'hi' } }],
+    {
+      owner: 'worker-a',
+    },
+  );
+  void length;
+  const log: RunLog = await store.read('run_1', { from: 0 });
+  for (const entry of log.entries) {
+    // The union narrows on `type`.
+    if (entry.type === 'tool-started') {
+      const id: string = entry.toolCallId;
+      void id;
+    }
+  }
+  // @ts-expect-error append needs the owner that holds the lease
+  await store.append('run_1', [{ type: 'finished' }]);
+  // @ts-expect-error a lease needs its ttlMs
+  await store.acquire('run_1', 'worker-a');
+}
+void use;
+
+// @ts-expect-error a tool-started entry needs its toolName
+const bad: RunLogEntry = { type: 'tool-started', toolCallId: 'c1' };
+void bad;
+
+// @ts-expect-error redisRunStore needs a client
+redisRunStore({});
+
+function handle(error: unknown): string | undefined {
+  if (RunLeaseError.isInstance(error)) return error.code satisfies 'held' | 'lost';
+  if (RunStoreError.isInstance(error)) return error.code;
+  return undefined;
+}
+void handle;
