@@ -13,6 +13,7 @@ import { type StopCondition, toStopConditions } from './stop.js';
 import type { ToolContext } from './tool-context.js';
 import { type AnyTool, MAX_TIMER_MS, isTimerMs } from './tools.js';
 import { findRequestProblem, requestError } from '../core/validate.js';
+import { type CheckpointOptions, checkCheckpointOptions } from './checkpoint.js';
 import { runPlugins } from '../plugins/run-plugins.js';
 import type { PluginLike } from '../plugins/plugins.js';
 
@@ -106,6 +107,13 @@ export interface RunAgentCommonOptions {
   readonly throwOnToolError?: boolean | undefined;
   /** Validate the messages passed in, each response and each transcript edit. @default true */
   readonly validate?: boolean | undefined;
+  /**
+   * Save the run to a run store after every step (the model's answer; each tool as it starts and
+   * as it returns; the end), writing only that step's new messages, under a lease that keeps any
+   * other worker from writing to the run at the same time. See "Checkpoints and a fleet of workers".
+   * @default undefined (not saved)
+   */
+  readonly checkpoint?: CheckpointOptions | undefined;
 }
 
 /**
@@ -203,6 +211,7 @@ export function prepareRun(options: RunAgentOptions, where: string): Prepared {
     );
   }
   const tools = toolMap(options.tools, where);
+  const checkpoint = options.checkpoint === undefined ? undefined : checkCheckpointOptions(where, options.checkpoint);
   if (options.plugins !== undefined && !Array.isArray(options.plugins)) {
     throw new TypeError(
       `${where}: expected \`plugins\` to be an array of plugins, got ${describeValue(options.plugins)}.`,
@@ -242,7 +251,8 @@ export function prepareRun(options: RunAgentOptions, where: string): Prepared {
     onMaxTurns,
     maxToolInputDepth,
     validate,
-    runId: newId('run'),
+    runId: checkpoint?.runId ?? newId('run'),
+    checkpoint,
   };
 }
 

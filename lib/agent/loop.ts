@@ -33,6 +33,7 @@ import { ResponseAssembler, responseToParts } from '../core/stream.js';
 import type { AnyTool } from './tools.js';
 import { type ToolRunSettings, runToolCalls, untilAborted } from './tool-runner.js';
 import { validateResponse } from '../core/validate.js';
+import { type CheckpointSettings, Checkpointer } from './checkpoint.js';
 
 /** @internal The options of a run, checked and normalised once (see `prepareRun`). */
 export interface Prepared {
@@ -56,6 +57,8 @@ export interface Prepared {
   readonly maxToolInputDepth: number;
   readonly validate: boolean;
   readonly runId: string;
+  /** Where the run is saved after every step, if anywhere. */
+  readonly checkpoint: CheckpointSettings | undefined;
 }
 
 /** @internal Receives `streamAgent` events; awaiting it is the stream's backpressure. */
@@ -77,11 +80,13 @@ export async function driveRun(p: Prepared, signal: AbortSignal, emit: Emit | un
   const core = new RunCore(p.runId, p.messages, p.state, p.metadata, signal, p.validate);
   const turns: TurnRecord[] = [];
   const usage: Usage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
+  // Taken before anything runs: a second worker on the same run gets the store's RunLeaseError as is.
+  const checkpoint = p.checkpoint && (await openCheckpoint(p, p.checkpoint, signal));
 
   const turnStack =
     p.turnLayers.length === 0
       ? undefined
-      : buildStack(p.turnLayers, (t: TurnStep) => runTurn(p, core, t.turn, t.slot, usage, emit), {
+      : buildStack(p.turnLayers, (t: TurnStep) => runTurn(p, core, t.turn, t.slot, usage, emit, checkpoint), {
           handler: (layer) =>
             viewHandler(
               layer.fn,
@@ -98,7 +103,7 @@ export async function driveRun(p: Prepared, signal: AbortSignal, emit: Emit | un
       signal.throwIfAborted();
       const turn = ++core.turn;
       const slot: TurnSlot = { record: undefined };
-      if (turnStack === undefined) await runTurn(p, core, turn, slot, usage, emit);
+      if (turnStack === undefined) await runTurn(p, core, turn, slot, usage, emit, checkpoint);
       else await turnStack({ turn, slot });
       const record = slot.record as TurnRecord;
       turns.push(record);
@@ -110,6 +115,7 @@ export async function driveRun(p: Prepared, signal: AbortSignal, emit: Emit | un
         stopReason = 'max-turns';
       }
     }
+    if (checkpoint) await checkpoint.finished(stopReason);
     const response = (turns.at(-1) as TurnRecord).response;
     core.result = {
       runId: core.runId,
@@ -134,6 +140,8 @@ export async function driveRun(p: Prepared, signal: AbortSignal, emit: Emit | un
     }
   } catch (error) {
     throw runFailure(core, turns.length, usage, signal, error);
+  } finally {
+    await checkpoint?.close();
   }
   const result = core.result as unknown as AgentResult;
   // A run layer may have edited the transcript after the loop (run_end): return what persists.
@@ -147,6 +155,7 @@ async function runTurn(
   slot: TurnSlot,
   usage: Usage,
   emit: Emit | undefined,
+  checkpoint: Checkpointer | undefined,
 ): Promise<void> {
   if (emit) await emit({ type: 'turn-start', turn });
   const request: ModelRequest = { model: p.modelId, messages: core.transcript as Message[] };
@@ -166,14 +175,28 @@ async function runTurn(
   const { message } = response;
   const calls = toolCallsOf(message) as readonly Immutable<ToolCallPart>[];
   if (emit) for (const toolCall of calls) await emit({ type: 'tool-call', turn, toolCall: toolCall as ToolCallPart });
+  if (checkpoint) await checkpoint.response(() => core.transcript as readonly Message[], core.edits, response, turn);
   core.append([message]);
   core.step = undefined;
   let results = NO_RESULTS as ToolMessage[];
   if (calls.length > 0) {
     core.pending = message;
     core.step = 'tool-calls';
-    const onResult = emit && ((result: ToolMessage) => emit({ type: 'tool-result', turn, result }));
-    results = await runToolCalls(calls, core, p.toolSettings, onResult);
+    let onResult = emit && ((result: ToolMessage) => emit({ type: 'tool-result', turn, result }));
+    if (checkpoint) {
+      const report = onResult;
+      onResult = async (result: ToolMessage) => {
+        await checkpoint.toolResult(result);
+        if (report) await report(result);
+      };
+    }
+    results = await runToolCalls(
+      calls,
+      core,
+      p.toolSettings,
+      onResult,
+      checkpoint && ((call) => checkpoint.toolStarted(call)),
+    );
     // A tool that ignored the signal still ends the turn as cancelled.
     core.signal.throwIfAborted();
     core.append(results);
@@ -183,6 +206,34 @@ async function runTurn(
   const record: TurnRecord = Object.freeze({ turn, response, toolCalls: calls, toolResults: results });
   slot.record = record;
   if (emit) await emit({ type: 'turn-end', turn, record });
+}
+
+/**
+ * Takes the run's lease and writes the first entry of its log. A log that already holds entries
+ * belongs to another run with this id (or to this one, to be resumed): nothing is overwritten.
+ */
+async function openCheckpoint(p: Prepared, settings: CheckpointSettings, signal: AbortSignal): Promise<Checkpointer> {
+  const checkpoint = new Checkpointer(settings, p.runId, signal);
+  await checkpoint.open();
+  try {
+    const { length } = await settings.store.read(p.runId, { from: Number.MAX_SAFE_INTEGER, signal });
+    if (length > 0) {
+      throw new TypeError(
+        `runAgent: run \`${p.runId}\` already has a checkpoint in \`${settings.store.name}\` (${length} entries). Resume it with resume: { runId }, or pick another \`checkpoint.runId\`.`,
+      );
+    }
+    await checkpoint.start(p.messages, {
+      runId: p.runId,
+      modelId: p.modelId,
+      turn: 0,
+      usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
+      metadata: p.metadata,
+    });
+  } catch (error) {
+    await checkpoint.close();
+    throw error;
+  }
+  return checkpoint;
 }
 
 /**

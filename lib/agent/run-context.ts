@@ -185,6 +185,9 @@ export class RunCore {
     else this.#appended = [...messages];
   }
 
+  /** Transcript edits so far (a checkpoint saves the whole transcript again after one). */
+  edits = 0;
+
   updateTranscript(recipe: TranscriptRecipe, layer: string): void {
     const before = this.transcript;
     const after = immer.produce(before as Message[], (draft) => recipe(draft, { original: before })) as Message[];
@@ -199,6 +202,7 @@ export class RunCore {
     // Which indices changed is not tracked here: a search for them stops at this version.
     recordDerivation(after, before, null, { valid: this.validate });
     this.#transcript = after;
+    this.edits++;
     this.#editedSinceIds = this.#callIds !== undefined;
   }
 }

@@ -34,6 +34,7 @@ export async function runToolCalls(
   run: RunCore,
   settings: ToolRunSettings,
   onResult?: OnToolResult,
+  onStart?: (call: Immutable<ToolCallPart>) => Promise<void>,
 ): Promise<ToolMessage[]> {
   const messages: ToolMessage[] = new Array(calls.length);
   const runnable = Math.min(calls.length, settings.maxCallsPerTurn);
@@ -48,7 +49,9 @@ export async function runToolCalls(
     while (failures.length === 0 && started < runnable) {
       const index = started++;
       try {
-        messages[index] = await runToolCall(calls[index] as Immutable<ToolCallPart>, run, settings, onResult);
+        const call = calls[index] as Immutable<ToolCallPart>;
+        if (onStart) await onStart(call);
+        messages[index] = await runToolCall(call, run, settings, onResult);
       } catch (error) {
         failures.push({ index, error });
       }
