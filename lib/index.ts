@@ -90,6 +90,7 @@ export type {
 export type { CallSettings, Pipeline, PipelineOptions } from './core/pipeline.js';
 export type { PartMapper, StreamObserver, StreamTransform } from './core/stream.js';
 export type { RunAgentCommonOptions, RunAgentOptions } from './agent/agent.js';
+export type { CheckpointEntry, CheckpointOptions, CheckpointStore } from './agent/checkpoint.js';
 export type { AgentEvent } from './agent/stream.js';
 export type { AgentErrorReason } from './core/errors.js';
 export type {

@@ -2,6 +2,7 @@
 // `@ts-expect-error` fails the type check if the misuse it marks ever compiles.
 import type { Redis } from 'ioredis';
 import {
+  type CheckpointStore,
   type RunLog,
   type RunLogEntry,
   type RunStore,
@@ -9,6 +10,7 @@ import {
   RunStoreError,
   memoryRunStore,
   redisRunStore,
+  runAgent,
 } from 'modelware';
 
 declare const redis: Redis;
@@ -59,3 +61,18 @@ function handle(error: unknown): string | undefined {
   return undefined;
 }
 void handle;
+
+// A run store is a checkpoint store: runAgent takes either.
+declare const executor: import('modelware').Executor;
+void runAgentWith(memoryRunStore());
+void runAgentWith(redisRunStore({ client: redis }));
+function runAgentWith(store: CheckpointStore) {
+  return runAgent({
+    model: executor,
+    modelId: 'm',
+    messages: [],
+    checkpoint: { store, runId: 'job-1', leaseTtlMs: 10_000 },
+  });
+}
+// @ts-expect-error the checkpoint needs a store
+void runAgent({ model: executor, modelId: 'm', messages: [], checkpoint: { runId: 'job-1' } });
