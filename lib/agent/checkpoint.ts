@@ -133,6 +133,7 @@ interface TurnMeta {
 export class Checkpointer {
   #chain: Promise<unknown> = Promise.resolve();
   #failure: unknown = undefined;
+  #inFlight = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
   /** The transcript edits (`updateTranscript`) already in the log. */
   #edits = 0;
@@ -164,17 +165,24 @@ export class Checkpointer {
   }
 
   write(entries: readonly CheckpointEntry[]): Promise<void> {
-    const next = this.#chain.then(async () => {
-      if (this.#failure !== undefined) throw this.#failure;
-      try {
-        await this.settings.store.append(this.runId, entries, { owner: this.settings.owner });
-      } catch (error) {
-        this.#failure = error;
-        throw error;
-      }
-    });
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    // Most writes find none in flight: they go straight to the store, without a link in the chain.
+    const next = this.#inFlight === 0 ? this.#append(entries) : this.#chain.then(() => this.#append(entries));
     this.#chain = next.catch(() => {});
     return next;
+  }
+
+  async #append(entries: readonly CheckpointEntry[]): Promise<void> {
+    if (this.#failure !== undefined) throw this.#failure;
+    this.#inFlight++;
+    try {
+      await this.settings.store.append(this.runId, entries, { owner: this.settings.owner });
+    } catch (error) {
+      this.#failure = error;
+      throw error;
+    } finally {
+      this.#inFlight--;
+    }
   }
 
   start(transcript: readonly Message[], meta: StartMeta): Promise<void> {
@@ -182,14 +190,16 @@ export class Checkpointer {
   }
 
   /**
-   * The model's answer of `turn`. When a layer edited the transcript since the last write, the
-   * whole transcript as it now is goes first (a `start` entry the rebuild starts over from).
+   * The model's answer of `turn`, and the tool calls that start at once (`starting`): one write
+   * before any of them runs. When a layer edited the transcript since the last write, the whole
+   * transcript as it now is goes first (a `start` entry the rebuild starts over from).
    */
   response(
     transcriptBefore: () => readonly Message[],
     edits: number,
     response: ModelResponse,
     turn: number,
+    starting: readonly Immutable<ToolCallPart>[],
   ): Promise<void> {
     const { message, finishReason, usage, model } = response;
     const meta: TurnMeta = { turn, finishReason, ...(usage && { usage }), ...(model !== undefined && { model }) };
@@ -199,6 +209,9 @@ export class Checkpointer {
       entries.push({ type: 'start', messages: transcriptBefore(), meta: { rebase: true } });
     }
     entries.push({ type: 'message', message, meta });
+    for (const call of starting) {
+      entries.push({ type: 'tool-started', toolCallId: call.toolCallId, toolName: call.toolName });
+    }
     return this.write(entries);
   }
 

@@ -175,7 +175,12 @@ async function runTurn(
   const { message } = response;
   const calls = toolCallsOf(message) as readonly Immutable<ToolCallPart>[];
   if (emit) for (const toolCall of calls) await emit({ type: 'tool-call', turn, toolCall: toolCall as ToolCallPart });
-  if (checkpoint) await checkpoint.response(() => core.transcript as readonly Message[], core.edits, response, turn);
+  // The calls that start at once are saved with the answer; later ones (past the concurrency) as they start.
+  const startNow = checkpoint ? Math.min(calls.length, p.toolSettings.concurrency, p.toolSettings.maxCallsPerTurn) : 0;
+  if (checkpoint) {
+    const starting = calls.slice(0, startNow);
+    await checkpoint.response(() => core.transcript as readonly Message[], core.edits, response, turn, starting);
+  }
   core.append([message]);
   core.step = undefined;
   let results = NO_RESULTS as ToolMessage[];
@@ -195,7 +200,9 @@ async function runTurn(
       core,
       p.toolSettings,
       onResult,
-      checkpoint && ((call) => checkpoint.toolStarted(call)),
+      checkpoint && calls.length > startNow
+        ? (call) => (calls.indexOf(call) < startNow ? Promise.resolve() : checkpoint.toolStarted(call))
+        : undefined,
     );
     // A tool that ignored the signal still ends the turn as cancelled.
     core.signal.throwIfAborted();

@@ -1,6 +1,6 @@
 import {
-  FINISHED_CODE,
   type RunLease,
+  type RunLogEntry,
   RunLeaseError,
   type RunStore,
   RunStoreError,
@@ -8,11 +8,10 @@ import {
   checkFrom,
   checkKnownKeys,
   checkLeaseTtl,
-  checkLimits,
+  checkEntries,
+  checkLimit,
   checkOwner,
   checkRunId,
-  decodeEntry,
-  encodeEntries,
 } from './run-store.js';
 
 export interface MemoryRunStoreOptions extends RunStoreLimits {
@@ -32,7 +31,7 @@ export interface MemoryRunStore extends RunStore {
 }
 
 interface Log {
-  readonly entries: string[];
+  readonly entries: RunLogEntry[];
   finished: boolean;
 }
 
@@ -42,12 +41,13 @@ interface Lease {
   expiresAt: number;
 }
 
-const OPTIONS = ['now', 'maxRuns', 'maxEntryBytes', 'maxEntries'] as const;
+const OPTIONS = ['now', 'maxRuns', 'maxEntries'] as const;
 
 /**
  * A `RunStore` in this process's memory: checkpoints that survive a failed run, not a crashed
- * process (use `redisRunStore` for that). Entries are kept encoded, as Redis keeps them, so what
- * one store accepts the other does too and nothing shares the caller's objects.
+ * process (use `redisRunStore` for that). Entries are kept as given, not copied or encoded (that
+ * is what keeps checkpointing nearly free): do not change an object after appending it (the agent
+ * loop never does; its messages are immutable). `read` returns the same objects, in new arrays.
  *
  * @example
  * const store = memoryRunStore();
@@ -57,7 +57,7 @@ export function memoryRunStore(options: MemoryRunStoreOptions = {}): MemoryRunSt
   const where = 'memoryRunStore()';
   checkKnownKeys(where, options, OPTIONS);
   const { now = Date.now, maxRuns = 10_000 } = options;
-  const { maxEntryBytes, maxEntries } = checkLimits(where, options);
+  const maxEntries = checkLimit(where, 'maxEntries', options.maxEntries, 100_000);
   if (typeof now !== 'function') {
     throw new TypeError(`${where}: expected \`now\` to be a function returning ms, got \`${String(now)}\`.`);
   }
@@ -102,7 +102,7 @@ export function memoryRunStore(options: MemoryRunStoreOptions = {}): MemoryRunSt
       checkRunId('memoryRunStore append()', runId);
       const owner = appendOptions?.owner;
       checkOwner('memoryRunStore append()', owner);
-      const encoded = encodeEntries('memoryRunStore append()', runId, entries, maxEntryBytes);
+      checkEntries('memoryRunStore append()', runId, entries);
       const lease = liveLease(runId);
       if (lease?.owner !== owner) {
         throw new RunLeaseError({ code: 'lost', runId, owner, store: 'memory', operation: 'append' });
@@ -115,7 +115,7 @@ export function memoryRunStore(options: MemoryRunStoreOptions = {}): MemoryRunSt
           message: `memoryRunStore append(): run \`${runId}\` is finished; its log takes no more entries.`,
         });
       }
-      const length = (log?.entries.length ?? 0) + encoded.length;
+      const length = (log?.entries.length ?? 0) + entries.length;
       if (length > maxEntries) {
         throw new RunStoreError({
           code: 'log-full',
@@ -130,8 +130,10 @@ export function memoryRunStore(options: MemoryRunStoreOptions = {}): MemoryRunSt
         logs.delete(runId);
       }
       logs.set(runId, log);
-      for (const entry of encoded) log.entries.push(entry);
-      if (encoded.some((entry) => entry[0] === FINISHED_CODE)) log.finished = true;
+      for (const entry of entries) {
+        log.entries.push(entry);
+        if (entry.type === 'finished') log.finished = true;
+      }
       lease.expiresAt = now() + lease.ttlMs;
       return log.entries.length;
     },
@@ -141,11 +143,7 @@ export function memoryRunStore(options: MemoryRunStoreOptions = {}): MemoryRunSt
       const from = checkFrom('memoryRunStore read()', readOptions);
       const log = logs.get(runId);
       if (log === undefined) return { entries: [], length: 0, finished: false };
-      const entries = [];
-      for (let i = from; i < log.entries.length; i++) {
-        entries.push(decodeEntry('memory', runId, i, log.entries[i] as string));
-      }
-      return { entries, length: log.entries.length, finished: log.finished };
+      return { entries: log.entries.slice(from), length: log.entries.length, finished: log.finished };
     },
     async acquire(runId, owner, leaseOptions) {
       leaseOptions?.signal?.throwIfAborted();

@@ -11,7 +11,7 @@ import {
   checkFrom,
   checkKnownKeys,
   checkLeaseTtl,
-  checkLimits,
+  checkLimit,
   checkOwner,
   checkRunId,
   decodeEntry,
@@ -31,6 +31,11 @@ export interface RedisRunStoreOptions extends RunStoreLimits {
    * @default 60_000
    */
   readonly dedupeTtlMs?: number | undefined;
+  /**
+   * Most bytes one entry may take once encoded (about its JSON size). A larger entry rejects with
+   * `RunStoreError` (code `entry-too-large`) and nothing is appended. @default 1_048_576 (1 MiB)
+   */
+  readonly maxEntryBytes?: number | undefined;
 }
 
 // One script per operation, so each is atomic. The lease is a hash { owner, ttl } with Redis' own
@@ -92,7 +97,8 @@ export function redisRunStore(options: RedisRunStoreOptions): RunStore {
   }
   checkKnownKeys(where, options, OPTIONS);
   const { client, prefix = DEFAULT_PREFIX, dedupeTtlMs = 60_000 } = options;
-  const { maxEntryBytes, maxEntries } = checkLimits(where, options);
+  const maxEntries = checkLimit(where, 'maxEntries', options.maxEntries, 100_000);
+  const maxEntryBytes = checkLimit(where, 'maxEntryBytes', options.maxEntryBytes, 1_048_576);
   if (
     typeof client !== 'object' ||
     client === null ||

@@ -128,13 +128,8 @@ export interface RunLeaseOptions extends RunStoreCallOptions {
   readonly ttlMs: number;
 }
 
-/** The limits both run stores share. */
+/** The limit both run stores share. */
 export interface RunStoreLimits {
-  /**
-   * Most bytes one entry may take once encoded (about its JSON size). A larger entry rejects with
-   * `RunStoreError` (code `entry-too-large`) and nothing is appended. @default 1_048_576 (1 MiB)
-   */
-  readonly maxEntryBytes?: number | undefined;
   /** Most entries one run's log may hold; past it `append` rejects (code `log-full`). @default 100_000 */
   readonly maxEntries?: number | undefined;
 }
@@ -199,18 +194,13 @@ export class RunStoreError extends Error {
 }
 Object.defineProperty(RunStoreError.prototype, RUN_STORE_ERROR, { value: true });
 
-/** @internal The limits with their defaults, checked once when a store is made. */
-export function checkLimits(where: string, options: RunStoreLimits): { maxEntryBytes: number; maxEntries: number } {
-  const { maxEntryBytes = 1_048_576, maxEntries = 100_000 } = options;
-  for (const [option, value] of [
-    ['maxEntryBytes', maxEntryBytes],
-    ['maxEntries', maxEntries],
-  ] as const) {
-    if (!Number.isSafeInteger(value) || value < 1) {
-      throw new TypeError(`${where}: expected \`${option}\` to be a positive integer, got \`${String(value)}\`.`);
-    }
+/** @internal A positive integer option, with its default; checked once when a store is made. */
+export function checkLimit(where: string, option: string, value: number | undefined, fallback: number): number {
+  const limit = value ?? fallback;
+  if (!Number.isSafeInteger(limit) || limit < 1) {
+    throw new TypeError(`${where}: expected \`${option}\` to be a positive integer, got \`${String(limit)}\`.`);
   }
-  return { maxEntryBytes, maxEntries };
+  return limit;
 }
 
 /** @internal Rejects option keys a store does not know (a typo would otherwise be ignored). */
@@ -264,7 +254,7 @@ export function checkFrom(where: string, options: RunReadOptions | undefined): n
 }
 
 /*
- * The encoding both stores keep: one string per entry, a one-letter type and then JSON, so a step
+ * The encoding of redisRunStore: one string per entry, a one-letter type and then JSON, so a step
  * costs about the JSON size of its messages (no `{"type":...}` envelope around each one). JSON
  * never holds a raw newline, so `\n` separates the parts.
  *   start         S<messages>[\n<meta>]
@@ -306,9 +296,7 @@ export function encodeEntries(
   entries: readonly RunLogEntry[],
   maxEntryBytes: number,
 ): string[] {
-  if (!Array.isArray(entries) || entries.length === 0) {
-    throw new TypeError(`${where}: expected \`entries\` to be a non-empty array of run log entries.`);
-  }
+  checkEntries(where, runId, entries);
   return entries.map((entry, index) => {
     const encoded = encodeEntry(where, runId, entry, index);
     // UTF-8 is at most 3 bytes per UTF-16 unit: only long strings need the exact count.
@@ -323,39 +311,64 @@ export function encodeEntries(
   });
 }
 
-function encodeEntry(where: string, runId: string, entry: RunLogEntry, index: number): string {
+/**
+ * @internal Checks that `entries` is a non-empty array of run log entries (the fields the store
+ * reads; the JSON data in them is checked only by a store that encodes it).
+ */
+export function checkEntries(where: string, runId: string, entries: readonly RunLogEntry[]): void {
+  if (!Array.isArray(entries) || entries.length === 0) {
+    throw new TypeError(`${where}: expected \`entries\` to be a non-empty array of run log entries.`);
+  }
+  for (let index = 0; index < entries.length; index++) checkEntry(where, runId, entries[index] as RunLogEntry, index);
+}
+
+function checkEntry(where: string, runId: string, entry: RunLogEntry, index: number): void {
   const bad = (what: string) => new TypeError(`${where}: entries[${index}] of run \`${runId}\` ${what}.`);
   if (typeof entry !== 'object' || entry === null) throw bad('is not an object');
   switch (entry.type) {
     case 'start':
       if (!Array.isArray(entry.messages)) throw bad('(start) needs `messages`, an array');
-      return withMeta(where, runId, index, entry, `S${json(where, runId, index, 'messages', entry.messages)}`);
-    case 'message':
-      return withMeta(where, runId, index, entry, `M${json(where, runId, index, 'message', entry.message)}`);
+      return;
     case 'tool-started':
       if (typeof entry.toolCallId !== 'string' || typeof entry.toolName !== 'string') {
         throw bad('(tool-started) needs string `toolCallId` and `toolName`');
       }
-      return withMeta(where, runId, index, entry, `T${JSON.stringify([entry.toolCallId, entry.toolName])}`);
+      return;
     case 'tool-result':
       if (typeof entry.toolCallId !== 'string') throw bad('(tool-result) needs a string `toolCallId`');
+      return;
+    case 'message':
+    case 'interrupted':
+    case 'finished':
+      return;
+    default:
+      throw bad(
+        `has unknown type \`${String((entry as { type?: unknown }).type).slice(0, 40)}\` (expected start, message, tool-started, tool-result, interrupted or finished)`,
+      );
+  }
+}
+
+function encodeEntry(where: string, runId: string, entry: RunLogEntry, index: number): string {
+  const j = (field: string, value: unknown) => json(where, runId, index, field, value);
+  switch (entry.type) {
+    case 'start':
+      return withMeta(where, runId, index, entry, `S${j('messages', entry.messages)}`);
+    case 'message':
+      return withMeta(where, runId, index, entry, `M${j('message', entry.message)}`);
+    case 'tool-started':
+      return withMeta(where, runId, index, entry, `T${JSON.stringify([entry.toolCallId, entry.toolName])}`);
+    case 'tool-result':
       return withMeta(
         where,
         runId,
         index,
         entry,
-        `R${JSON.stringify(entry.toolCallId)}\n${json(where, runId, index, 'message', entry.message)}`,
+        `R${JSON.stringify(entry.toolCallId)}\n${j('message', entry.message)}`,
       );
     case 'interrupted':
-      return entry.meta === undefined ? 'I' : `I${json(where, runId, index, 'meta', entry.meta)}`;
+      return entry.meta === undefined ? 'I' : `I${j('meta', entry.meta)}`;
     case 'finished':
-      return entry.meta === undefined
-        ? FINISHED_CODE
-        : `${FINISHED_CODE}${json(where, runId, index, 'meta', entry.meta)}`;
-    default:
-      throw bad(
-        `has unknown type \`${String((entry as { type?: unknown }).type).slice(0, 40)}\` (expected start, message, tool-started, tool-result, interrupted or finished)`,
-      );
+      return entry.meta === undefined ? FINISHED_CODE : `${FINISHED_CODE}${j('meta', entry.meta)}`;
   }
 }
 

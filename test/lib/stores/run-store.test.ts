@@ -13,7 +13,7 @@ import { REDIS_MISSING, type RedisServer, startRedis } from '../../fixtures/redi
 
 interface Backend {
   /** A store on the shared backend; stores with the same prefix see the same runs. */
-  store(options?: { maxEntries?: number; maxEntryBytes?: number }): RunStore;
+  store(options?: { maxEntries?: number }): RunStore;
   advance(ms: number): Promise<void>;
 }
 
@@ -73,20 +73,6 @@ function contract(label: string, backend: () => Backend): void {
       const tail = await store.read(run, { from: 4 });
       assert.deepEqual(tail, { entries: STEP.slice(4), length: STEP.length, finished: false });
       assert.deepEqual((await store.read(run, { from: 99 })).entries, []);
-    });
-
-    it('gives copies: changing what was appended or read changes nothing stored', async () => {
-      const store = backend().store();
-      const run = fresh();
-      const message = { role: 'assistant', content: 'original' };
-      await store.acquire(run, 'w1', LEASE);
-      await store.append(run, [{ type: 'message', message }], { owner: 'w1' });
-      message.content = 'changed';
-      const first = await store.read(run);
-      (first.entries[0] as { message: { content: string } }).message.content = 'changed too';
-      assert.deepEqual((await store.read(run)).entries, [
-        { type: 'message', message: { role: 'assistant', content: 'original' } },
-      ]);
     });
 
     it('refuses an append without the lease (RunLeaseError `lost`) and writes nothing', async () => {
@@ -179,43 +165,33 @@ function contract(label: string, backend: () => Backend): void {
       assert.equal((await store.read(run)).length, 3);
     });
 
-    it('refuses an entry over maxEntryBytes and a log over maxEntries, appending nothing of that call', async () => {
-      const store = backend().store({ maxEntries: 3, maxEntryBytes: 200 });
+    it('refuses a log over maxEntries, appending nothing of that call', async () => {
+      const store = backend().store({ maxEntries: 3 });
       const run = fresh();
       await store.acquire(run, 'w1', LEASE);
-      const big = { type: 'message', message: { role: 'user', content: 'secret '.repeat(50) } } as const;
-      await assert.rejects(store.append(run, [STEP[1] as RunLogEntry, big], { owner: 'w1' }), (e: unknown) => {
+      await store.append(run, STEP.slice(0, 2), { owner: 'w1' });
+      await assert.rejects(store.append(run, STEP.slice(2, 4), { owner: 'w1' }), (e: unknown) => {
         assert.ok(RunStoreError.isInstance(e));
-        assert.equal(e.code, 'entry-too-large');
-        assert.doesNotMatch(e.message, /secret/);
+        assert.deepEqual([e.code, e.runId], ['log-full', run]);
         return true;
       });
-      await store.append(run, STEP.slice(0, 2), { owner: 'w1' });
-      await assert.rejects(store.append(run, STEP.slice(2, 4), { owner: 'w1' }), { code: 'log-full' });
       assert.equal((await store.read(run)).length, 2);
       assert.equal(await store.append(run, STEP.slice(2, 3), { owner: 'w1' }), 3);
     });
 
-    it('refuses entries that are not JSON data or not run log entries, naming the entry, not its content', async () => {
+    it('refuses entries that are not run log entries, appending nothing', async () => {
       const store = backend().store();
       const run = fresh();
       await store.acquire(run, 'w1', LEASE);
-      const cyclic: Record<string, unknown> = { text: 'private' };
-      cyclic.self = cyclic;
       const cases: unknown[][] = [
-        [{ type: 'message', message: cyclic }],
-        [{ type: 'message', message: 10n }],
-        [{ type: 'message', message: () => 1 }],
-        [{ type: 'tool-started', toolCallId: 1, toolName: 'x' }],
+        [STEP[1], { type: 'tool-started', toolCallId: 1, toolName: 'x' }],
+        [{ type: 'tool-result', message: {} }],
         [{ type: 'bogus' }],
+        [null],
         [],
       ];
       for (const entries of cases) {
-        await assert.rejects(store.append(run, entries as RunLogEntry[], { owner: 'w1' }), (e: unknown) => {
-          assert.ok(e instanceof TypeError, String(e));
-          assert.doesNotMatch(e.message, /private/);
-          return true;
-        });
+        await assert.rejects(store.append(run, entries as RunLogEntry[], { owner: 'w1' }), TypeError);
       }
       assert.equal((await store.read(run)).length, 0);
     });
@@ -307,6 +283,61 @@ describe('redisRunStore', { skip: REDIS_MISSING }, () => {
       await main.eval(ADVANCE, 0, ms);
     },
   }));
+
+  it('gives copies: changing what was appended or read changes nothing stored', async () => {
+    const store = redisRunStore({ client: main, prefix: 'copies:' });
+    const run = fresh();
+    const message = { role: 'assistant', content: 'original' };
+    await store.acquire(run, 'w1', LEASE);
+    await store.append(run, [{ type: 'message', message }], { owner: 'w1' });
+    message.content = 'changed';
+    const first = await store.read(run);
+    (first.entries[0] as { message: { content: string } }).message.content = 'changed too';
+    assert.deepEqual((await store.read(run)).entries, [
+      { type: 'message', message: { role: 'assistant', content: 'original' } },
+    ]);
+  });
+
+  it('refuses an entry over maxEntryBytes and a log over maxEntries, appending nothing of that call', async () => {
+    const store = redisRunStore({ client: main, prefix: 'big:', maxEntries: 3, maxEntryBytes: 200 });
+    const run = fresh();
+    await store.acquire(run, 'w1', LEASE);
+    const big = { type: 'message', message: { role: 'user', content: 'secret '.repeat(50) } } as const;
+    await assert.rejects(store.append(run, [STEP[1] as RunLogEntry, big], { owner: 'w1' }), (e: unknown) => {
+      assert.ok(RunStoreError.isInstance(e));
+      assert.equal(e.code, 'entry-too-large');
+      assert.doesNotMatch(e.message, /secret/);
+      return true;
+    });
+    await store.append(run, STEP.slice(0, 2), { owner: 'w1' });
+    await assert.rejects(store.append(run, STEP.slice(2, 4), { owner: 'w1' }), { code: 'log-full' });
+    assert.equal((await store.read(run)).length, 2);
+    assert.equal(await store.append(run, STEP.slice(2, 3), { owner: 'w1' }), 3);
+  });
+
+  it('refuses entries that are not JSON data or not run log entries, naming the entry, not its content', async () => {
+    const store = redisRunStore({ client: main, prefix: 'json:' });
+    const run = fresh();
+    await store.acquire(run, 'w1', LEASE);
+    const cyclic: Record<string, unknown> = { text: 'private' };
+    cyclic.self = cyclic;
+    const cases: unknown[][] = [
+      [{ type: 'message', message: cyclic }],
+      [{ type: 'message', message: 10n }],
+      [{ type: 'message', message: () => 1 }],
+      [{ type: 'tool-started', toolCallId: 1, toolName: 'x' }],
+      [{ type: 'bogus' }],
+      [],
+    ];
+    for (const entries of cases) {
+      await assert.rejects(store.append(run, entries as RunLogEntry[], { owner: 'w1' }), (e: unknown) => {
+        assert.ok(e instanceof TypeError, String(e));
+        assert.doesNotMatch(e.message, /private/);
+        return true;
+      });
+    }
+    assert.equal((await store.read(run)).length, 0);
+  });
 
   it('keeps a run in three keys of one hash slot, and each append pushes only its new entries', async () => {
     const store = redisRunStore({ client: main, prefix: 'layout:' });
