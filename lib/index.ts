@@ -42,11 +42,13 @@ export { streamAgent } from './agent/stream.js';
 export type { AgentStream } from './agent/stream.js';
 export { AgentError, BudgetExceededError } from './core/errors.js';
 export { hasToolCall, stepCountIs } from './agent/stop.js';
+export { ResumeError, SnapshotError } from './core/errors.js';
+export { RUN_SNAPSHOT_VERSION, RunSnapshotSchema, loadRunSnapshot } from './agent/snapshot.js';
 export type { ToolContext } from './agent/tool-context.js';
 export { tool } from './agent/tools.js';
 export { countTokens } from './core/tokens.js';
 export { PluginConfigError, PluginError } from './core/errors.js';
-export { block, defineHook } from './plugins/hooks.js';
+export { block, defineHook, requireApproval } from './plugins/hooks.js';
 export { fireHook } from './plugins/fire-hook.js';
 export { definePlugin, pluginSet, withSettings } from './plugins/plugins.js';
 export { PluginManager } from './plugins/manager.js';
@@ -92,7 +94,16 @@ export type { PartMapper, StreamObserver, StreamTransform } from './core/stream.
 export type { RunAgentCommonOptions, RunAgentOptions } from './agent/agent.js';
 export type { CheckpointEntry, CheckpointOptions, CheckpointStore } from './agent/checkpoint.js';
 export type { AgentEvent } from './agent/stream.js';
-export type { AgentErrorReason } from './core/errors.js';
+export type { AgentErrorReason, ResumeErrorCode, SnapshotErrorCode, SnapshotIssue } from './core/errors.js';
+export type {
+  Decision,
+  InterruptSource,
+  Interruption,
+  PauseInterruption,
+  ToolCallInterruption,
+} from './agent/interrupts.js';
+export type { ResumeOptions } from './agent/resume.js';
+export type { PendingTurn, RunSnapshot } from './agent/snapshot.js';
 export type {
   AgentResult,
   RunLayerContext,
@@ -104,12 +115,13 @@ export type {
 } from './agent/run-context.js';
 export type { StopCondition, StopState } from './agent/stop.js';
 export type { ToolCallState, ToolMiddlewareFn, ToolResult } from './agent/tool-context.js';
-export type { AnyTool, Tool, ToolDefinition, ToolExecuteOptions } from './agent/tools.js';
+export type { AnyTool, NeedsApprovalContext, Tool, ToolDefinition, ToolExecuteOptions } from './agent/tools.js';
 export type { CountTokensOptions, Tokenizer } from './core/tokens.js';
 export type { PluginFailure } from './core/errors.js';
 export type { HookHandler, HookName, HookPayload, HookRegistry, ValidationFailure } from './plugins/hook-points.js';
 export type {
   DefineHookOptions,
+  HookApproval,
   HookBlock,
   HookContext,
   HookDraft,

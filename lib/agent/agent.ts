@@ -14,7 +14,10 @@ import type { ToolContext } from './tool-context.js';
 import { type AnyTool, MAX_TIMER_MS, isTimerMs } from './tools.js';
 import { findRequestProblem, requestError } from '../core/validate.js';
 import { type CheckpointOptions, checkCheckpointOptions } from './checkpoint.js';
+import { type ResumeFromCheckpointOptions, isResumeById, resumeFromCheckpoint } from './checkpoint-resume.js';
 import { runPlugins } from '../plugins/run-plugins.js';
+import { type ResumeOptions, checkResume } from './resume.js';
+import { loadRunSnapshot } from './snapshot.js';
 import type { PluginLike } from '../plugins/plugins.js';
 
 /**
@@ -23,24 +26,40 @@ import type { PluginLike } from '../plugins/plugins.js';
  */
 export type RunAgentOptions = RunAgentCommonOptions &
   (
+    | ({
+        /** The conversation so far; the run's transcript starts as a copy of it. */
+        readonly messages: Immutable<Message[]>;
+        readonly resume?: undefined;
+      } & (
+        | {
+            /** Any executor; usually a pipeline, whose call, tool, run and turn layers all apply. */
+            readonly model: Executor;
+            /** The model id every request of the run names (`request.model`), e.g. `'gpt-5-mini'`. */
+            readonly modelId: string;
+          }
+        | {
+            /** An executor built with a default model (`defaultModel`), used when `modelId` is left out. */
+            readonly model: ExecutorWithDefaultModel;
+            /** The model id every request of the run names (`request.model`). @default `model.defaultModel` */
+            readonly modelId?: string | undefined;
+          }
+      ))
     | {
-        /** Any executor; usually a pipeline, whose call, tool, run and turn layers all apply. */
+        /**
+         * Continues an interrupted run from its snapshot, with one decision per waiting tool call:
+         * same run id, turns numbered on, the transcript from the snapshot (so no `messages`).
+         */
+        readonly resume: ResumeOptions | ResumeFromCheckpointOptions;
+        readonly messages?: undefined;
+        /** Any executor; pass the same stack (and `tools`) as the interrupted run. */
         readonly model: Executor;
-        /** The model id every request of the run names (`request.model`), e.g. `'gpt-5-mini'`. */
-        readonly modelId: string;
-      }
-    | {
-        /** An executor built with a default model (`defaultModel`), used when `modelId` is left out. */
-        readonly model: ExecutorWithDefaultModel;
-        /** The model id every request of the run names (`request.model`). @default `model.defaultModel` */
+        /** @default the snapshot's `modelId` */
         readonly modelId?: string | undefined;
       }
   );
 
 /** The options of a run besides `model` and `modelId`. */
 export interface RunAgentCommonOptions {
-  /** The conversation so far; the run's transcript starts as a copy of it. */
-  readonly messages: Immutable<Message[]>;
   /** The tools the model may call (from `tool()`); names must be unique. */
   readonly tools?: readonly AnyTool[] | undefined;
   /** Sampling options sent with every model call (`request.options`). */
@@ -60,8 +79,19 @@ export interface RunAgentCommonOptions {
    * `aborted`) at once, even if the executor or a tool ignores the signal (its late result is discarded).
    */
   readonly signal?: AbortSignal | undefined;
-  /** Run-level state (`ctx.run.state`), typed through `RunState`. @default {} */
+  /**
+   * Run-level state (`ctx.run.state`), typed through `RunState`. On resume, the snapshot's
+   * persisted keys are laid over it.
+   * @default {}
+   */
   readonly state?: RunState | undefined;
+  /**
+   * The `RunState` keys an interrupted run's snapshot keeps (and a resumed run gets back). Their
+   * values must be plain JSON data: anything else fails the run with a `SnapshotError` naming
+   * the key. Other keys are not persisted.
+   * @default [] (nothing)
+   */
+  readonly persistState?: readonly (keyof RunState & string)[] | undefined;
   /** Data about the run (tenant, user, tags): `ctx.run.metadata`, and `request.metadata` of every call. */
   readonly metadata?: Readonly<Record<string, unknown>> | undefined;
   /**
@@ -132,11 +162,27 @@ export interface RunAgentCommonOptions {
  */
 export function runAgent(options: RunAgentOptions): Promise<AgentResult> {
   try {
+    if (isResumeById(options?.resume)) return resumeById(options);
     const prepared = prepareRun(options, 'runAgent()');
     return driveRun(prepared, options.signal ?? new AbortController().signal, undefined);
   } catch (error) {
     return Promise.reject(error);
   }
+}
+
+/** `resume: { runId }`: the run's log becomes a snapshot with decisions, and the run goes on from it. */
+async function resumeById(options: RunAgentOptions): Promise<AgentResult> {
+  const found = await resumeFromCheckpoint(options, 'runAgent()');
+  if (found.kind === 'result') return found.result;
+  const signal = options.signal ?? new AbortController().signal;
+  let prepared: Prepared;
+  try {
+    prepared = { ...prepareRun(found.options as RunAgentOptions, 'runAgent()'), logged: found.logged };
+  } catch (error) {
+    await found.settings.store.release((options.resume as ResumeFromCheckpointOptions).runId, found.settings.owner);
+    throw error;
+  }
+  return driveRun(prepared, signal, undefined);
 }
 
 /** @internal Checks and normalises the options once per run (shared with `streamAgent`). */
@@ -148,17 +194,39 @@ export function prepareRun(options: RunAgentOptions, where: string): Prepared {
   }
   const {
     model,
-    messages,
     maxTurns = 20,
     onMaxTurns = 'throw',
     toolConcurrency = 10,
     maxToolCallsPerTurn = 100,
     toolTimeoutMs,
     maxToolInputDepth = 64,
+    persistState = [],
   } = options;
+  const resume = options.resume;
+  if (resume !== undefined && (typeof resume !== 'object' || resume === null)) {
+    throw new TypeError(`${where}: expected \`resume\` to be { snapshot, decisions }, got ${describeValue(resume)}.`);
+  }
+  if (isResumeById(resume)) {
+    throw new TypeError(
+      `${where}: resuming by run id (\`resume: { runId }\`) is for runAgent(); stream a checkpointed run's resume with resume: { snapshot } instead.`,
+    );
+  }
+  // Checked as if loaded: a snapshot edited in memory gets the same SnapshotError.
+  const snapshot = resume ? loadRunSnapshot(resume.snapshot) : undefined;
+  if (snapshot && options.messages !== undefined) {
+    throw new TypeError(
+      `${where}: pass \`messages\` or \`resume\`, not both: a resumed run's transcript is its snapshot's.`,
+    );
+  }
+  const messages = snapshot ? snapshot.transcript : options.messages;
+  if (!Array.isArray(persistState) || persistState.some((k) => typeof k !== 'string')) {
+    throw new TypeError(
+      `${where}: expected \`persistState\` to be an array of run state keys, got ${describeValue(persistState)}.`,
+    );
+  }
   assertExecutor(model, `${where} \`model\``);
   const validate = options.validate ?? true;
-  const modelId = options.modelId ?? model.defaultModel;
+  const modelId = options.modelId ?? snapshot?.modelId ?? model.defaultModel;
   if (modelId === undefined) {
     throw new TypeError(
       `${where}: \`modelId\` is required: the model id every request names, e.g. { model, modelId: 'gpt-5-mini', messages }. ` +
@@ -212,6 +280,7 @@ export function prepareRun(options: RunAgentOptions, where: string): Prepared {
   }
   const tools = toolMap(options.tools, where);
   const checkpoint = options.checkpoint === undefined ? undefined : checkCheckpointOptions(where, options.checkpoint);
+  const resumed = snapshot && resume ? { snapshot, turn: checkResume(resume, tools, where) } : undefined;
   if (options.plugins !== undefined && !Array.isArray(options.plugins)) {
     throw new TypeError(
       `${where}: expected \`plugins\` to be an array of plugins, got ${describeValue(options.plugins)}.`,
@@ -233,9 +302,12 @@ export function prepareRun(options: RunAgentOptions, where: string): Prepared {
     tools,
     specs: tools.size > 0 ? Object.freeze([...tools.values()].map((t) => t.spec)) : undefined,
     callOptions: options.callOptions,
-    metadata: options.metadata ?? {},
-    requestMetadata: options.metadata as Record<string, unknown> | undefined,
-    state: options.state ?? {},
+    metadata: options.metadata ?? snapshot?.metadata ?? {},
+    requestMetadata: (options.metadata ??
+      (snapshot && Object.keys(snapshot.metadata).length > 0 ? snapshot.metadata : undefined)) as
+      | Record<string, unknown>
+      | undefined,
+    state: snapshot ? Object.assign(options.state ?? {}, snapshot.state) : (options.state ?? {}),
     runLayers: onionLayers<RunLayerContext>('run', own, mounted.runLayers),
     turnLayers: onionLayers<TurnLayerContext>('turn', own, mounted.turnLayers),
     toolSettings: {
@@ -251,8 +323,11 @@ export function prepareRun(options: RunAgentOptions, where: string): Prepared {
     onMaxTurns,
     maxToolInputDepth,
     validate,
-    runId: checkpoint?.runId ?? newId('run'),
+    runId: checkpoint?.runId ?? snapshot?.runId ?? newId('run'),
     checkpoint,
+    persistState,
+    resumed,
+    logged: undefined,
   };
 }
 

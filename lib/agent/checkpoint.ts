@@ -215,6 +215,30 @@ export class Checkpointer {
     return this.write(entries);
   }
 
+  /**
+   * A resumed pending turn: its answer when the log lacks it (a snapshot resumed into a new log;
+   * its usage is in the `start` entry already), the approved calls about to run, and the results
+   * the snapshot holds that the log lacks. One write, before any approved call runs.
+   */
+  resumedTurn(
+    response: ModelResponse | undefined,
+    turn: number,
+    approved: readonly Immutable<ToolCallPart>[],
+    results: readonly ToolMessage[],
+  ): Promise<void> {
+    const entries: CheckpointEntry[] = [];
+    if (response) {
+      const { message, finishReason, model } = response;
+      const meta: TurnMeta = { turn, finishReason, ...(model !== undefined && { model }) };
+      entries.push({ type: 'message', message, meta });
+    }
+    for (const call of approved) {
+      entries.push({ type: 'tool-started', toolCallId: call.toolCallId, toolName: call.toolName });
+    }
+    for (const message of results) entries.push({ type: 'tool-result', toolCallId: message.toolCallId, message });
+    return entries.length === 0 ? Promise.resolve() : this.write(entries);
+  }
+
   toolStarted(call: Immutable<ToolCallPart>): Promise<void> {
     return this.write([{ type: 'tool-started', toolCallId: call.toolCallId, toolName: call.toolName }]);
   }
@@ -324,6 +348,9 @@ export function rebuildRun(
         break;
       case 'interrupted':
         interrupted = entry.meta;
+        // The turn's tools all ended before the run stopped: a call without a result waits for a
+        // decision, it was not cut short. Only calls started after this entry can have been.
+        pending?.started.clear();
         break;
       case 'finished':
         break;

@@ -1,6 +1,6 @@
 import type { Immutable } from 'immer';
 import type { RunState } from '../core/context.js';
-import { AgentError, InvalidResponseError } from '../core/errors.js';
+import { AgentError, InvalidResponseError, MiddlewareError, SnapshotError } from '../core/errors.js';
 import { type ExecuteOptions, type Executor, executorName } from '../core/executor.js';
 import {
   type CallOptions,
@@ -34,6 +34,9 @@ import type { AnyTool } from './tools.js';
 import { type ToolRunSettings, runToolCalls, untilAborted } from './tool-runner.js';
 import { validateResponse } from '../core/validate.js';
 import { type CheckpointSettings, Checkpointer } from './checkpoint.js';
+import { toolMessage } from './tool-context.js';
+import type { ResumedTurn } from './resume.js';
+import { type PendingTurn, type RunSnapshot, buildSnapshot } from './snapshot.js';
 
 /** @internal The options of a run, checked and normalised once (see `prepareRun`). */
 export interface Prepared {
@@ -57,8 +60,22 @@ export interface Prepared {
   readonly maxToolInputDepth: number;
   readonly validate: boolean;
   readonly runId: string;
+  /** The run state keys a snapshot keeps. */
+  readonly persistState: readonly string[];
+  /** Set when the run resumes a snapshot. */
+  readonly resumed: { readonly snapshot: RunSnapshot; readonly turn: ResumedTurn | undefined } | undefined;
   /** Where the run is saved after every step, if anywhere. */
   readonly checkpoint: CheckpointSettings | undefined;
+  /** The checkpoint log this run continues (resumed by run id), with what is already in it. */
+  readonly logged: LoggedRun | undefined;
+}
+
+/** @internal What a run's log already holds when the run resumes from it. */
+export interface LoggedRun {
+  /** The last turn whose answer is in the log. */
+  readonly turn: number;
+  /** Tool calls of that turn with a result in the log. */
+  readonly results: ReadonlySet<string>;
 }
 
 /** @internal Receives `streamAgent` events; awaiting it is the stream's backpressure. */
@@ -80,53 +97,107 @@ export async function driveRun(p: Prepared, signal: AbortSignal, emit: Emit | un
   const core = new RunCore(p.runId, p.messages, p.state, p.metadata, signal, p.validate);
   const turns: TurnRecord[] = [];
   const usage: Usage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
+  let resumeTurn: ResumedTurn | undefined;
+  if (p.resumed) {
+    const { snapshot } = p.resumed;
+    resumeTurn = p.resumed.turn;
+    core.resumed = true;
+    // The pending turn keeps its number: the loop counts it again when it finishes it.
+    core.turn = snapshot.turn - (resumeTurn ? 1 : 0);
+    addUsage(usage, snapshot.usage);
+  }
+  const held: { turn: PendingTurn | undefined } = { turn: undefined };
   // Taken before anything runs: a second worker on the same run gets the store's RunLeaseError as is.
   const checkpoint = p.checkpoint && (await openCheckpoint(p, p.checkpoint, signal));
 
   const turnStack =
     p.turnLayers.length === 0
       ? undefined
-      : buildStack(p.turnLayers, (t: TurnStep) => runTurn(p, core, t.turn, t.slot, usage, emit, checkpoint), {
+      : buildStack(p.turnLayers, (t: TurnStep) => runTurn(p, core, t.turn, t.slot, usage, emit, held, checkpoint), {
           handler: (layer) =>
             viewHandler(
               layer.fn,
               layer.name,
               (t: TurnStep, name) => new TurnLayerView(core, t.turn, t.slot, name),
               'turn',
-              true,
+              // A layer that paused the run skips the turn.
+              () => core.interruptions.length === 0,
             ),
         });
 
-  const loop = async (): Promise<void> => {
-    let stopReason: StopReason | undefined;
-    while (stopReason === undefined) {
-      signal.throwIfAborted();
-      const turn = ++core.turn;
-      const slot: TurnSlot = { record: undefined };
-      if (turnStack === undefined) await runTurn(p, core, turn, slot, usage, emit, checkpoint);
-      else await turnStack({ turn, slot });
-      const record = slot.record as TurnRecord;
-      turns.push(record);
-      if (record.toolCalls.length === 0) stopReason = 'no-tool-calls';
-      else if (p.stopWhen.length > 0 && (await shouldStop(p.stopWhen, stopState(core, turns, record)))) {
-        stopReason = 'stop-when';
-      } else if (turns.length >= p.maxTurns) {
-        if (p.onMaxTurns === 'throw') throw maxTurnsError(p, core, turns.length, usage);
-        stopReason = 'max-turns';
+  /** Builds the result (and, when interrupted, the snapshot). */
+  const settle = async (stopReason: StopReason): Promise<void> => {
+    const response = turns.at(-1)?.response ?? held.turn?.response ?? NO_RESPONSE;
+    let snapshot: RunSnapshot | undefined;
+    let transcript = core.transcript;
+    if (stopReason === 'interrupted') {
+      if (held.turn) transcript = completedTranscript(core) as Immutable<Message[]>;
+      snapshot = buildSnapshot({
+        runId: core.runId,
+        status: 'interrupted',
+        modelId: p.modelId,
+        turn: core.turn,
+        usage: { ...usage },
+        transcript: transcript as readonly Message[],
+        pending: held.turn ?? null,
+        interruptions: core.interruptions,
+        state: core.state,
+        persistState: p.persistState,
+        metadata: p.metadata,
+      });
+      if (emit) {
+        for (const interruption of snapshot.interruptions)
+          await emit({ type: 'interrupt', turn: core.turn, interruption });
       }
     }
-    if (checkpoint) await checkpoint.finished(stopReason);
-    const response = (turns.at(-1) as TurnRecord).response;
+    if (checkpoint) {
+      if (snapshot) await checkpoint.interrupted({ interruptions: snapshot.interruptions, state: snapshot.state });
+      else await checkpoint.finished(stopReason);
+    }
     core.result = {
       runId: core.runId,
-      transcript: core.transcript,
+      transcript,
       response,
       text: textOf(response.message),
       turns,
       usage,
       stopReason,
       state: core.state,
+      interruptions: snapshot?.interruptions ?? [],
+      snapshot,
     };
+  };
+
+  const loop = async (): Promise<void> => {
+    let stopReason: StopReason | undefined;
+    // A run layer may have paused the run before its first turn.
+    if (core.interruptions.length > 0) stopReason = 'interrupted';
+    while (stopReason === undefined) {
+      signal.throwIfAborted();
+      const turn = ++core.turn;
+      const slot: TurnSlot = { record: undefined, resume: resumeTurn };
+      resumeTurn = undefined;
+      if (turnStack === undefined) await runTurn(p, core, turn, slot, usage, emit, held, checkpoint);
+      else await turnStack({ turn, slot });
+      const record = slot.record;
+      if (record === undefined) {
+        if (core.interruptions.length === 0) throw noTurn(turn, p.turnLayers);
+        // Paused before the turn ran: it did not happen.
+        if (held.turn === undefined) core.turn--;
+        stopReason = 'interrupted';
+        break;
+      }
+      turns.push(record);
+      if (core.interruptions.length > 0) stopReason = 'interrupted';
+      else if (record.toolCalls.length === 0) stopReason = 'no-tool-calls';
+      else if (p.stopWhen.length > 0 && (await shouldStop(p.stopWhen, stopState(core, turns, record)))) {
+        stopReason = 'stop-when';
+      } else if (core.turn >= p.maxTurns) {
+        if (p.onMaxTurns === 'throw') throw maxTurnsError(p, core, turns.length, usage);
+        stopReason = 'max-turns';
+      }
+    }
+    await settle(stopReason);
   };
 
   try {
@@ -134,9 +205,17 @@ export async function driveRun(p: Prepared, signal: AbortSignal, emit: Emit | un
     else {
       const runStack = buildStack(p.runLayers, loop, {
         handler: (layer) =>
-          viewHandler(layer.fn, layer.name, (c: RunCore, name) => new RunLayerView(c, name), 'run', true),
+          viewHandler(
+            layer.fn,
+            layer.name,
+            (c: RunCore, name) => new RunLayerView(c, name),
+            'run',
+            () => core.interruptions.length === 0,
+          ),
       });
       await runStack(core);
+      // A run layer paused the run before the loop started.
+      if (core.result === undefined && core.interruptions.length > 0) await settle('interrupted');
     }
   } catch (error) {
     throw runFailure(core, turns.length, usage, signal, error);
@@ -145,7 +224,8 @@ export async function driveRun(p: Prepared, signal: AbortSignal, emit: Emit | un
   }
   const result = core.result as unknown as AgentResult;
   // A run layer may have edited the transcript after the loop (run_end): return what persists.
-  return result.transcript === core.transcript ? result : { ...result, transcript: core.transcript };
+  // (An interrupted run's is its snapshot's, without the pending turn.)
+  return result.transcript === core.transcript || result.snapshot ? result : { ...result, transcript: core.transcript };
 }
 
 async function runTurn(
@@ -155,9 +235,11 @@ async function runTurn(
   slot: TurnSlot,
   usage: Usage,
   emit: Emit | undefined,
+  held: { turn: PendingTurn | undefined },
   checkpoint: Checkpointer | undefined,
 ): Promise<void> {
   if (emit) await emit({ type: 'turn-start', turn });
+  if (slot.resume) return finishTurn(p, core, turn, slot, emit, held, slot.resume, checkpoint);
   const request: ModelRequest = { model: p.modelId, messages: core.transcript as Message[] };
   if (p.specs) request.tools = p.specs as ToolSpec[];
   if (p.callOptions) request.options = p.callOptions;
@@ -187,25 +269,17 @@ async function runTurn(
   if (calls.length > 0) {
     core.pending = message;
     core.step = 'tool-calls';
-    let onResult = emit && ((result: ToolMessage) => emit({ type: 'tool-result', turn, result }));
-    if (checkpoint) {
-      const report = onResult;
-      onResult = async (result: ToolMessage) => {
-        await checkpoint.toolResult(result);
-        if (report) await report(result);
-      };
-    }
-    results = await runToolCalls(
-      calls,
-      core,
-      p.toolSettings,
-      onResult,
+    const onResult = saving(checkpoint, emit && ((result: ToolMessage) => emit({ type: 'tool-result', turn, result })));
+    const onStart =
       checkpoint && calls.length > startNow
-        ? (call) => (calls.indexOf(call) < startNow ? Promise.resolve() : checkpoint.toolStarted(call))
-        : undefined,
-    );
+        ? (call: Immutable<ToolCallPart>) =>
+            calls.indexOf(call) < startNow ? Promise.resolve() : checkpoint.toolStarted(call)
+        : undefined;
+    const out = await runToolCalls(calls, core, p.toolSettings, onResult, undefined, onStart);
     // A tool that ignored the signal still ends the turn as cancelled.
     core.signal.throwIfAborted();
+    if (holdTurn(core, response, out, held)) return;
+    results = out as ToolMessage[];
     core.append(results);
     core.pending = undefined;
     core.step = undefined;
@@ -216,24 +290,114 @@ async function runTurn(
 }
 
 /**
- * Takes the run's lease and writes the first entry of its log. A log that already holds entries
- * belongs to another run with this id (or to this one, to be resumed): nothing is overwritten.
+ * When some calls of the turn wait for a decision: nothing more is appended (the model sees no
+ * result before every call has one); the response and the results produced are kept for the snapshot.
+ */
+function holdTurn(
+  core: RunCore,
+  response: ModelResponse,
+  out: readonly (ToolMessage | undefined)[],
+  held: { turn: PendingTurn | undefined },
+): boolean {
+  if (!out.includes(undefined)) return false;
+  held.turn = { response, results: out.filter((m): m is ToolMessage => m !== undefined) };
+  core.step = undefined;
+  return true;
+}
+
+/**
+ * Finishes the pending turn of a snapshot with its decisions: the approved calls run through the
+ * tool stack, the others are answered by their decision, and every result is appended in call order.
+ */
+async function finishTurn(
+  p: Prepared,
+  core: RunCore,
+  turn: number,
+  slot: TurnSlot,
+  emit: Emit | undefined,
+  held: { turn: PendingTurn | undefined },
+  resume: ResumedTurn,
+  checkpoint: Checkpointer | undefined,
+): Promise<void> {
+  const { response } = resume;
+  const { message } = response;
+  const onResult = saving(checkpoint, emit && ((result: ToolMessage) => emit({ type: 'tool-result', turn, result })));
+  const approved = resume.calls.flatMap((c) => (c.kind === 'run' ? [c.call] : []));
+  if (checkpoint) {
+    // Only what the log lacks: a run resumed from its own log has the answer and some results already.
+    const logged = p.logged?.turn === turn ? p.logged.results : undefined;
+    await checkpoint.resumedTurn(
+      logged ? undefined : response,
+      turn,
+      approved,
+      resume.calls.flatMap((c) => (c.kind === 'result' && !logged?.has(c.call.toolCallId) ? [c.message] : [])),
+    );
+  }
+  core.append([message]);
+  core.pending = message;
+  core.step = 'tool-calls';
+  if (emit)
+    for (const toolCall of approved) await emit({ type: 'tool-call', turn, toolCall: toolCall as ToolCallPart });
+  const ran = await runToolCalls(approved, core, p.toolSettings, onResult, new Set(approved.map((c) => c.toolCallId)));
+  core.signal.throwIfAborted();
+  let next = 0;
+  const out: (ToolMessage | undefined)[] = [];
+  for (const c of resume.calls) {
+    if (c.kind === 'result') out.push(c.message);
+    else if (c.kind === 'run') out.push(ran[next++]);
+    else {
+      const answer = Object.freeze(toolMessage(c.call, { content: c.content, isError: c.isError }));
+      if (onResult) await onResult(answer);
+      out.push(answer);
+    }
+  }
+  if (holdTurn(core, response, out, held)) return;
+  const results = out as ToolMessage[];
+  core.append(results);
+  core.pending = undefined;
+  core.step = undefined;
+  const calls = toolCallsOf(message) as readonly Immutable<ToolCallPart>[];
+  const record: TurnRecord = Object.freeze({ turn, response, toolCalls: calls, toolResults: results });
+  slot.record = record;
+  if (emit) await emit({ type: 'turn-end', turn, record });
+}
+
+/** Saves each tool result to the checkpoint (before the stream hears of it). */
+function saving(
+  checkpoint: Checkpointer | undefined,
+  report: ((result: ToolMessage) => void | Promise<void>) | undefined,
+): ((result: ToolMessage) => void | Promise<void>) | undefined {
+  if (!checkpoint) return report;
+  return async (result) => {
+    await checkpoint.toolResult(result);
+    if (report) await report(result);
+  };
+}
+
+/**
+ * Takes the run's lease and writes the first entry of a new run's log. A new run never writes over
+ * an existing log (another run with this id, or this one, to be resumed by its id); a run resumed
+ * from a snapshot into a store without its log starts one from the snapshot.
  */
 async function openCheckpoint(p: Prepared, settings: CheckpointSettings, signal: AbortSignal): Promise<Checkpointer> {
   const checkpoint = new Checkpointer(settings, p.runId, signal);
   await checkpoint.open();
   try {
+    if (p.logged) return checkpoint;
     const { length } = await settings.store.read(p.runId, { from: Number.MAX_SAFE_INTEGER, signal });
     if (length > 0) {
       throw new TypeError(
         `runAgent: run \`${p.runId}\` already has a checkpoint in \`${settings.store.name}\` (${length} entries). Resume it with resume: { runId }, or pick another \`checkpoint.runId\`.`,
       );
     }
-    await checkpoint.start(p.messages, {
+    const snapshot = p.resumed?.snapshot;
+    const pendingTurn = p.resumed?.turn !== undefined;
+    await checkpoint.start(snapshot ? snapshot.transcript : p.messages, {
       runId: p.runId,
       modelId: p.modelId,
-      turn: 0,
-      usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
+      // A snapshot's pending turn is written again as the resume finishes it (its usage is counted here).
+      turn: snapshot ? snapshot.turn - (pendingTurn ? 1 : 0) : 0,
+      usage: snapshot ? snapshot.usage : { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
       metadata: p.metadata,
     });
   } catch (error) {
@@ -241,6 +405,19 @@ async function openCheckpoint(p: Prepared, settings: CheckpointSettings, signal:
     throw error;
   }
   return checkpoint;
+}
+
+const NO_RESPONSE: ModelResponse = Object.freeze({
+  message: Object.freeze({ role: 'assistant', content: '' }),
+  finishReason: 'other',
+}) as ModelResponse;
+
+function noTurn(turn: number, layers: readonly ViewLayer<TurnLayerContext>[]): MiddlewareError {
+  const names = layers.map((l) => l.name).join(' → ');
+  return new MiddlewareError(
+    layers.at(-1)?.name ?? 'turn',
+    `Turn ${turn} did not run: a turn layer returned without calling \`await next()\` (turn layers: ${names}). Call next(), or ctx.interrupt(payload) to pause the run.`,
+  );
 }
 
 /**
@@ -400,6 +577,9 @@ function runFailure(core: RunCore, turnCount: number, usage: Usage, signal: Abor
   if (AgentError.isInstance(error) && error.runId === core.runId) return error;
   const transcript = completedTranscript(core);
   const base = { runId: core.runId, transcript, turnCount, usage };
+  if (SnapshotError.isInstance(error)) {
+    return new AgentError({ ...base, reason: 'failed', message: error.message, cause: error });
+  }
   const tail = "The error's `cause` holds what was thrown and `transcript` the run up to the last completed step.";
   if (signal.aborted) {
     const reason = signal.reason;

@@ -6,6 +6,10 @@ import type { InvalidRequestError } from '../core/errors.js';
 import type { Message, ModelResponse, ToolCallPart, ToolMessage, Usage } from '../core/messages.js';
 import { markValid, recordDerivation } from '../internal/provenance.js';
 import { checkToolPairing, findUpdateProblem, requestError } from '../core/validate.js';
+import { MiddlewareError } from '../core/errors.js';
+import type { Interruption, PauseInterruption } from './interrupts.js';
+import type { RunSnapshot } from './snapshot.js';
+import type { ResumedTurn } from './resume.js';
 
 /** What one turn did: the model's response, the tool calls it made and their results. */
 export interface TurnRecord {
@@ -20,9 +24,10 @@ export interface TurnRecord {
 
 /**
  * Why the loop ended: the model answered without calling a tool (`no-tool-calls`), a `stopWhen`
- * condition held (`stop-when`), or `maxTurns` was reached with `onMaxTurns: 'stop'` (`max-turns`).
+ * condition held (`stop-when`), or `maxTurns` was reached with `onMaxTurns: 'stop'` (`max-turns`), or a tool call waits for a
+ * decision or a layer paused the run (`interrupted`: see `interruptions` and `snapshot`).
  */
-export type StopReason = 'no-tool-calls' | 'stop-when' | 'max-turns';
+export type StopReason = 'no-tool-calls' | 'stop-when' | 'max-turns' | 'interrupted';
 
 /** What `runAgent()` resolves with. */
 export interface AgentResult {
@@ -38,6 +43,13 @@ export interface AgentResult {
   readonly usage: Usage;
   readonly stopReason: StopReason;
   readonly state: RunState;
+  /** What the run waits for when `stopReason` is `interrupted`, in call order; else empty. */
+  readonly interruptions: readonly Interruption[];
+  /**
+   * When `stopReason` is `interrupted`: the run as plain JSON data, to resume (in any process)
+   * with `runAgent({ resume: { snapshot, decisions } })`. `undefined` otherwise.
+   */
+  readonly snapshot: RunSnapshot | undefined;
 }
 
 /**
@@ -53,6 +65,8 @@ export type AgentEvent =
   /** A tool call finished; these come in completion order (the transcript keeps call order). */
   | { readonly type: 'tool-result'; readonly turn: number; readonly result: ToolMessage }
   | { readonly type: 'turn-end'; readonly turn: number; readonly record: TurnRecord }
+  /** The run stops for a decision: one event per interruption, before `done`. */
+  | { readonly type: 'interrupt'; readonly turn: number; readonly interruption: Interruption }
   | { readonly type: 'done'; readonly result: AgentResult };
 
 /** What a run-level layer sees: it wraps the whole run (`run_start` before `next()`, `run_end` after). */
@@ -62,6 +76,13 @@ export interface RunLayerContext {
   readonly signal: AbortSignal;
   /** After `await next()`: the run's result. */
   readonly result: AgentResult | undefined;
+  /** This run continues an interrupted one (`runAgent({ resume })`): same id, turns numbered on. */
+  readonly resumed: boolean;
+  /**
+   * Pauses the run before its first turn: return without calling `next()`. The run ends with
+   * stop reason `interrupted` and a snapshot; resuming it (no decision needed) starts the turns.
+   */
+  interrupt(payload?: unknown): void;
 }
 
 /** What a turn-level layer sees: it wraps one turn, the model call and the tool calls it asked for. */
@@ -71,8 +92,16 @@ export interface TurnLayerContext {
   /** 1-based. */
   readonly turn: number;
   readonly signal: AbortSignal;
-  /** After `await next()`: what the turn did. */
+  /** After `await next()`: what the turn did; `undefined` when the turn was interrupted. */
   readonly record: TurnRecord | undefined;
+  /** The run continues an interrupted one (`runAgent({ resume })`). */
+  readonly resumed: boolean;
+  /**
+   * Pauses the run at this turn's boundary: before `next()` (then return without calling it),
+   * the turn does not run; after it, the run stops once this turn is done. The run ends with stop
+   * reason `interrupted` and a snapshot; resuming it (no decision needed) continues.
+   */
+  interrupt(payload?: unknown): void;
 }
 
 export type RunMiddlewareFn = (ctx: RunLayerContext, next: Next) => Promise<void> | void;
@@ -105,6 +134,10 @@ export class RunCore {
   pending: object | undefined = undefined;
   /** What the loop is doing, so a failure can say which step failed. */
   step: 'model-call' | 'response' | 'tool-calls' | undefined = undefined;
+  /** What the run waits for, in call order; the loop stops after the turn when there is any. */
+  readonly interruptions: Interruption[] = [];
+  /** Continues an interrupted run. */
+  resumed = false;
   #transcript: Message[];
   /** Every tool-call id the run has seen (built on first use; edits add theirs). */
   #callIds: Set<string> | undefined = undefined;
@@ -188,6 +221,24 @@ export class RunCore {
   /** Transcript edits so far (a checkpoint saves the whole transcript again after one). */
   edits = 0;
 
+  /** A run or turn layer pauses the run at the next turn boundary. */
+  pause(payload: unknown, layer: string, turn: number): void {
+    if (this.result !== undefined) {
+      throw new MiddlewareError(
+        layer,
+        `\`${layer}\` called interrupt() after the run ended. Call it before \`await next()\` (a run layer), or in a turn layer.`,
+      );
+    }
+    const pause: PauseInterruption = {
+      kind: 'pause',
+      payload: payload === undefined ? null : payload,
+      source: 'layer',
+      by: layer,
+      turn,
+    };
+    this.interruptions.push(pause);
+  }
+
   updateTranscript(recipe: TranscriptRecipe, layer: string): void {
     const before = this.transcript;
     const after = immer.produce(before as Message[], (draft) => recipe(draft, { original: before })) as Message[];
@@ -263,11 +314,19 @@ export class RunLayerView implements RunLayerContext {
   get result(): AgentResult | undefined {
     return this.#core.result;
   }
+  get resumed(): boolean {
+    return this.#core.resumed;
+  }
+  interrupt(payload?: unknown): void {
+    this.#core.pause(payload, this.layer, this.#core.turn);
+  }
 }
 
 /** @internal The turn's outcome, filled in by the loop for the turn layers to read after next(). */
 export interface TurnSlot {
   record: TurnRecord | undefined;
+  /** The turn finishes the pending turn of a snapshot (its model call was made before). */
+  readonly resume?: ResumedTurn | undefined;
 }
 
 /** @internal */
@@ -290,5 +349,12 @@ export class TurnLayerView implements TurnLayerContext {
   }
   get record(): TurnRecord | undefined {
     return this.#slot.record;
+  }
+  get resumed(): boolean {
+    return this.#core.resumed;
+  }
+  interrupt(payload?: unknown): void {
+    // Before next() the turn has not run: the pause comes after the previous one.
+    this.#core.pause(payload, this.layer, this.#slot.record ? this.turn : this.turn - 1);
   }
 }

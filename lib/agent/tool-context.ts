@@ -6,6 +6,7 @@ import { MiddlewareError } from '../core/errors.js';
 import { describeValue } from '../internal/options.js';
 import type { ToolCallPart, ToolMessage } from '../core/messages.js';
 import type { RunCore } from './run-context.js';
+import type { ToolCallInterruption } from './interrupts.js';
 import type { AnyTool } from './tools.js';
 
 /** The outcome of one tool call, as tool middleware sees it after `await next()`. */
@@ -60,6 +61,10 @@ export class ToolCallCore {
   input: unknown;
   result: ToolResult | undefined = undefined;
   state: ToolCallState | undefined = undefined;
+  /** Set when a layer, a plugin or the tool's `needsApproval` held the call for a decision. */
+  interruption: ToolCallInterruption | undefined = undefined;
+  /** A person approved this call on resume: it cannot be interrupted again. */
+  approved = false;
 
   constructor(
     readonly call: Immutable<ToolCallPart>,
@@ -68,6 +73,28 @@ export class ToolCallCore {
     readonly run: RunCore,
   ) {
     this.input = call.input;
+  }
+
+  /** @internal Holds the call for a decision; `false` when it was approved on resume. */
+  interrupt(payload: unknown, source: 'tool' | 'layer' | 'plugin', by: string): boolean {
+    if (this.approved) return false;
+    if (this.result !== undefined) {
+      throw new MiddlewareError(
+        by,
+        `\`${by}\` called interrupt() on a tool call that already had a result. Interrupt before \`await next()\`, instead of running the tool.`,
+      );
+    }
+    this.interruption ??= {
+      kind: 'tool-call',
+      toolCallId: this.call.toolCallId,
+      toolName: this.call.toolName,
+      input: this.call.input,
+      payload: payload === undefined ? null : payload,
+      source,
+      by,
+      turn: this.run.turn,
+    };
+    return true;
   }
 }
 
@@ -115,6 +142,36 @@ export class ToolContext<Input = unknown> {
   get run(): RunContext {
     return this.core.run.view(this.layer);
   }
+  /**
+   * `<runId>:<toolCallId>`: the same for every execution of this call, in this process or after a
+   * resume in another; pass it to the services the tool changes so a repeated call has no effect twice.
+   */
+  get idempotencyKey(): string {
+    return `${this.core.run.runId}:${this.core.call.toolCallId}`;
+  }
+  /** A person approved this call when the run was resumed (`interrupt()` then returns `false`). */
+  get approved(): boolean {
+    return this.core.approved;
+  }
+  /** Whether a layer or the tool's `needsApproval` held this call for a decision. */
+  get interrupted(): boolean {
+    return this.core.interruption !== undefined;
+  }
+
+  /**
+   * Holds this call for a person's decision instead of running it: return without calling
+   * `next()`. The run ends with stop reason `interrupted` once the turn's other calls are done;
+   * `payload` (plain JSON data) is in the interruption. Returns `false`, and holds nothing, when
+   * the call was approved on resume: then carry on with `next()`.
+   *
+   * @example
+   * if (ctx.toolName === 'transfer' && ctx.interrupt({ question: 'Send the money?' })) return;
+   * await next();
+   */
+  interrupt(payload?: unknown): boolean {
+    return this.core.interrupt(payload, 'layer', this.layer);
+  }
+
   /** Per-tool-call state shared by the tool layers; typed through `ToolCallState`. */
   get state(): ToolCallState {
     return (this.core.state ??= {});

@@ -5,6 +5,7 @@ import type { ToolCallPart, ToolMessage } from '../core/messages.js';
 import { type ReplayHooks, type Step, type ViewLayer, buildStack, viewHandler } from '../core/engine.js';
 import type { RunCore } from './run-context.js';
 import { ReplayToolContext, ToolCallCore, ToolContext, type ToolResult, toolMessage } from './tool-context.js';
+import type { ToolCallInterruption } from './interrupts.js';
 import type { AnyTool } from './tools.js';
 
 /** @internal How a run executes tool calls. */
@@ -34,9 +35,12 @@ export async function runToolCalls(
   run: RunCore,
   settings: ToolRunSettings,
   onResult?: OnToolResult,
+  approved?: ReadonlySet<string>,
   onStart?: (call: Immutable<ToolCallPart>) => Promise<void>,
-): Promise<ToolMessage[]> {
-  const messages: ToolMessage[] = new Array(calls.length);
+): Promise<(ToolMessage | undefined)[]> {
+  // A call held for a decision has no message; its interruption joins the run's, in call order.
+  const messages: (ToolMessage | undefined)[] = new Array(calls.length);
+  const held: (ToolCallInterruption | undefined)[] = [];
   const runnable = Math.min(calls.length, settings.maxCallsPerTurn);
   // Answered first, so that under throwOnToolError no tool runs in a turn that breaks the limit.
   for (let index = runnable; index < calls.length; index++) {
@@ -51,7 +55,9 @@ export async function runToolCalls(
       try {
         const call = calls[index] as Immutable<ToolCallPart>;
         if (onStart) await onStart(call);
-        messages[index] = await runToolCall(call, run, settings, onResult);
+        const out = await runToolCall(call, run, settings, onResult, approved);
+        if ('interruption' in out) held[index] = out.interruption;
+        else messages[index] = out;
       } catch (error) {
         failures.push({ index, error });
       }
@@ -61,6 +67,7 @@ export async function runToolCalls(
   for (let i = 0; i < Math.min(settings.concurrency, runnable); i++) workers.push(worker());
   await Promise.all(workers);
   if (failures.length > 0) throw failures.reduce((a, b) => (b.index < a.index ? b : a)).error;
+  for (const interruption of held) if (interruption) run.interruptions.push(interruption);
   return messages;
 }
 
@@ -80,11 +87,20 @@ async function runToolCall(
   run: RunCore,
   settings: ToolRunSettings,
   onResult: OnToolResult | undefined,
-): Promise<ToolMessage> {
-  const core = new ToolCallCore(call, settings.tools.get(call.toolName), run.signal, run);
+  approved: ReadonlySet<string> | undefined,
+): Promise<ToolMessage | { interruption: ToolCallInterruption }> {
+  const tool = settings.tools.get(call.toolName);
+  const core = new ToolCallCore(call, tool, run.signal, run);
+  if (approved?.has(call.toolCallId)) core.approved = true;
+  else if (tool !== undefined && tool.needsApproval !== false && (await needsApproval(tool, core))) {
+    core.interrupt(null, 'tool', tool.name);
+  }
   const { layers } = settings;
-  if (layers.length === 0) await execute(core, settings);
-  else await toolStack(settings)(core);
+  if (core.interruption === undefined) {
+    if (layers.length === 0) await execute(core, settings);
+    else await toolStack(settings)(core);
+  }
+  if (core.interruption) return { interruption: core.interruption };
   const result = core.result;
   if (result === undefined) {
     const names = layers.map((l) => l.name).join(' → ');
@@ -111,9 +127,25 @@ async function finish(
   return message;
 }
 
+/** Asks the tool's `needsApproval` about the parsed input; input that fails the schema needs none. */
+async function needsApproval(tool: AnyTool, core: ToolCallCore): Promise<boolean> {
+  const ask = tool.needsApproval;
+  if (typeof ask !== 'function') return ask;
+  const parsed = await parseInput(tool, core.input);
+  if (!parsed.success) return false;
+  const context = { toolCallId: core.call.toolCallId, run: core.run.view(tool.name), signal: core.signal };
+  return (await untilAborted(Promise.resolve(ask(parsed.data, context)), core.signal)) === true;
+}
+
 /** The innermost step: parse the arguments with the tool's schema, run it, turn failures into results. */
 async function execute(core: ToolCallCore, settings: ToolRunSettings): Promise<void> {
   const { tool, call, signal } = core;
+  if (core.interruption) {
+    throw new MiddlewareError(
+      core.interruption.by,
+      `\`${core.interruption.by}\` interrupted a tool call and then called \`next()\`. After ctx.interrupt() returns true, return without calling next().`,
+    );
+  }
   if (tool === undefined) {
     const { tools } = settings;
     const available = tools.size > 0 ? `Available tools: ${[...tools.keys()].join(', ')}.` : 'This run has no tools.';
@@ -139,7 +171,12 @@ async function execute(core: ToolCallCore, settings: ToolRunSettings): Promise<v
   const attempt = new Attempt(signal, timeoutMs, tool.name);
   try {
     const output = await attempt.settle(() =>
-      tool.execute(parsed.data, { signal: attempt.signal, toolCallId: call.toolCallId, run: core.run.view(tool.name) }),
+      tool.execute(parsed.data, {
+        signal: attempt.signal,
+        toolCallId: call.toolCallId,
+        run: core.run.view(tool.name),
+        idempotencyKey: `${core.run.runId}:${call.toolCallId}`,
+      }),
     );
     core.result = { content: toContent(output), output };
   } catch (error) {

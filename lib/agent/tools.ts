@@ -11,6 +11,19 @@ export interface ToolExecuteOptions {
   readonly toolCallId: string;
   /** The run this call belongs to. */
   readonly run: RunContext;
+  /**
+   * `<runId>:<toolCallId>`: the same for every execution of this call, also after a resume or
+   * a re-delivery in another process. Pass it to the services the tool changes (as an
+   * `Idempotency-Key` header, a unique column) so a repeated execution has no effect twice.
+   */
+  readonly idempotencyKey: string;
+}
+
+/** What a `needsApproval` predicate receives beside the parsed input. */
+export interface NeedsApprovalContext {
+  readonly toolCallId: string;
+  readonly run: RunContext;
+  readonly signal: AbortSignal;
 }
 
 /** What `tool()` takes. */
@@ -34,12 +47,32 @@ export interface ToolDefinition<Schema extends z.ZodType, Output> {
    * @default the run's `toolTimeoutMs` (no limit unless the run sets one)
    */
   readonly timeoutMs?: number | undefined;
+  /**
+   * Whether a person must approve a call before it runs: `true`, or a predicate of the parsed
+   * input. A call that needs approval does not run: the run ends with stop reason `interrupted`
+   * once the turn's other calls are done, and continues with `runAgent({ resume })`. Input that
+   * fails the schema needs no approval (the model reads the error, as usual).
+   * @default false
+   */
+  /**
+   * Whether running the tool twice with the same input is safe (its side effects keyed by
+   * `idempotencyKey`, say). A checkpointed run resumed after a crash runs an idempotent call that
+   * started and has no result again; any other such call becomes an interruption for a person.
+   * @default false
+   */
+  readonly idempotent?: boolean | undefined;
+  readonly needsApproval?:
+    | boolean
+    | ((input: z.output<Schema>, context: NeedsApprovalContext) => boolean | Promise<boolean>)
+    | undefined;
 }
 
 /** A tool, ready for `runAgent({ tools })`. */
 export interface Tool<Schema extends z.ZodType = z.ZodType, Output = unknown> extends ToolDefinition<Schema, Output> {
   readonly description: string | undefined;
   readonly timeoutMs: number | undefined;
+  readonly needsApproval: NonNullable<ToolDefinition<Schema, Output>['needsApproval']>;
+  readonly idempotent: boolean;
   /** What providers receive: the name, the description and the input's JSON Schema (from zod). */
   readonly spec: ToolSpec;
 }
@@ -63,7 +96,15 @@ export type AnyTool = Tool<any, any>;
 export function tool<Schema extends z.ZodType, Output>(
   definition: ToolDefinition<Schema, Output>,
 ): Tool<Schema, Output> {
-  const { name, description, input, execute, timeoutMs } = definition ?? ({} as ToolDefinition<Schema, Output>);
+  const {
+    name,
+    description,
+    input,
+    execute,
+    timeoutMs,
+    needsApproval = false,
+    idempotent = false,
+  } = definition ?? ({} as ToolDefinition<Schema, Output>);
   if (!ToolSpecSchema.shape.name.safeParse(name).success) {
     throw new TypeError(
       `tool(): expected \`name\` to be 1-64 characters of a-z, A-Z, 0-9, _ or -, got ${describeValue(name)}.`,
@@ -92,6 +133,11 @@ export function tool<Schema extends z.ZodType, Output>(
       `tool() \`${name}\`: expected \`timeoutMs\` to be a positive integer of at most ${MAX_TIMER_MS} (about 24.8 days), got ${describeValue(timeoutMs)}.`,
     );
   }
+  if (typeof needsApproval !== 'boolean' && typeof needsApproval !== 'function') {
+    throw new TypeError(
+      `tool() \`${name}\`: expected \`needsApproval\` to be a boolean or a function (input, context) => boolean, got ${describeValue(needsApproval)}.`,
+    );
+  }
   let schema: Record<string, unknown>;
   try {
     // `io: 'input'`: the model sends the input side; fields with defaults are optional there.
@@ -112,7 +158,12 @@ export function tool<Schema extends z.ZodType, Output>(
   const spec: ToolSpec = Object.freeze(
     description === undefined ? { name, inputSchema: schema } : { name, description, inputSchema: schema },
   );
-  return Object.freeze({ name, description, input, execute, spec, timeoutMs });
+  if (typeof idempotent !== 'boolean') {
+    throw new TypeError(
+      `tool() \`${name}\`: expected \`idempotent\` to be a boolean, got ${describeValue(idempotent)}.`,
+    );
+  }
+  return Object.freeze({ name, description, input, execute, spec, timeoutMs, needsApproval, idempotent });
 }
 
 /** @internal The longest delay `setTimeout` honours; a longer one fires at once. */

@@ -140,7 +140,8 @@ export function viewHandler<S, C>(
   name: string,
   view: (state: S, layer: string) => C,
   kind: string,
-  requireNext: boolean,
+  /** Whether returning without calling `next()` is an error; a function is asked at that moment. */
+  requireNext: boolean | (() => boolean),
 ): Handler<S> {
   return async (state, next) => {
     let called = false;
@@ -149,7 +150,7 @@ export function viewHandler<S, C>(
       called = true;
       return next();
     });
-    if (!called && requireNext) throw mustCallNext(name, kind);
+    if (!called && (typeof requireNext === 'function' ? requireNext() : requireNext)) throw mustCallNext(name, kind);
   };
 }
 

@@ -548,3 +548,101 @@ export function isRetryable(error: unknown): boolean {
   if ((error as { name?: unknown }).name === 'AbortError') return false;
   return true;
 }
+
+/** One problem found in a snapshot: where and what kind, never the value found there. */
+export interface SnapshotIssue {
+  /** Where in the snapshot, e.g. `['transcript', 3, 'role']`. */
+  readonly path: IssuePath;
+  /** The zod issue code (`invalid_type`, `unrecognized_keys`, ...), or `custom`. */
+  readonly code: string;
+}
+
+/**
+ * Why a snapshot was refused: `invalid-json` (the text is not JSON), `unsupported-version` (made
+ * by another version of the format), `invalid` (it fails the schema: edited, truncated or not a
+ * snapshot; `issues` says where), or `not-serializable` (at snapshot time, a persisted value is
+ * not plain JSON data; `key` names it).
+ */
+export type SnapshotErrorCode = 'invalid-json' | 'unsupported-version' | 'invalid' | 'not-serializable';
+
+/**
+ * A run snapshot could not be made or loaded. The message names paths and kinds, never the
+ * snapshot's content (it holds the conversation).
+ */
+export class SnapshotError extends ModelwareError {
+  override readonly name = 'SnapshotError';
+  readonly code: SnapshotErrorCode;
+  /** The problems found, paths only (at most 20). */
+  readonly issues: readonly SnapshotIssue[];
+  /** For `not-serializable`: the run state key, or the snapshot field, holding the value. */
+  readonly key: string | undefined;
+  readonly retryable = false;
+
+  constructor(init: {
+    code: SnapshotErrorCode;
+    message: string;
+    issues?: readonly SnapshotIssue[] | undefined;
+    key?: string | undefined;
+    cause?: unknown;
+  }) {
+    super(init.message, { cause: init.cause });
+    this.code = init.code;
+    this.issues = init.issues ?? [];
+    this.key = init.key;
+  }
+
+  static override isInstance(error: unknown): error is SnapshotError {
+    return hasMarker(error, SNAPSHOT);
+  }
+}
+const SNAPSHOT = defineMarker(SnapshotError, 'SnapshotError');
+
+/**
+ * Why a resume was refused before anything ran: `run-finished` (the snapshot is of a run that
+ * ended), `unknown-tool-call` (a decision names a call that is not pending), `missing-decision`
+ * (a pending call has none), `invalid-decision` (not one of approve / reject / respond),
+ * `invalid-input` (an approved edit fails the tool's input schema), `unknown-tool` (the pending
+ * call names a tool the resumed run does not have).
+ */
+export type ResumeErrorCode =
+  | 'run-finished'
+  | 'unknown-tool-call'
+  | 'missing-decision'
+  | 'invalid-decision'
+  | 'invalid-input'
+  | 'unknown-tool';
+
+/** `runAgent({ resume })` refused the snapshot or the decisions; nothing ran and nothing was lost. */
+export class ResumeError extends ModelwareError {
+  override readonly name = 'ResumeError';
+  readonly code: ResumeErrorCode;
+  readonly runId: string;
+  /** The tool call the problem is about, when there is one. */
+  readonly toolCallId: string | undefined;
+  /** The ids of the calls waiting for a decision. */
+  readonly pendingIds: readonly string[];
+  /** For `invalid-input`: the input schema's issues (paths and codes only). */
+  readonly issues: readonly SnapshotIssue[];
+  readonly retryable = false;
+
+  constructor(init: {
+    code: ResumeErrorCode;
+    message: string;
+    runId: string;
+    toolCallId?: string | undefined;
+    pendingIds: readonly string[];
+    issues?: readonly SnapshotIssue[] | undefined;
+  }) {
+    super(init.message);
+    this.code = init.code;
+    this.runId = init.runId;
+    this.toolCallId = init.toolCallId;
+    this.pendingIds = init.pendingIds;
+    this.issues = init.issues ?? [];
+  }
+
+  static override isInstance(error: unknown): error is ResumeError {
+    return hasMarker(error, RESUME);
+  }
+}
+const RESUME = defineMarker(ResumeError, 'ResumeError');

@@ -4,7 +4,7 @@ import type { HookPoint } from './hooks.js';
 import type { PluginEvent } from './events.js';
 import type { ActiveMode, Handler, HandlerLists } from './registry.js';
 import { mergeLists } from './registry.js';
-import type { Outcome, PluginRunner, Subject } from './runner.js';
+import type { ApprovalRequest, Outcome, PluginRunner, Subject } from './runner.js';
 
 /** @internal What the phases need from the manager. */
 export interface PhaseHost {
@@ -22,6 +22,25 @@ export interface PhaseOptions {
 }
 
 const NONE: readonly Handler[] = [];
+
+const APPROVAL = Symbol.for('modelware.plugins.approvalRequired');
+
+/**
+ * @internal Thrown by a `tool_pre_invoke` dispatch when a handler returned `requireApproval()`;
+ * the `plugins()` tool layer turns it into an interruption (it never reaches the caller).
+ */
+export class ApprovalRequired extends Error {
+  override readonly name = 'ApprovalRequired';
+  readonly [APPROVAL] = true;
+  /** Approval is a decision, not a failure: a retry layer must not repeat the call. */
+  readonly retryable = false;
+  constructor(readonly request: ApprovalRequest) {
+    super(`Plugin \`${request.plugin}\` holds the tool call for approval.`);
+  }
+  static isInstance(error: unknown): error is ApprovalRequired {
+    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[APPROVAL] === true;
+  }
+}
 
 function listFor(own: HandlerLists | undefined, run: HandlerLists | undefined, mode: ActiveMode): readonly Handler[] {
   return mergeLists(own?.[mode] ?? NONE, run?.[mode] ?? NONE);
@@ -57,6 +76,7 @@ export async function runPhases<P extends object>(
       const out = await runner.invoke(h, hook, current, mode, options.signal, options.readOnly);
       if (!out) continue;
       if (out.block && mode === 'sequential') throw new PolicyViolationError(out.block);
+      if (out.approval) throw new ApprovalRequired(out.approval);
       logViolation(host, h, hook.name, mode, out);
       if (out.next !== current) {
         current = out.next;

@@ -43,16 +43,18 @@ export type ValidationFailure = z.infer<typeof ValidationFailureSchema>;
 
 export const runStart = defineHook({
   name: 'run_start',
-  description: 'An agent run begins; handlers may rewrite the initial messages.',
-  payload: z.object({ ...run, messages: z.array(MessageSchema) }),
+  description: 'An agent run begins (or resumes: `resumed` is true); handlers may rewrite the initial messages.',
+  payload: z.object({ ...run, resumed: z.boolean(), messages: z.array(MessageSchema) }),
   writable: ['messages'],
 });
 
 export const runEnd = defineHook({
   name: 'run_end',
-  description: 'An agent run ended (finished, failed or stopped).',
+  description: 'An agent run ended (finished, failed, stopped or interrupted: see `stopReason`).',
   payload: z.object({
     ...run,
+    resumed: z.boolean(),
+    stopReason: z.enum(['no-tool-calls', 'stop-when', 'max-turns', 'interrupted']).optional(),
     turns: z.number().int().nonnegative(),
     messages: z.array(MessageSchema),
     response: ModelResponseSchema.optional(),
@@ -128,7 +130,8 @@ export const streamChunk = defineHook({
 
 export const toolPreInvoke = defineHook({
   name: 'tool_pre_invoke',
-  description: 'A tool is about to run with these (parsed) arguments.',
+  description:
+    'A tool is about to run with these arguments; a handler may block it, or hold it for a decision with requireApproval().',
   payload: z.object({ ...tool, input: z.unknown() }),
   writable: ['input'],
 });

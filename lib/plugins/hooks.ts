@@ -39,7 +39,28 @@ export interface HookBlock {
     readonly details?: Readonly<Record<string, unknown>> | undefined;
   };
 }
-export type HookResult = void | undefined | HookBlock;
+/** What a `tool_pre_invoke` handler returns to hold the call for a person's decision. */
+export interface HookApproval {
+  readonly requireApproval: {
+    readonly reason: string;
+    readonly details?: Readonly<Record<string, unknown>> | undefined;
+  };
+}
+export type HookResult = void | undefined | HookBlock | HookApproval;
+
+/**
+ * At `tool_pre_invoke` (mode `sequential`): holds the tool call for a person's decision instead
+ * of running it (OpenClaw's `requireApproval`). The run ends with stop reason `interrupted`; the
+ * interruption's `payload` is `{ reason, details }` and its `by` names the plugin. Once the call
+ * is approved on resume, the handler's request is not asked again and the call runs.
+ * `reason` and `details` must be plain JSON data: they are stored in the run's snapshot.
+ *
+ * @example
+ * tool_pre_invoke: (p) => (p.toolName === 'deploy' ? requireApproval('deploys need a human') : undefined),
+ */
+export function requireApproval(reason: string, details?: Readonly<Record<string, unknown>>): HookApproval {
+  return { requireApproval: details === undefined ? { reason } : { reason, details } };
+}
 
 /**
  * Blocks the call: the dispatcher throws `PolicyViolationError` naming the plugin and the hook.

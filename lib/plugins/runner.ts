@@ -4,7 +4,7 @@ import { forwardAbort } from '../internal/signals.js';
 import { PluginError, type PluginFailure, PolicyViolationError, TimeoutError, type Violation } from '../core/errors.js';
 import { describeValue } from '../internal/options.js';
 import { findFieldProblem, findReadOnlyChange } from './hook-policy.js';
-import type { HookPoint, HookSubject } from './hooks.js';
+import type { HookApproval, HookPoint, HookSubject } from './hooks.js';
 import { formatPath } from '../core/validate.js';
 import type { PluginEvent, PluginState } from './events.js';
 import { Aborted, HandlerContext, settle } from './plugin-policy.js';
@@ -27,6 +27,15 @@ function subjectOf(subject: Subject): HookSubject {
 export interface Outcome {
   readonly next: object;
   readonly block?: Violation | undefined;
+  /** The handler asked for approval (`requireApproval()`, at `tool_pre_invoke` only). */
+  readonly approval?: ApprovalRequest | undefined;
+}
+
+/** @internal A `requireApproval()` result, with the plugin that returned it. */
+export interface ApprovalRequest {
+  readonly reason: string;
+  readonly details?: Readonly<Record<string, unknown>> | undefined;
+  readonly plugin: string;
 }
 
 interface RunnerHost {
@@ -99,7 +108,17 @@ export class PluginRunner {
       return this.#fail(h, point, mode, 'threw', `threw: ${message(error)}`, error);
     }
     const blocked = isBlock(result);
-    if (result !== undefined && !blocked) {
+    const approval = isApproval(result);
+    if (approval && (point.name !== 'tool_pre_invoke' || mode !== 'sequential')) {
+      return this.#fail(
+        h,
+        point,
+        mode,
+        'contract',
+        `returned requireApproval() at \`${point.name}\` in mode \`${mode}\`. Only a \`sequential\` handler of \`tool_pre_invoke\` can hold a tool call for approval.`,
+      );
+    }
+    if (result !== undefined && !blocked && !approval) {
       return this.#fail(
         h,
         point,
@@ -146,6 +165,13 @@ export class PluginRunner {
     }
     state.breaker?.success();
     if (mode === 'audit' || mode === 'fire_and_forget') next = payload;
+    if (approval) {
+      const { reason, details } = (result as HookApproval).requireApproval;
+      return {
+        next,
+        approval: details === undefined ? { reason, plugin: plugin.name } : { reason, details, plugin: plugin.name },
+      };
+    }
     if (!blocked) return { next };
     const { reason, code, details } = (result as { block: Violation }).block;
     const violation: Violation = { reason, code, plugin: plugin.name, hook: point.name };
@@ -215,6 +241,14 @@ export class PluginRunner {
     }
     return undefined;
   }
+}
+
+function isApproval(value: unknown): value is HookApproval {
+  if (typeof value !== 'object' || value === null || !('requireApproval' in value)) return false;
+  const a = (value as HookApproval).requireApproval as HookApproval['requireApproval'] | undefined;
+  return (
+    typeof a?.reason === 'string' && (a.details === undefined || (typeof a.details === 'object' && a.details !== null))
+  );
 }
 
 function isBlock(value: unknown): value is { block: Violation } {

@@ -2,6 +2,7 @@ import type { Immutable } from 'immer';
 import type { RunContext } from '../../lib/core/context.js';
 import { PolicyViolationError } from '../../lib/core/errors.js';
 import { HOOKS } from '../../lib/plugins/hook-points.js';
+import { ApprovalRequired } from '../../lib/plugins/dispatch.js';
 import type { HookPoint } from '../../lib/plugins/hooks.js';
 import type { PluginManager } from '../../lib/plugins/manager.js';
 import { runPlugins, runScopeOf, slotOf } from '../../lib/plugins/run-plugins.js';
@@ -36,6 +37,7 @@ export function agentLayers(manager: PluginManager): {
         const started = await fire(HOOKS.run_start, run, () => ({
           runId: run.runId,
           metadata: run.metadata,
+          resumed: ctx.resumed,
           messages,
         }));
         if (started && started.messages !== messages) run.updateTranscript(() => started.messages as never);
@@ -78,7 +80,15 @@ export function agentLayers(manager: PluginManager): {
       };
       try {
         const input = ctx.input;
-        const pre = await fire(HOOKS.tool_pre_invoke, run, () => ({ ...base, input }));
+        let pre: Immutable<{ input: unknown }> | undefined;
+        try {
+          pre = await fire(HOOKS.tool_pre_invoke, run, () => ({ ...base, input }));
+        } catch (error) {
+          // requireApproval(): hold the call for a decision; once approved on resume, it runs.
+          if (!ApprovalRequired.isInstance(error)) throw error;
+          const { reason, details, plugin } = error.request;
+          if (ctx.core.interrupt(details === undefined ? { reason } : { reason, details }, 'plugin', plugin)) return;
+        }
         if (pre && pre.input !== input) ctx.updateInput(() => pre.input as never);
         await next();
         const result = ctx.result as ToolResult;
@@ -125,12 +135,13 @@ function runEnd(ctx: RunLayerContext, error: unknown) {
   const payload = {
     runId: run.runId,
     metadata: run.metadata,
+    resumed: ctx.resumed,
     turns: result?.turns.length ?? Math.max(0, run.turn - 1),
     messages: result?.transcript ?? run.transcript,
   };
   return {
     ...payload,
-    ...(result ? { response: result.response, usage: result.usage } : {}),
+    ...(result ? { response: result.response, usage: result.usage, stopReason: result.stopReason } : {}),
     ...(error === undefined ? {} : { error }),
   };
 }

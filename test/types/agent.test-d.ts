@@ -68,7 +68,7 @@ async function runs() {
     state: { typeTestSteps: 0 },
   });
   assertTrue<Equal<typeof result, AgentResult>>();
-  assertTrue<Equal<typeof result.stopReason, 'no-tool-calls' | 'stop-when' | 'max-turns'>>();
+  assertTrue<Equal<typeof result.stopReason, 'no-tool-calls' | 'stop-when' | 'max-turns' | 'interrupted'>>();
   // @ts-expect-error the transcript is read-only
   result.transcript.push({ role: 'user', content: 'x' });
 
