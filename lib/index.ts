@@ -93,6 +93,7 @@ export type { CallSettings, Pipeline, PipelineOptions } from './core/pipeline.js
 export type { PartMapper, StreamObserver, StreamTransform } from './core/stream.js';
 export type { RunAgentCommonOptions, RunAgentOptions } from './agent/agent.js';
 export type { CheckpointEntry, CheckpointOptions, CheckpointStore } from './agent/checkpoint.js';
+export type { CrashInterruptionPayload, ResumeFromCheckpointOptions } from './agent/checkpoint-resume.js';
 export type { AgentEvent } from './agent/stream.js';
 export type { AgentErrorReason, ResumeErrorCode, SnapshotErrorCode, SnapshotIssue } from './core/errors.js';
 export type {

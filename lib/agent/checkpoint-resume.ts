@@ -99,6 +99,7 @@ export async function resumeFromCheckpoint(options: ResumeInput, where: string):
         owner,
         signal,
       });
+      await store.release(runId, owner);
       return { kind: 'result', result: interruptedResult(interrupted) };
     }
     const { runId: _, ...checkpoint } = options.checkpoint as Record<string, unknown>;
@@ -185,6 +186,11 @@ function toSnapshot(
         cutShort.push(ask);
       }
     }
+  }
+  if (interruptions.length === 0 && !rebuilt.finished) {
+    // Stopped between turns (a crash after a turn was saved): the run goes on with its next turn,
+    // as after a pause, which needs no decision.
+    interruptions.push({ kind: 'pause', payload: null, source: 'layer', by: 'checkpoint', turn: rebuilt.turn });
   }
   const snapshot: RunSnapshot = {
     version: RUN_SNAPSHOT_VERSION,

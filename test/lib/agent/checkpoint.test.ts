@@ -3,7 +3,7 @@
 // what a dead process would have left.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AgentError, type Message, RunLeaseError, memoryRunStore, runAgent, tool } from 'modelware';
+import { AgentError, type Message, ResumeError, RunLeaseError, memoryRunStore, runAgent, tool } from 'modelware';
 import { scriptedExecutor } from 'modelware/testing';
 import { z } from 'zod';
 import { rebuildRun } from '../../../lib/agent/checkpoint.js';
@@ -169,5 +169,239 @@ describe('runAgent({ checkpoint })', () => {
       runAgent({ ...base, checkpoint: { store: memoryRunStore(), runId: 'a b' } }),
       /`checkpoint.runId`/,
     );
+  });
+});
+
+describe('runAgent({ checkpoint, resume: { runId } })', () => {
+  /** A tool that counts its runs and can be made to hang (a process dying while it runs). */
+  function sideEffect(name: string, idempotent: boolean) {
+    const state = { runs: 0, hang: false, started: deferred() };
+    const t = tool({
+      name,
+      idempotent,
+      input: z.object({ n: z.number() }),
+      execute: async ({ n }) => {
+        state.runs++;
+        state.started.resolve();
+        if (state.hang) await new Promise(() => {});
+        return `${name}:${n}`;
+      },
+    });
+    return { tool: t, state };
+  }
+  const script = () =>
+    scriptedExecutor([
+      {
+        toolCalls: [
+          { id: 'a', name: 'add', input: { a: 1, b: 1 } },
+          { id: 'p', name: 'pay', input: { n: 1 } },
+        ],
+      },
+      'Paid.',
+    ]);
+  /** Runs until `pay` starts, then "kills the process" (aborts the run, dropping its lease). */
+  async function crashDuringPay(store: ReturnType<typeof memoryRunStore>, runId: string, idempotent: boolean) {
+    const pay = sideEffect('pay', idempotent);
+    pay.state.hang = true;
+    const controller = new AbortController();
+    const run = runAgent({
+      model: script(),
+      modelId: 'm',
+      messages: [USER],
+      tools: [add, pay.tool],
+      signal: controller.signal,
+      checkpoint: { store, runId },
+    });
+    await pay.state.started.promise;
+    controller.abort(new Error('SIGKILL'));
+    await assert.rejects(run);
+    return pay;
+  }
+
+  it('turns a non-idempotent call cut short into an interruption, and runs it only once it is approved', async () => {
+    const store = memoryRunStore();
+    await crashDuringPay(store, 'job-1', false);
+    const pay = sideEffect('pay', false);
+    const model = script();
+    const resumed = await runAgent({
+      model,
+      tools: [add, pay.tool],
+      checkpoint: { store },
+      resume: { runId: 'job-1' },
+    });
+    assert.equal(resumed.stopReason, 'interrupted');
+    assert.deepEqual(
+      resumed.interruptions.map((i) => [i.kind, i.kind === 'tool-call' && i.toolCallId, i.payload]),
+      [['tool-call', 'p', { reason: 'started-without-result' }]],
+    );
+    assert.equal(pay.state.runs, 0);
+    const done = await runAgent({
+      model: scriptedExecutor(['Paid.']),
+      tools: [add, pay.tool],
+      checkpoint: { store },
+      resume: { runId: 'job-1', decisions: { p: { type: 'approve' } } },
+    });
+    assert.equal(pay.state.runs, 1);
+    assert.equal(done.runId, 'job-1');
+    assert.equal(done.stopReason, 'no-tool-calls');
+    assert.deepEqual(summary(done.transcript), [
+      'user:What is 1 + 2?',
+      'assistant:call(a),call(p)',
+      'tool(a):2',
+      'tool(p):pay:1',
+      'assistant:Paid.',
+    ]);
+    const log = await store.read('job-1');
+    assert.equal(log.finished, true);
+    assert.deepEqual(rebuildRun('job-1', log.entries, true)?.transcript, done.transcript);
+  });
+
+  it('runs an idempotent call cut short again by itself, and never a call that has a result', async () => {
+    const store = memoryRunStore();
+    await crashDuringPay(store, 'job-2', true);
+    const pay = sideEffect('pay', true);
+    let adds = 0;
+    const countingAdd = tool({
+      name: 'add',
+      input: z.object({ a: z.number(), b: z.number() }),
+      execute: ({ a, b }) => {
+        adds++;
+        return a + b;
+      },
+    });
+    const done = await runAgent({
+      model: scriptedExecutor(['Paid.']),
+      tools: [countingAdd, pay.tool],
+      checkpoint: { store },
+      resume: { runId: 'job-2' },
+    });
+    assert.deepEqual([pay.state.runs, adds, done.stopReason], [1, 0, 'no-tool-calls']);
+    assert.deepEqual(summary(done.transcript).slice(2), ['tool(a):2', 'tool(p):pay:1', 'assistant:Paid.']);
+  });
+
+  it('lets one of two concurrent resumers proceed; the other gets RunLeaseError `held`', async () => {
+    const store = memoryRunStore();
+    await crashDuringPay(store, 'job-3', true);
+    const gate = deferred();
+    const pay = sideEffect('pay', true);
+    const first = runAgent({
+      model: scriptedExecutor([
+        async () => {
+          await gate.promise;
+          return 'Paid.';
+        },
+      ]),
+      tools: [add, pay.tool],
+      checkpoint: { store, owner: 'worker-1' },
+      resume: { runId: 'job-3' },
+    });
+    await pay.state.started.promise;
+    await assert.rejects(
+      runAgent({
+        model: scriptedExecutor(['Paid.']),
+        tools: [add, pay.tool],
+        checkpoint: { store, owner: 'worker-2' },
+        resume: { runId: 'job-3' },
+      }),
+      (e: unknown) => RunLeaseError.isInstance(e) && e.code === 'held',
+    );
+    gate.resolve();
+    assert.equal((await first).stopReason, 'no-tool-calls');
+    assert.equal(pay.state.runs, 1);
+  });
+
+  it('refuses to resume a finished run, and a run id with no log', async () => {
+    const store = memoryRunStore();
+    await runAgent({
+      model: twoTurns(),
+      modelId: 'm',
+      messages: [USER],
+      tools: [add],
+      checkpoint: { store, runId: 'job-4' },
+    });
+    await assert.rejects(
+      runAgent({ model: twoTurns(), tools: [add], checkpoint: { store }, resume: { runId: 'job-4' } }),
+      (e: unknown) => ResumeError.isInstance(e) && e.code === 'run-finished',
+    );
+    await assert.rejects(
+      runAgent({ model: twoTurns(), tools: [add], checkpoint: { store }, resume: { runId: 'nope' } }),
+      /has no checkpoint/,
+    );
+    // Neither kept the lease.
+    await store.acquire('job-4', 'someone', { ttlMs: 1000 });
+  });
+
+  it('resumes an interrupted run by id with its decisions, with the transcript of the same run resumed from its snapshot', async () => {
+    const approve = tool({
+      name: 'wire',
+      needsApproval: true,
+      input: z.object({ n: z.number() }),
+      execute: ({ n }) => `sent ${n}`,
+    });
+    const model = () =>
+      scriptedExecutor([
+        {
+          toolCalls: [
+            { id: 'a', name: 'add', input: { a: 1, b: 2 } },
+            { id: 'w', name: 'wire', input: { n: 5 } },
+          ],
+        },
+        'Sent.',
+      ]);
+    const store = memoryRunStore();
+    const first = await runAgent({
+      model: model(),
+      modelId: 'm',
+      messages: [USER],
+      tools: [add, approve],
+      checkpoint: { store, runId: 'job-5' },
+    });
+    assert.equal(first.stopReason, 'interrupted');
+    const decisions = { w: { type: 'approve' } } as const;
+    const byId = await runAgent({
+      model: scriptedExecutor(['Sent.']),
+      tools: [add, approve],
+      checkpoint: { store },
+      resume: { runId: 'job-5', decisions },
+    });
+    const bySnapshot = await runAgent({
+      model: scriptedExecutor(['Sent.']),
+      tools: [add, approve],
+      resume: { snapshot: first.snapshot as NonNullable<typeof first.snapshot>, decisions },
+    });
+    assert.deepEqual(byId.transcript, bySnapshot.transcript);
+    assert.deepEqual([byId.runId, byId.usage], [bySnapshot.runId, bySnapshot.usage]);
+    assert.equal((await store.read('job-5')).finished, true);
+  });
+
+  it('goes on with the next turn after a crash between turns', async () => {
+    const store = memoryRunStore();
+    const controller = new AbortController();
+    const model = scriptedExecutor([
+      { toolCalls: [{ id: 't1', name: 'add', input: { a: 1, b: 2 } }] },
+      async () => {
+        controller.abort(new Error('SIGKILL'));
+        return 'never';
+      },
+    ]);
+    await assert.rejects(
+      runAgent({
+        model,
+        modelId: 'm',
+        messages: [USER],
+        tools: [add],
+        signal: controller.signal,
+        checkpoint: { store, runId: 'job-6' },
+      }),
+    );
+    const done = await runAgent({
+      model: scriptedExecutor(['The answer is 3.']),
+      tools: [add],
+      checkpoint: { store },
+      resume: { runId: 'job-6' },
+    });
+    const single = await runAgent({ model: twoTurns(), modelId: 'm', messages: [USER], tools: [add] });
+    assert.deepEqual(done.transcript, single.transcript);
+    assert.equal(done.turns.at(-1)?.turn, 2);
   });
 });
