@@ -10,6 +10,7 @@ const entries: Record<string, string> = {
   'adapters/openai': 'lib/adapters/openai.ts',
   'adapters/anthropic': 'lib/adapters/anthropic.ts',
   'adapters/ai-sdk': 'lib/adapters/ai-sdk.ts',
+  'bullmq/index': 'lib/bullmq/index.ts',
 };
 const entry = Object.fromEntries(Object.entries(entries).filter(([, file]) => existsSync(file)));
 
@@ -44,13 +45,13 @@ export default defineConfig([
     treeshake: true,
     onSuccess: async () => writeCjsShims(),
     // SDKs are optional peers, yaml and the tokenizer load lazily: never bundle them.
-    external: ['openai', '@anthropic-ai/sdk', 'ai', '@ai-sdk/provider', 'yaml', 'gpt-tokenizer', 'ioredis', /^@opentelemetry\//],
+    external: ['openai', '@anthropic-ai/sdk', 'ai', '@ai-sdk/provider', 'yaml', 'gpt-tokenizer', 'ioredis', 'bullmq', /^@opentelemetry\//],
   },
   {
     entry,
     format: ['cjs'],
     dts: { ...dts, only: true },
     target: 'node20',
-    external: ['openai', '@anthropic-ai/sdk', 'ai', '@ai-sdk/provider', 'yaml', 'gpt-tokenizer', 'ioredis', /^@opentelemetry\//],
+    external: ['openai', '@anthropic-ai/sdk', 'ai', '@ai-sdk/provider', 'yaml', 'gpt-tokenizer', 'ioredis', 'bullmq', /^@opentelemetry\//],
   },
 ]);

@@ -76,3 +76,16 @@ function runAgentWith(store: CheckpointStore) {
 }
 // @ts-expect-error the checkpoint needs a store
 void runAgent({ model: executor, modelId: 'm', messages: [], checkpoint: { runId: 'job-1' } });
+
+// modelware/bullmq: the processor fits BullMQ's Worker; the queue helper takes a Queue.
+import type { Queue } from 'bullmq';
+import { type AgentJobData, agentJobProcessor, resumeAgentJob } from 'modelware/bullmq';
+declare const queue: Queue<AgentJobData>;
+const processor = agentJobProcessor({
+  store: memoryRunStore(),
+  build: () => ({ model: executor, modelId: 'm', tools: [] }),
+});
+void processor;
+void resumeAgentJob(queue, 'order-1', { p1: { type: 'approve' } });
+// @ts-expect-error a decision needs a type
+void resumeAgentJob(queue, 'order-1', { p1: {} });
