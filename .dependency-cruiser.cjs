@@ -55,6 +55,13 @@ module.exports = {
       to: { path: '^(lib/(plugins|agent|stores)|middleware)/' },
     },
     {
+      name: 'bullmq-uses-the-public-api',
+      comment: 'modelware/bullmq is written like a built-in: on what `modelware` exports (lib/index.ts), nothing else of ours.',
+      severity: 'error',
+      from: { path: '^lib/bullmq/' },
+      to: { path: '^(lib/(internal|core|plugins|agent|stores|adapters|testing)|middleware)/' },
+    },
+    {
       name: 'nothing-imports-the-inspector',
       severity: 'error',
       comment:

@@ -12,6 +12,7 @@ const entries: Record<string, string> = {
   'adapters/anthropic': 'lib/adapters/anthropic.ts',
   'adapters/ai-sdk': 'lib/adapters/ai-sdk.ts',
   'inspector/index': 'lib/inspector/index.ts',
+  'bullmq/index': 'lib/bullmq/index.ts',
 };
 const entry = Object.fromEntries(Object.entries(entries).filter(([, file]) => existsSync(file)));
 // The `modelware` command (package.json "bin"): ESM only, no types, sharing chunks with the library.
@@ -48,13 +49,13 @@ export default defineConfig([
     treeshake: true,
     onSuccess: async () => writeCjsShims(),
     // SDKs are optional peers, yaml and the tokenizer load lazily: never bundle them.
-    external: ['openai', '@anthropic-ai/sdk', 'ai', '@ai-sdk/provider', 'yaml', 'gpt-tokenizer', 'ioredis', /^@opentelemetry\//],
+    external: ['openai', '@anthropic-ai/sdk', 'ai', '@ai-sdk/provider', 'yaml', 'gpt-tokenizer', 'ioredis', 'bullmq', /^@opentelemetry\//],
   },
   {
     entry,
     format: ['cjs'],
     dts: { ...dts, only: true },
     target: 'node20',
-    external: ['openai', '@anthropic-ai/sdk', 'ai', '@ai-sdk/provider', 'yaml', 'gpt-tokenizer', 'ioredis', /^@opentelemetry\//],
+    external: ['openai', '@anthropic-ai/sdk', 'ai', '@ai-sdk/provider', 'yaml', 'gpt-tokenizer', 'ioredis', 'bullmq', /^@opentelemetry\//],
   },
 ]);

@@ -73,6 +73,12 @@ export const EXPECTED: Record<string, readonly string[]> = {
     'emails sent: ada, alan; transcript: 5 messages',
     'stream: model-call-failed',
   ],
+  'examples/checkpoint.ts': [
+    'first worker died: aborted',
+    'resumed: interrupted, waiting: {"reason":"started-without-result"}',
+    'done: Order A7 is paid. (run order-A7, turn 2)',
+    'lookups: 1, payment attempts: 2',
+  ],
   'examples/approval.ts': [
     'waiting: mail_ada send_email',
     'waiting: mail_all send_email',

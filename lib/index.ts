@@ -169,6 +169,8 @@ export type {
 export type { CallSettings, Pipeline, PipelineOptions } from './core/pipeline.js';
 export type { PartMapper, StreamObserver, StreamTransform } from './core/stream.js';
 export type { RunAgentCommonOptions, RunAgentOptions } from './agent/agent.js';
+export type { CheckpointEntry, CheckpointOptions, CheckpointStore } from './agent/checkpoint.js';
+export type { CrashInterruptionPayload, ResumeFromCheckpointOptions } from './agent/checkpoint-resume.js';
 export type { AgentEvent } from './agent/stream.js';
 export type { AgentErrorReason, ResumeErrorCode, SnapshotErrorCode, SnapshotIssue } from './core/errors.js';
 export type {
@@ -246,3 +248,21 @@ export type { MemoryStore, MemoryStoreOptions } from './stores/memory.js';
 export type { RedisClientLike, RedisStoreOptions } from './stores/redis.js';
 export { generateObject, streamObject } from './core/object.js';
 export type { DeepPartial, GenerateObjectOptions, GenerateObjectResult, ObjectStreamEvent } from './core/object.js';
+export { RunLeaseError, RunStoreError } from './stores/run-store.js';
+export { memoryRunStore } from './stores/run-store-memory.js';
+export { redisRunStore } from './stores/run-store-redis.js';
+export type {
+  RunAppendOptions,
+  RunLease,
+  RunLeaseOptions,
+  RunLog,
+  RunLogEntry,
+  RunLogEntryType,
+  RunReadOptions,
+  RunStore,
+  RunStoreCallOptions,
+  RunStoreErrorCode,
+  RunStoreLimits,
+} from './stores/run-store.js';
+export type { MemoryRunStore, MemoryRunStoreOptions } from './stores/run-store-memory.js';
+export type { RedisRunStoreOptions } from './stores/run-store-redis.js';

@@ -13,6 +13,8 @@ import { type StopCondition, toStopConditions } from './stop.js';
 import type { ToolContext } from './tool-context.js';
 import { type AnyTool, MAX_TIMER_MS, isTimerMs } from './tools.js';
 import { findRequestProblem, requestError } from '../core/validate.js';
+import { type CheckpointOptions, checkCheckpointOptions } from './checkpoint.js';
+import { type ResumeFromCheckpointOptions, isResumeById, resumeFromCheckpoint } from './checkpoint-resume.js';
 import { runPlugins } from '../plugins/run-plugins.js';
 import { type ResumeOptions, checkResume } from './resume.js';
 import { loadRunSnapshot } from './snapshot.js';
@@ -47,7 +49,7 @@ export type RunAgentOptions = RunAgentCommonOptions &
          * Continues an interrupted run from its snapshot, with one decision per waiting tool call:
          * same run id, turns numbered on, the transcript from the snapshot (so no `messages`).
          */
-        readonly resume: ResumeOptions;
+        readonly resume: ResumeOptions | ResumeFromCheckpointOptions;
         readonly messages?: undefined;
         /** Any executor; pass the same stack (and `tools`) as the interrupted run. */
         readonly model: Executor;
@@ -135,6 +137,13 @@ export interface RunAgentCommonOptions {
   readonly throwOnToolError?: boolean | undefined;
   /** Validate the messages passed in, each response and each transcript edit. @default true */
   readonly validate?: boolean | undefined;
+  /**
+   * Save the run to a run store after every step (the model's answer; each tool as it starts and
+   * as it returns; the end), writing only that step's new messages, under a lease that keeps any
+   * other worker from writing to the run at the same time. See "Checkpoints and a fleet of workers".
+   * @default undefined (not saved)
+   */
+  readonly checkpoint?: CheckpointOptions | undefined;
 }
 
 /**
@@ -153,11 +162,27 @@ export interface RunAgentCommonOptions {
  */
 export function runAgent(options: RunAgentOptions): Promise<AgentResult> {
   try {
+    if (isResumeById(options?.resume)) return resumeById(options);
     const prepared = prepareRun(options, 'runAgent()');
     return driveRun(prepared, options.signal ?? new AbortController().signal, undefined);
   } catch (error) {
     return Promise.reject(error);
   }
+}
+
+/** `resume: { runId }`: the run's log becomes a snapshot with decisions, and the run goes on from it. */
+async function resumeById(options: RunAgentOptions): Promise<AgentResult> {
+  const found = await resumeFromCheckpoint(options, 'runAgent()');
+  if (found.kind === 'result') return found.result;
+  const signal = options.signal ?? new AbortController().signal;
+  let prepared: Prepared;
+  try {
+    prepared = { ...prepareRun(found.options as RunAgentOptions, 'runAgent()'), logged: found.logged };
+  } catch (error) {
+    await found.settings.store.release((options.resume as ResumeFromCheckpointOptions).runId, found.settings.owner);
+    throw error;
+  }
+  return driveRun(prepared, signal, undefined);
 }
 
 /** @internal Checks and normalises the options once per run (shared with `streamAgent`). */
@@ -180,6 +205,11 @@ export function prepareRun(options: RunAgentOptions, where: string): Prepared {
   const resume = options.resume;
   if (resume !== undefined && (typeof resume !== 'object' || resume === null)) {
     throw new TypeError(`${where}: expected \`resume\` to be { snapshot, decisions }, got ${describeValue(resume)}.`);
+  }
+  if (isResumeById(resume)) {
+    throw new TypeError(
+      `${where}: resuming by run id (\`resume: { runId }\`) is for runAgent(); stream a checkpointed run's resume with resume: { snapshot } instead.`,
+    );
   }
   // Checked as if loaded: a snapshot edited in memory gets the same SnapshotError.
   const snapshot = resume ? loadRunSnapshot(resume.snapshot) : undefined;
@@ -249,6 +279,7 @@ export function prepareRun(options: RunAgentOptions, where: string): Prepared {
     );
   }
   const tools = toolMap(options.tools, where);
+  const checkpoint = options.checkpoint === undefined ? undefined : checkCheckpointOptions(where, options.checkpoint);
   const resumed = snapshot && resume ? { snapshot, turn: checkResume(resume, tools, where) } : undefined;
   if (options.plugins !== undefined && !Array.isArray(options.plugins)) {
     throw new TypeError(
@@ -292,9 +323,11 @@ export function prepareRun(options: RunAgentOptions, where: string): Prepared {
     onMaxTurns,
     maxToolInputDepth,
     validate,
-    runId: snapshot?.runId ?? newId('run'),
+    runId: checkpoint?.runId ?? snapshot?.runId ?? newId('run'),
+    checkpoint,
     persistState,
     resumed,
+    logged: undefined,
   };
 }
 

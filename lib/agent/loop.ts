@@ -33,6 +33,7 @@ import { ResponseAssembler, responseToParts } from '../core/stream.js';
 import type { AnyTool } from './tools.js';
 import { type ToolRunSettings, runToolCalls, untilAborted } from './tool-runner.js';
 import { validateResponse } from '../core/validate.js';
+import { type CheckpointSettings, Checkpointer } from './checkpoint.js';
 import { toolMessage } from './tool-context.js';
 import type { ResumedTurn } from './resume.js';
 import { type PendingTurn, type RunSnapshot, type RunSnapshotStatus, buildSnapshot } from './snapshot.js';
@@ -63,6 +64,18 @@ export interface Prepared {
   readonly persistState: readonly string[];
   /** Set when the run resumes a snapshot. */
   readonly resumed: { readonly snapshot: RunSnapshot; readonly turn: ResumedTurn | undefined } | undefined;
+  /** Where the run is saved after every step, if anywhere. */
+  readonly checkpoint: CheckpointSettings | undefined;
+  /** The checkpoint log this run continues (resumed by run id), with what is already in it. */
+  readonly logged: LoggedRun | undefined;
+}
+
+/** @internal What a run's log already holds when the run resumes from it. */
+export interface LoggedRun {
+  /** The last turn whose answer is in the log. */
+  readonly turn: number;
+  /** Tool calls of that turn with a result in the log. */
+  readonly results: ReadonlySet<string>;
 }
 
 /** @internal Receives `streamAgent` events; awaiting it is the stream's backpressure. */
@@ -96,11 +109,13 @@ export async function driveRun(p: Prepared, signal: AbortSignal, emit: Emit | un
   const held: { turn: PendingTurn | undefined } = { turn: undefined };
   // Turns completed before this process took the run over (a resumed run counts them on).
   const before = core.turn;
+  // Taken before anything runs: a second worker on the same run gets the store's RunLeaseError as is.
+  const checkpoint = p.checkpoint && (await openCheckpoint(p, p.checkpoint, signal));
 
   const turnStack =
     p.turnLayers.length === 0
       ? undefined
-      : buildStack(p.turnLayers, (t: TurnStep) => runTurn(p, core, t.turn, t.slot, usage, emit, held), {
+      : buildStack(p.turnLayers, (t: TurnStep) => runTurn(p, core, t.turn, t.slot, usage, emit, held, checkpoint), {
           handler: (layer) =>
             viewHandler(
               layer.fn,
@@ -126,6 +141,10 @@ export async function driveRun(p: Prepared, signal: AbortSignal, emit: Emit | un
           await emit({ type: 'interrupt', turn: core.turn, interruption });
       }
     }
+    if (checkpoint) {
+      if (snapshot) await checkpoint.interrupted({ interruptions: snapshot.interruptions, state: snapshot.state });
+      else await checkpoint.finished(stopReason);
+    }
     core.result = {
       runId: core.runId,
       transcript,
@@ -149,7 +168,7 @@ export async function driveRun(p: Prepared, signal: AbortSignal, emit: Emit | un
       const turn = ++core.turn;
       const slot: TurnSlot = { record: undefined, resume: resumeTurn };
       resumeTurn = undefined;
-      if (turnStack === undefined) await runTurn(p, core, turn, slot, usage, emit, held);
+      if (turnStack === undefined) await runTurn(p, core, turn, slot, usage, emit, held, checkpoint);
       else await turnStack({ turn, slot });
       const record = slot.record;
       if (record === undefined) {
@@ -191,6 +210,8 @@ export async function driveRun(p: Prepared, signal: AbortSignal, emit: Emit | un
     }
   } catch (error) {
     throw runFailure(core, before + turns.length, usage, signal, error);
+  } finally {
+    await checkpoint?.close();
   }
   const result = core.result as unknown as AgentResult;
   // A run layer may have edited the transcript after the loop (run_end): return what persists.
@@ -206,9 +227,10 @@ async function runTurn(
   usage: Usage,
   emit: Emit | undefined,
   held: { turn: PendingTurn | undefined },
+  checkpoint: Checkpointer | undefined,
 ): Promise<void> {
   if (emit) await emit({ type: 'turn-start', turn });
-  if (slot.resume) return finishTurn(p, core, turn, slot, emit, held, slot.resume);
+  if (slot.resume) return finishTurn(p, core, turn, slot, emit, held, slot.resume, checkpoint);
   const request: ModelRequest = { model: p.modelId, messages: core.transcript as Message[] };
   if (p.specs) request.tools = p.specs as ToolSpec[];
   if (p.callOptions) request.options = p.callOptions;
@@ -226,14 +248,25 @@ async function runTurn(
   const { message } = response;
   const calls = toolCallsOf(message) as readonly Immutable<ToolCallPart>[];
   if (emit) for (const toolCall of calls) await emit({ type: 'tool-call', turn, toolCall: toolCall as ToolCallPart });
+  // The calls that start at once are saved with the answer; later ones (past the concurrency) as they start.
+  const startNow = checkpoint ? Math.min(calls.length, p.toolSettings.concurrency, p.toolSettings.maxCallsPerTurn) : 0;
+  if (checkpoint) {
+    const starting = calls.slice(0, startNow);
+    await checkpoint.response(() => core.transcript as readonly Message[], core.edits, response, turn, starting);
+  }
   core.append([message]);
   core.step = undefined;
   let results = NO_RESULTS as ToolMessage[];
   if (calls.length > 0) {
     core.pending = message;
     core.step = 'tool-calls';
-    const onResult = emit && ((result: ToolMessage) => emit({ type: 'tool-result', turn, result }));
-    const out = await runToolCalls(calls, core, p.toolSettings, onResult);
+    const onResult = saving(checkpoint, emit && ((result: ToolMessage) => emit({ type: 'tool-result', turn, result })));
+    const onStart =
+      checkpoint && calls.length > startNow
+        ? (call: Immutable<ToolCallPart>) =>
+            calls.indexOf(call) < startNow ? Promise.resolve() : checkpoint.toolStarted(call)
+        : undefined;
+    const out = await runToolCalls(calls, core, p.toolSettings, onResult, undefined, onStart);
     // A tool that ignored the signal still ends the turn as cancelled.
     core.signal.throwIfAborted();
     if (holdTurn(core, response, out, held)) return;
@@ -275,17 +308,29 @@ async function finishTurn(
   emit: Emit | undefined,
   held: { turn: PendingTurn | undefined },
   resume: ResumedTurn,
+  checkpoint: Checkpointer | undefined,
 ): Promise<void> {
   const { response } = resume;
   const { message } = response;
+  const onResult = saving(checkpoint, emit && ((result: ToolMessage) => emit({ type: 'tool-result', turn, result })));
+  const approved = resume.calls.flatMap((c) => (c.kind === 'run' ? [c.call] : []));
+  if (checkpoint) {
+    // Only what the log lacks: a run resumed from its own log has the answer and some results already.
+    const logged = p.logged?.turn === turn ? p.logged.results : undefined;
+    await checkpoint.resumedTurn(
+      logged ? undefined : response,
+      turn,
+      approved,
+      resume.calls.flatMap((c) => (c.kind === 'result' && !logged?.has(c.call.toolCallId) ? [c.message] : [])),
+    );
+  }
   core.append([message]);
   core.pending = message;
   core.step = 'tool-calls';
-  const onResult = emit && ((result: ToolMessage) => emit({ type: 'tool-result', turn, result }));
-  const toRun = resume.calls.flatMap((c) => (c.kind === 'run' ? [c.call] : []));
-  const approved = new Set(resume.calls.flatMap((c) => (c.kind === 'run' && c.approved ? [c.call.toolCallId] : [])));
-  if (emit) for (const toolCall of toRun) await emit({ type: 'tool-call', turn, toolCall: toolCall as ToolCallPart });
-  const ran = await runToolCalls(toRun, core, p.toolSettings, onResult, approved);
+  const approvedIds = new Set(resume.calls.flatMap((c) => (c.kind === 'run' && c.approved ? [c.call.toolCallId] : [])));
+  if (emit)
+    for (const toolCall of approved) await emit({ type: 'tool-call', turn, toolCall: toolCall as ToolCallPart });
+  const ran = await runToolCalls(approved, core, p.toolSettings, onResult, approvedIds);
   core.signal.throwIfAborted();
   let next = 0;
   const out: (ToolMessage | undefined)[] = [];
@@ -335,6 +380,51 @@ export function snapshotOfRun(
     persistState: p.persistState,
     metadata: p.metadata,
   });
+}
+
+/** Saves each tool result to the checkpoint (before the stream hears of it). */
+function saving(
+  checkpoint: Checkpointer | undefined,
+  report: ((result: ToolMessage) => void | Promise<void>) | undefined,
+): ((result: ToolMessage) => void | Promise<void>) | undefined {
+  if (!checkpoint) return report;
+  return async (result) => {
+    await checkpoint.toolResult(result);
+    if (report) await report(result);
+  };
+}
+
+/**
+ * Takes the run's lease and writes the first entry of a new run's log. A new run never writes over
+ * an existing log (another run with this id, or this one, to be resumed by its id); a run resumed
+ * from a snapshot into a store without its log starts one from the snapshot.
+ */
+async function openCheckpoint(p: Prepared, settings: CheckpointSettings, signal: AbortSignal): Promise<Checkpointer> {
+  const checkpoint = new Checkpointer(settings, p.runId, signal);
+  await checkpoint.open();
+  try {
+    if (p.logged) return checkpoint;
+    const { length } = await settings.store.read(p.runId, { from: Number.MAX_SAFE_INTEGER, signal });
+    if (length > 0) {
+      throw new TypeError(
+        `runAgent: run \`${p.runId}\` already has a checkpoint in \`${settings.store.name}\` (${length} entries). Resume it with resume: { runId }, or pick another \`checkpoint.runId\`.`,
+      );
+    }
+    const snapshot = p.resumed?.snapshot;
+    const pendingTurn = p.resumed?.turn !== undefined;
+    await checkpoint.start(snapshot ? snapshot.transcript : p.messages, {
+      runId: p.runId,
+      modelId: p.modelId,
+      // A snapshot's pending turn is written again as the resume finishes it (its usage is counted here).
+      turn: snapshot ? snapshot.turn - (pendingTurn ? 1 : 0) : 0,
+      usage: snapshot ? snapshot.usage : { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
+      metadata: p.metadata,
+    });
+  } catch (error) {
+    await checkpoint.close();
+    throw error;
+  }
+  return checkpoint;
 }
 
 const NO_RESPONSE: ModelResponse = Object.freeze({

@@ -218,6 +218,9 @@ export class RunCore {
     else this.#appended = [...messages];
   }
 
+  /** Transcript edits so far (a checkpoint saves the whole transcript again after one). */
+  edits = 0;
+
   /** A run or turn layer pauses the run at the next turn boundary. */
   pause(payload: unknown, layer: string, turn: number): void {
     if (this.result !== undefined) {
@@ -250,6 +253,7 @@ export class RunCore {
     // Which indices changed is not tracked here: a search for them stops at this version.
     recordDerivation(after, before, null, { valid: this.validate });
     this.#transcript = after;
+    this.edits++;
     this.#editedSinceIds = this.#callIds !== undefined;
   }
 }

@@ -36,6 +36,7 @@ export async function runToolCalls(
   settings: ToolRunSettings,
   onResult?: OnToolResult,
   approved?: ReadonlySet<string>,
+  onStart?: (call: Immutable<ToolCallPart>) => Promise<void>,
 ): Promise<(ToolMessage | undefined)[]> {
   // A call held for a decision has no message; its interruption joins the run's, in call order.
   const messages: (ToolMessage | undefined)[] = new Array(calls.length);
@@ -52,7 +53,9 @@ export async function runToolCalls(
     while (failures.length === 0 && started < runnable) {
       const index = started++;
       try {
-        const out = await runToolCall(calls[index] as Immutable<ToolCallPart>, run, settings, onResult, approved);
+        const call = calls[index] as Immutable<ToolCallPart>;
+        if (onStart) await onStart(call);
+        const out = await runToolCall(call, run, settings, onResult, approved);
         if ('interruption' in out) held[index] = out.interruption;
         else messages[index] = out;
       } catch (error) {

@@ -54,6 +54,13 @@ export interface ToolDefinition<Schema extends z.ZodType, Output> {
    * fails the schema needs no approval (the model reads the error, as usual).
    * @default false
    */
+  /**
+   * Whether running the tool twice with the same input is safe (its side effects keyed by
+   * `idempotencyKey`, say). A checkpointed run resumed after a crash runs an idempotent call that
+   * started and has no result again; any other such call becomes an interruption for a person.
+   * @default false
+   */
+  readonly idempotent?: boolean | undefined;
   readonly needsApproval?:
     | boolean
     | ((input: z.output<Schema>, context: NeedsApprovalContext) => boolean | Promise<boolean>)
@@ -65,6 +72,7 @@ export interface Tool<Schema extends z.ZodType = z.ZodType, Output = unknown> ex
   readonly description: string | undefined;
   readonly timeoutMs: number | undefined;
   readonly needsApproval: NonNullable<ToolDefinition<Schema, Output>['needsApproval']>;
+  readonly idempotent: boolean;
   /** What providers receive: the name, the description and the input's JSON Schema (from zod). */
   readonly spec: ToolSpec;
 }
@@ -95,6 +103,7 @@ export function tool<Schema extends z.ZodType, Output>(
     execute,
     timeoutMs,
     needsApproval = false,
+    idempotent = false,
   } = definition ?? ({} as ToolDefinition<Schema, Output>);
   if (!ToolSpecSchema.shape.name.safeParse(name).success) {
     throw new TypeError(
@@ -149,7 +158,12 @@ export function tool<Schema extends z.ZodType, Output>(
   const spec: ToolSpec = Object.freeze(
     description === undefined ? { name, inputSchema: schema } : { name, description, inputSchema: schema },
   );
-  return Object.freeze({ name, description, input, execute, spec, timeoutMs, needsApproval });
+  if (typeof idempotent !== 'boolean') {
+    throw new TypeError(
+      `tool() \`${name}\`: expected \`idempotent\` to be a boolean, got ${describeValue(idempotent)}.`,
+    );
+  }
+  return Object.freeze({ name, description, input, execute, spec, timeoutMs, needsApproval, idempotent });
 }
 
 /** @internal The longest delay `setTimeout` honours; a longer one fires at once. */

@@ -9,7 +9,20 @@ const MODELWARE_ERROR = Symbol.for('modelware.error');
 const STORE = Symbol.for('modelware.error.StoreError');
 
 /** A `Store` method, as named in `StoreError.operation`. */
-export type StoreOperation = 'get' | 'set' | 'delete' | 'increment' | 'take' | 'reserve' | 'settle';
+export type StoreOperation =
+  | 'get'
+  | 'set'
+  | 'delete'
+  | 'increment'
+  | 'take'
+  | 'reserve'
+  | 'settle'
+  // RunStore operations (run-store.ts)
+  | 'append'
+  | 'read'
+  | 'acquire'
+  | 'renew'
+  | 'release';
 
 /**
  * A store could not do what was asked: the server is unreachable, the connection dropped before

@@ -1,0 +1,407 @@
+// Checkpoints: runAgent({ checkpoint: { store } }) saves each step to a run store as it happens,
+// and the log rebuilds the run. A "crash" is a run aborted while a tool runs: the log then holds
+// what a dead process would have left.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AgentError, type Message, ResumeError, RunLeaseError, memoryRunStore, runAgent, tool } from 'modelware';
+import { scriptedExecutor } from 'modelware/testing';
+import { z } from 'zod';
+import { rebuildRun } from '../../../lib/agent/checkpoint.js';
+import { USER, add, deferred, summary } from '../../fixtures/agent.js';
+
+const LEASE_OPTIONS = { leaseTtlMs: 600_000 };
+const twoTurns = () =>
+  scriptedExecutor([{ toolCalls: [{ id: 't1', name: 'add', input: { a: 1, b: 2 } }] }, 'The answer is 3.']);
+
+describe('runAgent({ checkpoint })', () => {
+  it('saves each step as it happens: start, the answer, each tool as it starts and returns, the end', async () => {
+    const store = memoryRunStore();
+    const result = await runAgent({
+      model: twoTurns(),
+      modelId: 'm',
+      messages: [USER],
+      tools: [add],
+      checkpoint: { store, runId: 'run-a', ...LEASE_OPTIONS },
+    });
+    assert.equal(result.runId, 'run-a');
+    const log = await store.read('run-a');
+    assert.deepEqual(
+      log.entries.map((e) => e.type),
+      ['start', 'message', 'tool-started', 'tool-result', 'message', 'finished'],
+    );
+    assert.equal(log.finished, true);
+    assert.deepEqual(log.entries.at(-1), { type: 'finished', meta: { stopReason: 'no-tool-calls' } });
+    const rebuilt = rebuildRun('run-a', log.entries, log.finished);
+    assert.deepEqual(rebuilt?.transcript, result.transcript);
+    assert.deepEqual([rebuilt?.turn, rebuilt?.usage, rebuilt?.modelId], [2, result.usage, 'm']);
+    // The lease is given up when the run ends: another worker may take it at once.
+    await store.acquire('run-a', 'other', { ttlMs: 1000 });
+  });
+
+  it('keeps what a crash leaves: results saved, the call that was running marked started without a result', async () => {
+    const store = memoryRunStore();
+    const controller = new AbortController();
+    const running = deferred();
+    const slow = tool({
+      name: 'slow',
+      input: z.object({}),
+      execute: async () => {
+        running.resolve();
+        await new Promise(() => {});
+      },
+    });
+    const model = scriptedExecutor([
+      {
+        toolCalls: [
+          { id: 'fast', name: 'add', input: { a: 1, b: 1 } },
+          { id: 'hung', name: 'slow', input: {} },
+        ],
+      },
+    ]);
+    const run = runAgent({
+      model,
+      modelId: 'm',
+      messages: [USER],
+      tools: [add, slow],
+      signal: controller.signal,
+      checkpoint: { store, runId: 'run-b', ...LEASE_OPTIONS },
+    });
+    await running.promise;
+    controller.abort(new Error('process died'));
+    await assert.rejects(run, (e: unknown) => AgentError.isInstance(e) && e.reason === 'aborted');
+    const log = await store.read('run-b');
+    assert.equal(log.finished, false);
+    const rebuilt = rebuildRun('run-b', log.entries, log.finished);
+    assert.deepEqual(summary(rebuilt?.transcript ?? []), ['user:What is 1 + 2?']);
+    assert.deepEqual([...(rebuilt?.pending?.results.keys() ?? [])], ['fast']);
+    assert.deepEqual([...(rebuilt?.pending?.started ?? [])], ['hung']);
+    assert.equal(rebuilt?.turn, 1);
+  });
+
+  it('refuses a second worker while the run holds its lease: RunLeaseError `held`, as the store throws it', async () => {
+    const store = memoryRunStore();
+    await store.acquire('run-c', 'worker-1', { ttlMs: 600_000 });
+    await assert.rejects(
+      runAgent({
+        model: twoTurns(),
+        modelId: 'm',
+        messages: [USER],
+        tools: [add],
+        checkpoint: { store, runId: 'run-c' },
+      }),
+      (e: unknown) => RunLeaseError.isInstance(e) && e.code === 'held',
+    );
+    assert.equal((await store.read('run-c')).length, 0);
+  });
+
+  it('never writes over the log of an earlier run with the same id', async () => {
+    const store = memoryRunStore();
+    const options = { modelId: 'm', messages: [USER], tools: [add], checkpoint: { store, runId: 'run-d' } } as const;
+    await runAgent({ model: twoTurns(), ...options });
+    await assert.rejects(runAgent({ model: twoTurns(), ...options }), /already has a checkpoint/);
+    assert.equal((await store.read('run-d')).length, 6);
+  });
+
+  it('fails the run when its lease was taken over: nothing more is written by the old worker', async () => {
+    let clock = 0;
+    const store = memoryRunStore({ now: () => clock });
+    const model = scriptedExecutor([
+      async () => {
+        // The lease expires while the model thinks, and another worker takes the run over.
+        clock += 1_000_000;
+        await store.acquire('run-e', 'worker-2', { ttlMs: 600_000 });
+        return { toolCalls: [{ id: 't1', name: 'add', input: { a: 1, b: 2 } }] };
+      },
+    ]);
+    await assert.rejects(
+      runAgent({
+        model,
+        modelId: 'm',
+        messages: [USER],
+        tools: [add],
+        checkpoint: { store, runId: 'run-e', leaseTtlMs: 600_000 },
+      }),
+      (e: unknown) => AgentError.isInstance(e) && RunLeaseError.isInstance(e.cause) && e.cause.code === 'lost',
+    );
+    assert.deepEqual(
+      (await store.read('run-e')).entries.map((e) => e.type),
+      ['start'],
+    );
+  });
+
+  it('saves the whole transcript again after a layer edits it, so the log rebuilds the edit', async () => {
+    const store = memoryRunStore();
+    const result = await runAgent({
+      model: twoTurns(),
+      modelId: 'm',
+      messages: [{ role: 'system', content: 'old' }, USER],
+      tools: [add],
+      checkpoint: { store, runId: 'run-f' },
+      middleware: [
+        {
+          name: 'edit',
+          turn: async (ctx, next) => {
+            if (ctx.turn === 2)
+              ctx.run.updateTranscript((draft) => void (draft[0] = { role: 'system', content: 'new' }));
+            await next();
+          },
+        },
+      ],
+    });
+    const log = await store.read('run-f');
+    assert.deepEqual(
+      log.entries.map((e) => e.type),
+      ['start', 'message', 'tool-started', 'tool-result', 'start', 'message', 'finished'],
+    );
+    const rebuilt = rebuildRun('run-f', log.entries, log.finished);
+    assert.deepEqual(rebuilt?.transcript, result.transcript);
+    assert.equal((rebuilt?.transcript[0] as Message | undefined)?.content, 'new');
+  });
+
+  it('rejects checkpoint options that are not a run store or have unknown keys', async () => {
+    const base = { model: twoTurns(), modelId: 'm', messages: [USER] } as const;
+    await assert.rejects(runAgent({ ...base, checkpoint: { store: {} as never } }), /`checkpoint.store`/);
+    await assert.rejects(
+      runAgent({ ...base, checkpoint: { store: memoryRunStore(), leaseTTL: 5 } as never }),
+      /unknown option `checkpoint.leaseTTL`/,
+    );
+    await assert.rejects(
+      runAgent({ ...base, checkpoint: { store: memoryRunStore(), runId: 'a b' } }),
+      /`checkpoint.runId`/,
+    );
+  });
+});
+
+describe('runAgent({ checkpoint, resume: { runId } })', () => {
+  /** A tool that counts its runs and can be made to hang (a process dying while it runs). */
+  function sideEffect(name: string, idempotent: boolean) {
+    const state = { runs: 0, hang: false, started: deferred() };
+    const t = tool({
+      name,
+      idempotent,
+      input: z.object({ n: z.number() }),
+      execute: async ({ n }) => {
+        state.runs++;
+        state.started.resolve();
+        if (state.hang) await new Promise(() => {});
+        return `${name}:${n}`;
+      },
+    });
+    return { tool: t, state };
+  }
+  const script = () =>
+    scriptedExecutor([
+      {
+        toolCalls: [
+          { id: 'a', name: 'add', input: { a: 1, b: 1 } },
+          { id: 'p', name: 'pay', input: { n: 1 } },
+        ],
+      },
+      'Paid.',
+    ]);
+  /** Runs until `pay` starts, then "kills the process" (aborts the run, dropping its lease). */
+  async function crashDuringPay(store: ReturnType<typeof memoryRunStore>, runId: string, idempotent: boolean) {
+    const pay = sideEffect('pay', idempotent);
+    pay.state.hang = true;
+    const controller = new AbortController();
+    const run = runAgent({
+      model: script(),
+      modelId: 'm',
+      messages: [USER],
+      tools: [add, pay.tool],
+      signal: controller.signal,
+      checkpoint: { store, runId },
+    });
+    await pay.state.started.promise;
+    controller.abort(new Error('SIGKILL'));
+    await assert.rejects(run);
+    return pay;
+  }
+
+  it('turns a non-idempotent call cut short into an interruption, and runs it only once it is approved', async () => {
+    const store = memoryRunStore();
+    await crashDuringPay(store, 'job-1', false);
+    const pay = sideEffect('pay', false);
+    const model = script();
+    const resumed = await runAgent({
+      model,
+      tools: [add, pay.tool],
+      checkpoint: { store },
+      resume: { runId: 'job-1' },
+    });
+    assert.equal(resumed.stopReason, 'interrupted');
+    assert.deepEqual(
+      resumed.interruptions.map((i) => [i.kind, i.kind === 'tool-call' && i.toolCallId, i.payload]),
+      [['tool-call', 'p', { reason: 'started-without-result' }]],
+    );
+    assert.equal(pay.state.runs, 0);
+    const done = await runAgent({
+      model: scriptedExecutor(['Paid.']),
+      tools: [add, pay.tool],
+      checkpoint: { store },
+      resume: { runId: 'job-1', decisions: { p: { type: 'approve' } } },
+    });
+    assert.equal(pay.state.runs, 1);
+    assert.equal(done.runId, 'job-1');
+    assert.equal(done.stopReason, 'no-tool-calls');
+    assert.deepEqual(summary(done.transcript), [
+      'user:What is 1 + 2?',
+      'assistant:call(a),call(p)',
+      'tool(a):2',
+      'tool(p):pay:1',
+      'assistant:Paid.',
+    ]);
+    const log = await store.read('job-1');
+    assert.equal(log.finished, true);
+    assert.deepEqual(rebuildRun('job-1', log.entries, true)?.transcript, done.transcript);
+  });
+
+  it('runs an idempotent call cut short again by itself, and never a call that has a result', async () => {
+    const store = memoryRunStore();
+    await crashDuringPay(store, 'job-2', true);
+    const pay = sideEffect('pay', true);
+    let adds = 0;
+    const countingAdd = tool({
+      name: 'add',
+      input: z.object({ a: z.number(), b: z.number() }),
+      execute: ({ a, b }) => {
+        adds++;
+        return a + b;
+      },
+    });
+    const done = await runAgent({
+      model: scriptedExecutor(['Paid.']),
+      tools: [countingAdd, pay.tool],
+      checkpoint: { store },
+      resume: { runId: 'job-2' },
+    });
+    assert.deepEqual([pay.state.runs, adds, done.stopReason], [1, 0, 'no-tool-calls']);
+    assert.deepEqual(summary(done.transcript).slice(2), ['tool(a):2', 'tool(p):pay:1', 'assistant:Paid.']);
+  });
+
+  it('lets one of two concurrent resumers proceed; the other gets RunLeaseError `held`', async () => {
+    const store = memoryRunStore();
+    await crashDuringPay(store, 'job-3', true);
+    const gate = deferred();
+    const pay = sideEffect('pay', true);
+    const first = runAgent({
+      model: scriptedExecutor([
+        async () => {
+          await gate.promise;
+          return 'Paid.';
+        },
+      ]),
+      tools: [add, pay.tool],
+      checkpoint: { store, owner: 'worker-1' },
+      resume: { runId: 'job-3' },
+    });
+    await pay.state.started.promise;
+    await assert.rejects(
+      runAgent({
+        model: scriptedExecutor(['Paid.']),
+        tools: [add, pay.tool],
+        checkpoint: { store, owner: 'worker-2' },
+        resume: { runId: 'job-3' },
+      }),
+      (e: unknown) => RunLeaseError.isInstance(e) && e.code === 'held',
+    );
+    gate.resolve();
+    assert.equal((await first).stopReason, 'no-tool-calls');
+    assert.equal(pay.state.runs, 1);
+  });
+
+  it('refuses to resume a finished run, and a run id with no log', async () => {
+    const store = memoryRunStore();
+    await runAgent({
+      model: twoTurns(),
+      modelId: 'm',
+      messages: [USER],
+      tools: [add],
+      checkpoint: { store, runId: 'job-4' },
+    });
+    await assert.rejects(
+      runAgent({ model: twoTurns(), tools: [add], checkpoint: { store }, resume: { runId: 'job-4' } }),
+      (e: unknown) => ResumeError.isInstance(e) && e.code === 'run-finished',
+    );
+    await assert.rejects(
+      runAgent({ model: twoTurns(), tools: [add], checkpoint: { store }, resume: { runId: 'nope' } }),
+      /has no checkpoint/,
+    );
+    // Neither kept the lease.
+    await store.acquire('job-4', 'someone', { ttlMs: 1000 });
+  });
+
+  it('resumes an interrupted run by id with its decisions, with the transcript of the same run resumed from its snapshot', async () => {
+    const approve = tool({
+      name: 'wire',
+      needsApproval: true,
+      input: z.object({ n: z.number() }),
+      execute: ({ n }) => `sent ${n}`,
+    });
+    const model = () =>
+      scriptedExecutor([
+        {
+          toolCalls: [
+            { id: 'a', name: 'add', input: { a: 1, b: 2 } },
+            { id: 'w', name: 'wire', input: { n: 5 } },
+          ],
+        },
+        'Sent.',
+      ]);
+    const store = memoryRunStore();
+    const first = await runAgent({
+      model: model(),
+      modelId: 'm',
+      messages: [USER],
+      tools: [add, approve],
+      checkpoint: { store, runId: 'job-5' },
+    });
+    assert.equal(first.stopReason, 'interrupted');
+    const decisions = { w: { type: 'approve' } } as const;
+    const byId = await runAgent({
+      model: scriptedExecutor(['Sent.']),
+      tools: [add, approve],
+      checkpoint: { store },
+      resume: { runId: 'job-5', decisions },
+    });
+    const bySnapshot = await runAgent({
+      model: scriptedExecutor(['Sent.']),
+      tools: [add, approve],
+      resume: { snapshot: first.snapshot as NonNullable<typeof first.snapshot>, decisions },
+    });
+    assert.deepEqual(byId.transcript, bySnapshot.transcript);
+    assert.deepEqual([byId.runId, byId.usage], [bySnapshot.runId, bySnapshot.usage]);
+    assert.equal((await store.read('job-5')).finished, true);
+  });
+
+  it('goes on with the next turn after a crash between turns', async () => {
+    const store = memoryRunStore();
+    const controller = new AbortController();
+    const model = scriptedExecutor([
+      { toolCalls: [{ id: 't1', name: 'add', input: { a: 1, b: 2 } }] },
+      async () => {
+        controller.abort(new Error('SIGKILL'));
+        return 'never';
+      },
+    ]);
+    await assert.rejects(
+      runAgent({
+        model,
+        modelId: 'm',
+        messages: [USER],
+        tools: [add],
+        signal: controller.signal,
+        checkpoint: { store, runId: 'job-6' },
+      }),
+    );
+    const done = await runAgent({
+      model: scriptedExecutor(['The answer is 3.']),
+      tools: [add],
+      checkpoint: { store },
+      resume: { runId: 'job-6' },
+    });
+    const single = await runAgent({ model: twoTurns(), modelId: 'm', messages: [USER], tools: [add] });
+    assert.deepEqual(done.transcript, single.transcript);
+    assert.equal(done.turns.at(-1)?.turn, 2);
+  });
+});
