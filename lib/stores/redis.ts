@@ -18,6 +18,7 @@ import {
   checkSettle,
   checkTake,
   checkTtl,
+  untilAborted,
 } from './store.js';
 
 /**
@@ -203,19 +204,7 @@ export function redisStore(options: RedisStoreOptions): LedgerStore {
     const reply = send(name, keys, args).catch((error: unknown) => {
       throw storeError(name, key, error);
     });
-    if (!signal) return reply;
-    let onAbort: (() => void) | undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-    try {
-      return await Promise.race([reply, aborted]);
-    } finally {
-      signal.removeEventListener('abort', onAbort as () => void);
-      // The command may still answer (or fail) after the abort: nobody waits for it any more.
-      reply.catch(() => {});
-    }
+    return untilAborted(reply, signal);
   }
 
   return {

@@ -17,7 +17,7 @@ import {
   decodeEntry,
   encodeEntries,
 } from './run-store.js';
-import { DEFAULT_PREFIX } from './store.js';
+import { DEFAULT_PREFIX, untilAborted } from './store.js';
 
 export interface RedisRunStoreOptions extends RunStoreLimits {
   /** An ioredis client you created (and will `quit()`); the store never closes it. */
@@ -145,18 +145,7 @@ export function redisRunStore(options: RedisRunStoreOptions): RunStore {
     const reply = send(name, keyList, args).catch((error: unknown) => {
       throw storeError(name, runId, error);
     });
-    if (!signal) return reply;
-    let onAbort: (() => void) | undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-    try {
-      return await Promise.race([reply, aborted]);
-    } finally {
-      signal.removeEventListener('abort', onAbort as () => void);
-      reply.catch(() => {});
-    }
+    return untilAborted(reply, signal);
   }
 
   return {

@@ -235,3 +235,22 @@ export function checkSettle(where: string, options: SettleOptions): string[] {
   checkAmounts(where, 'actual', options.actual, names);
   return names;
 }
+
+/**
+ * @internal The reply, or the signal's reason as soon as it aborts. The command may still answer
+ * (or fail) after the abort: nobody waits for it any more, and its rejection is handled.
+ */
+export async function untilAborted<T>(reply: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return reply;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([reply, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort as () => void);
+    reply.catch(() => {});
+  }
+}
