@@ -1,3 +1,5 @@
+// Names the package so the dts build resolves the `declare module 'modelware'` below (ProviderOptionTypes).
+import type {} from 'modelware';
 import type OpenAI from 'openai';
 import type {
   ChatCompletion,
