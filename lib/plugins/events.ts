@@ -1,5 +1,5 @@
 import type { PluginError, Violation } from '../core/errors.js';
-import type { BreakerState, CircuitBreaker } from './plugin-policy.js';
+import type { BreakerState, CircuitBreaker } from './handler-guards.js';
 import type { ActiveMode } from './registry.js';
 import type { PluginErrorPolicy } from './plugins.js';
 

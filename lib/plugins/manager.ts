@@ -4,7 +4,7 @@ import { lookupHook } from './hook-points.js';
 import type { HookPoint } from './hooks.js';
 import { type PhaseHost, runPhases } from './dispatch.js';
 import { type PluginEvent, type PluginState, emitWarning, warn } from './events.js';
-import { type BreakerState, type BreakerStateStore, CircuitBreaker } from './plugin-policy.js';
+import { type BreakerState, type BreakerStateStore, CircuitBreaker } from './handler-guards.js';
 import { PluginRegistry } from './registry.js';
 import { PluginRunner } from './runner.js';
 import { PluginScope } from './scope.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, mock, test } from 'node:test';
 import { PluginError, definePlugin } from 'modelware';
-import { CircuitBreaker } from '../../../lib/plugins/plugin-policy.js';
+import { CircuitBreaker } from '../../../lib/plugins/handler-guards.js';
 import { memoryStore } from '../../../lib/stores/memory.js';
 import { PAYLOAD, describeEvent, managerWithEvents, manualClock, probe, untilAborted } from '../../fixtures/plugins.js';
 
