@@ -15,7 +15,7 @@ import {
 } from './executor.js';
 import type { ModelResponse } from './messages.js';
 import { ModelStream } from './model-stream.js';
-import { type StreamEnv, streamCall } from './pipeline-stream.js';
+import { type StreamEnv, streamPipelineCall } from './pipeline-stream.js';
 import { validateRequest, validateResponse } from './validate.js';
 
 export interface PipelineOptions {
@@ -269,7 +269,7 @@ class PipelineImpl implements Pipeline {
   }
 
   stream(request: ReadonlyModelRequest, options?: CallSettings): ModelStream {
-    return new ModelStream((complete) => streamCall(this.#env, request, options, complete));
+    return new ModelStream((complete) => streamPipelineCall(this.#env, request, options, complete));
   }
 
   #getStack(): (core: CallCore) => Promise<void> {

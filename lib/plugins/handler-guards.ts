@@ -29,7 +29,7 @@ export interface SharedBreaker {
  * is not called. After `cooldownMs` one call is let through (half-open); its success closes the
  * breaker, its failure opens it again for another cool-down.
  */
-export class CircuitBreaker {
+export class PluginBreaker {
   #state: BreakerState = 'closed';
   #failures: number[] = [];
   #openedAt = 0;
@@ -198,7 +198,7 @@ export class Aborted {
  * unaborted. On timeout the handler's signal aborts with a `TimeoutError` and the call rejects
  * with it; a handler that ignores its signal is left behind (its late result or error is dropped).
  */
-export function settle<T>(
+export function awaitHandler<T>(
   result: T | Promise<T>,
   ctx: HandlerContext<unknown>,
   timeoutMs: number,

@@ -7,7 +7,7 @@ import { findFieldProblem, findReadOnlyChange } from './payload-checks.js';
 import type { HookApproval, HookPoint, HookSubject } from './hooks.js';
 import { formatPath } from '../core/validate.js';
 import type { PluginEvent, PluginState } from './events.js';
-import { Aborted, HandlerContext, settle } from './handler-guards.js';
+import { Aborted, HandlerContext, awaitHandler } from './handler-guards.js';
 import type { ActiveMode, Handler } from './registry.js';
 import { conditionHolds } from './conditions.js';
 import type { Plugin } from './plugins.js';
@@ -97,7 +97,7 @@ export class PluginRunner {
       result = h.fn(draft, ctx);
       // Only an async handler needs the timeout race (and a tick).
       if (result instanceof Promise)
-        result = await settle(result, ctx as HandlerContext<unknown>, plugin.timeoutMs, signal);
+        result = await awaitHandler(result, ctx as HandlerContext<unknown>, plugin.timeoutMs, signal);
       next = immer.finishDraft(draft) as object;
     } catch (error) {
       if (error instanceof Aborted) {
