@@ -2,7 +2,7 @@ import type { PluginDecisionEvent } from '../core/observe.js';
 import type { Immutable } from 'immer';
 import { lookupHook } from './hook-points.js';
 import type { HookPoint } from './hooks.js';
-import { type PhaseHost, runPhases } from './dispatch.js';
+import { type PhaseHost, runPhases } from './phases.js';
 import { type PluginEvent, type PluginState, emitWarning, warn } from './events.js';
 import { type BreakerState, type BreakerStateStore, PluginBreaker } from './handler-guards.js';
 import { PluginRegistry } from './registry.js';
