@@ -1,4 +1,4 @@
-import { type Layer, type Middleware, blameInnermost, buildStack, toLayers } from './compose.js';
+import { type Layer, type Middleware, blameInnermost, buildCallStack, toLayers } from './compose.js';
 import { CallCore, type CoreSettings, enableInspection } from './call-core.js';
 import type { RunContext } from './context.js';
 import { callError, dispatcher, emitCompleted, emitFailed, emitRequested } from './dispatch.js';
@@ -280,7 +280,7 @@ class PipelineImpl implements Pipeline {
       dispatch(core).then(undefined, (thrown: unknown) => {
         throw layerError(thrown, this.#executorName, `the executor \`${this.#executorName}\``);
       });
-    this.#stack = buildStack(this.#callLayers, innermost);
+    this.#stack = buildCallStack(this.#callLayers, innermost);
     return this.#stack;
   }
 

@@ -189,7 +189,7 @@ export class HandlerContext<P> implements HookContext<P> {
 }
 
 /** Why a handler call was cut short by the outer signal: not the plugin's fault, so not a failure. */
-export class Aborted {
+export class OuterAbort {
   constructor(readonly reason: unknown) {}
 }
 
@@ -209,14 +209,14 @@ export function awaitHandler<T>(
   if (outer?.aborted) {
     ctx.abort(outer.reason);
     result.catch(() => {});
-    return Promise.reject(new Aborted(outer.reason));
+    return Promise.reject(new OuterAbort(outer.reason));
   }
   return new Promise<T>((resolve, reject) => {
     let cancelTimer: (() => void) | undefined;
     const onAbort = () => {
       cleanup();
       ctx.abort(outer?.reason);
-      reject(new Aborted(outer?.reason));
+      reject(new OuterAbort(outer?.reason));
     };
     const cleanup = () => {
       cancelTimer?.();

@@ -7,7 +7,7 @@ import { findFieldProblem, findReadOnlyChange } from './payload-checks.js';
 import type { HookApproval, HookPoint, HookSubject } from './hooks.js';
 import { formatPath } from '../core/validate.js';
 import type { PluginEvent, PluginState } from './events.js';
-import { Aborted, HandlerContext, awaitHandler } from './handler-guards.js';
+import { OuterAbort, HandlerContext, awaitHandler } from './handler-guards.js';
 import type { ActiveMode, Handler } from './registry.js';
 import { conditionHolds } from './conditions.js';
 import type { Plugin } from './plugins.js';
@@ -100,7 +100,7 @@ export class PluginRunner {
         result = await awaitHandler(result, ctx as HandlerContext<unknown>, plugin.timeoutMs, signal);
       next = immer.finishDraft(draft) as object;
     } catch (error) {
-      if (error instanceof Aborted) {
+      if (error instanceof OuterAbort) {
         state.breaker?.release();
         throw error.reason;
       }
