@@ -224,7 +224,7 @@ export type {
 } from './plugins/plugins.js';
 export type { DispatchOptions, PluginManagerOptions } from './plugins/manager.js';
 export type { PluginEvent } from './plugins/events.js';
-export type { BreakerState, BreakerStateStore } from './plugins/plugin-policy.js';
+export type { BreakerState, BreakerStateStore } from './plugins/handler-guards.js';
 export type { PluginFactories, PluginFactory } from './plugins/config.js';
 export { StoreError } from './stores/errors.js';
 export type { StoreOperation } from './stores/errors.js';

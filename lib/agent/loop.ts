@@ -239,7 +239,7 @@ async function runTurn(
   core.step = 'model-call';
   // Raced with the signal: an executor that ignores it cannot keep an aborted run from settling.
   let response = emit
-    ? await streamCall(p.executor, request, options, turn, emit, p.validate)
+    ? await streamModelCall(p.executor, request, options, turn, emit, p.validate)
     : await untilAborted(p.executor.generate(request, options), core.signal);
   core.step = 'response';
   if (p.validate) validateResponse(response, executorName(p.executor));
@@ -502,7 +502,7 @@ function tooDeep(index: number, max: number, source: string): InvalidResponseErr
  * for the next part is raced with the signal, so an executor that ignores it cannot hold an
  * aborted run; its stream is then closed without waiting.
  */
-async function streamCall(
+async function streamModelCall(
   executor: Executor,
   request: ModelRequest,
   options: ExecuteOptions,

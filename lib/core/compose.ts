@@ -173,7 +173,7 @@ type Step = (core: CallCore) => Promise<void>;
  * @internal Builds the call stack on the engine (lib/core/engine.ts): ordinary layers run through `once`,
  * replay layers through `callReplay`, whose view snapshots and restores the request.
  */
-export function buildStack(layers: readonly Layer[], innermost: Step): Step {
+export function buildCallStack(layers: readonly Layer[], innermost: Step): Step {
   return buildEngineStack(layers, innermost, { handler: once, replay: callReplay(layers) });
 }
 

@@ -128,7 +128,7 @@ async function* assembled(
 async function dispatch(env: CallEnv, core: CallCore): Promise<void> {
   const executor = env.executor;
   if (executor.callsHooks)
-    return dispatchTo(env, core, core.request, new DispatchOptions(core, new CallHooks(env, core)));
+    return dispatchTo(env, core, core.request, new ExecutorCallOptions(core, new CallHooks(env, core)));
   if (core.hooks === undefined && core.layerHooks === undefined) {
     const request = core.request;
     core.dispatchedModel = request.model;
@@ -137,7 +137,7 @@ async function dispatch(env: CallEnv, core: CallCore): Promise<void> {
     if (env.events.has('dispatched')) {
       env.events.emit({ type: 'dispatched', ...eventBase(core), request, attempt: core.dispatches });
     }
-    return dispatchTo(env, core, request, new DispatchOptions(core));
+    return dispatchTo(env, core, request, new ExecutorCallOptions(core));
   }
   // The executor does not choose: this dispatch is where the model is chosen (`request.model`),
   // so it plays the routing executor's part for the caller's hooks and the layers' ones.
@@ -146,14 +146,14 @@ async function dispatch(env: CallEnv, core: CallCore): Promise<void> {
   const epoch = core.epoch;
   const request = await hooks.onModelChosen({ model: core.request.model, request: core.request, attempt });
   if (core.epoch !== epoch) throw abandoned(core.abandonedBy);
-  return dispatchTo(env, core, request, new DispatchOptions(core), hooks, attempt);
+  return dispatchTo(env, core, request, new ExecutorCallOptions(core), hooks, attempt);
 }
 
 async function dispatchTo(
   env: CallEnv,
   core: CallCore,
   request: ReadonlyModelRequest,
-  options: DispatchOptions,
+  options: ExecutorCallOptions,
   hooks?: CallHooks,
   attempt = 0,
 ): Promise<void> {
@@ -289,7 +289,7 @@ function abandoned(layer: string): MiddlewareError {
 }
 
 /** What the executor receives; fields are read lazily so an unused id is never generated. */
-class DispatchOptions implements ExecuteOptions {
+class ExecutorCallOptions implements ExecuteOptions {
   readonly #core: CallCore;
   /** Only for executors that choose the model (`callsHooks`): the others never see them. */
   readonly hooks: ExecutorHooks | undefined;

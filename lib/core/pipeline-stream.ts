@@ -19,7 +19,7 @@ export interface StreamEnv extends CallEnv {
  * One call in stream mode: runs the stack, then hands the parts to the consumer, assembling the final
  * response; cancels the provider request and unwinds every layer's stream when the consumer stops.
  */
-export async function* streamCall(
+export async function* streamPipelineCall(
   env: StreamEnv,
   request: ReadonlyModelRequest,
   options: ExecuteOptions | undefined,

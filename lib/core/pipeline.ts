@@ -1,4 +1,4 @@
-import { type Layer, type Middleware, blameInnermost, buildStack, toLayers } from './compose.js';
+import { type Layer, type Middleware, blameInnermost, buildCallStack, toLayers } from './compose.js';
 import { CallCore, type CoreSettings, enableInspection } from './call-core.js';
 import type { RunContext } from './context.js';
 import { callError, dispatcher, emitCompleted, emitFailed, emitRequested } from './dispatch.js';
@@ -15,7 +15,7 @@ import {
 } from './executor.js';
 import type { ModelResponse } from './messages.js';
 import { ModelStream } from './model-stream.js';
-import { type StreamEnv, streamCall } from './pipeline-stream.js';
+import { type StreamEnv, streamPipelineCall } from './pipeline-stream.js';
 import { validateRequest, validateResponse } from './validate.js';
 
 export interface PipelineOptions {
@@ -269,7 +269,7 @@ class PipelineImpl implements Pipeline {
   }
 
   stream(request: ReadonlyModelRequest, options?: CallSettings): ModelStream {
-    return new ModelStream((complete) => streamCall(this.#env, request, options, complete));
+    return new ModelStream((complete) => streamPipelineCall(this.#env, request, options, complete));
   }
 
   #getStack(): (core: CallCore) => Promise<void> {
@@ -280,7 +280,7 @@ class PipelineImpl implements Pipeline {
       dispatch(core).then(undefined, (thrown: unknown) => {
         throw layerError(thrown, this.#executorName, `the executor \`${this.#executorName}\``);
       });
-    this.#stack = buildStack(this.#callLayers, innermost);
+    this.#stack = buildCallStack(this.#callLayers, innermost);
     return this.#stack;
   }
 

@@ -1,5 +1,5 @@
 import type { PluginError, Violation } from '../core/errors.js';
-import type { BreakerState, CircuitBreaker } from './plugin-policy.js';
+import type { BreakerState, PluginBreaker } from './handler-guards.js';
 import type { ActiveMode } from './registry.js';
 import type { PluginErrorPolicy } from './plugins.js';
 
@@ -26,7 +26,7 @@ export type PluginEvent =
 /** @internal Per plugin, per manager: what its failures and `init` left behind. */
 export interface PluginState {
   disabled: boolean;
-  breaker: CircuitBreaker | undefined;
+  breaker: PluginBreaker | undefined;
   ready: Promise<void> | undefined;
   initError: unknown;
 }

@@ -2,9 +2,9 @@ import type { PluginDecisionEvent } from '../core/observe.js';
 import type { Immutable } from 'immer';
 import { lookupHook } from './hook-points.js';
 import type { HookPoint } from './hooks.js';
-import { type PhaseHost, runPhases } from './dispatch.js';
+import { type PhaseHost, runPhases } from './phases.js';
 import { type PluginEvent, type PluginState, emitWarning, warn } from './events.js';
-import { type BreakerState, type BreakerStateStore, CircuitBreaker } from './plugin-policy.js';
+import { type BreakerState, type BreakerStateStore, PluginBreaker } from './handler-guards.js';
 import { PluginRegistry } from './registry.js';
 import { PluginRunner } from './runner.js';
 import { PluginScope } from './scope.js';
@@ -218,7 +218,7 @@ export class PluginManager {
     let state = this.#states.get(plugin);
     if (!state) {
       const breaker = plugin.breaker
-        ? new CircuitBreaker(
+        ? new PluginBreaker(
             plugin.breaker,
             this.#now,
             (s) => this.emit({ type: 'breaker', plugin: plugin.name, state: s }),

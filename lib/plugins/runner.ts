@@ -3,11 +3,11 @@ import { immer } from '../internal/immer.js';
 import { forwardAbort } from '../internal/signals.js';
 import { PluginError, type PluginFailure, PolicyViolationError, TimeoutError, type Violation } from '../core/errors.js';
 import { describeValue } from '../internal/options.js';
-import { findFieldProblem, findReadOnlyChange } from './hook-policy.js';
+import { findFieldProblem, findReadOnlyChange } from './payload-checks.js';
 import type { HookApproval, HookPoint, HookSubject } from './hooks.js';
 import { formatPath } from '../core/validate.js';
 import type { PluginEvent, PluginState } from './events.js';
-import { Aborted, HandlerContext, settle } from './plugin-policy.js';
+import { OuterAbort, HandlerContext, awaitHandler } from './handler-guards.js';
 import type { ActiveMode, Handler } from './registry.js';
 import { conditionHolds } from './conditions.js';
 import type { Plugin } from './plugins.js';
@@ -97,10 +97,10 @@ export class PluginRunner {
       result = h.fn(draft, ctx);
       // Only an async handler needs the timeout race (and a tick).
       if (result instanceof Promise)
-        result = await settle(result, ctx as HandlerContext<unknown>, plugin.timeoutMs, signal);
+        result = await awaitHandler(result, ctx as HandlerContext<unknown>, plugin.timeoutMs, signal);
       next = immer.finishDraft(draft) as object;
     } catch (error) {
-      if (error instanceof Aborted) {
+      if (error instanceof OuterAbort) {
         state.breaker?.release();
         throw error.reason;
       }

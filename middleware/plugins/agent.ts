@@ -2,7 +2,7 @@ import type { Immutable } from 'immer';
 import type { RunContext } from '../../lib/core/context.js';
 import { PolicyViolationError } from '../../lib/core/errors.js';
 import { HOOKS } from '../../lib/plugins/hook-points.js';
-import { ApprovalRequired } from '../../lib/plugins/dispatch.js';
+import { ApprovalRequired } from '../../lib/plugins/phases.js';
 import type { HookPoint } from '../../lib/plugins/hooks.js';
 import type { PluginManager } from '../../lib/plugins/manager.js';
 import { runPlugins, runScopeOf, slotOf } from '../../lib/plugins/run-plugins.js';

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { z } from 'zod';
 import { PluginError, block, defineHook, definePlugin } from 'modelware';
 import { HOOKS } from '../../../lib/plugins/hook-points.js';
-import { findFieldProblem, findReadOnlyChange } from '../../../lib/plugins/hook-policy.js';
+import { findFieldProblem, findReadOnlyChange } from '../../../lib/plugins/payload-checks.js';
 import { managerWithEvents } from '../../fixtures/plugins.js';
 
 const REQUEST = Object.freeze({

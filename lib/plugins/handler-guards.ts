@@ -29,7 +29,7 @@ export interface SharedBreaker {
  * is not called. After `cooldownMs` one call is let through (half-open); its success closes the
  * breaker, its failure opens it again for another cool-down.
  */
-export class CircuitBreaker {
+export class PluginBreaker {
   #state: BreakerState = 'closed';
   #failures: number[] = [];
   #openedAt = 0;
@@ -189,7 +189,7 @@ export class HandlerContext<P> implements HookContext<P> {
 }
 
 /** Why a handler call was cut short by the outer signal: not the plugin's fault, so not a failure. */
-export class Aborted {
+export class OuterAbort {
   constructor(readonly reason: unknown) {}
 }
 
@@ -198,7 +198,7 @@ export class Aborted {
  * unaborted. On timeout the handler's signal aborts with a `TimeoutError` and the call rejects
  * with it; a handler that ignores its signal is left behind (its late result or error is dropped).
  */
-export function settle<T>(
+export function awaitHandler<T>(
   result: T | Promise<T>,
   ctx: HandlerContext<unknown>,
   timeoutMs: number,
@@ -209,14 +209,14 @@ export function settle<T>(
   if (outer?.aborted) {
     ctx.abort(outer.reason);
     result.catch(() => {});
-    return Promise.reject(new Aborted(outer.reason));
+    return Promise.reject(new OuterAbort(outer.reason));
   }
   return new Promise<T>((resolve, reject) => {
     let cancelTimer: (() => void) | undefined;
     const onAbort = () => {
       cleanup();
       ctx.abort(outer?.reason);
-      reject(new Aborted(outer?.reason));
+      reject(new OuterAbort(outer?.reason));
     };
     const cleanup = () => {
       cancelTimer?.();

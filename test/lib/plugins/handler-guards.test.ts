@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, mock, test } from 'node:test';
 import { PluginError, definePlugin } from 'modelware';
-import { CircuitBreaker } from '../../../lib/plugins/plugin-policy.js';
+import { PluginBreaker } from '../../../lib/plugins/handler-guards.js';
 import { memoryStore } from '../../../lib/stores/memory.js';
 import { PAYLOAD, describeEvent, managerWithEvents, manualClock, probe, untilAborted } from '../../fixtures/plugins.js';
 
-describe('CircuitBreaker', () => {
+describe('PluginBreaker', () => {
   const OPTIONS = { failures: 2, windowMs: 100, cooldownMs: 50 };
 
   test('closed → open after N failures in the window → half-open after the cool-down → closed on success', () => {
     const clock = manualClock();
     const states: string[] = [];
-    const breaker = new CircuitBreaker(OPTIONS, clock.now, (s) => states.push(s));
+    const breaker = new PluginBreaker(OPTIONS, clock.now, (s) => states.push(s));
     assert.equal(breaker.allow(), true);
     breaker.failure();
     clock.advance(10);
@@ -31,7 +31,7 @@ describe('CircuitBreaker', () => {
 
   test('a failed probe opens it again for another cool-down', () => {
     const clock = manualClock();
-    const breaker = new CircuitBreaker(OPTIONS, clock.now, () => {});
+    const breaker = new PluginBreaker(OPTIONS, clock.now, () => {});
     breaker.failure();
     breaker.failure();
     clock.advance(50);
@@ -46,7 +46,7 @@ describe('CircuitBreaker', () => {
 
   test('failures further apart than the window do not open it', () => {
     const clock = manualClock();
-    const breaker = new CircuitBreaker(OPTIONS, clock.now, () => {});
+    const breaker = new PluginBreaker(OPTIONS, clock.now, () => {});
     breaker.failure();
     clock.advance(101);
     breaker.failure();
@@ -58,7 +58,7 @@ describe('CircuitBreaker', () => {
 
   test('reset() closes it and forgets past failures', () => {
     const clock = manualClock();
-    const breaker = new CircuitBreaker(OPTIONS, clock.now, () => {});
+    const breaker = new PluginBreaker(OPTIONS, clock.now, () => {});
     breaker.failure();
     breaker.failure();
     breaker.reset();
@@ -69,7 +69,7 @@ describe('CircuitBreaker', () => {
 
   test('release() gives back a cancelled probe', () => {
     const clock = manualClock();
-    const breaker = new CircuitBreaker(OPTIONS, clock.now, () => {});
+    const breaker = new PluginBreaker(OPTIONS, clock.now, () => {});
     breaker.failure();
     breaker.failure();
     clock.advance(50);
