@@ -38,8 +38,8 @@ export interface TracingOptions {
    * call span and nested as the onion nests, with `modelware.layer.name`,
    * `modelware.layer.attempt` (the attempt of the enclosing `retry`/`fallback`, 1 at first) and
    * whether the layer changed the request or the response (`modelware.layer.changed_request`,
-   * `modelware.layer.changed_response`); status ERROR only on the layer where an error started.
-   * Never records content. Loads `@opentelemetry/api` (for explicit parent contexts). In stream
+   * `modelware.layer.changed_response`); status ERROR and `error.type` (the class, not the message)
+   * only on the layer where an error started. Never records content. Loads `@opentelemetry/api` (for explicit parent contexts). In stream
    * mode a layer's span ends when the layer returns, before the stream is read.
    * @default false (no spans, and nothing observes the call)
    */

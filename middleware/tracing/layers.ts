@@ -1,6 +1,6 @@
 import type { Context as OtelContext, Span, Tracer } from '@opentelemetry/api';
 import type { CallObserver } from '../../lib/index.js';
-import { recordError } from './semconv.js';
+import { STATUS_ERROR, errorType } from './semconv.js';
 
 /** What `layerSpans` needs from `@opentelemetry/api`: explicit parent contexts, not the active one. */
 export interface ContextApi {
@@ -45,8 +45,12 @@ export function layerSpanObserver(
       'modelware.layer.changed_request': frame.changedRequest,
       'modelware.layer.changed_response': frame.changedResponse,
     });
-    // The error status goes where the error started, not on every layer it passed through.
-    if (error !== NONE && error !== frame.passed) recordError(frame.span, error);
+    // The error status goes where the error started, not on every layer it passed through; only
+    // the error's class, never its message (which may echo content; the call span has it).
+    if (error !== NONE && error !== frame.passed) {
+      frame.span.setAttribute('error.type', errorType(error));
+      frame.span.setStatus({ code: STATUS_ERROR });
+    }
     frame.span.end();
   };
   const observer: CallObserver = {

@@ -415,7 +415,30 @@ describe('tracing: layerSpans', () => {
       ['modelware.layer outer', 'chat a', 1, SpanStatusCode.UNSET],
       ['chat a', undefined, undefined, SpanStatusCode.ERROR],
     ]);
-    assert.equal(byName('modelware.layer guard')?.attributes['error.type'], 'Error');
+    const guard = byName('modelware.layer guard');
+    assert.equal(guard?.attributes['error.type'], 'Error');
+    assert.equal(guard?.status.message, undefined, 'the message may echo content');
+    assert.deepEqual(guard?.events, []);
+  });
+
+  test('stream mode: layer spans end when the layers return, the call span with the stream', async () => {
+    const app = pipeline(scriptedExecutor(['a streamed answer'], { chunkSize: 4 })).use(
+      tracing({ tracer, layerSpans: true }),
+      layer('outer'),
+      layer('inner'),
+    );
+    const stream = app.stream(REQUEST);
+    for await (const _ of stream) {
+      assert.deepEqual(
+        spans().map((s) => s.name),
+        ['modelware.layer inner', 'modelware.layer outer'],
+      );
+    }
+    assert.deepEqual(tree(), [
+      ['modelware.layer inner', 'modelware.layer outer', 1, SpanStatusCode.UNSET],
+      ['modelware.layer outer', 'chat a', 1, SpanStatusCode.UNSET],
+      ['chat a', undefined, undefined, SpanStatusCode.UNSET],
+    ]);
   });
 
   test('off by default: no layer spans, and nothing observes the inner layers', async () => {
