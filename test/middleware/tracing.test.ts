@@ -456,6 +456,34 @@ describe('tracing: layerSpans', () => {
     );
   });
 
+  test('beside another observer, inside a fallback: attempts per replay layer, the other observer untouched', async () => {
+    const seen: string[] = [];
+    const outer = defineMiddleware({
+      name: 'watch',
+      async call(ctx, next) {
+        const stop = ctx.observe({ onLayer: (e) => seen.push(`${e.layer}:${e.phase}`) });
+        await next();
+        stop();
+      },
+    });
+    const model = scriptedExecutor([providerError('a down'), 'ok']);
+    const app = pipeline(model).use(
+      outer,
+      tracing({ tracer, layerSpans: true }),
+      fallback({ models: ['b'] }),
+      layer('inner', (ctx) => assert.equal(ctx.observed, true)),
+    );
+    await app.generate(REQUEST);
+    assert.deepEqual(tree(), [
+      ['modelware.layer inner', 'modelware.layer fallback', 1, SpanStatusCode.UNSET],
+      ['modelware.layer inner', 'modelware.layer fallback', 2, SpanStatusCode.UNSET],
+      ['modelware.layer fallback', 'chat a', 1, SpanStatusCode.UNSET],
+      ['chat a', undefined, undefined, SpanStatusCode.UNSET],
+    ]);
+    assert.equal(seen.filter((e) => e === 'inner:enter').length, 2);
+    assert.equal(seen[0], 'tracing:enter');
+  });
+
   test('layerSpans must be a boolean', () => {
     assert.throws(() => tracing({ tracer, layerSpans: 'yes' as never }), /layerSpans/);
   });
