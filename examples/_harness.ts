@@ -157,6 +157,11 @@ export const EXPECTED: Record<string, readonly string[]> = {
     'globex: call 1 done (its own bucket)',
     'RateLimitError: retryable true, retry in about 60 s',
   ],
+  'examples/layer-spans.ts': [
+    'modelware.layer noop (in "modelware.layer retry"): attempt 1, changed request false\nmodelware.layer noop (in "modelware.layer retry"): attempt 2, changed request false',
+    'modelware.layer retry (in "modelware.layer cool"): attempt 1, changed request false',
+    'modelware.layer cool (in "chat main-model"): attempt 1, changed request true\nchat main-model',
+  ],
   'examples/tracing.ts': [
     'chat main-model (in "chat main-model"): response.model=undefined ERROR Error: 529 overloaded',
     'chat backup-model (in "chat main-model"): response.model=backup-model ok',

@@ -3,6 +3,7 @@ import { type Middleware, defineMiddleware } from '../../lib/core/compose.js';
 import { MiddlewareError } from '../../lib/core/errors.js';
 import { checkKeys, checkBoolean, checkString, failOption } from '../../lib/kit.js';
 import { runPart, toolPart, turnPart } from './agent.js';
+import { layerSpanObserver } from './layers.js';
 import { ClientMetrics } from './metrics.js';
 import { recordError, requestAttributes, responseAttributes } from './semconv.js';
 
@@ -32,11 +33,22 @@ export interface TracingOptions {
   readonly agentName?: string | undefined;
   /** A span per turn of a run, between the run span and the call and tool spans. @default true */
   readonly turnSpans?: boolean | undefined;
+  /**
+   * A span per layer inside this one per attempt, named `modelware.layer {name}`, children of the
+   * call span and nested as the onion nests, with `modelware.layer.name`,
+   * `modelware.layer.attempt` (the attempt of the enclosing `retry`/`fallback`, 1 at first) and
+   * whether the layer changed the request or the response (`modelware.layer.changed_request`,
+   * `modelware.layer.changed_response`); status ERROR and `error.type` (the class, not the message)
+   * only on the layer where an error started. Never records content. Loads `@opentelemetry/api` (for explicit parent contexts). In stream
+   * mode a layer's span ends when the layer returns, before the stream is read.
+   * @default false (no spans, and nothing observes the call)
+   */
+  readonly layerSpans?: boolean | undefined;
   /** Names the layer. @default 'tracing' */
   readonly name?: string | undefined;
 }
 
-const KEYS = ['tracer', 'meter', 'captureContent', 'provider', 'agentName', 'turnSpans', 'name'] as const;
+const KEYS = ['tracer', 'meter', 'captureContent', 'provider', 'agentName', 'turnSpans', 'layerSpans', 'name'] as const;
 
 // The enum values of @opentelemetry/api, fixed by the OpenTelemetry spec; spelled out so this file
 // imports only types from the package and works with a caller's tracer when it is not installed.
@@ -65,6 +77,7 @@ export function tracing(options: TracingOptions = {}): Middleware {
     provider,
     agentName,
     turnSpans = true,
+    layerSpans = false,
     name = 'tracing',
   } = options ?? {};
   if (given !== undefined && typeof given?.startActiveSpan !== 'function') {
@@ -75,6 +88,7 @@ export function tracing(options: TracingOptions = {}): Middleware {
   }
   checkBoolean('tracing()', 'captureContent', captureContent);
   checkBoolean('tracing()', 'turnSpans', turnSpans);
+  checkBoolean('tracing()', 'layerSpans', layerSpans);
   if (provider !== undefined && (typeof provider !== 'string' || provider.length === 0)) {
     failOption('tracing()', 'provider', "a non-empty string such as 'openai'", provider);
   }
@@ -101,19 +115,26 @@ export function tracing(options: TracingOptions = {}): Middleware {
     tool: toolPart(agent),
     async call(ctx, next) {
       const active = tracer !== undefined && !(tracer instanceof Promise) ? tracer : await getTracer();
+      const otel = layerSpans ? await loadApi(name) : undefined;
       const attributes = requestAttributes(ctx, provider, captureContent);
       const spanName = `chat ${ctx.request.model}`;
       const started = metrics ? performance.now() : 0;
       const seconds = () => (performance.now() - started) / 1000;
       return active.startActiveSpan(spanName, { kind: SPAN_KIND_CLIENT, attributes }, async (span) => {
+        const layers = otel ? layerSpanObserver(active, otel, span) : undefined;
+        const stop = layers ? ctx.observe(layers.observer) : undefined;
         try {
           await next();
         } catch (error) {
+          stop?.();
+          layers?.close();
           recordError(span, error);
           metrics?.failed(ctx, error, seconds());
           span.end();
           throw error;
         }
+        stop?.();
+        layers?.close();
         if (ctx.mode === 'generate') {
           if (ctx.response) {
             span.setAttributes(responseAttributes(ctx, ctx.response, captureContent));
@@ -154,14 +175,18 @@ export function tracing(options: TracingOptions = {}): Middleware {
 let api: Promise<typeof import('@opentelemetry/api')> | undefined;
 
 async function defaultTracer(layer: string): Promise<Tracer> {
+  return (await loadApi(layer)).trace.getTracer('modelware');
+}
+
+async function loadApi(layer: string): Promise<typeof import('@opentelemetry/api')> {
   try {
     api ??= import('@opentelemetry/api');
-    return (await api).trace.getTracer('modelware');
+    return await api;
   } catch (error) {
     api = undefined;
     throw new MiddlewareError(
       layer,
-      `tracing(): could not load @opentelemetry/api (${String((error as Error)?.message ?? error)}). Install it (npm install @opentelemetry/api) or pass \`tracer\`.`,
+      `tracing(): could not load @opentelemetry/api (${String((error as Error)?.message ?? error)}). Install it (npm install @opentelemetry/api), or pass \`tracer\` and leave \`layerSpans\` off.`,
       { cause: error },
     );
   }

@@ -7,7 +7,7 @@ import type { Message, ModelResponse } from '../../lib/core/messages.js';
 // semconv 1.37-1.41: `gen_ai.provider.name`, `gen_ai.input.messages` / `gen_ai.output.messages`,
 // `invoke_agent`, `execute_tool`, the `gen_ai.client.*` metrics).
 
-const STATUS_ERROR = 2 as SpanStatusCode.ERROR;
+export const STATUS_ERROR = 2 as SpanStatusCode.ERROR;
 
 /** Semconv spells finish reasons with underscores and names a tool call in the singular. */
 const FINISH_REASONS: Record<string, string> = { 'tool-calls': 'tool_call', 'content-filter': 'content_filter' };

@@ -8,8 +8,8 @@ import {
   type ReadableSpan,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
-import { type Executor, RetryError, defineMiddleware, pipeline, runAgent } from 'modelware';
-import { fallback } from 'modelware/middleware';
+import { type Context, type Executor, RetryError, defineMiddleware, pipeline, runAgent } from 'modelware';
+import { fallback, retry } from 'modelware/middleware';
 import { scriptedExecutor } from 'modelware/testing';
 import { tracing } from '../../middleware/tracing/index.js';
 import { USER, add } from '../fixtures/agent.js';
@@ -355,4 +355,136 @@ describe('tracing: options', () => {
       assert.throws(() => tracing(options as never), { name: 'TypeError', message });
     });
   }
+});
+
+describe('tracing: layerSpans', () => {
+  const layer = (name: string, body?: (ctx: Context) => void) =>
+    defineMiddleware({
+      name,
+      async call(ctx, next) {
+        body?.(ctx);
+        await next();
+      },
+    });
+  const byName = (name: string, nth = 0) => spans().filter((s) => s.name === name)[nth];
+  const tree = () =>
+    spans().map((s) => {
+      const parent = spans().find((p) => idOf(p) === parentOf(s));
+      return [s.name, parent?.name, s.attributes['modelware.layer.attempt'], s.status.code];
+    });
+
+  test('a span per inner layer per attempt, nested as the onion, with attempt and changes', async () => {
+    const model = scriptedExecutor([providerError('down'), { text: 'ok', usage: USAGE }]);
+    const app = pipeline(model).use(
+      tracing({ tracer, layerSpans: true }),
+      layer('shape', (ctx) => ctx.update((r) => ({ ...r, options: { ...r.options, temperature: 0 } }))),
+      retry({ retries: 1, initialDelayMs: 0 }),
+      layer('inner'),
+    );
+    await app.generate(REQUEST);
+    assert.deepEqual(tree(), [
+      ['modelware.layer inner', 'modelware.layer retry', 1, SpanStatusCode.UNSET],
+      ['modelware.layer inner', 'modelware.layer retry', 2, SpanStatusCode.UNSET],
+      ['modelware.layer retry', 'modelware.layer shape', 1, SpanStatusCode.UNSET],
+      ['modelware.layer shape', 'chat a', 1, SpanStatusCode.UNSET],
+      ['chat a', undefined, undefined, SpanStatusCode.UNSET],
+    ]);
+    assert.deepEqual(byName('modelware.layer shape')?.attributes, {
+      'modelware.layer.name': 'shape',
+      'modelware.layer.attempt': 1,
+      'modelware.layer.changed_request': true,
+      'modelware.layer.changed_response': false,
+    });
+    assert.equal(byName('modelware.layer inner')?.attributes['modelware.layer.changed_request'], false);
+    const call = byName('chat a');
+    for (const span of spans()) assert.equal(span.spanContext().traceId, call?.spanContext().traceId);
+  });
+
+  test('status ERROR on the layer where the error started, not on those it passed through', async () => {
+    const app = pipeline(scriptedExecutor(['ok'])).use(
+      tracing({ tracer, layerSpans: true }),
+      layer('outer'),
+      layer('guard', () => {
+        throw new Error('blocked');
+      }),
+      layer('never'),
+    );
+    await assert.rejects(app.generate(REQUEST), /blocked/);
+    assert.deepEqual(tree(), [
+      ['modelware.layer guard', 'modelware.layer outer', 1, SpanStatusCode.ERROR],
+      ['modelware.layer outer', 'chat a', 1, SpanStatusCode.UNSET],
+      ['chat a', undefined, undefined, SpanStatusCode.ERROR],
+    ]);
+    const guard = byName('modelware.layer guard');
+    assert.equal(guard?.attributes['error.type'], 'Error');
+    assert.equal(guard?.status.message, undefined, 'the message may echo content');
+    assert.deepEqual(guard?.events, []);
+  });
+
+  test('stream mode: layer spans end when the layers return, the call span with the stream', async () => {
+    const app = pipeline(scriptedExecutor(['a streamed answer'], { chunkSize: 4 })).use(
+      tracing({ tracer, layerSpans: true }),
+      layer('outer'),
+      layer('inner'),
+    );
+    const stream = app.stream(REQUEST);
+    for await (const _ of stream) {
+      assert.deepEqual(
+        spans().map((s) => s.name),
+        ['modelware.layer inner', 'modelware.layer outer'],
+      );
+    }
+    assert.deepEqual(tree(), [
+      ['modelware.layer inner', 'modelware.layer outer', 1, SpanStatusCode.UNSET],
+      ['modelware.layer outer', 'chat a', 1, SpanStatusCode.UNSET],
+      ['chat a', undefined, undefined, SpanStatusCode.UNSET],
+    ]);
+  });
+
+  test('off by default: no layer spans, and nothing observes the inner layers', async () => {
+    const seen: boolean[] = [];
+    const app = pipeline(scriptedExecutor(['ok'])).use(
+      tracing({ tracer }),
+      layer('a', (ctx) => seen.push(ctx.observed)),
+      layer('b', (ctx) => seen.push(ctx.observed)),
+    );
+    await app.generate(REQUEST);
+    assert.deepEqual(seen, [false, false]);
+    assert.deepEqual(
+      spans().map((s) => s.name),
+      ['chat a'],
+    );
+  });
+
+  test('beside another observer, inside a fallback: attempts per replay layer, the other observer untouched', async () => {
+    const seen: string[] = [];
+    const outer = defineMiddleware({
+      name: 'watch',
+      async call(ctx, next) {
+        const stop = ctx.observe({ onLayer: (e) => seen.push(`${e.layer}:${e.phase}`) });
+        await next();
+        stop();
+      },
+    });
+    const model = scriptedExecutor([providerError('a down'), 'ok']);
+    const app = pipeline(model).use(
+      outer,
+      tracing({ tracer, layerSpans: true }),
+      fallback({ models: ['b'] }),
+      layer('inner', (ctx) => assert.equal(ctx.observed, true)),
+    );
+    await app.generate(REQUEST);
+    assert.deepEqual(tree(), [
+      ['modelware.layer inner', 'modelware.layer fallback', 1, SpanStatusCode.UNSET],
+      ['modelware.layer inner', 'modelware.layer fallback', 2, SpanStatusCode.UNSET],
+      ['modelware.layer fallback', 'chat a', 1, SpanStatusCode.UNSET],
+      ['chat a', undefined, undefined, SpanStatusCode.UNSET],
+    ]);
+    assert.equal(seen.filter((e) => e === 'inner:enter').length, 2);
+    assert.equal(seen[0], 'tracing:enter');
+  });
+
+  test('layerSpans must be a boolean', () => {
+    assert.throws(() => tracing({ tracer, layerSpans: 'yes' as never }), /layerSpans/);
+  });
 });

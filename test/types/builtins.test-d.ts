@@ -279,6 +279,9 @@ jsonLinesSink('audit.ndjson');
 
 // ---- tracing ----
 app.use(tracing(), tracing({ tracer, captureContent: true, provider: 'openai', name: 'otel' }));
+app.use(tracing({ tracer, layerSpans: true }));
+// @ts-expect-error layerSpans is a boolean
+tracing({ layerSpans: 'yes' });
 // @ts-expect-error captureContent is a boolean
 tracing({ captureContent: 'yes' });
 // @ts-expect-error tracer is an OpenTelemetry Tracer
