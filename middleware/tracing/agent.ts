@@ -27,7 +27,7 @@ async function inSpan(
     try {
       await body(span);
     } catch (error) {
-      recordError(span, error);
+      recordError(span, error, settings.captureContent);
       throw error;
     } finally {
       span.end();

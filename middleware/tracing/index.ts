@@ -128,7 +128,7 @@ export function tracing(options: TracingOptions = {}): Middleware {
         } catch (error) {
           stop?.();
           layers?.close();
-          recordError(span, error);
+          recordError(span, error, captureContent);
           metrics?.failed(ctx, error, seconds());
           span.end();
           throw error;
@@ -156,7 +156,7 @@ export function tracing(options: TracingOptions = {}): Middleware {
             end();
           },
           onError: (error) => {
-            recordError(span, error);
+            recordError(span, error, captureContent);
             metrics?.failed(ctx, error, seconds());
             end();
           },

@@ -76,9 +76,15 @@ export function errorType(error: unknown): string {
   return typeof name === 'string' && name.length > 0 ? name : '_OTHER';
 }
 
-export function recordError(span: Span, error: unknown): void {
-  const message = typeof (error as { message?: unknown } | null)?.message === 'string' ? (error as Error).message : '';
+export function recordError(span: Span, error: unknown, captureContent: boolean): void {
   span.setAttribute('error.type', errorType(error));
+  // An error's message may quote what the call carried (a tool's or a provider's error): with
+  // content capture off the span says only the error's type.
+  if (!captureContent) {
+    span.setStatus({ code: STATUS_ERROR });
+    return;
+  }
+  const message = typeof (error as { message?: unknown } | null)?.message === 'string' ? (error as Error).message : '';
   if (error instanceof Error) span.recordException(error);
   span.setStatus({ code: STATUS_ERROR, message });
 }
