@@ -146,6 +146,12 @@ export const EXPECTED: Record<string, readonly string[]> = {
   'examples/cache.ts': [
     'miss → Paris.\nhit  → Paris.\nmiss → Paris, for globex.\nhit  → (streamed)\nstream replayed: Paris.\nmiss → Still Paris.\nmodel calls: 3',
   ],
+  // Needs redis-server (installed in CI); without it the example says so and exits 0.
+  'examples/fleet.ts': [
+    'first job: interrupted, waiting for pay',
+    'resume job: no-tool-calls, Order A7 is paid.',
+    'run log: start → message → tool-started → tool-result → message',
+  ],
   'examples/fleet-budget.ts': [
     'acme call 1: answered by backup-model',
     'acme call 4: refused before it was sent (BUDGET_EXCEEDED, 1110 of 1000 tokens)',
