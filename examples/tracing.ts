@@ -43,7 +43,7 @@ for (const span of exporter.getFinishedSpans()) {
     console.log(`${span.name}${parent}`);
     continue;
   }
-  const outcome = span.status.code === 2 ? `ERROR ${a['error.type']}: ${span.status.message}` : 'ok';
+  const outcome = span.status.code === 2 ? `ERROR ${a['error.type']}` : 'ok';
   console.log(`${span.name}${parent}: response.model=${a['gen_ai.response.model']} ${outcome}`);
   if (a['gen_ai.usage.input_tokens'] !== undefined) {
     console.log(`  usage: ${a['gen_ai.usage.input_tokens']} in, ${a['gen_ai.usage.output_tokens']} out`);
