@@ -1,7 +1,11 @@
 import type { Immutable } from 'immer';
 import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import type { Message, ToolMessage } from '../lib/core/messages.js';
-import { checkInteger, failOption, messagesChangedSince, sealMessage } from '../lib/kit.js';
+// The one built-in on core internals (decisions §32): a trusted derivation lets validation skip the
+// stubs it sealed, which no public primitive can promise safely yet.
+import { changedBetween, recordDerivation, wantProvenance } from '../lib/internal/provenance.js';
+import { isSealedValid, sealMessage } from '../lib/core/validate.js';
+import { checkInteger, failOption } from '../lib/kit.js';
 
 export interface CompactToolResultsOptions {
   /**
@@ -41,15 +45,20 @@ export function compactToolResults(options: CompactToolResultsOptions = {}): Mid
   if (typeof replaceWith !== 'string' && typeof replaceWith !== 'function') {
     failOption('compactToolResults()', 'replaceWith', 'a string or a function (message) => string', replaceWith);
   }
+  wantProvenance();
   // One stub per original message, reused every turn: its identity keeps the validator's and the
   // token counter's caches warm. `null` marks a message sent as it is.
   const stubs = new WeakMap<object, ToolMessage | null>();
+  // Whether every stub built so far passed the check `sealMessage` makes (a custom `replaceWith`
+  // could return an empty string): only then is the output recorded as needing no validation.
+  let allStubsValid = true;
   const stubOf = (message: Immutable<ToolMessage>): ToolMessage | null => {
     let stub = stubs.get(message);
     if (stub === undefined) {
       const content = message.content.length < minChars ? message.content : replacement(message);
       stub =
         content === message.content ? null : (sealMessage({ ...(message as ToolMessage), content }) as ToolMessage);
+      if (stub && !isSealedValid(stub)) allStubsValid = false;
       stubs.set(message, stub);
     }
     return stub;
@@ -130,7 +139,7 @@ export function compactToolResults(options: CompactToolResultsOptions = {}): Mid
       boundary = Math.min(boundary, Math.max(0, lastAssistant));
       // Provenance says which indices changed since the previous call (usually two: the system
       // prompt a transform rewrites, and the appended tail) without comparing every element.
-      const changed = prevBoundary <= boundary ? messagesChangedSince(original, prevIn) : undefined;
+      const changed = prevBoundary <= boundary ? changedBetween(original, prevIn) : undefined;
       const [candidate, stubs] = changed ? fromPrevious(original, changed, boundary) : compare(original, boundary);
       const out = stubs > 0 ? candidate : undefined;
       prevIn = original;
@@ -142,6 +151,8 @@ export function compactToolResults(options: CompactToolResultsOptions = {}): Mid
       // ~1 µs where a plain one costs ~1 ns.
       if (out) {
         const messages = out as Message[];
+        // Which indices changed is not listed (every stale result, hundreds): a search stops here.
+        recordDerivation(messages, original, null, { trusted: allStubsValid });
         ctx.update((draft) => void (draft.messages = messages));
       }
       return next();
