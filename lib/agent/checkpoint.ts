@@ -369,7 +369,8 @@ export function rebuildRun(
   };
 }
 
-function addUsage(sum: Usage, usage: Usage | undefined): void {
+/** @internal Adds `usage` into the run's running total `sum` (the loop's and a rebuilt log's). */
+export function addUsage(sum: Usage, usage: Usage | undefined): void {
   if (!usage) return;
   sum.inputTokens += usage.inputTokens;
   sum.outputTokens += usage.outputTokens;

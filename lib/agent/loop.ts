@@ -33,7 +33,7 @@ import { ResponseAssembler, responseToParts } from '../core/stream.js';
 import type { AnyTool } from './tools.js';
 import { type ToolRunSettings, runToolCalls, untilAborted } from './tool-runner.js';
 import { validateResponse } from '../core/validate.js';
-import { type CheckpointSettings, Checkpointer } from './checkpoint.js';
+import { type CheckpointSettings, Checkpointer, addUsage } from './checkpoint.js';
 import { toolMessage } from './tool-context.js';
 import type { ResumedTurn } from './resume.js';
 import { type PendingTurn, type RunSnapshot, type RunSnapshotStatus, buildSnapshot } from './snapshot.js';
@@ -553,16 +553,6 @@ async function streamModelCall(
 async function relay(part: StreamPart, turn: number, emit: Emit): Promise<void> {
   if (part.type === 'text-delta') await emit({ type: 'text-delta', turn, text: part.text });
   else if (part.type === 'reasoning-delta') await emit({ type: 'reasoning-delta', turn, text: part.text });
-}
-
-function addUsage(sum: Usage, usage: Usage | undefined): void {
-  if (!usage) return;
-  sum.inputTokens += usage.inputTokens;
-  sum.outputTokens += usage.outputTokens;
-  sum.totalTokens = (sum.totalTokens ?? 0) + (usage.totalTokens ?? usage.inputTokens + usage.outputTokens);
-  if (usage.cachedInputTokens !== undefined)
-    sum.cachedInputTokens = (sum.cachedInputTokens ?? 0) + usage.cachedInputTokens;
-  if (usage.reasoningTokens !== undefined) sum.reasoningTokens = (sum.reasoningTokens ?? 0) + usage.reasoningTokens;
 }
 
 function stopState(core: RunCore, turns: readonly TurnRecord[], record: TurnRecord) {

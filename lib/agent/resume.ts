@@ -7,6 +7,7 @@ import { describeValue } from '../internal/options.js';
 import type { Decision } from './interrupts.js';
 import type { RunSnapshot } from './snapshot.js';
 import type { AnyTool } from './tools.js';
+import { toContent } from '../core/messages.js';
 
 /** `runAgent({ resume })`: continue an interrupted run from its snapshot. */
 export interface ResumeOptions {
@@ -169,10 +170,4 @@ function safeParse(tool: AnyTool, input: unknown): z.ZodSafeParseResult<unknown>
     }
     throw error;
   }
-}
-
-function toContent(output: unknown): string {
-  if (typeof output === 'string') return output;
-  if (output === undefined) return '';
-  return JSON.stringify(output) ?? String(output);
 }

@@ -4,6 +4,7 @@ import type { Next } from '../core/compose.js';
 import type { RunContext } from '../core/context.js';
 import { MiddlewareError } from '../core/errors.js';
 import { describeValue } from '../internal/options.js';
+import { abortable } from '../internal/signals.js';
 import type { ToolCallPart, ToolMessage } from '../core/messages.js';
 import type { RunCore } from './run-context.js';
 import type { ToolCallInterruption } from './interrupts.js';
@@ -162,16 +163,10 @@ export class ToolContext<Input = unknown> {
     const core = this.core;
     const previous = core.signal;
     signal.throwIfAborted();
-    let onAbort: (() => void) | undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
     core.signal = signal;
     try {
-      return await Promise.race([inner(), aborted]);
+      return await abortable(inner(), signal);
     } finally {
-      if (onAbort) signal.removeEventListener('abort', onAbort);
       core.signal = previous;
     }
   }

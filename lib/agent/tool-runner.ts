@@ -5,6 +5,7 @@ import type { ToolCallPart, ToolMessage } from '../core/messages.js';
 import { type ReplayHooks, type Step, type ViewLayer, buildStack, viewHandler } from '../core/engine.js';
 import type { RunCore } from './run-context.js';
 import { ReplayToolContext, ToolCallCore, ToolContext, type ToolResult, toolMessage } from './tool-context.js';
+import { toContent } from '../core/messages.js';
 import type { ToolCallInterruption } from './interrupts.js';
 import type { AnyTool } from './tools.js';
 
@@ -289,12 +290,6 @@ function parseInput(
     if (error instanceof z.core.$ZodAsyncError) return tool.input.safeParseAsync(input);
     throw error;
   }
-}
-
-function toContent(output: unknown): string {
-  if (typeof output === 'string') return output;
-  if (output === undefined) return '';
-  return JSON.stringify(output) ?? String(output);
 }
 
 const stacks = new WeakMap<ToolRunSettings, Step<ToolCallCore>>();

@@ -436,3 +436,10 @@ export function toolCallsOf(message: { readonly role: string; readonly content: 
 }
 
 const EMPTY: readonly never[] = Object.freeze([]);
+
+/** @internal A tool's output as the text of its tool message: strings as they are, anything else as JSON. */
+export function toContent(output: unknown): string {
+  if (typeof output === 'string') return output;
+  if (output === undefined) return '';
+  return JSON.stringify(output) ?? String(output);
+}

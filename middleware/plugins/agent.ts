@@ -8,6 +8,7 @@ import type { PluginManager } from '../../lib/plugins/manager.js';
 import { runPlugins, runScopeOf, slotOf } from '../../lib/plugins/run-plugins.js';
 import type { RunLayerContext, RunMiddlewareFn, TurnMiddlewareFn } from '../../lib/agent/run-context.js';
 import { type ToolContext, type ToolMiddlewareFn, type ToolResult, toolMessage } from '../../lib/agent/tool-context.js';
+import { toContent } from '../../lib/core/messages.js';
 
 // runPlugins() and the per-run slots live in lib/plugins/run-plugins.ts: runAgent({ plugins }) is
 // sugar for it, and lib/agent imports no built-in (.dependency-cruiser.cjs).
@@ -146,10 +147,4 @@ function runEnd(ctx: RunLayerContext, error: unknown) {
     ...(result ? { response: result.response, usage: result.usage, stopReason: result.stopReason } : {}),
     ...(error === undefined ? {} : { error }),
   };
-}
-
-function toContent(output: unknown): string {
-  if (typeof output === 'string') return output;
-  if (output === undefined) return '';
-  return JSON.stringify(output) ?? String(output);
 }

@@ -16,9 +16,8 @@ import {
   messageFingerprint,
   requestHashOf,
 } from '../../lib/index.js';
-import { checkBoolean, checkFunction, checkString, failOption } from '../../lib/kit.js';
+import { checkBoolean, checkFunction, checkKeys, checkString, failOption } from '../../lib/kit.js';
 import { diffRequest, diffResponse, messageShape, recordError } from './diff.js';
-import { checkKeys } from './options.js';
 
 export { callbackSink, fileSink, memorySink } from './sinks.js';
 export type { FileSink, FileSinkOptions, MemorySink, MemorySinkOptions } from './sinks.js';
@@ -66,7 +65,7 @@ interface Delta {
  */
 export function recorder(options: RecorderOptions): MiddlewareDefinition {
   checkKeys('recorder()', options, ['sink', 'captureContent', 'now', 'name']);
-  const { sink, captureContent = false, now = () => performance.now(), name = 'recorder' } = options;
+  const { sink, captureContent = false, now = () => performance.now(), name = 'recorder' } = options ?? {};
   if (typeof sink !== 'object' || sink === null || typeof sink.write !== 'function') {
     failOption(
       'recorder()',

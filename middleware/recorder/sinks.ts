@@ -1,7 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import type { RecordingRecord, RecordingSink } from '../../lib/index.js';
-import { checkFunction, checkInteger, checkString } from '../../lib/kit.js';
-import { checkKeys } from './options.js';
+import { checkFunction, checkInteger, checkKeys, checkString } from '../../lib/kit.js';
 
 /** A sink that keeps the records in memory. */
 export interface MemorySink extends RecordingSink {
