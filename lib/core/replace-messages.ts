@@ -97,7 +97,6 @@ export function replaceMessages(
       `${where}: \`previous\` is not an array ctx.replaceMessages() returned. Pass the array it returned, or leave \`previous\` out and pass every replacement.`,
     );
   }
-  if (from === undefined && indices.length === 0) return before.messages;
   const validate = core.settings.validate;
   let out: unknown[];
   if (from !== undefined && from.base === input && indices.length === 0 && (from.checked || !validate)) {
