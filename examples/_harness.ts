@@ -59,7 +59,10 @@ export const EXPECTED: Record<string, readonly string[]> = {
     'the page shows 1 run, 2 calls, 1 tool call',
   ],
   'examples/quickstart.ts': ['→ demo-model, 1 message(s)', 'attempt 1 failed, retrying', '← demo-model: Paris.'],
-  'examples/writing-middleware.ts': ['HELLO THERE\nHELLO THERE\nmodel calls: 1'],
+  'examples/writing-middleware.ts': [
+    'HELLO THERE\nHELLO THERE\nmodel calls: 1',
+    'memo(): unknown option `maxEntires` (did you mean `maxEntries`?)',
+  ],
   'examples/stream-primitives.ts': ['held 4 parts\nSLOW AND STEADY\n', 'TimeoutError: deadline: over 50 ms'],
   'examples/streaming.ts': ['The quick brown *** jumps', 'final: The quick brown *** jumps over the lazy dog.'],
   'examples/fallback.ts': [

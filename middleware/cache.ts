@@ -3,7 +3,7 @@ import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import type { Context } from '../lib/core/context.js';
 import type { ReadonlyModelRequest } from '../lib/core/executor.js';
 import { type ModelResponse, ModelResponseSchema, type StreamPart } from '../lib/core/messages.js';
-import { abortable, describeValue, ResponseAssembler, partChars, checkMs } from '../lib/kit.js';
+import { abortable, describeValue, ResponseAssembler, partChars, checkMs, checkKeys, optionNames } from '../lib/kit.js';
 import { memoryStore } from '../lib/stores/memory.js';
 import type { Store } from '../lib/stores/store.js';
 
@@ -47,6 +47,17 @@ export interface CacheOptions {
 /** Bump when what is hashed or stored changes, so old entries are never read as new ones. */
 const FORMAT = 1;
 
+const KEYS = optionNames<CacheOptions>({
+  store: true,
+  ttlMs: true,
+  key: true,
+  partition: true,
+  maxBufferedChars: true,
+  shouldCache: true,
+  onStoreError: true,
+  name: true,
+});
+
 /**
  * Answers a repeated request from a store without running the layers inside it or the model.
  * A hit sets `ctx.response` (replayed as parts in stream mode) and `ctx.state.cache.hit`; the
@@ -57,6 +68,7 @@ const FORMAT = 1;
  * app.use(cache({ store: redisStore({ client }), ttlMs: 3_600_000 }));
  */
 export function cache(options: CacheOptions = {}): Middleware {
+  checkKeys('cache()', options, KEYS);
   const {
     store = memoryStore(),
     ttlMs,

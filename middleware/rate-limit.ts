@@ -2,7 +2,7 @@ import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import type { Context } from '../lib/core/context.js';
 import { RateLimitError } from '../lib/core/errors.js';
 import { StoreError } from '../lib/stores/errors.js';
-import { checkMs, describeValue, sleep as abortableSleep, abortable } from '../lib/kit.js';
+import { checkMs, describeValue, sleep as abortableSleep, abortable, checkKeys, optionNames } from '../lib/kit.js';
 import { memoryStore } from '../lib/stores/memory.js';
 import type { Store, TakeResult } from '../lib/stores/store.js';
 
@@ -52,6 +52,21 @@ export interface RateLimitOptions {
   readonly name?: string | undefined;
 }
 
+const KEYS = optionNames<RateLimitOptions>({
+  limit: true,
+  windowMs: true,
+  store: true,
+  key: true,
+  cost: true,
+  onLimited: true,
+  maxWaitMs: true,
+  onWait: true,
+  now: true,
+  sleep: true,
+  onStoreError: true,
+  name: true,
+});
+
 /**
  * Limits the calls (or tokens, through `cost`) that pass this layer, per key, with a token bucket
  * in a `Store`: bursts up to `limit`, then `limit` per `windowMs`. Waiting calls are not queued in
@@ -61,6 +76,7 @@ export interface RateLimitOptions {
  * app.use(rateLimit({ limit: 60, windowMs: 60_000, key: (ctx) => String(ctx.request.metadata?.tenant) }));
  */
 export function rateLimit(options: RateLimitOptions): Middleware {
+  checkKeys('rateLimit()', options, KEYS);
   const {
     limit,
     windowMs,

@@ -4,7 +4,7 @@ import type { RunState } from '../core/context.js';
 import { newId } from '../core/call-core.js';
 import { assertExecutor, type Executor, type ExecutorWithDefaultModel, executorName } from '../core/executor.js';
 import type { CallOptions, Message } from '../core/messages.js';
-import { describeValue } from '../internal/options.js';
+import { checkKeys, describeValue, optionNames } from '../internal/options.js';
 import { type Prepared, driveRun } from './loop.js';
 import type { ViewLayer } from '../core/engine.js';
 import { pipeline } from '../core/pipeline.js';
@@ -185,6 +185,34 @@ async function resumeById(options: RunAgentOptions): Promise<AgentResult> {
   return driveRun(prepared, signal, undefined);
 }
 
+/** Every option of a run, checked complete by the compiler: a misspelt one (`maxTurn`) is an error, not a default. */
+const RUN_KEYS = optionNames<
+  RunAgentCommonOptions & { model: unknown; modelId: unknown; messages: unknown; resume: unknown }
+>({
+  model: true,
+  modelId: true,
+  messages: true,
+  resume: true,
+  tools: true,
+  callOptions: true,
+  maxTurns: true,
+  onMaxTurns: true,
+  stopWhen: true,
+  signal: true,
+  state: true,
+  persistState: true,
+  metadata: true,
+  middleware: true,
+  plugins: true,
+  toolConcurrency: true,
+  maxToolCallsPerTurn: true,
+  toolTimeoutMs: true,
+  maxToolInputDepth: true,
+  throwOnToolError: true,
+  validate: true,
+  checkpoint: true,
+});
+
 /** @internal Checks and normalises the options once per run (shared with `streamAgent`). */
 export function prepareRun(options: RunAgentOptions, where: string): Prepared {
   if (typeof options !== 'object' || options === null) {
@@ -192,6 +220,7 @@ export function prepareRun(options: RunAgentOptions, where: string): Prepared {
       `${where}: expected an options object { model, messages, tools }, got ${describeValue(options)}.`,
     );
   }
+  checkKeys(where, options, RUN_KEYS);
   const {
     model,
     maxTurns = 20,

@@ -17,6 +17,7 @@ import type { ModelResponse } from './messages.js';
 import { ModelStream } from './model-stream.js';
 import { type StreamEnv, streamPipelineCall } from './pipeline-stream.js';
 import { validateRequest, validateResponse } from './validate.js';
+import { checkKeys, optionNames } from '../internal/options.js';
 
 export interface PipelineOptions {
   /** The executor at the centre of the onion. */
@@ -70,6 +71,14 @@ export interface Pipeline extends Executor {
   readonly turnLayers: readonly Layer[];
 }
 
+const PIPELINE_KEYS = optionNames<PipelineOptions>({
+  executor: true,
+  name: true,
+  validate: true,
+  inspect: true,
+  strict: true,
+});
+
 /**
  * Creates a pipeline around an executor.
  *
@@ -94,6 +103,8 @@ export function pipeline(executor: Executor | PipelineOptions, ...middleware: Mi
   const sdk = sdkClientHint(executor) ?? sdkClientHint(options.executor);
   if (sdk) throw new TypeError(`pipeline(): got ${sdk}, not an executor. Wrap it in an adapter first.`);
   assertExecutor(options.executor, 'pipeline()');
+  // The `{ executor, ...options }` form: a misspelt option (`valdate`) is an error, not a default.
+  if ((options as unknown) === executor) checkKeys('pipeline()', options, PIPELINE_KEYS);
   const app = new PipelineImpl(options);
   if (middleware.length > 0) app.use(...middleware);
   return app;
