@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { z } from 'zod';
 import {
+  PluginManager,
   definePlugin,
   memoryRunStore,
   memoryStore,
@@ -81,6 +82,7 @@ const FACTORIES: readonly [string, (extra: Record<string, unknown>) => unknown][
   ['definePlugin(`p`)', (extra) => definePlugin({ name: 'p', hooks: {}, ...extra })],
   ['pluginSet(`s`)', (extra) => pluginSet({ name: 's', plugins: [plugin], ...extra })],
   ['withSettings(`p`)', (extra) => withSettings(plugin, { priority: 1, ...extra })],
+  ['new PluginManager()', (extra) => new PluginManager({ ...extra })],
 ];
 
 /** Calls `make`, awaiting a promise, and returns what it threw or rejected with. */
