@@ -281,6 +281,10 @@ function addUsage(sum: Usage | undefined, usage: Usage | undefined): Usage | und
       (sum.totalTokens ?? sum.inputTokens + sum.outputTokens) +
       (usage.totalTokens ?? usage.inputTokens + usage.outputTokens);
   }
+  // The optional counts too: an attempt that wrote the prompt cache costs what it wrote.
+  for (const key of ['cachedInputTokens', 'cacheWriteTokens', 'reasoningTokens'] as const) {
+    if (sum[key] !== undefined || usage[key] !== undefined) total[key] = (sum[key] ?? 0) + (usage[key] ?? 0);
+  }
   return total;
 }
 

@@ -377,5 +377,6 @@ export function addUsage(sum: Usage, usage: Usage | undefined): void {
   sum.totalTokens = (sum.totalTokens ?? 0) + (usage.totalTokens ?? usage.inputTokens + usage.outputTokens);
   if (usage.cachedInputTokens !== undefined)
     sum.cachedInputTokens = (sum.cachedInputTokens ?? 0) + usage.cachedInputTokens;
+  if (usage.cacheWriteTokens !== undefined) sum.cacheWriteTokens = (sum.cacheWriteTokens ?? 0) + usage.cacheWriteTokens;
   if (usage.reasoningTokens !== undefined) sum.reasoningTokens = (sum.reasoningTokens ?? 0) + usage.reasoningTokens;
 }

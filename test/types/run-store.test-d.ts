@@ -89,3 +89,19 @@ void processor;
 void resumeAgentJob(queue, 'order-1', { p1: { type: 'approve' } });
 // @ts-expect-error a decision needs a type
 void resumeAgentJob(queue, 'order-1', { p1: {} });
+
+// streamAgent resumes a checkpointed run by its id, as runAgent does; `messages` is not taken then.
+import { type AgentStream, streamAgent } from 'modelware';
+const resumedStream: AgentStream = streamAgent({
+  model: executor,
+  checkpoint: { store: memoryRunStore() },
+  resume: { runId: 'job-1', decisions: { c1: { type: 'reject', message: 'no' } } },
+});
+void resumedStream;
+// @ts-expect-error a resumed run's transcript comes from its log: no `messages`
+void streamAgent({
+  model: executor,
+  checkpoint: { store: memoryRunStore() },
+  resume: { runId: 'job-1' },
+  messages: [],
+});
