@@ -67,6 +67,8 @@ export class CallCore {
   internal: InternalCall | undefined = undefined;
   /** Index of the innermost layer entered so far (-1: none): the one to name when no response comes back. */
   entered = -1;
+  /** What each layer of the call stack returned (by index), read only when the call fails (`settledError`). */
+  results: unknown[] | undefined = undefined;
   /** Observers registered with `ctx.observe`; `undefined` (not empty) when none, so the hot path tests one field. */
   observers: CallObserver[] | undefined = undefined;
   readonly requestedModel: string;
