@@ -70,7 +70,7 @@ export function dispatcher(env: CallEnv): (core: CallCore) => Promise<void> {
     try {
       if (core.observers !== undefined) return observedDispatch(env, core, core.observers).catch(named);
       if (core.mode === 'generate' && core.hooks === undefined && core.layerHooks === undefined) {
-        if (!env.executor.callsHooks) return plainGenerate(env, core);
+        if (!env.executor.callsHooks) return plainGenerate(env, core, named);
       }
       return dispatch(env, core).catch(named);
     } catch (thrown) {
@@ -81,9 +81,9 @@ export function dispatcher(env: CallEnv): (core: CallCore) => Promise<void> {
 
 /**
  * `dispatch` for the common case, as a promise chain: generate mode, no executor hooks, an executor
- * that does not choose the model.
+ * that does not choose the model. `named` is the pipeline's own handler for what the executor throws.
  */
-function plainGenerate(env: CallEnv, core: CallCore): Promise<void> {
+function plainGenerate(env: CallEnv, core: CallCore, named: (thrown: unknown) => never): Promise<void> {
   const request = core.request;
   core.dispatchedModel = request.model;
   core.reportModel?.(request.model);
@@ -92,23 +92,13 @@ function plainGenerate(env: CallEnv, core: CallCore): Promise<void> {
     env.events.emit({ type: 'dispatched', ...eventBase(core), request, attempt: core.dispatches });
   }
   const epoch = core.epoch;
-  let pending: Promise<ModelResponse> | ModelResponse;
-  try {
-    pending = env.executor.generate(request, new ExecutorCallOptions(core));
-  } catch (thrown) {
-    return Promise.reject(layerError(thrown, env.executorName, `the executor \`${env.executorName}\``));
-  }
+  const pending = env.executor.generate(request, new ExecutorCallOptions(core));
   // An executor that returns a plain value (not a promise) still works, as `await` allowed.
-  return (pending instanceof Promise ? pending : Promise.resolve(pending)).then(
-    (response) => {
-      if (core.epoch !== epoch) throw abandoned(core.abandonedBy);
-      if (env.settings.validate) validateResponse(response, env.executorName);
-      core.response = response;
-    },
-    (thrown: unknown) => {
-      throw layerError(thrown, env.executorName, `the executor \`${env.executorName}\``);
-    },
-  );
+  return (pending instanceof Promise ? pending : Promise.resolve(pending)).then((response: ModelResponse) => {
+    if (core.epoch !== epoch) throw abandoned(core.abandonedBy);
+    if (env.settings.validate) validateResponse(response, env.executorName);
+    core.response = response;
+  }, named);
 }
 
 /** `dispatch` for a call someone observes: reports the start, the end and (stream mode) the end of the parts. */
