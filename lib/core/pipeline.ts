@@ -227,14 +227,21 @@ class PipelineImpl implements Pipeline {
     } catch (thrown) {
       return Promise.reject(callError(this.#executorError(thrown, options?.signal), options?.signal));
     }
+    const signal = options?.signal;
+    if (signal === undefined) return pending.then(this.#checkResponse, this.#unsignalledFailure);
     return pending.then(this.#checkResponse, (thrown: unknown) => {
-      throw callError(this.#executorError(thrown, options?.signal), options?.signal);
+      throw callError(this.#executorError(thrown, signal), signal);
     });
   }
 
   readonly #checkResponse = (response: ModelResponse): ModelResponse => {
     if (this.#settings.validate) validateResponse(response, this.#executorName);
     return response;
+  };
+
+  /** #direct's rejection handler for a call without a signal: no closure per call. */
+  readonly #unsignalledFailure = (thrown: unknown): never => {
+    throw callError(this.#executorError(thrown, undefined), undefined);
   };
 
   // A promise chain rather than an async function, as in #direct: the async shell (its promise,
