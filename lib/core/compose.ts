@@ -170,45 +170,53 @@ export function toLayers(value: unknown, where: string, index = 0): Layer[] {
 type Step = (core: CallCore) => Promise<void>;
 
 /**
- * @internal Builds the call stack on the engine (lib/core/engine.ts): ordinary layers run through `once`,
- * replay layers through `callReplay`, whose view snapshots and restores the request.
+ * @internal Builds the call stack on the engine (lib/core/engine.ts): ordinary layers run through
+ * `layerHandler`, replay layers through `callReplay`, whose view snapshots and restores the request.
  */
 export function buildCallStack(layers: readonly Layer[], innermost: Step): Step {
-  return buildEngineStack(layers, innermost, { handler: once, replay: callReplay(layers) });
+  const run = buildEngineStack(layers, innermost, { handler: layerHandler, replay: callReplay(layers) });
+  const size = layers.length;
+  if (size === 0) return run;
+  return (core) => {
+    // One slot per layer for what it returned: read only when a call fails (see `settledError`).
+    core.results = new Array(size);
+    return run(core);
+  };
 }
 
-function once(layer: Layer, index: number): (core: CallCore, next: Next) => Promise<void> | void {
+/**
+ * An ordinary layer as koa-compose runs it: its own `Context` view and koa-compose's `next` as is.
+ * koa-compose itself rejects a second `next()`; `settledError` names the layer where the stack
+ * settles, from the promise the layer returned (kept in `core.results`), so the success path pays
+ * one store instead of a next-once closure per layer.
+ */
+function layerHandler(layer: Layer, index: number): (core: CallCore, next: Next) => Promise<void> | void {
   const { name } = layer;
   const fn = layer.call as MiddlewareFn;
   return (core, next) => {
-    let called = false;
     // An index, not the name: storing a small integer needs no GC write barrier.
     core.entered = index;
     // One field test when nobody observes (bench/recorder.bench.ts measures it).
-    if (core.observers !== undefined) return observedOnce(core, core.observers, fn, name, index, next);
+    if (core.observers !== undefined) return observedLayer(core, core.observers, fn, name, index, next);
     let result: unknown;
     try {
-      result = fn(new Context(core, name), () => {
-        if (called) {
-          return Promise.reject(nextCalledTwice(name));
-        }
-        called = true;
-        return next();
-      });
+      result = fn(new Context(core, name), next);
     } catch (thrown) {
       // A synchronous throw is this layer's own; an asynchronous one is named where the stack
-      // settles (see blameInnermost): a handler on every layer's promise would cost more than the
+      // settles (see settledError): a handler on every layer's promise would cost more than the
       // layer itself on every successful call.
+      (core.results as unknown[])[index] = undefined;
       throw layerError(thrown, name);
     }
+    (core.results as unknown[])[index] = result;
     if (result instanceof Promise) return result;
     if (result !== undefined && result !== null) checkReturned(result, name);
     return result as void;
   };
 }
 
-/** `once` for a call someone observes (`ctx.observe`): the same contract, with each phase reported. */
-async function observedOnce(
+/** `layerHandler` for a call someone observes (`ctx.observe`): the same contract, with each phase reported. */
+async function observedLayer(
   core: CallCore,
   observers: readonly CallObserver[],
   fn: MiddlewareFn,
@@ -216,6 +224,7 @@ async function observedOnce(
   index: number,
   next: Next,
 ): Promise<void> {
+  (core.results as unknown[])[index] = undefined;
   const emit = (phase: 'enter' | 'next' | 'back' | 'exit', error?: unknown) =>
     notify(
       observers,
@@ -225,6 +234,7 @@ async function observedOnce(
   emit('enter');
   let called = false;
   const observedNext = (): Promise<void> => {
+    // Checked here (not left to koa-compose) so the observers see the error that names the layer.
     if (called) return Promise.reject(nextCalledTwice(name));
     called = true;
     emit('next');
@@ -252,16 +262,65 @@ async function observedOnce(
   emit('exit');
 }
 
+/** koa-compose's own rejection of a second `next()`: a plain `Error` with exactly this message. */
+const KOA_NEXT_TWICE = 'next() called multiple times';
+
 /**
- * @internal What a failed stack rejects with: a non-Error thrown asynchronously is named after the innermost
- * layer the call had reached (the thrower, unless a layer outside it threw on the way out; docs/decisions.md §22).
+ * @internal What a failed stack (or a replay layer's attempt, from `from` on) rejects with, where it
+ * settles. Two rejections are named here rather than on every layer's promise:
+ * - koa-compose's plain "next() called multiple times" becomes the `MiddlewareError` that names the
+ *   layer which called `next()` twice: the innermost layer whose returned promise rejected with that
+ *   very error (the layers inside it had settled, or still run, when it called `next()` again).
+ *   Finding it takes a microtask per layer, so the result is then a promise;
+ * - a non-Error thrown asynchronously is named after the innermost layer the call had reached (the
+ *   thrower, unless a layer outside it threw on the way out; docs/decisions.md §22).
  */
-export function blameInnermost(thrown: unknown, core: CallCore, layers: readonly Layer[], fallback: string): unknown {
-  if (thrown instanceof Error) return thrown;
+export function settledError(
+  thrown: unknown,
+  core: CallCore,
+  layers: readonly Layer[],
+  fallback: string,
+  from = 0,
+): unknown {
+  if (thrown instanceof Error) {
+    if (thrown.message === KOA_NEXT_TWICE && thrown.constructor === Error && core.results !== undefined) {
+      return nameNextTwice(thrown, core, core.results, layers, from);
+    }
+    return thrown;
+  }
   const layer = layers[core.entered]?.name ?? fallback;
   // Once the executor answered, the throw came on the way out: from this layer or one outside it.
   const answered = core.response !== undefined || core.stream !== undefined;
   return layerError(thrown, layer, answered ? `\`${layer}\` or a layer outside it, on the way out,` : `\`${layer}\``);
+}
+
+async function nameNextTwice(
+  error: Error,
+  core: CallCore,
+  results: readonly unknown[],
+  layers: readonly Layer[],
+  from: number,
+): Promise<unknown> {
+  for (let i = Math.min(core.entered, layers.length - 1); i >= from; i--) {
+    const result = results[i];
+    if (result instanceof Promise && (await rejectedWith(result, error))) {
+      return nextCalledTwice((layers[i] as Layer).name);
+    }
+  }
+  return error;
+}
+
+const NOT_SETTLED = Promise.resolve(undefined);
+
+/**
+ * Whether `promise` has already rejected with `error`. Racing a settled promise against an
+ * already-resolved one settles with the first: its reaction was queued first.
+ */
+function rejectedWith(promise: Promise<unknown>, error: unknown): Promise<boolean> {
+  return Promise.race([promise, NOT_SETTLED]).then(
+    () => false,
+    (reason: unknown) => reason === error,
+  );
 }
 
 /**
@@ -395,7 +454,7 @@ function callReplay(layers: readonly Layer[]): ReplayHooks<Layer, CallCore, Repl
     },
     async failed(ctx, core, error) {
       // The failed attempt's dispatched model stays visible (ctx.model, `failed` events) until the next attempt.
-      const blamed = blameInnermost(error, core, layers, ctx.layer);
+      const blamed = settledError(error, core, layers, ctx.layer, ctx.index + 1);
       core.request = ctx.base;
       await discardStream(core.stream);
       core.stream = undefined;

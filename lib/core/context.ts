@@ -71,10 +71,12 @@ export interface CallModelOptions {
  * `info.original` and write to the draft.
  */
 export class Context {
+  // `declare`: assigned in the constructor only, not also defined as class fields first (one view
+  // is made per layer per call).
   /** @internal */
-  readonly core: CallCore;
+  declare readonly core: CallCore;
   /** The name of the layer holding this view. */
-  readonly layer: string;
+  declare readonly layer: string;
 
   /** @internal Views are made by the stack; users receive them (the class is exported as a type). */
   constructor(core: CallCore, layer: string) {
