@@ -1,11 +1,11 @@
 import { type Draft, Immer, type Immutable, type Patch, current, isDraft } from 'immer';
-import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
-import type { Context, RunContext } from '../lib/core/context.js';
-import { MiddlewareError } from '../lib/core/errors.js';
-import type { EffectiveModel } from '../lib/core/events.js';
-import type { Message } from '../lib/core/messages.js';
-import { type Tokenizer, countTokens } from '../lib/core/tokens.js';
-import { checkFunction, checkString, describeValue } from '../lib/kit.js';
+import { type Middleware, defineMiddleware } from '../../lib/core/compose.js';
+import type { Context, RunContext } from '../../lib/core/context.js';
+import { MiddlewareError } from '../../lib/core/errors.js';
+import type { EffectiveModel } from '../../lib/core/events.js';
+import type { Message } from '../../lib/core/messages.js';
+import { type Tokenizer, countTokens } from '../../lib/core/tokens.js';
+import { checkFunction, checkString, describeValue } from '../../lib/kit.js';
 
 // The layer's own Immer instance for async recipes: auto-freeze off, like the drafts ctx.update hands
 // out, so finishing a draft never walks the whole transcript.
