@@ -9,7 +9,11 @@ export type { CompactToolResultsOptions } from './compact-tool-results.js';
 export type { FallbackOptions } from './fallback.js';
 export type { RetryOptions } from './retry.js';
 export type { TokenBudgetInfo, TokenBudgetOptions, TokenBudgetStrategy } from './token-budget/index.js';
-export type { TransformContextInfo, TransformContextOptions, TransformContextRecipe } from './transform-context/index.js';
+export type {
+  TransformContextInfo,
+  TransformContextOptions,
+  TransformContextRecipe,
+} from './transform-context/index.js';
 export type { PluginsOptions } from './plugins/index.js';
 export type { TimeoutOptions } from './timeout.js';
 export { cache, requestHash } from './cache.js';
