@@ -1,0 +1,111 @@
+/**
+ * Entry validation of a caller's own (unfrozen) message array, paid for the new messages only.
+ *
+ * A caller's history grows by appending: the next call passes a new array (or the same array,
+ * pushed to) whose first messages are the objects checked last time. The last check of such a
+ * history is kept as a `Checked` record, found again through the message that was last in it (the
+ * caller may copy the array, so the array itself is no key). A later array that holds the same
+ * objects at the same places, each still with the role and content it had when it was checked
+ * (and a tool result with the same tool-call id and tool name), needs only its new tail checked,
+ * and the tool pairing of that tail against the calls and answers the record remembers.
+ *
+ * The prefix is still walked on every call: an in-place edit of an old message (a new `content`,
+ * another `role`, a tool result's ids) must be caught, and only reading those fields sees it. The
+ * walk compares them against dense arrays instead of running the per-message quick check and cache
+ * lookup. (An edit deep inside a content array, or a key added in place, is not seen, as before;
+ * the read-only types forbid both.)
+ *
+ * Bounds: one record per history (a record is handed on to the longer array that extends it, and
+ * the shorter array loses it), held weakly by its last message; it holds one pointer per message
+ * and per field, and one map entry per tool call.
+ */
+
+/** How many new messages at the end of an array the search for a previous check looks past. */
+const MAX_APPENDED = 16;
+
+/** A check that passed: every message valid and every tool result paired. */
+export interface Checked {
+  /** The messages checked, in order. */
+  readonly messages: unknown[];
+  /** Each message's role, content, tool-call id and tool name when it was checked, four per message. */
+  readonly fields: unknown[];
+  /** Tool name of every tool call made so far, by call id (the latest call wins, as in the full check). */
+  readonly calls: Map<string, string>;
+  /** The call ids answered so far. */
+  readonly answered: Set<string>;
+}
+
+const byLast = new WeakMap<object, Checked>();
+
+/** What a previous check covers of `messages`: how many leading messages are known valid, and the record. */
+export interface KnownPrefix {
+  readonly length: number;
+  readonly record: Checked;
+}
+
+/**
+ * The longest prefix of `messages` a previous check covers, if any, with every message of it still
+ * the same object carrying the same fields; `undefined` when none does (check everything).
+ */
+export function knownPrefix(messages: readonly unknown[]): KnownPrefix | undefined {
+  const n = messages.length;
+  for (let end = n; end > 0 && end >= n - MAX_APPENDED; end--) {
+    const last = messages[end - 1];
+    if (typeof last !== 'object' || last === null) continue;
+    const record = byLast.get(last);
+    if (record === undefined) continue;
+    if (record.messages.length !== end || !samePrefix(messages, record)) {
+      // Edited in place (or rearranged): this record describes nothing the caller still has.
+      byLast.delete(last);
+      return undefined;
+    }
+    return { length: end, record };
+  }
+  return undefined;
+}
+
+function samePrefix(messages: readonly unknown[], record: Checked): boolean {
+  const known = record.messages;
+  const fields = record.fields;
+  for (let i = 0, j = 0; i < known.length; i++, j += 4) {
+    const m = messages[i] as Record<string, unknown>;
+    const role = m.role;
+    if (m !== known[i] || role !== fields[j] || m.content !== fields[j + 1]) return false;
+    // Only a tool result's ids decide anything (its pairing); two more loads for it alone.
+    if (role === 'tool' && (m.toolCallId !== fields[j + 2] || m.toolName !== fields[j + 3])) return false;
+  }
+  return true;
+}
+
+/**
+ * Remembers that `messages` passed a full check, extending `known` (whose prefix it holds) or
+ * starting a new record. The extended record leaves the shorter array: checking that one again
+ * walks it whole.
+ */
+export function remember(messages: readonly unknown[], known: KnownPrefix | undefined): void {
+  const n = messages.length;
+  if (n === 0) return;
+  let record: Checked;
+  let from: number;
+  if (known) {
+    record = known.record;
+    from = known.length;
+    if (from === n) return;
+    byLast.delete(messages[from - 1] as object);
+  } else {
+    record = { messages: [], fields: [], calls: new Map(), answered: new Set() };
+    from = 0;
+  }
+  for (let i = from; i < n; i++) {
+    const m = messages[i] as { role: string; content: unknown; toolCallId?: string; toolName?: string };
+    record.messages.push(m);
+    record.fields.push(m.role, m.content, m.toolCallId, m.toolName);
+    if (m.role === 'assistant' && Array.isArray(m.content)) {
+      for (const part of m.content as { type: string; toolCallId: string; toolName: string }[]) {
+        if (part.type === 'tool-call') record.calls.set(part.toolCallId, part.toolName);
+      }
+    } else if (m.role === 'tool') record.answered.add(m.toolCallId as string);
+  }
+  const last = messages[n - 1];
+  if (typeof last === 'object' && last !== null) byLast.set(last, record);
+}
