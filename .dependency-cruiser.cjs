@@ -84,17 +84,8 @@ module.exports = {
         'A built-in is written with the public API only: what `modelware`, `modelware/kit` and ' +
         '`modelware/middleware` export (scripts/check-builtins.mjs checks each imported name). lib/internal is ' +
         'nobody\'s API; the helpers built-ins share with third parties are re-exported by lib/kit.ts.',
-      from: { path: '^middleware/', pathNot: '^middleware/compact-tool-results\\.ts$' },
+      from: { path: '^middleware/' },
       to: { path: '^lib/internal/' },
-    },
-    {
-      name: 'compact-tool-results-uses-only-provenance',
-      severity: 'error',
-      comment:
-        'The one known exception (docs/decisions.md §32): compactToolResults records trusted derivations in ' +
-        'lib/internal/provenance.ts, which lets validation skip its sealed stubs (0.4x of the agent loop).',
-      from: { path: '^middleware/compact-tool-results\\.ts$' },
-      to: { path: '^lib/internal/', pathNot: '^lib/internal/provenance\\.ts$' },
     },
   ],
   options: {

@@ -138,6 +138,7 @@ export type {
   ReadonlyModelRequest,
 } from './core/executor.js';
 export type { CallModelOptions } from './core/context.js';
+export type { MessageReplacements, ReplaceMessagesOptions } from './core/replace-messages.js';
 export type {
   AssistantContentPart,
   AssistantMessage,

@@ -1,11 +1,9 @@
 import type { Immutable } from 'immer';
 import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import type { Message, ToolMessage } from '../lib/core/messages.js';
-// The one built-in on core internals (decisions §32): a trusted derivation lets validation skip the
-// stubs it sealed, which no public primitive can promise safely yet.
-import { changedBetween, recordDerivation, wantProvenance } from '../lib/internal/provenance.js';
-import { isSealedValid, sealMessage } from '../lib/core/validate.js';
-import { checkInteger, failOption } from '../lib/kit.js';
+import { checkInteger, checkKeys, failOption, messagesChangedSince, sealMessage } from '../lib/kit.js';
+
+const OPTIONS = ['keepLast', 'replaceWith', 'minChars', 'name'] as const;
 
 export interface CompactToolResultsOptions {
   /**
@@ -37,28 +35,25 @@ export interface CompactToolResultsOptions {
  * app.use(compactToolResults({ keepLast: 2, minChars: 500 }));
  */
 export function compactToolResults(options: CompactToolResultsOptions = {}): Middleware {
+  const where = 'compactToolResults()';
+  checkKeys(where, options, OPTIONS);
   const { keepLast = 3, replaceWith = defaultStub, minChars = 200, name = 'compactToolResults' } = options ?? {};
-  checkInteger('compactToolResults()', 'keepLast', keepLast, { sign: 'non-negative' });
+  checkInteger(where, 'keepLast', keepLast, { sign: 'non-negative' });
   if (typeof minChars !== 'number' || Number.isNaN(minChars) || minChars < 0) {
-    failOption('compactToolResults()', 'minChars', 'a non-negative number', minChars);
+    failOption(where, 'minChars', 'a non-negative number', minChars);
   }
   if (typeof replaceWith !== 'string' && typeof replaceWith !== 'function') {
-    failOption('compactToolResults()', 'replaceWith', 'a string or a function (message) => string', replaceWith);
+    failOption(where, 'replaceWith', 'a string or a function (message) => string', replaceWith);
   }
-  wantProvenance();
   // One stub per original message, reused every turn: its identity keeps the validator's and the
-  // token counter's caches warm. `null` marks a message sent as it is.
+  // token counter's caches warm (a sealed stub is checked once). `null` marks a message sent as it is.
   const stubs = new WeakMap<object, ToolMessage | null>();
-  // Whether every stub built so far passed the check `sealMessage` makes (a custom `replaceWith`
-  // could return an empty string): only then is the output recorded as needing no validation.
-  let allStubsValid = true;
   const stubOf = (message: Immutable<ToolMessage>): ToolMessage | null => {
     let stub = stubs.get(message);
     if (stub === undefined) {
       const content = message.content.length < minChars ? message.content : replacement(message);
       stub =
         content === message.content ? null : (sealMessage({ ...(message as ToolMessage), content }) as ToolMessage);
-      if (stub && !isSealedValid(stub)) allStubsValid = false;
       stubs.set(message, stub);
     }
     return stub;
@@ -70,56 +65,57 @@ export function compactToolResults(options: CompactToolResultsOptions = {}): Mid
     }
     return content;
   };
-
-  // The previous call's input and output, where its stale results ended, and how many it stubbed.
-  // A run's calls share most messages at the same positions (the transcript only grows), so the
-  // decisions made last time are reused: only the indices that changed since are decided again.
-  let prevIn: readonly unknown[] = [];
-  let prevOut: readonly unknown[] = [];
-  let prevBoundary = 0;
-  let prevStubs = 0;
-
   const decide = (message: Immutable<Message>): Immutable<Message> =>
     (message.role === 'tool' && stubOf(message)) || message;
 
-  /** Copies the previous output's decisions and redoes the changed indices and the new ones. */
-  const fromPrevious = (
+  // The previous call's input, what ctx.replaceMessages() returned for it (`undefined`: nothing was
+  // stubbed), where its stale results ended, and how many it stubbed. A run's calls share most
+  // messages at the same positions (the transcript only grows), so the previous output is handed to
+  // the core as `previous` and only the indices that changed since are decided (and checked) again.
+  let prevIn: readonly Immutable<Message>[] | undefined;
+  let prevOut: readonly Immutable<Message>[] | undefined;
+  let prevBoundary = 0;
+  let prevStubs = 0;
+
+  /** The decisions for the indices that changed since the previous call and the newly stale ones. */
+  const sincePrevious = (
     original: readonly Immutable<Message>[],
+    before: readonly Immutable<Message>[],
     changed: readonly number[],
     boundary: number,
-  ): [Immutable<Message>[], number] => {
-    const out = prevOut.slice(0, prevBoundary) as Immutable<Message>[];
-    let stubs = prevStubs;
+  ): [[number, Immutable<Message>][], number] => {
+    const changes: [number, Immutable<Message>][] = [];
+    let count = prevStubs;
     for (const i of changed) {
       if (i >= prevBoundary) break;
-      const sent = decide(original[i] as Immutable<Message>);
-      stubs += (sent !== original[i] ? 1 : 0) - (prevOut[i] !== prevIn[i] ? 1 : 0);
-      out[i] = sent;
-    }
-    let i = prevBoundary;
-    for (; i < boundary; i++) {
-      const sent = decide(original[i] as Immutable<Message>);
-      if (sent !== original[i]) stubs++;
-      out.push(sent);
-    }
-    for (; i < original.length; i++) out.push(original[i] as Immutable<Message>);
-    return [out, stubs];
-  };
-
-  /** Without provenance: compares with the previous input element by element. */
-  const compare = (original: readonly Immutable<Message>[], boundary: number): [Immutable<Message>[], number] => {
-    let out: Immutable<Message>[] | undefined;
-    let stubs = 0;
-    const reusable = Math.min(prevBoundary, boundary);
-    for (let i = 0; i < boundary; i++) {
       const message = original[i] as Immutable<Message>;
-      const sent = i < reusable && message === prevIn[i] ? (prevOut[i] as Immutable<Message>) : decide(message);
+      const sent = decide(message);
+      count += (sent !== message ? 1 : 0) - (prevOut !== undefined && prevOut[i] !== before[i] ? 1 : 0);
+      changes.push([i, sent]);
+    }
+    for (let i = prevBoundary; i < boundary; i++) {
+      const message = original[i] as Immutable<Message>;
+      const sent = decide(message);
       if (sent !== message) {
-        stubs++;
-        (out ??= original.slice())[i] = sent;
+        count++;
+        changes.push([i, sent]);
       }
     }
-    return [out ?? (original as Immutable<Message>[]), stubs];
+    return [changes, count];
+  };
+
+  /** Every decision from scratch. */
+  const fromScratch = (
+    original: readonly Immutable<Message>[],
+    boundary: number,
+  ): [[number, Immutable<Message>][], number] => {
+    const changes: [number, Immutable<Message>][] = [];
+    for (let i = 0; i < boundary; i++) {
+      const message = original[i] as Immutable<Message>;
+      const sent = decide(message);
+      if (sent !== message) changes.push([i, sent]);
+    }
+    return [changes, changes.length];
   };
 
   return defineMiddleware({
@@ -137,24 +133,24 @@ export function compactToolResults(options: CompactToolResultsOptions = {}): Mid
         boundary = ++kept < keepLast ? 0 : i;
       }
       boundary = Math.min(boundary, Math.max(0, lastAssistant));
-      // Provenance says which indices changed since the previous call (usually two: the system
-      // prompt a transform rewrites, and the appended tail) without comparing every element.
-      const changed = prevBoundary <= boundary ? changedBetween(original, prevIn) : undefined;
-      const [candidate, stubs] = changed ? fromPrevious(original, changed, boundary) : compare(original, boundary);
-      const out = stubs > 0 ? candidate : undefined;
+      // Which indices changed since the previous call (usually two: the system prompt a transform
+      // rewrites, and the appended tail), known without comparing every element.
+      const before = prevIn;
+      const changed =
+        before !== undefined && prevBoundary <= boundary ? messagesChangedSince(original, before) : undefined;
+      const incremental = before !== undefined && changed !== undefined;
+      const [changes, count] = incremental
+        ? sincePrevious(original, before, changed, boundary)
+        : fromScratch(original, boundary);
+      // Nothing to stub: no replacement at all, the input goes on as it is.
+      const out =
+        count === 0
+          ? undefined
+          : ctx.replaceMessages(changes, incremental && prevOut !== undefined ? { previous: prevOut } : undefined);
       prevIn = original;
-      prevOut = out ?? original;
+      prevOut = out;
       prevBoundary = boundary;
-      prevStubs = stubs;
-      // One replacement array assigned without reading the draft: every older result is stubbed
-      // again on every call (the view starts from the transcript), and an Immer array write costs
-      // ~1 µs where a plain one costs ~1 ns.
-      if (out) {
-        const messages = out as Message[];
-        // Which indices changed is not listed (every stale result, hundreds): a search stops here.
-        recordDerivation(messages, original, null, { trusted: allStubsValid });
-        ctx.update((draft) => void (draft.messages = messages));
-      }
+      prevStubs = count;
       return next();
     },
   });

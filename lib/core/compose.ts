@@ -4,6 +4,7 @@ import { type ReplayHooks, buildStack as buildEngineStack, nextCalledTwice } fro
 import { MiddlewareError, layerError } from './errors.js';
 import { describeValue } from '../internal/options.js';
 import type { ReadonlyModelRequest } from './executor.js';
+import type { MessageReplacements, ReplaceMessagesOptions } from './replace-messages.js';
 import { discardStream } from './stream.js';
 import { type CallObserver, notify, onAttempt, onLayer } from './observe.js';
 
@@ -348,7 +349,8 @@ function checkReturned(result: unknown, layer: string): void {
  */
 class ReplayContext extends Context {
   base: ReadonlyModelRequest;
-  pending: RequestRecipe[] | undefined;
+  /** This layer's own changes since the last successful attempt, to re-apply after `base`. */
+  pending: (() => void)[] | undefined;
   /** The observers when this layer was entered (`undefined`: nobody watches), the attempts so far and how the last one ended. */
   readonly observers: readonly CallObserver[] | undefined;
   attempts = 0;
@@ -366,8 +368,20 @@ class ReplayContext extends Context {
 
   override update(recipe: RequestRecipe): void {
     super.update(recipe);
-    if (this.pending) this.pending.push(recipe);
+    if (this.pending) this.pending.push(() => this.update(recipe));
     else this.base = this.core.request;
+  }
+
+  override replaceMessages(
+    changes: MessageReplacements,
+    options?: ReplaceMessagesOptions,
+  ): ReadonlyModelRequest['messages'] {
+    // Kept as pairs: an iterable may be readable once, and the change is re-applied before each attempt.
+    const pairs = [...changes];
+    const out = super.replaceMessages(pairs, options);
+    if (this.pending) this.pending.push(() => this.replaceMessages(pairs, options));
+    else this.base = this.core.request;
+    return out;
   }
 
   /** Back to `base`, with the updates this layer made since the last attempt re-applied. */
@@ -376,7 +390,7 @@ class ReplayContext extends Context {
     this.pending = undefined;
     if (pending) {
       this.core.request = this.base;
-      for (const recipe of pending) this.update(recipe);
+      for (const apply of pending) apply();
     }
   }
 }

@@ -11,6 +11,7 @@ import {
   assertExecutor,
 } from './executor.js';
 import { validateRequest, validateResponse } from './validate.js';
+import { type MessageReplacements, type ReplaceMessagesOptions, replaceMessages } from './replace-messages.js';
 import { checkKeys, checkString, describeValue } from '../internal/options.js';
 import { linkSignals } from '../internal/signals.js';
 import type { ModelResponse, StreamPart } from './messages.js';
@@ -313,6 +314,27 @@ export class Context {
    */
   update(recipe: RequestRecipe): void {
     this.core.update(recipe, this.layer);
+  }
+
+  /**
+   * Puts other messages in place of the request's, by index, for this call and every layer inside
+   * this one, without a recipe: the core builds the new array (your arrays are never changed),
+   * checks only the messages you pass (a message sealed with `sealMessage` costs a property read; one
+   * that keeps the tool-call ids of the message it replaces needs no pairing pass), and records
+   * which indices changed. An invalid one throws `InvalidRequestError` naming this layer, and the
+   * request stays as it was; an index that is not a message of the request is a `MiddlewareError`.
+   * It replaces, never adds or removes: use `update` for that. Returns the new messages.
+   *
+   * With `previous` (an array an earlier `replaceMessages` returned), its replacements are kept
+   * wherever the message they replaced is still at the same index, so a layer that replaces the same
+   * messages on every call of a run passes only what changed since (`messagesChangedSince` in
+   * `modelware/kit`), and the core checks only those: O(changed) per call, however many are replaced.
+   *
+   * @example
+   * const sent = ctx.replaceMessages(new Map([[0, { role: 'system', content: 'Be brief.' }]]));
+   */
+  replaceMessages(changes: MessageReplacements, options?: ReplaceMessagesOptions): ReadonlyModelRequest['messages'] {
+    return replaceMessages(this.core, this.layer, changes, options);
   }
 
   /** The response, once the executor or a short-circuiting layer produced one. */

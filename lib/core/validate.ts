@@ -463,3 +463,28 @@ export function validateResponse(response: unknown, source: string): void {
   }
   validResponses.add(response as object);
 }
+
+/**
+ * For `ctx.replaceMessages()`: checks the messages at `indices` of `after`, an array as long as
+ * `before` holding `before`'s messages or replacements checked earlier. Each new one must be a
+ * valid message; the tool pairing of the whole array is checked when one does not keep the
+ * tool-call ids of the message it replaces, or when `pairing` is set (carried-over replacements
+ * that changed ids). `idsKept`: every new replacement kept them.
+ */
+export function checkReplacements(
+  before: readonly unknown[],
+  after: readonly unknown[],
+  indices: Iterable<number>,
+  pairing: boolean,
+): { readonly problem: Problem | undefined; readonly idsKept: boolean } {
+  let idsKept = true;
+  for (const i of indices) {
+    const m = after[i];
+    const old = before[i];
+    if (m === old) continue;
+    const problem = checkMessage(m, i);
+    if (problem) return { problem, idsKept: false };
+    if (idsKept) idsKept = sameToolIds(old as Message, m as Message);
+  }
+  return { problem: pairing || !idsKept ? checkToolPairing(after as readonly Message[]) : undefined, idsKept };
+}

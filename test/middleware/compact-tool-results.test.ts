@@ -271,6 +271,7 @@ describe('compactToolResults', () => {
       says: /`minChars` to be a non-negative number, got number `NaN`/,
     },
     { label: 'replaceWith', options: { replaceWith: 3 }, says: /`replaceWith` to be a string or a function/ },
+    { label: 'option name', options: { keeplast: 2 }, says: /keeplast/ },
   ];
   for (const { label, options, says } of cases) {
     test(`rejects a bad ${label} at factory time`, () => {
