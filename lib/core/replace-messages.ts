@@ -77,7 +77,7 @@ class Stamped extends Stamp {
   }
 }
 
-/** The core of `ctx.replaceMessages()`: see its JSDoc in context.ts. */
+/** @internal The core of `ctx.replaceMessages()`: see its JSDoc in context.ts. */
 export function replaceMessages(
   core: CallCore,
   layer: string,
