@@ -113,4 +113,6 @@ assertTrue<
     'run-finished' | 'unknown-tool-call' | 'missing-decision' | 'invalid-decision' | 'invalid-input' | 'unknown-tool'
   >
 >();
-assertTrue<Equal<SnapshotErrorCode, 'invalid-json' | 'unsupported-version' | 'invalid' | 'not-serializable'>>();
+assertTrue<
+  Equal<SnapshotErrorCode, 'invalid-json' | 'unsupported-version' | 'invalid' | 'not-serializable' | 'bad-signature'>
+>();
