@@ -251,8 +251,8 @@ async function runTurn(
   // The calls that start at once are saved with the answer; later ones (past the concurrency) as they start.
   const startNow = checkpoint ? Math.min(calls.length, p.toolSettings.concurrency, p.toolSettings.maxCallsPerTurn) : 0;
   if (checkpoint) {
-    const starting = calls.slice(0, startNow);
-    await checkpoint.response(() => core.transcript as readonly Message[], core.edits, response, turn, starting);
+    const saved = checkpoint.response(core, response, turn, startNow);
+    if (saved) await saved;
   }
   core.append([message]);
   core.step = undefined;
@@ -263,8 +263,7 @@ async function runTurn(
     const onResult = saving(checkpoint, emit && ((result: ToolMessage) => emit({ type: 'tool-result', turn, result })));
     const onStart =
       checkpoint && calls.length > startNow
-        ? (call: Immutable<ToolCallPart>) =>
-            calls.indexOf(call) < startNow ? Promise.resolve() : checkpoint.toolStarted(call)
+        ? (call: Immutable<ToolCallPart>) => (calls.indexOf(call) < startNow ? undefined : checkpoint.toolStarted(call))
         : undefined;
     const out = await runToolCalls(calls, core, p.toolSettings, onResult, undefined, onStart);
     // A tool that ignored the signal still ends the turn as cancelled.
@@ -388,9 +387,11 @@ function saving(
   report: ((result: ToolMessage) => void | Promise<void>) | undefined,
 ): ((result: ToolMessage) => void | Promise<void>) | undefined {
   if (!checkpoint) return report;
+  if (!report) return (result) => checkpoint.toolResult(result);
   return async (result) => {
-    await checkpoint.toolResult(result);
-    if (report) await report(result);
+    const saved = checkpoint.toolResult(result);
+    if (saved) await saved;
+    await report(result);
   };
 }
 

@@ -323,29 +323,38 @@ export function checkEntries(where: string, runId: string, entries: readonly Run
 }
 
 function checkEntry(where: string, runId: string, entry: RunLogEntry, index: number): void {
-  const bad = (what: string) => new TypeError(`${where}: entries[${index}] of run \`${runId}\` ${what}.`);
-  if (typeof entry !== 'object' || entry === null) throw bad('is not an object');
+  if (typeof entry !== 'object' || entry === null) throw badEntry(where, runId, index, 'is not an object');
   switch (entry.type) {
     case 'start':
-      if (!Array.isArray(entry.messages)) throw bad('(start) needs `messages`, an array');
+      if (!Array.isArray(entry.messages)) throw badEntry(where, runId, index, '(start) needs `messages`, an array');
       return;
     case 'tool-started':
       if (typeof entry.toolCallId !== 'string' || typeof entry.toolName !== 'string') {
-        throw bad('(tool-started) needs string `toolCallId` and `toolName`');
+        throw badEntry(where, runId, index, '(tool-started) needs string `toolCallId` and `toolName`');
       }
       return;
     case 'tool-result':
-      if (typeof entry.toolCallId !== 'string') throw bad('(tool-result) needs a string `toolCallId`');
+      if (typeof entry.toolCallId !== 'string') {
+        throw badEntry(where, runId, index, '(tool-result) needs a string `toolCallId`');
+      }
       return;
     case 'message':
     case 'interrupted':
     case 'finished':
       return;
     default:
-      throw bad(
+      throw badEntry(
+        where,
+        runId,
+        index,
         `has unknown type \`${String((entry as { type?: unknown }).type).slice(0, 40)}\` (expected start, message, tool-started, tool-result, interrupted or finished)`,
       );
   }
+}
+
+// A plain function, not a closure per entry: append checks every entry of every step.
+function badEntry(where: string, runId: string, index: number, what: string): TypeError {
+  return new TypeError(`${where}: entries[${index}] of run \`${runId}\` ${what}.`);
 }
 
 function encodeEntry(where: string, runId: string, entry: RunLogEntry, index: number): string {
