@@ -2,6 +2,7 @@ import type { Immutable } from 'immer';
 import type { Message, ModelResponse, ToolCallPart, ToolMessage, Usage } from '../core/messages.js';
 import { toolCallsOf } from '../core/messages.js';
 import { describeValue } from '../internal/options.js';
+import type { Decision } from './interrupts.js';
 
 /**
  * One step of a checkpointed run, as a run store keeps it. The same shape as `RunLogEntry` of
@@ -13,6 +14,7 @@ export type CheckpointEntry =
   | { readonly type: 'message'; readonly message: unknown; readonly meta?: unknown }
   | { readonly type: 'tool-started'; readonly toolCallId: string; readonly toolName: string; readonly meta?: unknown }
   | { readonly type: 'tool-result'; readonly toolCallId: string; readonly message: unknown; readonly meta?: unknown }
+  | { readonly type: 'decision'; readonly toolCallId: string; readonly decision: unknown; readonly meta?: unknown }
   | { readonly type: 'interrupted'; readonly meta?: unknown }
   | { readonly type: 'finished'; readonly meta?: unknown };
 
@@ -290,12 +292,14 @@ export class Checkpointer {
 
   /**
    * A resumed pending turn: its answer when the log lacks it (a snapshot resumed into a new log;
-   * its usage is in the `start` entry already), the approved calls about to run, and the results
-   * the snapshot holds that the log lacks. One write, before any approved call runs.
+   * its usage is in the `start` entry already), the decisions given for it, the approved calls
+   * about to run, and the results the snapshot holds that the log lacks. One write, before any
+   * approved call runs: a crash after it does not ask for the decisions again.
    */
   resumedTurn(
     response: ModelResponse | undefined,
     turn: number,
+    decisions: readonly { readonly toolCallId: string; readonly decision: Decision }[],
     approved: readonly Immutable<ToolCallPart>[],
     results: readonly ToolMessage[],
   ): Promise<void> | undefined {
@@ -304,6 +308,9 @@ export class Checkpointer {
       const { message, finishReason, model } = response;
       const meta: TurnMeta = { turn, finishReason, ...(model !== undefined && { model }) };
       entries.push({ type: 'message', message, meta });
+    }
+    for (const { toolCallId, decision } of decisions) {
+      entries.push({ type: 'decision', toolCallId, decision: jsonCopy(decision, this.runId) });
     }
     for (const call of approved) {
       entries.push({ type: 'tool-started', toolCallId: call.toolCallId, toolName: call.toolName });
@@ -347,6 +354,8 @@ export interface RebuiltRun {
         readonly results: ReadonlyMap<string, ToolMessage>;
         /** Calls that started and have no result: the process died while they ran. */
         readonly started: ReadonlySet<string>;
+        /** Decisions given on an earlier resume for calls of this turn (log v2), by tool call id. */
+        readonly decisions: ReadonlyMap<string, Decision>;
       }
     | undefined;
   /** The meta of the last `interrupted` entry after the last turn, if any. */
@@ -381,12 +390,13 @@ export function rebuildRun(
         calls: readonly ToolCallPart[];
         results: Map<string, ToolMessage>;
         started: Set<string>;
+        decisions: Map<string, Decision>;
       }
     | undefined;
   let interrupted: unknown;
   const settle = () => {
     if (pending === undefined || pending.calls.some((c) => !pending?.results.has(c.toolCallId))) return;
-    transcript.push(pending.response.message);
+    transcript.push(withEditedInputs(pending.response.message, pending.decisions));
     for (const call of pending.calls) transcript.push(pending.results.get(call.toolCallId) as ToolMessage);
     pending = undefined;
   };
@@ -415,7 +425,7 @@ export function rebuildRun(
           const started = new Set<string>();
           const count = Math.min(meta.started ?? 0, calls.length);
           for (let c = 0; c < count; c++) started.add((calls[c] as ToolCallPart).toolCallId);
-          pending = { response, calls, results: new Map(), started };
+          pending = { response, calls, results: new Map(), started, decisions: new Map() };
         }
         break;
       }
@@ -429,12 +439,22 @@ export function rebuildRun(
           settle();
         }
         break;
-      case 'interrupted':
+      case 'decision':
+        pending?.decisions.set(entry.toolCallId, entry.decision as Decision);
+        break;
+      case 'interrupted': {
         interrupted = entry.meta;
+        // A call the run asks about again (cut short after its approval) takes a new decision.
+        const asked = (entry.meta as { interruptions?: readonly { toolCallId?: unknown }[] } | undefined)
+          ?.interruptions;
+        if (pending && Array.isArray(asked)) {
+          for (const i of asked) if (typeof i?.toolCallId === 'string') pending.decisions.delete(i.toolCallId);
+        }
         // The turn's tools all ended before the run stopped: a call without a result waits for a
         // decision, it was not cut short. Only calls started after this entry can have been.
         pending?.started.clear();
         break;
+      }
       case 'finished':
         break;
     }
@@ -447,9 +467,42 @@ export function rebuildRun(
     turn,
     usage,
     transcript,
-    pending: pending && { response: pending.response, results: pending.results, started: pending.started },
+    pending: pending && {
+      response: pending.response,
+      results: pending.results,
+      started: pending.started,
+      decisions: pending.decisions,
+    },
     interrupted,
   };
+}
+
+/**
+ * A decision as the log keeps it: a copy (the caller's object may change later, and a memory store
+ * keeps what it is given), and plain JSON (what any store can keep).
+ */
+function jsonCopy(decision: Decision, runId: string): Decision {
+  try {
+    return JSON.parse(JSON.stringify(decision)) as Decision;
+  } catch (error) {
+    throw new TypeError(
+      `resume: a decision for run \`${runId}\` cannot be saved in its checkpoint as JSON (${(error as Error).name}). Give decisions as plain JSON data.`,
+      { cause: error },
+    );
+  }
+}
+
+/** The assistant message with the inputs approved edits gave its calls (the inputs that ran). */
+function withEditedInputs(message: Message, decisions: ReadonlyMap<string, Decision>): Message {
+  if (decisions.size === 0 || typeof message.content === 'string' || message.role !== 'assistant') return message;
+  let edited = false;
+  const content = message.content.map((part) => {
+    const decision = part.type === 'tool-call' ? decisions.get(part.toolCallId) : undefined;
+    if (decision?.type !== 'approve' || !Object.hasOwn(decision, 'input')) return part;
+    edited = true;
+    return { ...part, input: decision.input };
+  });
+  return edited ? ({ ...message, content } as Message) : message;
 }
 
 /** @internal Adds `usage` into the run's running total `sum` (the loop's and a rebuilt log's). */

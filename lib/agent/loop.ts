@@ -76,6 +76,8 @@ export interface LoggedRun {
   readonly turn: number;
   /** Tool calls of that turn with a result in the log. */
   readonly results: ReadonlySet<string>;
+  /** Tool calls of that turn whose decision is not to be logged: replayed from the log, or the checkpoint's own. */
+  readonly decided: ReadonlySet<string>;
 }
 
 /** @internal Receives `streamAgent` events; awaiting it is the stream's backpressure. */
@@ -313,13 +315,24 @@ async function finishTurn(
   const { message } = response;
   const onResult = saving(checkpoint, emit && ((result: ToolMessage) => emit({ type: 'tool-result', turn, result })));
   const approved = resume.calls.flatMap((c) => (c.kind === 'run' ? [c.call] : []));
+  // As in a turn: the calls that start at once are marked with the write, later ones as they start.
+  const startNow = checkpoint
+    ? Math.min(approved.length, p.toolSettings.concurrency, p.toolSettings.maxCallsPerTurn)
+    : 0;
   if (checkpoint) {
     // Only what the log lacks: a run resumed from its own log has the answer and some results already.
-    const logged = p.logged?.turn === turn ? p.logged.results : undefined;
+    const inLog = p.logged?.turn === turn ? p.logged : undefined;
+    const logged = inLog?.results;
     await checkpoint.resumedTurn(
       logged ? undefined : response,
       turn,
-      approved,
+      // The decisions given now: not those replayed from the log, nor a checkpoint's own.
+      resume.calls.flatMap((c) =>
+        c.kind !== 'result' && c.decision && !inLog?.decided.has(c.call.toolCallId)
+          ? [{ toolCallId: c.call.toolCallId, decision: c.decision }]
+          : [],
+      ),
+      approved.slice(0, startNow),
       resume.calls.flatMap((c) => (c.kind === 'result' && !logged?.has(c.call.toolCallId) ? [c.message] : [])),
     );
   }
@@ -329,7 +342,12 @@ async function finishTurn(
   const approvedIds = new Set(resume.calls.flatMap((c) => (c.kind === 'run' && c.approved ? [c.call.toolCallId] : [])));
   if (emit)
     for (const toolCall of approved) await emit({ type: 'tool-call', turn, toolCall: toolCall as ToolCallPart });
-  const ran = await runToolCalls(approved, core, p.toolSettings, onResult, approvedIds);
+  const onStart =
+    checkpoint && approved.length > startNow
+      ? (call: Immutable<ToolCallPart>) =>
+          approved.indexOf(call) < startNow ? undefined : checkpoint.toolStarted(call)
+      : undefined;
+  const ran = await runToolCalls(approved, core, p.toolSettings, onResult, approvedIds, onStart);
   core.signal.throwIfAborted();
   let next = 0;
   const out: (ToolMessage | undefined)[] = [];

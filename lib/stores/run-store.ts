@@ -37,6 +37,16 @@ export type RunLogEntry =
       readonly meta?: unknown;
     }
   | {
+      /**
+       * A decision a person gave on resume for a tool call (approve, approve with input, reject,
+       * respond; who gave it when they said), saved before the approved call runs.
+       */
+      readonly type: 'decision';
+      readonly toolCallId: string;
+      readonly decision: unknown;
+      readonly meta?: unknown;
+    }
+  | {
       /** The run stopped to wait for a decision; later entries continue it. */
       readonly type: 'interrupted';
       readonly meta?: unknown;
@@ -261,6 +271,7 @@ export function checkFrom(where: string, options: RunReadOptions | undefined): n
  *   message       M<message>[\n<meta>]
  *   tool-started  T<[toolCallId,toolName]>[\n<meta>]
  *   tool-result   R<toolCallId>\n<message>[\n<meta>]
+ *   decision      D<toolCallId>\n<decision>[\n<meta>]
  *   interrupted   I[<meta>]
  *   finished      F[<meta>]
  */
@@ -338,6 +349,11 @@ function checkEntry(where: string, runId: string, entry: RunLogEntry, index: num
         throw badEntry(where, runId, index, '(tool-result) needs a string `toolCallId`');
       }
       return;
+    case 'decision':
+      if (typeof entry.toolCallId !== 'string' || typeof entry.decision !== 'object' || entry.decision === null) {
+        throw badEntry(where, runId, index, '(decision) needs a string `toolCallId` and a `decision` object');
+      }
+      return;
     case 'message':
     case 'interrupted':
     case 'finished':
@@ -347,7 +363,7 @@ function checkEntry(where: string, runId: string, entry: RunLogEntry, index: num
         where,
         runId,
         index,
-        `has unknown type \`${String((entry as { type?: unknown }).type).slice(0, 40)}\` (expected start, message, tool-started, tool-result, interrupted or finished)`,
+        `has unknown type \`${String((entry as { type?: unknown }).type).slice(0, 40)}\` (expected start, message, tool-started, tool-result, decision, interrupted or finished)`,
       );
   }
 }
@@ -373,6 +389,14 @@ function encodeEntry(where: string, runId: string, entry: RunLogEntry, index: nu
         index,
         entry,
         `R${JSON.stringify(entry.toolCallId)}\n${j('message', entry.message)}`,
+      );
+    case 'decision':
+      return withMeta(
+        where,
+        runId,
+        index,
+        entry,
+        `D${JSON.stringify(entry.toolCallId)}\n${j('decision', entry.decision)}`,
       );
     case 'interrupted':
       return entry.meta === undefined ? 'I' : `I${j('meta', entry.meta)}`;
@@ -408,6 +432,13 @@ export function decodeEntry(store: string, runId: string, index: number, encoded
       case 'R': {
         const [toolCallId, message, m] = parts();
         if (typeof toolCallId === 'string') return { type: 'tool-result', toolCallId, message, ...meta(m) };
+        break;
+      }
+      case 'D': {
+        const [toolCallId, decision, m] = parts();
+        if (typeof toolCallId === 'string' && typeof decision === 'object' && decision !== null) {
+          return { type: 'decision', toolCallId, decision, ...meta(m) };
+        }
         break;
       }
       case 'I':

@@ -45,6 +45,7 @@ const STEP: readonly RunLogEntry[] = [
   },
   { type: 'interrupted', meta: { pending: ['c2'] } },
   { type: 'message', message: { role: 'assistant', content: '5' } },
+  { type: 'decision', toolCallId: 'c2', decision: { type: 'reject', message: 'no,\nnot "that" ✓', by: 'ada' } },
 ];
 
 let n = 0;
