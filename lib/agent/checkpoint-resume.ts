@@ -234,7 +234,7 @@ function toSnapshot(
     transcript: rebuilt.transcript as Message[],
     pending: pending ? { response: pending.response, results } : null,
     interruptions,
-    state: saved?.state ?? (state as Record<string, unknown> | undefined) ?? {},
+    state: rebuilt.state ?? (state as Record<string, unknown> | undefined) ?? {},
     metadata: rebuilt.metadata,
   };
   return { snapshot, auto, replayed, cutShort };

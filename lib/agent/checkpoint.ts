@@ -141,6 +141,8 @@ interface TurnMeta {
   readonly turn: number;
   /** How many of its tool calls, the first ones, started as it was saved (log v2; v1 wrote `tool-started` entries). */
   readonly started?: number | undefined;
+  /** The run's `persistState` keys as the answer came (log v2; only when the run persists some). */
+  readonly state?: Record<string, unknown> | undefined;
   readonly finishReason: ModelResponse['finishReason'];
   readonly usage?: Usage | undefined;
   readonly model?: string | undefined;
@@ -274,6 +276,7 @@ export class Checkpointer {
     response: ModelResponse,
     turn: number,
     startNow: number,
+    state: Record<string, unknown> | undefined,
   ): Promise<void> | undefined {
     const { message, usage, model } = response;
     const meta: { -readonly [K in keyof TurnMeta]: TurnMeta[K] } = { turn, finishReason: response.finishReason };
@@ -286,6 +289,7 @@ export class Checkpointer {
     }
     // The calls that start at once are counted in the answer's entry, not given one each.
     if (startNow > 0) meta.started = startNow;
+    if (state !== undefined) meta.state = state;
     entries.push({ type: 'message', message, meta });
     return this.write(entries);
   }
@@ -360,6 +364,8 @@ export interface RebuiltRun {
     | undefined;
   /** The meta of the last `interrupted` entry after the last turn, if any. */
   readonly interrupted: unknown;
+  /** The persisted run state last saved (with an answer or an interruption), if any was. */
+  readonly state: Record<string, unknown> | undefined;
 }
 
 const ZERO_USAGE: Usage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
@@ -394,6 +400,7 @@ export function rebuildRun(
       }
     | undefined;
   let interrupted: unknown;
+  let state: Record<string, unknown> | undefined;
   const settle = () => {
     if (pending === undefined || pending.calls.some((c) => !pending?.results.has(c.toolCallId))) return;
     transcript.push(withEditedInputs(pending.response.message, pending.decisions));
@@ -415,6 +422,7 @@ export function rebuildRun(
         }
         turn = meta.turn;
         interrupted = undefined;
+        if (meta.state !== undefined) state = meta.state;
         addUsage(usage, meta.usage);
         const response: ModelResponse = { message, finishReason: meta.finishReason };
         if (meta.usage) response.usage = meta.usage;
@@ -444,6 +452,8 @@ export function rebuildRun(
         break;
       case 'interrupted': {
         interrupted = entry.meta;
+        const saved = (entry.meta as { state?: Record<string, unknown> } | undefined)?.state;
+        if (saved !== undefined) state = saved;
         // A call the run asks about again (cut short after its approval) takes a new decision.
         const asked = (entry.meta as { interruptions?: readonly { toolCallId?: unknown }[] } | undefined)
           ?.interruptions;
@@ -474,6 +484,7 @@ export function rebuildRun(
       decisions: pending.decisions,
     },
     interrupted,
+    state,
   };
 }
 

@@ -36,7 +36,13 @@ import { validateResponse } from '../core/validate.js';
 import { type CheckpointSettings, Checkpointer, addUsage } from './checkpoint.js';
 import { toolMessage } from './tool-context.js';
 import type { ResumedTurn } from './resume.js';
-import { type PendingTurn, type RunSnapshot, type RunSnapshotStatus, buildSnapshot } from './snapshot.js';
+import {
+  type PendingTurn,
+  type RunSnapshot,
+  type RunSnapshotStatus,
+  buildSnapshot,
+  persistedState,
+} from './snapshot.js';
 
 /** @internal The options of a run, checked and normalised once (see `prepareRun`). */
 export interface Prepared {
@@ -253,7 +259,9 @@ async function runTurn(
   // The calls that start at once are saved with the answer; later ones (past the concurrency) as they start.
   const startNow = checkpoint ? Math.min(calls.length, p.toolSettings.concurrency, p.toolSettings.maxCallsPerTurn) : 0;
   if (checkpoint) {
-    const saved = checkpoint.response(core, response, turn, startNow);
+    const state =
+      p.persistState.length > 0 ? persistedState(core.state, p.persistState, 'checkpoint the run') : undefined;
+    const saved = checkpoint.response(core, response, turn, startNow, state);
     if (saved) await saved;
   }
   core.append([message]);

@@ -473,6 +473,59 @@ describe('runAgent({ checkpoint, resume: { runId } })', () => {
     assert.equal((await store.read('job-5')).finished, true);
   });
 
+  it('restores the persisted run state saved with the last answer, not the state the run began with', async () => {
+    const store = memoryRunStore();
+    const controller = new AbortController();
+    const counting = {
+      name: 'count-turns',
+      turn: async (ctx: { run: { state: object } }, next: () => Promise<void>) => {
+        const state = ctx.run.state as { turns?: number; scratch?: number };
+        state.turns = (state.turns ?? 0) + 1;
+        state.scratch = 99;
+        await next();
+      },
+    };
+    const model = scriptedExecutor([
+      { toolCalls: [{ id: 't1', name: 'add', input: { a: 1, b: 2 } }] },
+      { toolCalls: [{ id: 't2', name: 'add', input: { a: 3, b: 4 } }] },
+      async () => {
+        controller.abort(new Error('SIGKILL'));
+        return 'never';
+      },
+    ]);
+    await assert.rejects(
+      runAgent({
+        model,
+        modelId: 'm',
+        messages: [USER],
+        tools: [add],
+        signal: controller.signal,
+        middleware: [counting as never],
+        persistState: ['turns' as never],
+        checkpoint: { store, runId: 'job-7' },
+      }),
+    );
+    let seen: unknown;
+    const done = await runAgent({
+      model: scriptedExecutor(['Done.']),
+      tools: [add],
+      middleware: [
+        {
+          name: 'look',
+          run: async (ctx, next) => {
+            seen = { ...ctx.run.state };
+            await next();
+          },
+        },
+      ],
+      checkpoint: { store },
+      resume: { runId: 'job-7' },
+    });
+    // Saved with turn 2's answer: two turns counted; `scratch` was not declared, so it is not kept.
+    assert.deepEqual(seen, { turns: 2 });
+    assert.equal(done.stopReason, 'no-tool-calls');
+  });
+
   it('goes on with the next turn after a crash between turns', async () => {
     const store = memoryRunStore();
     const controller = new AbortController();
