@@ -282,16 +282,16 @@ export class Checkpointer {
     const meta: { -readonly [K in keyof TurnMeta]: TurnMeta[K] } = { turn, finishReason: response.finishReason };
     if (usage) meta.usage = usage;
     if (model !== undefined) meta.model = model;
-    const entries: CheckpointEntry[] = [];
-    if (run.edits !== this.#edits) {
-      this.#edits = run.edits;
-      entries.push({ type: 'start', messages: run.transcript as readonly Message[], meta: { rebase: true } });
-    }
     // The calls that start at once are counted in the answer's entry, not given one each.
     if (startNow > 0) meta.started = startNow;
     if (state !== undefined) meta.state = state;
-    entries.push({ type: 'message', message, meta });
-    return this.write(entries);
+    const answer: CheckpointEntry = { type: 'message', message, meta };
+    if (run.edits === this.#edits) return this.write([answer]);
+    this.#edits = run.edits;
+    return this.write([
+      { type: 'start', messages: run.transcript as readonly Message[], meta: { rebase: true } },
+      answer,
+    ]);
   }
 
   /**

@@ -75,9 +75,9 @@ export function memoryRunStore(options: MemoryRunStoreOptions = {}): MemoryRunSt
   const logs = new Map<string, Log>();
   const leases = new Map<string, Lease>();
 
-  function liveLease(runId: string): Lease | undefined {
+  function liveLease(runId: string, at = now()): Lease | undefined {
     const lease = leases.get(runId);
-    if (lease !== undefined && lease.expiresAt <= now()) {
+    if (lease !== undefined && lease.expiresAt <= at) {
       leases.delete(runId);
       return undefined;
     }
@@ -107,7 +107,8 @@ export function memoryRunStore(options: MemoryRunStoreOptions = {}): MemoryRunSt
     const owner = appendOptions?.owner;
     checkOwner('memoryRunStore append()', owner);
     checkEntries('memoryRunStore append()', runId, entries);
-    const lease = liveLease(runId);
+    const at = now();
+    const lease = liveLease(runId, at);
     if (lease?.owner !== owner) {
       throw new RunLeaseError({ code: 'lost', runId, owner, store: 'memory', operation: 'append' });
     }
@@ -141,7 +142,7 @@ export function memoryRunStore(options: MemoryRunStoreOptions = {}): MemoryRunSt
       logs.delete(runId);
       logs.set(runId, log);
     }
-    lease.expiresAt = now() + lease.ttlMs;
+    lease.expiresAt = at + lease.ttlMs;
     return log.entries.length;
   }
 
