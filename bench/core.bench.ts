@@ -316,4 +316,4 @@ for (const n of [10, 100, 1_000, 10_000]) {
   });
 }
 
-printChecks('Core onion (issue 2)', checks);
+printChecks('Core onion (issues 2 and 11)', checks);
