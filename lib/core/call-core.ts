@@ -37,6 +37,13 @@ export interface LayerHooks {
   readonly hooks: ExecutorHooks;
 }
 
+/** @internal What the failure path reads of a layer's view (a `Context`; see `settledError`). */
+export interface LayerView {
+  readonly layer: string;
+  readonly outerView: LayerView | undefined;
+  readonly returned: unknown;
+}
+
 /** @internal The shared state of one call; layers see it through a `Context` view. */
 export class CallCore {
   request: ReadonlyModelRequest;
@@ -67,8 +74,8 @@ export class CallCore {
   internal: InternalCall | undefined = undefined;
   /** Index of the innermost layer entered so far (-1: none): the one to name when no response comes back. */
   entered = -1;
-  /** What each layer of the call stack returned (by index), read only when the call fails (`settledError`). */
-  results: unknown[] | undefined = undefined;
+  /** The latest layer view made (`Context`); through `outerView`, every view of the call, read only when it fails (`settledError`). */
+  innermostView: LayerView | undefined = undefined;
   /** Observers registered with `ctx.observe`; `undefined` (not empty) when none, so the hot path tests one field. */
   observers: CallObserver[] | undefined = undefined;
   readonly requestedModel: string;

@@ -1,4 +1,4 @@
-import type { CallCore } from './call-core.js';
+import type { CallCore, LayerView } from './call-core.js';
 import { Context, type RequestRecipe } from './context.js';
 import { type ReplayHooks, buildStack as buildEngineStack, nextCalledTwice } from './engine.js';
 import { MiddlewareError, layerError } from './errors.js';
@@ -175,21 +175,14 @@ type Step = (core: CallCore) => Promise<void>;
  * `layerHandler`, replay layers through `callReplay`, whose view snapshots and restores the request.
  */
 export function buildCallStack(layers: readonly Layer[], innermost: Step): Step {
-  const run = buildEngineStack(layers, innermost, { handler: layerHandler, replay: callReplay(layers) });
-  const size = layers.length;
-  if (size === 0) return run;
-  return (core) => {
-    // One slot per layer for what it returned: read only when a call fails (see `settledError`).
-    core.results = new Array(size);
-    return run(core);
-  };
+  return buildEngineStack(layers, innermost, { handler: layerHandler, replay: callReplay(layers) });
 }
 
 /**
  * An ordinary layer as koa-compose runs it: its own `Context` view and koa-compose's `next` as is.
  * koa-compose itself rejects a second `next()`; `settledError` names the layer where the stack
- * settles, from the promise the layer returned (kept in `core.results`), so the success path pays
- * one store instead of a next-once closure per layer.
+ * settles, from what the layer returned (kept on its view), so the success path pays two stores on
+ * the view it makes anyway instead of a next-once closure per layer (docs/decisions.md §46).
  */
 function layerHandler(layer: Layer, index: number): (core: CallCore, next: Next) => Promise<void> | void {
   const { name } = layer;
@@ -199,17 +192,17 @@ function layerHandler(layer: Layer, index: number): (core: CallCore, next: Next)
     core.entered = index;
     // One field test when nobody observes (bench/recorder.bench.ts measures it).
     if (core.observers !== undefined) return observedLayer(core, core.observers, fn, name, index, next);
+    const ctx = new Context(core, name);
     let result: unknown;
     try {
-      result = fn(new Context(core, name), next);
+      result = fn(ctx, next);
     } catch (thrown) {
       // A synchronous throw is this layer's own; an asynchronous one is named where the stack
       // settles (see settledError): a handler on every layer's promise would cost more than the
       // layer itself on every successful call.
-      (core.results as unknown[])[index] = undefined;
       throw layerError(thrown, name);
     }
-    (core.results as unknown[])[index] = result;
+    ctx.returned = result;
     if (result instanceof Promise) return result;
     if (result !== undefined && result !== null) checkReturned(result, name);
     return result as void;
@@ -225,7 +218,6 @@ async function observedLayer(
   index: number,
   next: Next,
 ): Promise<void> {
-  (core.results as unknown[])[index] = undefined;
   const emit = (phase: 'enter' | 'next' | 'back' | 'exit', error?: unknown) =>
     notify(
       observers,
@@ -267,12 +259,13 @@ async function observedLayer(
 const KOA_NEXT_TWICE = 'next() called multiple times';
 
 /**
- * @internal What a failed stack (or a replay layer's attempt, from `from` on) rejects with, where it
- * settles. Two rejections are named here rather than on every layer's promise:
+ * @internal What a failed stack (or an attempt of the replay layer whose view is `outermost`)
+ * rejects with, where it settles. Two rejections are named here rather than on every layer's promise:
  * - koa-compose's plain "next() called multiple times" becomes the `MiddlewareError` that names the
  *   layer which called `next()` twice: the innermost layer whose returned promise rejected with that
- *   very error (the layers inside it had settled, or still run, when it called `next()` again).
- *   Finding it takes a microtask per layer, so the result is then a promise;
+ *   very error (the layers inside it had settled, or still run, when it called `next()` again). The
+ *   views of a call form a chain (`Context.outerView`), each holding what its layer returned;
+ *   walking it takes a microtask per layer, on this path only, so the result is then a promise;
  * - a non-Error thrown asynchronously is named after the innermost layer the call had reached (the
  *   thrower, unless a layer outside it threw on the way out; docs/decisions.md §22).
  */
@@ -281,11 +274,11 @@ export function settledError(
   core: CallCore,
   layers: readonly Layer[],
   fallback: string,
-  from = 0,
+  outermost?: LayerView,
 ): unknown {
   if (thrown instanceof Error) {
-    if (thrown.message === KOA_NEXT_TWICE && thrown.constructor === Error && core.results !== undefined) {
-      return nameNextTwice(thrown, core, core.results, layers, from);
+    if (thrown.message === KOA_NEXT_TWICE && thrown.constructor === Error && core.innermostView !== undefined) {
+      return nameNextTwice(thrown, core.innermostView, outermost);
     }
     return thrown;
   }
@@ -295,17 +288,11 @@ export function settledError(
   return layerError(thrown, layer, answered ? `\`${layer}\` or a layer outside it, on the way out,` : `\`${layer}\``);
 }
 
-async function nameNextTwice(
-  error: Error,
-  core: CallCore,
-  results: readonly unknown[],
-  layers: readonly Layer[],
-  from: number,
-): Promise<unknown> {
-  for (let i = Math.min(core.entered, layers.length - 1); i >= from; i--) {
-    const result = results[i];
-    if (result instanceof Promise && (await rejectedWith(result, error))) {
-      return nextCalledTwice((layers[i] as Layer).name);
+/** Walks the call's views from the innermost out (to `outermost`, a replay layer's own view, if given). */
+async function nameNextTwice(error: Error, innermost: LayerView, outermost: LayerView | undefined): Promise<unknown> {
+  for (let view: LayerView | undefined = innermost; view !== undefined && view !== outermost; view = view.outerView) {
+    if (view.returned instanceof Promise && (await rejectedWith(view.returned, error))) {
+      return nextCalledTwice(view.layer);
     }
   }
   return error;
@@ -455,6 +442,8 @@ function callReplay(layers: readonly Layer[]): ReplayHooks<Layer, CallCore, Repl
       // After a success the request holds the inner layers' changes: rewind to this layer's base
       // and re-apply what this layer changed since. After a failure it was rewound already.
       ctx.rewind();
+      // The next attempt's views chain on from this layer's, not from the previous attempt's.
+      core.innermostView = ctx;
       core.response = undefined;
       // The previous attempt's stream will not be read: close it (its taps and the provider request).
       await discardStream(core.stream);
@@ -468,7 +457,7 @@ function callReplay(layers: readonly Layer[]): ReplayHooks<Layer, CallCore, Repl
     },
     async failed(ctx, core, error) {
       // The failed attempt's dispatched model stays visible (ctx.model, `failed` events) until the next attempt.
-      const blamed = settledError(error, core, layers, ctx.layer, ctx.index + 1);
+      const blamed = settledError(error, core, layers, ctx.layer, ctx);
       core.request = ctx.base;
       await discardStream(core.stream);
       core.stream = undefined;

@@ -304,6 +304,33 @@ describe('compose: next() twice is named after the layer that called it, whereve
     isTwice('greedy')(seen[0]);
   });
 
+  test("in a replay layer's second attempt, after a first attempt that failed", async () => {
+    let attempt = 0;
+    const again = defineMiddleware({
+      name: 'again',
+      replay: true,
+      call: async (_ctx, next) => {
+        try {
+          await next();
+        } catch {
+          await next();
+        }
+      },
+    });
+    const flaky = defineMiddleware({
+      name: 'flaky',
+      call: async (_ctx, next) => {
+        attempt++;
+        await next();
+        if (attempt === 1) throw new Error('first attempt fails');
+        await next();
+      },
+    });
+    const app = pipeline(repeat()).use(awaiting('outer'), again, awaiting('middle'), flaky, plain('inner'));
+    await assert.rejects(app.generate(BASE_REQUEST), isTwice('flaky'));
+    assert.equal(attempt, 2);
+  });
+
   test('in stream mode', async () => {
     const app = pipeline(repeat()).use(awaiting('outer'), twice('greedy'), awaiting('inner'));
     await assert.rejects(async () => {
