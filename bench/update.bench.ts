@@ -16,6 +16,9 @@ import { findRequestProblem } from '../lib/core/validate.js';
 import { type Check, fmt, median, pairedRatio, printChecks, sample } from './harness.js';
 
 const checks: Check[] = [];
+/** `BENCH_ONLY=1,3` runs only those sections (1: transformContext, 2: entry validation, 3: ctx.update). */
+const only = process.env.BENCH_ONLY?.split(',');
+const runs = (section: string) => !only || only.includes(section);
 const RESPONSE: ModelResponse = { message: { role: 'assistant', content: 'ok' }, finishReason: 'stop' };
 const executor: Executor = { name: 'bench', generate: async () => RESPONSE };
 /** A flat string, as parsed from a provider's JSON (padEnd alone makes a rope). */
@@ -50,7 +53,7 @@ const ratioOf = (s: Record<string, number[]>, a: string, b: string) => pairedRat
 const med = (s: Record<string, number[]>, k: string) => median(s[k] as number[]);
 
 // 1. The README's transformContext idiom at 200 turns: read `original`, write `draft[i]`.
-{
+if (runs('1')) {
   const request = { model: 'bench-model', messages: agentHistory(200) };
   function shortenOldResults(draft: Message[], { original }: { readonly original: readonly Message[] }) {
     const newest = original.findLastIndex((m) => m.role === 'tool');
@@ -107,10 +110,12 @@ const med = (s: Record<string, number[]>, k: string) => median(s[k] as number[])
 }
 
 // 2. Entry validation of a caller's plain array: 10,000 messages, each call appends one message.
-for (const [label, history] of [
-  ['a chat', chat(10_000)],
-  ['an agent history', agentHistory(4_999)],
-] as const) {
+for (const [label, history] of runs('2')
+  ? ([
+      ['a chat', chat(10_000)],
+      ['an agent history', agentHistory(4_999)],
+    ] as const)
+  : []) {
   const messages: Message[] = [...history];
   findRequestProblem({ model: 'bench-model', messages });
   let k = 0;
@@ -134,7 +139,7 @@ for (const [label, history] of [
 }
 
 // 3. ctx.update's fixed cost vs a bare Immer produce making the same edit.
-{
+if (runs('3')) {
   const immer = new Immer({ autoFreeze: false });
   for (const validate of [true, false]) {
     const settings = { validate, inspect: false, strict: false, events: new EventHub() };
