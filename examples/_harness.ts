@@ -142,6 +142,10 @@ export const EXPECTED: Record<string, readonly string[]> = {
     'record 1: da… | assistant | record 2: data d',
     'transcript keeps 6 messages, full results, no reminders',
   ],
+  'examples/map-messages.ts': [
+    'sent on turn 3: Check records 1  | assistant | record 1: da… | assistant | record 2: data d',
+    '3 calls, 4 messages mapped (each once)',
+  ],
   'examples/plugins/run-scoped.ts': [
     'acme run:   hello, Tenant: acme.',
     'globex run: hello, Tenant: globex.',
