@@ -45,6 +45,9 @@ export function compactToolResults(options: CompactToolResultsOptions = {}): Mid
   if (typeof replaceWith !== 'string' && typeof replaceWith !== 'function') {
     failOption(where, 'replaceWith', 'a string or a function (message) => string', replaceWith);
   }
+  // The first question turns on the recording of which indices each update changes (nothing is
+  // recorded, and nothing paid, until some layer asks), so the second call can already use it.
+  messagesChangedSince([], []);
   // One stub per original message, reused every turn: its identity keeps the validator's and the
   // token counter's caches warm (a sealed stub is checked once). `null` marks a message sent as it is.
   const stubs = new WeakMap<object, ToolMessage | null>();

@@ -84,8 +84,7 @@ export function replaceMessages(
   changes: MessageReplacements,
   options: ReplaceMessagesOptions | undefined,
 ): ReadonlyModelRequest['messages'] {
-  const where = `ctx.replaceMessages() in \`${layer}\``;
-  if (options !== undefined) checkKeys(where, options, OPTION_KEYS);
+  if (options !== undefined) checkKeys(`ctx.replaceMessages() in \`${layer}\``, options, OPTION_KEYS);
   const previous = options?.previous as readonly unknown[] | undefined;
   const before = core.request;
   const input = before.messages as readonly unknown[];
@@ -94,7 +93,7 @@ export function replaceMessages(
   if (previous !== undefined && from === undefined) {
     throw new MiddlewareError(
       layer,
-      `${where}: \`previous\` is not an array ctx.replaceMessages() returned. Pass the array it returned, or leave \`previous\` out and pass every replacement.`,
+      `ctx.replaceMessages() in \`${layer}\`: \`previous\` is not an array ctx.replaceMessages() returned. Pass the array it returned, or leave \`previous\` out and pass every replacement.`,
     );
   }
   const validate = core.settings.validate;

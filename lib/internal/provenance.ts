@@ -45,6 +45,14 @@ const MAX_STEPS = 16;
 /** More indices than this and a plain comparison is about as cheap. */
 const MAX_CHANGED = 256;
 
+/**
+ * The last answer of `changedBetween`, forgotten whenever a record is made: a layer and the core
+ * (`ctx.replaceMessages` with `previous`) ask the same question one after the other.
+ */
+let lastA: readonly unknown[] | undefined;
+let lastB: readonly unknown[] | undefined;
+let lastAnswer: readonly number[] | undefined;
+
 function record(
   array: readonly unknown[],
   parent: ArrayRecord | undefined,
@@ -52,6 +60,7 @@ function record(
   valid: boolean,
   trusted: boolean,
 ): ArrayRecord {
+  lastA = undefined;
   const id = nextId++;
   const depth = (parent?.depth ?? -1) + 1;
   const entry: ArrayRecord = { id, parent: parent?.id ?? 0, depth, changed, length: array.length, valid, trusted };
@@ -126,6 +135,14 @@ export function isTrustedDerivation(array: readonly unknown[], base: readonly un
  */
 export function changedBetween(a: readonly unknown[], b: readonly unknown[]): readonly number[] | undefined {
   if (a === b) return NONE;
+  if (a === lastA && b === lastB) return lastAnswer;
+  lastAnswer = search(a, b);
+  lastA = a;
+  lastB = b;
+  return lastAnswer;
+}
+
+function search(a: readonly unknown[], b: readonly unknown[]): readonly number[] | undefined {
   let x = records.get(a);
   let y = records.get(b);
   const limit = Math.min(a.length, b.length);
@@ -154,7 +171,8 @@ function uniqueBelow(indices: number[], limit: number): readonly number[] {
   indices.sort((x, y) => x - y);
   const out: number[] = [];
   for (const i of indices) if (i < limit && i !== out[out.length - 1]) out.push(i);
-  return out;
+  // Frozen: the same answer goes to a layer (messagesChangedSince) and to the core, which trusts it.
+  return Object.freeze(out);
 }
 
 /**
