@@ -71,3 +71,57 @@ describe("review: entry validation of a caller's growing history (validated-pref
     assert.equal(executor.requests.length, 2);
   });
 });
+
+describe('review: transformContext light draft (middleware/transform-context/)', () => {
+  const three = () => [user('a'), { role: 'assistant', content: 'b' }, user('c')];
+
+  test('a hole written past the end (draft[5] = m) is refused naming the layer, not a TypeError', async () => {
+    const app = pipeline(recordingExecutor()).use(
+      transformContext(function sparse(draft) {
+        draft[5] = { role: 'user', content: 'far' };
+      }),
+    );
+    await assert.rejects(
+      app.generate(request(three())),
+      isInvalid(/`sparse` produced an invalid request: messages\[3\]/),
+    );
+  });
+
+  test('a ctx.update that assigns an array with holes past the old end is refused (validate.ts)', async () => {
+    const app = pipeline(recordingExecutor()).use(async function holes(ctx, next) {
+      ctx.update((r) => {
+        const messages = [...r.messages];
+        messages[5] = { role: 'user', content: 'far' };
+        r.messages = messages;
+      });
+      await next();
+    });
+    await assert.rejects(
+      app.generate(request(three())),
+      isInvalid(/`holes` produced an invalid request: messages\[3\]/),
+    );
+  });
+
+  for (const [label, value] of [
+    ['null', null],
+    ['a number', 5],
+    ['an object', {}],
+  ] as const) {
+    for (const kind of ['sync', 'async'] as const) {
+      test(`${kind === 'sync' ? 'a sync' : 'an async'} recipe that reads the draft and returns ${label} is refused naming the layer`, async () => {
+        const recipe =
+          kind === 'sync'
+            ? function odd(draft: unknown[]) {
+                void draft[0];
+                return value as never;
+              }
+            : async function odd(draft: unknown[]) {
+                void draft[0];
+                return value as never;
+              };
+        const app = pipeline(recordingExecutor()).use(transformContext(recipe));
+        await assert.rejects(app.generate(request(three())), isInvalid(/`odd` produced an invalid request: messages/));
+      });
+    }
+  }
+});
