@@ -287,7 +287,8 @@ export function findUpdateProblem(
   for (let i = 0; i < b.length; i++) {
     const m = b[i];
     const old = a[i];
-    if (m === old) continue;
+    // Past the old end, a hole (undefined) is not "the same message".
+    if (m === old && i < a.length) continue;
     // The common replacement, inline: a library-built tool result in place of one with the same ids
     // (compaction, truncation). Hundreds per call in a long run, so no call and no lookup.
     if (

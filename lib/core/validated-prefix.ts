@@ -6,7 +6,8 @@
  * history is kept as a `Checked` record, found again through the message that was last in it (the
  * caller may copy the array, so the array itself is no key). A later array that holds the same
  * objects at the same places, each still with the role and content it had when it was checked
- * (and a tool result with the same tool-call id and tool name), needs only its new tail checked,
+ * (a tool result with the same tool-call id and tool name, an assistant message with the same tool
+ * calls in the same places of a content array as long), needs only its new tail checked,
  * and the tool pairing of that tail against the calls and answers the record remembers.
  *
  * The prefix is still walked on every call: an in-place edit of an old message (a new `content`,
@@ -27,7 +28,11 @@ const MAX_APPENDED = 16;
 export interface Checked {
   /** The messages checked, in order. */
   readonly messages: unknown[];
-  /** Each message's role, content, tool-call id and tool name when it was checked, four per message. */
+  /**
+   * Each message's role, content, tool-call id and tool name when it was checked, four per message;
+   * for an assistant message with tool calls, the last two are its calls (see `sameCalls`) and its
+   * number of parts.
+   */
   readonly fields: unknown[];
   /** Tool name of every tool call made so far, by call id (the latest call wins, as in the full check). */
   readonly calls: Map<string, string>;
@@ -69,10 +74,30 @@ function samePrefix(messages: readonly unknown[], record: Checked): boolean {
   const fields = record.fields;
   for (let i = 0, j = 0; i < known.length; i++, j += 4) {
     const m = messages[i] as Record<string, unknown>;
+    // Identity first: the caller may have put anything (null) where a checked message was.
+    if (m !== known[i]) return false;
     const role = m.role;
-    if (m !== known[i] || role !== fields[j] || m.content !== fields[j + 1]) return false;
-    // Only a tool result's ids decide anything (its pairing); two more loads for it alone.
-    if (role === 'tool' && (m.toolCallId !== fields[j + 2] || m.toolName !== fields[j + 3])) return false;
+    if (role !== fields[j] || m.content !== fields[j + 1]) return false;
+    // Only ids decide anything more (the pairing): a tool result's, and an assistant message's calls.
+    if (role === 'tool') {
+      if (m.toolCallId !== fields[j + 2] || m.toolName !== fields[j + 3]) return false;
+    } else if (fields[j + 2] !== undefined && !sameCalls(m.content as readonly unknown[], fields, j)) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether an assistant message's content array still holds the tool calls remembered for it, at the
+ * same places with the same ids and names, and as many parts: a call renamed or removed in place
+ * would leave a later tool result unpaired (the pairing of the prefix is not checked again).
+ */
+function sameCalls(content: readonly unknown[], fields: readonly unknown[], j: number): boolean {
+  if (content.length !== fields[j + 3]) return false;
+  const calls = fields[j + 2] as readonly unknown[];
+  for (let c = 0; c < calls.length; c += 4) {
+    const part = content[calls[c] as number] as Record<string, unknown>;
+    if (part !== calls[c + 1] || part.type !== 'tool-call') return false;
+    if (part.toolCallId !== calls[c + 2] || part.toolName !== calls[c + 3]) return false;
   }
   return true;
 }
@@ -99,12 +124,21 @@ export function remember(messages: readonly unknown[], known: KnownPrefix | unde
   for (let i = from; i < n; i++) {
     const m = messages[i] as { role: string; content: unknown; toolCallId?: string; toolName?: string };
     record.messages.push(m);
-    record.fields.push(m.role, m.content, m.toolCallId, m.toolName);
     if (m.role === 'assistant' && Array.isArray(m.content)) {
-      for (const part of m.content as { type: string; toolCallId: string; toolName: string }[]) {
-        if (part.type === 'tool-call') record.calls.set(part.toolCallId, part.toolName);
+      // An assistant message's tool calls, four slots each: where, the part, its id and tool name.
+      let calls: unknown[] | undefined;
+      const content = m.content as { type: string; toolCallId: string; toolName: string }[];
+      for (let k = 0; k < content.length; k++) {
+        const part = content[k] as (typeof content)[number];
+        if (part.type !== 'tool-call') continue;
+        record.calls.set(part.toolCallId, part.toolName);
+        (calls ??= []).push(k, part, part.toolCallId, part.toolName);
       }
-    } else if (m.role === 'tool') record.answered.add(m.toolCallId as string);
+      record.fields.push(m.role, m.content, calls, calls === undefined ? undefined : content.length);
+    } else {
+      record.fields.push(m.role, m.content, m.toolCallId, m.toolName);
+      if (m.role === 'tool') record.answered.add(m.toolCallId as string);
+    }
   }
   const last = messages[n - 1];
   if (typeof last === 'object' && last !== null) byLast.set(last, record);

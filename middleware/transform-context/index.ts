@@ -147,6 +147,10 @@ function updateSync(ctx: Context, recipe: TransformContextRecipe, info: Transfor
     );
   }
   const replaced = returned !== undefined && returned !== (draft.proxy as unknown);
+  if (replaced && !Array.isArray(returned)) {
+    notAnArray(ctx, returned, draft.finish() !== undefined, name);
+    return;
+  }
   const out = draft.finish(replaced ? (returned as readonly unknown[]) : undefined);
   if (out === 'both') throw bothError(name);
   if (out === undefined || out === original) return;
@@ -179,7 +183,10 @@ async function updateAsync(ctx: Context, recipe: TransformContextRecipe, info: T
   const returned = await recipe(draft, info);
   let out: Message[];
   if (returned === undefined || returned === draft) out = immer.finishDraft(draft, listener);
-  else {
+  else if (!Array.isArray(returned)) {
+    notAnArray(ctx, returned, immer.finishDraft(draft) !== base, name);
+    return;
+  } else {
     // What produce() does to a returned value: a message taken from the draft is finalised.
     const replacement = [...(returned as Message[])];
     for (let i = 0; i < replacement.length; i++) {
@@ -195,6 +202,16 @@ async function updateAsync(ctx: Context, recipe: TransformContextRecipe, info: T
     const prefixed = patches.map((p) => ({ ...p, path: ['messages', ...p.path] }));
     ctx.update((request) => void immer.applyPatches(request, prefixed));
   } else ctx.update((request) => void (request.messages = out));
+}
+
+/**
+ * A recipe returned something that is not an array (`null`, an object): put in place of the messages,
+ * the core's validation refuses it with an `InvalidRequestError` naming this layer, as it did when
+ * every recipe ran in `produce`.
+ */
+function notAnArray(ctx: Context, returned: unknown, changed: boolean, name: string): void {
+  if (changed) throw bothError(name);
+  ctx.update((request) => void (request.messages = returned as Message[]));
 }
 
 function bothError(name: string): MiddlewareError {
