@@ -182,7 +182,7 @@ export function buildCallStack(layers: readonly Layer[], innermost: Step): Step 
  * An ordinary layer as koa-compose runs it: its own `Context` view and koa-compose's `next` as is.
  * koa-compose itself rejects a second `next()`; `settledError` names the layer where the stack
  * settles, from what the layer returned (kept on its view), so the success path pays two stores on
- * the view it makes anyway instead of a next-once closure per layer (docs/decisions.md §46).
+ * the view it makes anyway instead of a next-once closure per layer (docs/decisions.md §51).
  */
 function layerHandler(layer: Layer, index: number): (core: CallCore, next: Next) => Promise<void> | void {
   const { name } = layer;
