@@ -5,7 +5,7 @@ import { MiddlewareError } from '../../lib/core/errors.js';
 import type { EffectiveModel } from '../../lib/core/events.js';
 import type { Message } from '../../lib/core/messages.js';
 import { type Tokenizer, countTokens } from '../../lib/core/tokens.js';
-import { checkFunction, checkString, describeValue } from '../../lib/kit.js';
+import { checkFunction, checkKeys, checkString, describeValue, optionNames } from '../../lib/kit.js';
 import { MessagesDraft } from './draft.js';
 
 // The layer's own Immer instance for async recipes: auto-freeze off, like the drafts ctx.update hands
@@ -47,6 +47,8 @@ export interface TransformContextOptions {
   readonly tokenizer?: Tokenizer | undefined;
 }
 
+const KEYS = optionNames<TransformContextOptions>({ name: true, tokenizer: true });
+
 /**
  * Reshapes the messages each model call sends, on every call of every turn, without touching the
  * run's transcript (use `info.run.updateTranscript` for edits meant to persist). Several chain in
@@ -63,6 +65,7 @@ export function transformContext(recipe: TransformContextRecipe, options: Transf
   if (typeof recipe !== 'function') {
     throw new TypeError(`transformContext(): expected a recipe (draft, info) => void, got ${describeValue(recipe)}.`);
   }
+  checkKeys('transformContext()', options, KEYS);
   const { name = recipe.name || 'transformContext', tokenizer } = options ?? {};
   checkString('transformContext()', 'name', name);
   checkFunction('transformContext()', 'tokenizer', tokenizer, '(text) => number', { optional: true });

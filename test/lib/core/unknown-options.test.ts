@@ -19,6 +19,9 @@ import { anthropicExecutor } from 'modelware/anthropic';
 import {
   auditLog,
   cache,
+  compactToolResults,
+  mapMessages,
+  transformContext,
   callLimit,
   fallback,
   guard,
@@ -63,6 +66,9 @@ const FACTORIES: readonly [string, (extra: Record<string, unknown>) => unknown][
   ['rateLimit()', (extra) => rateLimit({ limit: 1, windowMs: 1000, ...extra })],
   ['redactPii()', (extra) => redactPii({ ...extra })],
   ['tokenBudget()', (extra) => tokenBudget({ maxInputTokens: 100, ...extra })],
+  ['transformContext()', (extra) => transformContext(() => {}, { ...extra })],
+  ['compactToolResults()', (extra) => compactToolResults({ ...extra })],
+  ['mapMessages()', (extra) => mapMessages(() => undefined, { ...extra })],
   ['tool() `t`', (extra) => tool({ name: 't', input: z.object({}), execute: () => 'ok', ...extra })],
   [
     'runAgent()',
