@@ -25,6 +25,8 @@ export class MessagesDraft implements ProxyHandler<unknown[]> {
   private written: Set<object> | undefined;
   /** Any write, delete or property definition on the array itself. */
   private changed = false;
+  /** Indices written, while only indices were (no length change, delete or definition) and few. */
+  private indices: number[] | undefined = [];
 
   constructor(
     private readonly immer: Immer,
@@ -52,6 +54,12 @@ export class MessagesDraft implements ProxyHandler<unknown[]> {
 
   set(target: unknown[], key: PropertyKey, value: unknown): boolean {
     this.changed = true;
+    const indices = this.indices;
+    if (indices !== undefined) {
+      // `length` (push, splice) or a non-index key: the writes are no longer a list of slots.
+      if (typeof key !== 'string' || !isIndexKey(key) || indices.length >= MAX_INDICES) this.indices = undefined;
+      else indices.push(+key);
+    }
     (target as unknown as Record<PropertyKey, unknown>)[key] = value;
     if (typeof value === 'object' && value !== null) (this.written ??= new Set()).add(value);
     return true;
@@ -59,12 +67,23 @@ export class MessagesDraft implements ProxyHandler<unknown[]> {
 
   deleteProperty(target: unknown[], key: PropertyKey): boolean {
     this.changed = true;
+    this.indices = undefined;
     return Reflect.deleteProperty(target, key);
   }
 
   defineProperty(target: unknown[], key: PropertyKey, descriptor: PropertyDescriptor): boolean {
     this.changed = true;
+    this.indices = undefined;
     return Reflect.defineProperty(target, key, descriptor);
+  }
+
+  /**
+   * After `finish()` without a replacement: the indices the recipe wrote, if it only assigned a
+   * few elements and read none through the draft (so the length is the original's), else
+   * `undefined` (compare the arrays). May list an index whose value did not change.
+   */
+  writtenIndices(): readonly number[] | undefined {
+    return this.drafts === undefined ? this.indices : undefined;
   }
 
   /**
@@ -113,6 +132,9 @@ export class MessagesDraft implements ProxyHandler<unknown[]> {
     return modified ? (out as Message[]) : undefined;
   }
 }
+
+/** More written indices than this and the writes are compared as arrays. */
+const MAX_INDICES = 16;
 
 /** `'0'`..`'4294967294'`: a key the array stores as an element. Other keys (`length`, methods) pass. */
 function isIndexKey(key: string): boolean {

@@ -157,13 +157,26 @@ function updateSync(ctx: Context, recipe: TransformContextRecipe, info: Transfor
   const out = draft.finish(replaced ? (returned as readonly unknown[]) : undefined);
   if (out === 'both') throw bothError(name);
   if (out === undefined || out === original) return;
-  const changed = out.length === original.length ? changedIndices(original, out) : undefined;
+  const written = replaced ? undefined : draft.writtenIndices();
+  const changed =
+    written !== undefined
+      ? changedAt(original, out, written)
+      : out.length === original.length
+        ? changedIndices(original, out)
+        : undefined;
   if (changed?.length === 0) return;
   if (changed && changed.length <= MAX_WRITES) {
     ctx.update((request) => {
       for (const i of changed) request.messages[i] = out[i] as Draft<Message>;
     });
   } else ctx.update((request) => void (request.messages = out));
+}
+
+/** Which of the `written` indices hold a different object than before, sorted, without repeats; `undefined` past MAX_WRITES. */
+function changedAt(a: readonly unknown[], b: readonly unknown[], written: readonly number[]): number[] | undefined {
+  const changed: number[] = [];
+  for (const i of written) if (a[i] !== b[i] && !changed.includes(i)) changed.push(i);
+  return changed.length > MAX_WRITES ? undefined : changed.sort((x, y) => x - y);
 }
 
 /** The indices at which two arrays of one length hold different objects; `undefined` past MAX_WRITES. */
