@@ -58,8 +58,12 @@ export const EXPECTED: Record<string, readonly string[]> = {
     'answer: Take an umbrella: 18°C and light rain in Lisbon.',
     'the page shows 1 run, 2 calls, 1 tool call',
   ],
+  'examples/sealed-snapshot.ts': ['forged: bad-signature', 'untouched: Refund done.'],
   'examples/quickstart.ts': ['→ demo-model, 1 message(s)', 'attempt 1 failed, retrying', '← demo-model: Paris.'],
-  'examples/writing-middleware.ts': ['HELLO THERE\nHELLO THERE\nmodel calls: 1'],
+  'examples/writing-middleware.ts': [
+    'HELLO THERE\nHELLO THERE\nmodel calls: 1',
+    'memo(): unknown option `maxEntires` (did you mean `maxEntries`?)',
+  ],
   'examples/stream-primitives.ts': ['held 4 parts\nSLOW AND STEADY\n', 'TimeoutError: deadline: over 50 ms'],
   'examples/replace-messages.ts': [
     'call 1: decided 1 of 1 messages\ncall 2: decided 2 of 3 messages\ncall 3: decided 2 of 5 messages\ncall 4: decided 2 of 7 messages\n',
@@ -143,6 +147,10 @@ export const EXPECTED: Record<string, readonly string[]> = {
     'record 1: da… | assistant | record 2: data d',
     'transcript keeps 6 messages, full results, no reminders',
   ],
+  'examples/map-messages.ts': [
+    'sent on turn 3: Check records 1  | assistant | record 1: da… | assistant | record 2: data d',
+    '3 calls, 4 messages mapped (each once)',
+  ],
   'examples/plugins/run-scoped.ts': [
     'acme run:   hello, Tenant: acme.',
     'globex run: hello, Tenant: globex.',
@@ -160,7 +168,7 @@ export const EXPECTED: Record<string, readonly string[]> = {
     ? [
         'first job: interrupted, waiting for pay',
         'resume job: no-tool-calls, Order A7 is paid.',
-        'run log: start → message → tool-started → tool-result → message',
+        'run log: start → message → tool-result → message → interrupted → decision → tool-started → tool-result → message → finished',
       ]
     : ['redis-server is not installed: skipping the fleet example'],
   'examples/fleet-budget.ts': [

@@ -1,5 +1,6 @@
 // Writing middleware: a factory, typed per-call state, a short-circuit and a response rewrite.
-import { type Middleware, defineMiddleware, pipeline, textOf } from 'modelware';
+import { type Middleware, defineMiddleware, defineMiddlewareFactory, pipeline, textOf } from 'modelware';
+import { checkInteger, checkKeys, optionNames } from 'modelware/kit';
 import { scriptedExecutor } from 'modelware/testing';
 
 declare module 'modelware' {
@@ -13,9 +14,14 @@ export interface MemoOptions {
   readonly maxEntries?: number;
 }
 
+// Checked against MemoOptions by the compiler: a name it lacks, or an option left out, is a type error.
+const KEYS = optionNames<MemoOptions>({ maxEntries: true });
+
 /** Answers repeated questions from memory without calling the model. */
-export function memo(options: MemoOptions = {}): Middleware {
+export const memo = defineMiddlewareFactory(function memo(options: MemoOptions = {}): Middleware {
+  checkKeys('memo()', options, KEYS); // memo({ maxEntires: 5 }) throws: unknown option `maxEntires` (did you mean `maxEntries`?)
   const { maxEntries = 100 } = options;
+  checkInteger('memo()', 'maxEntries', maxEntries, { sign: 'positive' });
   const answers = new Map<string, NonNullable<import('modelware').ModelResponse>>();
   return defineMiddleware({
     name: 'memo',
@@ -31,7 +37,7 @@ export function memo(options: MemoOptions = {}): Middleware {
       if (ctx.response && answers.size < maxEntries) answers.set(key, ctx.response);
     },
   });
-}
+});
 
 const shout: Middleware = async function shout(ctx, next) {
   await next();
@@ -45,3 +51,8 @@ const request = { model: 'demo', messages: [{ role: 'user' as const, content: 'h
 console.log(textOf((await app.generate(request)).message)); // HELLO THERE (from the model)
 console.log(textOf((await app.generate(request)).message)); // HELLO THERE (from memo)
 console.log(`model calls: ${model.calls.length}`); // 1
+try {
+  memo({ maxEntires: 5 } as MemoOptions);
+} catch (error) {
+  console.log((error as Error).message);
+}

@@ -93,6 +93,8 @@ export { AgentError, BudgetExceededError, CircuitOpenError } from './core/errors
 export { hasToolCall, stepCountIs } from './agent/stop.js';
 export { ResumeError, SnapshotError } from './core/errors.js';
 export { RUN_SNAPSHOT_VERSION, RunSnapshotSchema, loadRunSnapshot } from './agent/snapshot.js';
+export { openRunSnapshot, sealRunSnapshot } from './agent/snapshot-seal.js';
+export type { OpenRunSnapshotOptions, SealRunSnapshotOptions, SnapshotKey } from './agent/snapshot-seal.js';
 export type { ToolContext } from './agent/tool-context.js';
 export { tool } from './agent/tools.js';
 export { countTokens } from './core/tokens.js';

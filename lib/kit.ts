@@ -24,6 +24,7 @@ export {
   checkString,
   describeValue,
   failOption,
+  optionNames,
   type MsRule,
   type NumberRule,
   type StringRule,

@@ -2,7 +2,7 @@ import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import type { Context, LayerPatches } from '../lib/core/context.js';
 import type { EffectiveModel } from '../lib/core/events.js';
 import type { ReadonlyModelRequest } from '../lib/core/executor.js';
-import { describeValue } from '../lib/kit.js';
+import { describeValue, checkKeys, optionNames } from '../lib/kit.js';
 import type { AssistantMessage, FinishReason, ModelResponse, Usage } from '../lib/core/messages.js';
 
 /** One call, as `auditLog()` writes it: plain data, safe for `JSON.stringify`. Absent values are `null`. */
@@ -61,6 +61,15 @@ export interface AuditLogOptions {
 
 const INCLUDABLE = new Set(['request', 'response', 'patches']);
 
+const KEYS = optionNames<AuditLogOptions>({
+  sink: true,
+  redact: true,
+  include: true,
+  onError: true,
+  now: true,
+  name: true,
+});
+
 /**
  * Writes one structured record per call: ids, run and turn, requested and effective model,
  * latency, outcome, finish reason, usage, error, and optionally the content. Mount it outermost to
@@ -70,6 +79,7 @@ const INCLUDABLE = new Set(['request', 'response', 'patches']);
  * app.use(auditLog({ sink: jsonLinesSink(createWriteStream('audit.ndjson', { flags: 'a' })) }));
  */
 export function auditLog(options: AuditLogOptions): Middleware {
+  checkKeys('auditLog()', options, KEYS);
   const { sink, redact, include = [], onError, now = Date.now, name = 'auditLog' } = options ?? ({} as AuditLogOptions);
   if (typeof sink !== 'function') {
     throw new TypeError(

@@ -3,8 +3,9 @@ import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import type { Context } from '../lib/core/context.js';
 import type { ReadonlyModelRequest } from '../lib/core/executor.js';
 import { type ModelResponse, ModelResponseSchema, type StreamPart } from '../lib/core/messages.js';
-import { abortable, describeValue, ResponseAssembler, partChars, checkMs } from '../lib/kit.js';
+import { describeValue, ResponseAssembler, partChars, checkMs, checkKeys, optionNames } from '../lib/kit.js';
 import { memoryStore } from '../lib/stores/memory.js';
+import { storeCall } from './store-call.js';
 import type { Store } from '../lib/stores/store.js';
 
 export interface CacheOptions {
@@ -36,8 +37,15 @@ export interface CacheOptions {
   /** Which answers to keep. @default finishReason `'stop'` (not cut off, not tool calls, not errors) */
   readonly shouldCache?: ((response: ModelResponse, ctx: Context) => boolean) | undefined;
   /**
-   * Called when the store fails; the call then goes on as a miss, and an answer that could not be
-   * saved is still returned. @default none: the store's error fails the call
+   * How long to wait for the store on each read or write, in ms, before treating it as unreachable:
+   * a retryable `StoreError` (`operation` `get` or `set`), handled like any other store failure.
+   * @default 1_000
+   */
+  readonly storeTimeoutMs?: number | undefined;
+  /**
+   * Called when the store fails or does not answer within `storeTimeoutMs`; the call then goes on as
+   * a miss, and an answer that could not be saved is still returned. @default none: the store's
+   * error fails the call
    */
   readonly onStoreError?: ((error: unknown, ctx: Context) => void) | undefined;
   /** Names the layer. @default 'cache' */
@@ -46,6 +54,18 @@ export interface CacheOptions {
 
 /** Bump when what is hashed or stored changes, so old entries are never read as new ones. */
 const FORMAT = 1;
+
+const KEYS = optionNames<CacheOptions>({
+  store: true,
+  ttlMs: true,
+  key: true,
+  partition: true,
+  maxBufferedChars: true,
+  shouldCache: true,
+  storeTimeoutMs: true,
+  onStoreError: true,
+  name: true,
+});
 
 /**
  * Answers a repeated request from a store without running the layers inside it or the model.
@@ -57,6 +77,7 @@ const FORMAT = 1;
  * app.use(cache({ store: redisStore({ client }), ttlMs: 3_600_000 }));
  */
 export function cache(options: CacheOptions = {}): Middleware {
+  checkKeys('cache()', options, KEYS);
   const {
     store = memoryStore(),
     ttlMs,
@@ -64,6 +85,7 @@ export function cache(options: CacheOptions = {}): Middleware {
     partition = metadataPartition,
     shouldCache,
     onStoreError,
+    storeTimeoutMs = 1_000,
     maxBufferedChars = 4_000_000,
     name = 'cache',
   } = options ?? {};
@@ -73,6 +95,7 @@ export function cache(options: CacheOptions = {}): Middleware {
     );
   }
   checkMs('cache()', 'ttlMs', ttlMs, { integer: true, optional: true });
+  checkMs('cache()', 'storeTimeoutMs', storeTimeoutMs, { integer: true });
   if (partition !== false && typeof partition !== 'function') {
     throw new TypeError(
       `cache(): expected \`partition\` to be a function (ctx) => string, or false to share entries among every caller, got ${describeValue(partition)}.`,
@@ -108,12 +131,19 @@ export function cache(options: CacheOptions = {}): Middleware {
     return encodeURIComponent(value);
   }
 
-  // Every store call races the call's signal: a store that never answers cannot outlive an abort.
-  async function guarded<T>(ctx: Context, fallback: T, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  // Every store call is bounded: by the call's signal, and by storeTimeoutMs (a hung Redis or a
+  // custom store that never settles cannot hold the call, even when nobody set a deadline).
+  async function guarded<T>(
+    ctx: Context,
+    operation: 'get' | 'set',
+    id: string,
+    fallback: T,
+    work: (signal: AbortSignal | undefined) => Promise<T>,
+  ): Promise<T> {
     const signal = ctx.signal;
-    if (!onStoreError) return abortable(work(signal), signal);
+    if (!onStoreError) return storeCall(store, name, operation, id, storeTimeoutMs, work, signal);
     try {
-      return await abortable(work(signal), signal);
+      return await storeCall(store, name, operation, id, storeTimeoutMs, work, signal);
     } catch (error) {
       if (signal.aborted) throw error;
       onStoreError(error, ctx);
@@ -132,7 +162,7 @@ export function cache(options: CacheOptions = {}): Middleware {
         );
       }
       const id = `cache:${await partitionOf(ctx)}:${custom}`;
-      const stored = await guarded(ctx, undefined, (signal) => store.get(id, { signal }));
+      const stored = await guarded(ctx, 'get', id, undefined, (signal) => store.get(id, { signal }));
       const hit = decode(stored);
       ctx.state.cache = { hit: hit !== undefined, key: id };
       if (hit) {
@@ -145,7 +175,7 @@ export function cache(options: CacheOptions = {}): Middleware {
       const save = async (response: ModelResponse) => {
         if (!keep(response, ctx)) return;
         const entry = JSON.stringify({ v: FORMAT, response });
-        await guarded(ctx, undefined, (signal) => store.set(id, entry, { ...setOptions, signal }));
+        await guarded(ctx, 'set', id, undefined, (signal) => store.set(id, entry, { ...setOptions, signal }));
       };
       if (ctx.mode === 'generate' || !ctx.stream) {
         await save(ctx.response as ModelResponse);

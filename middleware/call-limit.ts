@@ -1,6 +1,6 @@
 import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import { PolicyViolationError } from '../lib/core/errors.js';
-import { checkInteger, checkOneOf, checkString } from '../lib/kit.js';
+import { checkInteger, checkOneOf, checkString, checkKeys, optionNames } from '../lib/kit.js';
 
 export interface CallLimitOptions {
   /** Model calls allowed through this layer in one scope (see `per`). */
@@ -24,6 +24,8 @@ export interface CallLimitOptions {
   readonly name?: string | undefined;
 }
 
+const KEYS = optionNames<CallLimitOptions>({ maxCalls: true, per: true, onLimit: true, message: true, name: true });
+
 /**
  * Limits model calls per agent run or per pipeline. Each entry into the layer counts, so a
  * `retry()` outside it spends one call per attempt, and one inside it none.
@@ -32,6 +34,7 @@ export interface CallLimitOptions {
  * app.use(callLimit({ maxCalls: 8, onLimit: 'end' }));
  */
 export function callLimit(options: CallLimitOptions): Middleware {
+  checkKeys('callLimit()', options, KEYS);
   const { maxCalls, per = 'run', onLimit = 'throw', name = 'callLimit' } = options ?? ({} as CallLimitOptions);
   checkInteger('callLimit()', 'maxCalls', maxCalls);
   checkOneOf('callLimit()', 'per', per, ['run', 'pipeline']);

@@ -2,6 +2,7 @@ import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import type { Context } from '../lib/core/context.js';
 import { CircuitOpenError, RetryError, isRetryable } from '../lib/core/errors.js';
 import { message } from './retry.js';
+import { checkKeys, optionNames } from '../lib/kit.js';
 
 export interface FallbackOptions {
   /** Models to try, in order, after the requested one fails. */
@@ -18,6 +19,8 @@ export interface FallbackOptions {
     | undefined;
 }
 
+const KEYS = optionNames<FallbackOptions>({ models: true, shouldFallback: true, onFallback: true });
+
 /**
  * Tries the requested model, then each of `models` in turn, re-running every layer inside it for
  * each. Layers inside see the model being tried (`ctx.request.model`, `ctx.model.resolved`);
@@ -30,6 +33,7 @@ export interface FallbackOptions {
  * app.use(fallback(['claude-haiku-4-5', 'gpt-5-mini']));
  */
 export function fallback(options: FallbackOptions | readonly string[]): Middleware {
+  if (!Array.isArray(options)) checkKeys('fallback()', options, KEYS);
   // `fallback(['a', 'b'])` reads naturally; it means `fallback({ models: ['a', 'b'] })`.
   const { models, shouldFallback, onFallback } = Array.isArray(options)
     ? { models: options as readonly string[], shouldFallback: undefined, onFallback: undefined }

@@ -11,6 +11,8 @@ import {
   ResponseAssembler,
   partChars,
   responseToParts,
+  checkKeys,
+  optionNames,
 } from '../lib/kit.js';
 
 /**
@@ -83,6 +85,15 @@ export interface GuardOptions {
 
 const DEFAULT_MAX_BUFFERED_CHARS = 4_000_000;
 
+const KEYS = optionNames<GuardOptions>({
+  input: true,
+  output: true,
+  streaming: true,
+  checkIntervalChars: true,
+  maxBufferedChars: true,
+  name: true,
+});
+
 /**
  * Input and output guardrails. `input(request, ctx)` runs before the model, `output(response, ctx,
  * { final })` after it; each may be async (use `ctx.signal`: an aborted call stops waiting for it).
@@ -96,6 +107,7 @@ const DEFAULT_MAX_BUFFERED_CHARS = 4_000_000;
  * }));
  */
 export function guard(options: GuardOptions): Middleware {
+  checkKeys('guard()', options, KEYS);
   const {
     input,
     output,

@@ -2,14 +2,20 @@ export { compactToolResults } from './compact-tool-results.js';
 export { fallback } from './fallback.js';
 export { retry } from './retry.js';
 export { tokenBudget } from './token-budget/index.js';
-export { transformContext } from './transform-context.js';
+export { transformContext } from './transform-context/index.js';
+export { mapMessages } from './map-messages.js';
 export { plugins, runPlugins } from './plugins/index.js';
 export { timeout } from './timeout.js';
 export type { CompactToolResultsOptions } from './compact-tool-results.js';
 export type { FallbackOptions } from './fallback.js';
+export type { MapMessagesOptions, MessageMapper } from './map-messages.js';
 export type { RetryOptions } from './retry.js';
 export type { TokenBudgetInfo, TokenBudgetOptions, TokenBudgetStrategy } from './token-budget/index.js';
-export type { TransformContextInfo, TransformContextOptions, TransformContextRecipe } from './transform-context.js';
+export type {
+  TransformContextInfo,
+  TransformContextOptions,
+  TransformContextRecipe,
+} from './transform-context/index.js';
 export type { PluginsOptions } from './plugins/index.js';
 export type { TimeoutOptions } from './timeout.js';
 export { cache, requestHash } from './cache.js';
@@ -85,7 +91,8 @@ import { toolCallLimit as toolCallLimitFactory } from './tool-call-limit.js';
 import { toolRetry as toolRetryFactory } from './tool-retry.js';
 import { toolTimeout as toolTimeoutFactory } from './tool-timeout.js';
 import { tracing as tracingFactory } from './tracing/index.js';
-import { transformContext as transformContextFactory } from './transform-context.js';
+import { transformContext as transformContextFactory } from './transform-context/index.js';
+import { mapMessages as mapMessagesFactory } from './map-messages.js';
 import { usage as usageFactory } from './usage.js';
 import { validateOutput as validateOutputFactory } from './validate-output.js';
 
@@ -97,6 +104,7 @@ for (const factory of [
   circuitBreakerFactory,
   compactToolResultsFactory,
   fallbackFactory,
+  mapMessagesFactory,
   guardFactory,
   pluginsFactory,
   rateLimitFactory,

@@ -2,8 +2,9 @@ import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import type { Context } from '../lib/core/context.js';
 import { RateLimitError } from '../lib/core/errors.js';
 import { StoreError } from '../lib/stores/errors.js';
-import { checkMs, describeValue, sleep as abortableSleep, abortable } from '../lib/kit.js';
+import { checkMs, describeValue, sleep as abortableSleep, checkKeys, optionNames } from '../lib/kit.js';
 import { memoryStore } from '../lib/stores/memory.js';
+import { storeCall } from './store-call.js';
 import type { Store, TakeResult } from '../lib/stores/store.js';
 
 /** What `rateLimit` does when its store cannot be reached. */
@@ -42,7 +43,13 @@ export interface RateLimitOptions {
   /** How to wait; must reject when the signal aborts. @default an abortable timer that waits in chunks, so any length works */
   readonly sleep?: ((ms: number, signal: AbortSignal) => Promise<void>) | undefined;
   /**
-   * When the store cannot be reached (a retryable `StoreError`, e.g. Redis is down): `'fail-closed'`
+   * How long to wait for the store's answer on each attempt to take from the bucket, in ms, before
+   * treating it as unreachable (a retryable `StoreError`, operation `take`, handled by `onStoreError`).
+   * @default 1_000
+   */
+  readonly storeTimeoutMs?: number | undefined;
+  /**
+   * When the store cannot be reached (a retryable `StoreError`, e.g. Redis is down or silent past `storeTimeoutMs`): `'fail-closed'`
    * rejects the call with that error, `'fail-open'` lets it through without counting it. A function
    * decides per failure (and may log it). Any other store error fails the call. A Redis restart
    * without persistence forgets every bucket: they start full again. @default 'fail-closed'
@@ -51,6 +58,22 @@ export interface RateLimitOptions {
   /** Names the layer and its buckets: give each rateLimit() sharing a store its own. @default 'rateLimit' */
   readonly name?: string | undefined;
 }
+
+const KEYS = optionNames<RateLimitOptions>({
+  limit: true,
+  windowMs: true,
+  store: true,
+  key: true,
+  cost: true,
+  onLimited: true,
+  maxWaitMs: true,
+  onWait: true,
+  now: true,
+  sleep: true,
+  storeTimeoutMs: true,
+  onStoreError: true,
+  name: true,
+});
 
 /**
  * Limits the calls (or tokens, through `cost`) that pass this layer, per key, with a token bucket
@@ -61,6 +84,7 @@ export interface RateLimitOptions {
  * app.use(rateLimit({ limit: 60, windowMs: 60_000, key: (ctx) => String(ctx.request.metadata?.tenant) }));
  */
 export function rateLimit(options: RateLimitOptions): Middleware {
+  checkKeys('rateLimit()', options, KEYS);
   const {
     limit,
     windowMs,
@@ -73,6 +97,7 @@ export function rateLimit(options: RateLimitOptions): Middleware {
     now,
     sleep = abortableSleep,
     onStoreError = 'fail-closed',
+    storeTimeoutMs = 1_000,
     name = 'rateLimit',
   } = options ?? ({} as RateLimitOptions);
   check(Number.isSafeInteger(limit) && limit >= 1, 'limit', limit, 'a positive integer');
@@ -92,6 +117,7 @@ export function rateLimit(options: RateLimitOptions): Middleware {
     onStoreError,
     "'fail-closed', 'fail-open' or a function returning one",
   );
+  checkMs('rateLimit()', 'storeTimeoutMs', storeTimeoutMs, { integer: true });
   checkMs('rateLimit()', 'maxWaitMs', maxWaitMs, { sign: 'non-negative', infinite: true });
   for (const [option, value] of [
     ['key', key],
@@ -142,8 +168,17 @@ export function rateLimit(options: RateLimitOptions): Middleware {
           signal.throwIfAborted();
           let taken: TakeResult;
           try {
-            // Raced here too: a custom store may ignore the signal and never answer.
-            taken = await abortable(store.take(id, { cost: units, limit, windowMs, now: now?.(), signal }), signal);
+            // Bounded: a custom store may ignore the signal, and a hung one may never answer.
+            const at = now?.();
+            taken = await storeCall(
+              store,
+              name,
+              'take',
+              id,
+              storeTimeoutMs,
+              (bound) => store.take(id, { cost: units, limit, windowMs, now: at, signal: bound }),
+              signal,
+            );
           } catch (error) {
             if (signal.aborted || !StoreError.isInstance(error) || !error.retryable) throw error;
             const policy = typeof onStoreError === 'function' ? onStoreError(error, ctx) : onStoreError;

@@ -1,7 +1,7 @@
 import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import type { Context } from '../lib/core/context.js';
 import { RetryError, isRetryable } from '../lib/core/errors.js';
-import { sleep, failOption } from '../lib/kit.js';
+import { sleep, failOption, checkKeys, optionNames } from '../lib/kit.js';
 
 export interface RetryOptions {
   /** Retries after the first attempt. @default 2 */
@@ -24,6 +24,15 @@ export interface RetryOptions {
     | undefined;
 }
 
+const KEYS = optionNames<RetryOptions>({
+  retries: true,
+  initialDelayMs: true,
+  factor: true,
+  maxDelayMs: true,
+  shouldRetry: true,
+  onRetry: true,
+});
+
 /**
  * Re-runs every layer inside it and the executor when an attempt fails with a retryable error,
  * each time from the request as it was when `retry` was entered. Honours `retryAfterMs` on errors.
@@ -32,6 +41,7 @@ export interface RetryOptions {
  * app.use(retry({ retries: 3, initialDelayMs: 500 }));
  */
 export function retry(options: RetryOptions = {}): Middleware {
+  checkKeys('retry()', options, KEYS);
   const { retries = 2, initialDelayMs = 200, factor = 2, maxDelayMs = 10_000, shouldRetry, onRetry } = options;
   check('retries', retries, Number.isInteger(retries) && retries >= 0, 'a non-negative integer');
   check('initialDelayMs', initialDelayMs, initialDelayMs >= 0, 'a non-negative number');

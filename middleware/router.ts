@@ -2,7 +2,7 @@ import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import type { Context } from '../lib/core/context.js';
 import { MiddlewareError } from '../lib/core/errors.js';
 import type { ReadonlyModelRequest } from '../lib/core/executor.js';
-import { describeValue } from '../lib/kit.js';
+import { describeValue, checkKeys, optionNames } from '../lib/kit.js';
 import type { CircuitBreakerMiddleware } from './circuit-breaker.js';
 
 /** One rule: when `when` holds for the request, send it to `model`. */
@@ -31,6 +31,8 @@ export interface RouterOptions {
   readonly breaker?: Pick<CircuitBreakerMiddleware, 'state'> | undefined;
 }
 
+const KEYS = optionNames<RouterOptions>({ routes: true, default: true, breaker: true });
+
 /**
  * Picks the model per request and rewrites `ctx.request.model`, so every layer inside it, the
  * `dispatched`/`completed` events and `ctx.model.resolved` show the routed model, while
@@ -44,6 +46,7 @@ export interface RouterOptions {
  * }));
  */
 export function router(options: RouterOptions): Middleware {
+  checkKeys('router()', options, KEYS);
   const { routes, default: fallbackModel, breaker } = options ?? ({} as RouterOptions);
   if (breaker !== undefined && typeof breaker?.state !== 'function') {
     throw new TypeError(`router(): expected \`breaker\` to be a circuitBreaker(), got ${describeValue(breaker)}.`);

@@ -1,7 +1,7 @@
 import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import { TimeoutError } from '../lib/core/errors.js';
 import type { StreamPart } from '../lib/core/messages.js';
-import { checkMs, linkSignals, setLongTimeout } from '../lib/kit.js';
+import { checkMs, linkSignals, setLongTimeout, checkKeys, optionNames } from '../lib/kit.js';
 
 export interface TimeoutOptions {
   /**
@@ -21,6 +21,8 @@ export interface TimeoutOptions {
   readonly totalTimeoutMs?: number | undefined;
 }
 
+const KEYS = optionNames<TimeoutOptions>({ timeoutMs: true, idleTimeoutMs: true, totalTimeoutMs: true });
+
 /**
  * Aborts the layers inside it and the executor after `timeoutMs`: `ctx.signal` inside aborts with a
  * `TimeoutError`, and the call rejects with it even if the executor ignores its signal. In stream
@@ -33,6 +35,7 @@ export interface TimeoutOptions {
  * app.use(retry(), timeout({ timeoutMs: 30_000 }));
  */
 export function timeout(options: TimeoutOptions): Middleware {
+  checkKeys('timeout()', options, KEYS);
   const { timeoutMs, idleTimeoutMs = timeoutMs, totalTimeoutMs = Number.POSITIVE_INFINITY } = options ?? {};
   checkMs('timeout()', 'timeoutMs', timeoutMs);
   checkMs('timeout()', 'idleTimeoutMs', idleTimeoutMs, { infinite: true });

@@ -1,7 +1,7 @@
 import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import type { CallUsage, Context, RunContext, UsageTotals } from '../lib/core/context.js';
 import { BudgetExceededError } from '../lib/core/errors.js';
-import { describeValue } from '../lib/kit.js';
+import { describeValue, checkKeys, optionNames } from '../lib/kit.js';
 import type { ModelResponse } from '../lib/core/messages.js';
 
 /** What a model costs, in US dollars per million tokens. */
@@ -53,6 +53,8 @@ export interface UsageOptions {
   readonly name?: string | undefined;
 }
 
+const KEYS = optionNames<UsageOptions>({ onUsage: true, prices: true, budget: true, name: true });
+
 /**
  * Counts tokens and cost per call (`ctx.state.usage`), per run (`ctx.run.state.usage`) and per
  * pipeline, charging each call to the model that actually answered. Works in stream mode from the
@@ -66,6 +68,7 @@ export interface UsageOptions {
  * }));
  */
 export function usage(options: UsageOptions = {}): Middleware {
+  checkKeys('usage()', options, KEYS);
   const { onUsage, prices = {}, budget = {}, name = 'usage' } = options ?? {};
   if (onUsage !== undefined && typeof onUsage !== 'function') {
     throw new TypeError(

@@ -11,7 +11,16 @@ import {
   toolCallsOf,
 } from '../lib/core/messages.js';
 import { jsonResponseFormat } from '../lib/core/response-format.js';
-import { ResponseAssembler, checkBoolean, checkFunction, checkInteger, failOption, partChars } from '../lib/kit.js';
+import {
+  ResponseAssembler,
+  checkBoolean,
+  checkFunction,
+  checkInteger,
+  failOption,
+  partChars,
+  checkKeys,
+  optionNames,
+} from '../lib/kit.js';
 
 /** What a `repairPrompt` gets to explain the failure to the model. */
 export interface RepairInfo {
@@ -59,6 +68,15 @@ export interface ValidateOutputMiddleware<S extends z.ZodType> extends Middlewar
   output(ctx: Context): z.output<S> | undefined;
 }
 
+const KEYS = optionNames<ValidateOutputOptions<z.ZodType>>({
+  schema: true,
+  maxRepairs: true,
+  repairPrompt: true,
+  maxBufferedChars: true,
+  native: true,
+  name: true,
+});
+
 /**
  * Makes the model answer with JSON matching a zod schema. A failed answer is sent back with the
  * reason and the model is asked again, up to `maxRepairs` times; each repair re-runs the layers
@@ -76,6 +94,7 @@ export interface ValidateOutputMiddleware<S extends z.ZodType> extends Middlewar
  * app.use(validated);
  */
 export function validateOutput<S extends z.ZodType>(options: ValidateOutputOptions<S>): ValidateOutputMiddleware<S> {
+  checkKeys('validateOutput()', options, KEYS);
   const {
     schema,
     maxRepairs = 1,
@@ -261,6 +280,10 @@ function addUsage(sum: Usage | undefined, usage: Usage | undefined): Usage | und
     total.totalTokens =
       (sum.totalTokens ?? sum.inputTokens + sum.outputTokens) +
       (usage.totalTokens ?? usage.inputTokens + usage.outputTokens);
+  }
+  // The optional counts too: an attempt that wrote the prompt cache costs what it wrote.
+  for (const key of ['cachedInputTokens', 'cacheWriteTokens', 'reasoningTokens'] as const) {
+    if (sum[key] !== undefined || usage[key] !== undefined) total[key] = (sum[key] ?? 0) + (usage[key] ?? 0);
   }
   return total;
 }

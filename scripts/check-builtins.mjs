@@ -3,8 +3,7 @@
 // the code). A third party can then write any built-in as well as we did. The plugins() built-in is
 // the one exception: it is the dispatcher of lib/plugins, mounted as a middleware
 // (docs/decisions.md, "Built-ins import only what users can import"). compactToolResults, once the
-// other, is written on `ctx.replaceMessages()` and `modelware/kit` ("compactToolResults on a public
-// primitive").
+// other, is written on `ctx.replaceMessages()` and `modelware/kit` (docs/decisions.md §55).
 // Run: node scripts/check-builtins.mjs (CI runs it after the API report).
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';

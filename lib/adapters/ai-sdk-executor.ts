@@ -25,6 +25,7 @@ import type {
 import { toCallOptions } from './ai-sdk-prompt.js';
 import { parseToolInput } from './content.js';
 import { describeFailure, retryAfterMs } from './provider-errors.js';
+import { checkKeys, optionNames } from '../internal/options.js';
 
 type Part = Exclude<AssistantMessage['content'], string>[number];
 
@@ -40,6 +41,8 @@ export interface AiSdkExecutorOptions {
 
 /** `request.responseFormat`'s schema goes to the provider (`validateOutput()` relies on it). */
 const CAPABILITIES: ExecutorCapabilities = Object.freeze({ responseFormat: 'schema' });
+
+const OPTION_KEYS = optionNames<AiSdkExecutorOptions>({ name: true, providerKey: true });
 
 /**
  * Any Vercel AI SDK language model (spec v4) as an executor. Pass a model, or a function from the
@@ -59,6 +62,7 @@ export function aiSdkExecutor(
   model: LanguageModelV4 | ((modelId: string) => LanguageModelV4),
   options: AiSdkExecutorOptions = {},
 ): Executor {
+  checkKeys('aiSdkExecutor()', options, OPTION_KEYS);
   if (typeof model !== 'function') assertModel(model, 'aiSdkExecutor()');
   const name = options.name ?? (typeof model === 'function' ? 'ai-sdk' : `ai-sdk:${model.provider}`);
 

@@ -11,6 +11,7 @@ import type { ModelResponse, StreamPart } from '../core/messages.js';
 import { executorStream } from '../core/stream.js';
 import { toRequest, withResponseWarnings } from './ai-sdk-request.js';
 import { StreamTranslator, stringifyInput, toV4FinishReason, toV4Usage } from './ai-sdk-stream.js';
+import { checkKeys, optionNames } from '../internal/options.js';
 
 export interface ToLanguageModelOptions {
   /** The model id the pipeline receives as `request.model`. */
@@ -24,6 +25,8 @@ export interface ToLanguageModelOptions {
   readonly supportedUrls?: Record<string, RegExp[]> | undefined;
 }
 
+const OPTION_KEYS = optionNames<ToLanguageModelOptions>({ modelId: true, provider: true, supportedUrls: true });
+
 /**
  * Exposes a pipeline (or any executor) as an AI SDK `LanguageModelV4`, for `generateText`,
  * `streamText` and the rest of the AI SDK. Every call runs through the pipeline's middleware.
@@ -34,6 +37,7 @@ export interface ToLanguageModelOptions {
  * const { text } = await generateText({ model, prompt: 'Hello' });
  */
 export function toLanguageModel(executor: Executor, options: ToLanguageModelOptions): LanguageModelV4 {
+  checkKeys('toLanguageModel()', options, OPTION_KEYS);
   if (typeof executor?.generate !== 'function') {
     throw new TypeError(
       `toLanguageModel(): expected a pipeline or executor as the first argument, got ${describeValue(executor)}.`,

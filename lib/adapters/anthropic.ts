@@ -23,6 +23,7 @@ import { MessageEventMapper } from './anthropic-stream.js';
 import { fromMessage, toMessageParams } from './anthropic-wire.js';
 import { type CoreFields, assertBody, assertClient, callExtras } from './content.js';
 import { fromSdkError } from './provider-errors.js';
+import { checkKeys, optionNames } from '../internal/options.js';
 
 /** `request.responseFormat`'s schema goes to the provider (`validateOutput()` relies on it). */
 const CAPABILITIES: ExecutorCapabilities = Object.freeze({ responseFormat: 'schema' });
@@ -98,6 +99,15 @@ export interface AnthropicExecutorOptions {
   readonly body?: Readonly<Record<string, unknown>> | undefined;
 }
 
+const OPTION_KEYS = optionNames<AnthropicExecutorOptions>({
+  client: true,
+  model: true,
+  name: true,
+  maxTokens: true,
+  thinking: true,
+  body: true,
+});
+
 /**
  * An executor over the Anthropic Messages API. Pass the SDK client; modelware never loads the SDK
  * itself. Leading system messages become `system`, tool results are grouped into the next user
@@ -116,6 +126,7 @@ export function anthropicExecutor(
 ): ExecutorWithDefaultModel;
 export function anthropicExecutor(options: AnthropicExecutorOptions): Executor;
 export function anthropicExecutor(options: AnthropicExecutorOptions): Executor {
+  checkKeys('anthropicExecutor()', options, OPTION_KEYS);
   const {
     client,
     model,

@@ -21,6 +21,7 @@ import type { CallWarning, ModelResponse, StreamPart } from '../core/messages.js
 import { type CoreFields, assertBody, assertClient, callExtras } from './content.js';
 import { ResponsesEventMapper, fromResponse, toResponsesParams } from './openai-responses-wire.js';
 import { fromSdkError } from './provider-errors.js';
+import { checkKeys, optionNames } from '../internal/options.js';
 
 /**
  * Responses API fields the adapter fills from the request: `body` and `options.openai` may not set
@@ -92,6 +93,14 @@ export interface OpenAIResponsesExecutorOptions {
   readonly body?: Readonly<Record<string, unknown>> | undefined;
 }
 
+const OPTION_KEYS = optionNames<OpenAIResponsesExecutorOptions>({
+  client: true,
+  model: true,
+  name: true,
+  systemRole: true,
+  body: true,
+});
+
 /**
  * An executor over the OpenAI Responses API (`client.responses.create`). Reasoning items come back
  * as reasoning parts whose `providerMetadata.openai` keeps the item id (and encrypted content when
@@ -108,6 +117,7 @@ export function openaiResponsesExecutor(
 ): ExecutorWithDefaultModel;
 export function openaiResponsesExecutor(options: OpenAIResponsesExecutorOptions): Executor;
 export function openaiResponsesExecutor(options: OpenAIResponsesExecutorOptions): Executor {
+  checkKeys('openaiResponsesExecutor()', options, OPTION_KEYS);
   const {
     client,
     model,

@@ -20,6 +20,7 @@ import type { ModelResponse, StreamPart } from '../core/messages.js';
 import { type CoreFields, assertBody, assertClient, callExtras } from './content.js';
 import { ChatChunkMapper, fromChatCompletion, toChatParams } from './openai-wire.js';
 import { fromSdkError } from './provider-errors.js';
+import { checkKeys, optionNames } from '../internal/options.js';
 
 /** `request.responseFormat`'s schema goes to the provider (`validateOutput()` relies on it). */
 const CAPABILITIES: ExecutorCapabilities = Object.freeze({ responseFormat: 'schema' });
@@ -111,6 +112,16 @@ export interface OpenAIExecutorOptions {
   readonly body?: Readonly<Record<string, unknown>> | undefined;
 }
 
+const OPTION_KEYS = optionNames<OpenAIExecutorOptions>({
+  client: true,
+  model: true,
+  name: true,
+  systemRole: true,
+  maxTokensField: true,
+  streamUsage: true,
+  body: true,
+});
+
 /**
  * An executor over OpenAI Chat Completions. Pass the SDK client; modelware never loads the SDK
  * itself. The call's signal aborts the HTTP request, and API failures become `ProviderError`s with
@@ -125,6 +136,7 @@ export interface OpenAIExecutorOptions {
 export function openaiExecutor(options: OpenAIExecutorOptions & { readonly model: string }): ExecutorWithDefaultModel;
 export function openaiExecutor(options: OpenAIExecutorOptions): Executor;
 export function openaiExecutor(options: OpenAIExecutorOptions): Executor {
+  checkKeys('openaiExecutor()', options, OPTION_KEYS);
   const {
     client,
     model,

@@ -4,7 +4,8 @@ import type { RunState } from '../core/context.js';
 import { newId } from '../core/call-core.js';
 import { assertExecutor, type Executor, type ExecutorWithDefaultModel, executorName } from '../core/executor.js';
 import type { CallOptions, Message } from '../core/messages.js';
-import { describeValue } from '../internal/options.js';
+import { checkKeys, describeValue, optionNames } from '../internal/options.js';
+import { AgentError } from '../core/errors.js';
 import { type Prepared, driveRun } from './loop.js';
 import type { ViewLayer } from '../core/engine.js';
 import { pipeline } from '../core/pipeline.js';
@@ -172,18 +173,87 @@ export function runAgent(options: RunAgentOptions): Promise<AgentResult> {
 
 /** `resume: { runId }`: the run's log becomes a snapshot with decisions, and the run goes on from it. */
 async function resumeById(options: RunAgentOptions): Promise<AgentResult> {
-  const found = await resumeFromCheckpoint(options, 'runAgent()');
-  if (found.kind === 'result') return found.result;
   const signal = options.signal ?? new AbortController().signal;
-  let prepared: Prepared;
+  const found = await prepareResumeById(options, signal, 'runAgent()');
+  return found.kind === 'result' ? found.result : driveRun(found.prepared, signal, undefined);
+}
+
+/**
+ * @internal Takes the lease of a checkpointed run, reads its log and prepares the resumed run (or
+ * finds it needs a decision first). Shared by `runAgent` and `streamAgent`; `signal` cancels the
+ * store calls. Errors are the store's (`RunLeaseError`, `RunStoreError`), `ResumeError` and option
+ * errors, as they are; an abort is an `AgentError` (reason `aborted`), as during a run. Whatever
+ * fails, the lease is given back.
+ */
+export async function prepareResumeById(
+  options: RunAgentOptions,
+  signal: AbortSignal,
+  where: string,
+): Promise<ResumeStart> {
+  const runId = (options.resume as ResumeFromCheckpointOptions).runId;
+  let found: Awaited<ReturnType<typeof resumeFromCheckpoint>>;
   try {
-    prepared = { ...prepareRun(found.options as RunAgentOptions, 'runAgent()'), logged: found.logged };
+    signal.throwIfAborted();
+    found = await resumeFromCheckpoint({ ...options, signal }, where);
   } catch (error) {
-    await found.settings.store.release((options.resume as ResumeFromCheckpointOptions).runId, found.settings.owner);
+    throw signal.aborted ? abortedBeforeRun(runId, signal, where) : error;
+  }
+  if (found.kind === 'result') return found;
+  try {
+    // Aborted while the log was read (a memory store does not look at the signal while it reads).
+    if (signal.aborted) throw abortedBeforeRun(runId, signal, where);
+    return { kind: 'run', prepared: { ...prepareRun(found.options as RunAgentOptions, where), logged: found.logged } };
+  } catch (error) {
+    await found.settings.store.release(runId, found.settings.owner).catch(() => false);
     throw error;
   }
-  return driveRun(prepared, signal, undefined);
 }
+
+/** @internal What a resume by run id found: a result at once (a call needs a decision), or the run to drive. */
+export type ResumeStart =
+  | { readonly kind: 'result'; readonly result: AgentResult }
+  | { readonly kind: 'run'; readonly prepared: Prepared };
+
+function abortedBeforeRun(runId: unknown, signal: AbortSignal, where: string): AgentError {
+  const reason = signal.reason;
+  return new AgentError({
+    reason: 'aborted',
+    message: `${where}: the run was aborted while its checkpoint was read (${reason instanceof Error ? reason.message : String(reason)}). Nothing ran; resume it again by its id.`,
+    runId: typeof runId === 'string' ? runId : '',
+    transcript: [],
+    turnCount: 0,
+    usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
+    cause: reason,
+  });
+}
+
+/** Every option of a run, checked complete by the compiler: a misspelt one (`maxTurn`) is an error, not a default. */
+const RUN_KEYS = optionNames<
+  RunAgentCommonOptions & { model: unknown; modelId: unknown; messages: unknown; resume: unknown }
+>({
+  model: true,
+  modelId: true,
+  messages: true,
+  resume: true,
+  tools: true,
+  callOptions: true,
+  maxTurns: true,
+  onMaxTurns: true,
+  stopWhen: true,
+  signal: true,
+  state: true,
+  persistState: true,
+  metadata: true,
+  middleware: true,
+  plugins: true,
+  toolConcurrency: true,
+  maxToolCallsPerTurn: true,
+  toolTimeoutMs: true,
+  maxToolInputDepth: true,
+  throwOnToolError: true,
+  validate: true,
+  checkpoint: true,
+});
 
 /** @internal Checks and normalises the options once per run (shared with `streamAgent`). */
 export function prepareRun(options: RunAgentOptions, where: string): Prepared {
@@ -192,6 +262,7 @@ export function prepareRun(options: RunAgentOptions, where: string): Prepared {
       `${where}: expected an options object { model, messages, tools }, got ${describeValue(options)}.`,
     );
   }
+  checkKeys(where, options, RUN_KEYS);
   const {
     model,
     maxTurns = 20,
@@ -207,9 +278,8 @@ export function prepareRun(options: RunAgentOptions, where: string): Prepared {
     throw new TypeError(`${where}: expected \`resume\` to be { snapshot, decisions }, got ${describeValue(resume)}.`);
   }
   if (isResumeById(resume)) {
-    throw new TypeError(
-      `${where}: resuming by run id (\`resume: { runId }\`) is for runAgent(); stream a checkpointed run's resume with resume: { snapshot } instead.`,
-    );
+    // Reached only by a caller that skipped prepareResumeById (resume by id reads the log first).
+    throw new TypeError(`${where}: \`resume: { runId }\` needs the run's log read first.`);
   }
   // Checked as if loaded: a snapshot edited in memory gets the same SnapshotError.
   const snapshot = resume ? loadRunSnapshot(resume.snapshot) : undefined;

@@ -1,6 +1,7 @@
 import type { Message, ToolCallPart, ToolMessage } from '../core/messages.js';
 import { toolCallsOf } from '../core/messages.js';
 import { describeValue } from '../internal/options.js';
+import { ResumeError } from '../core/errors.js';
 import { type CheckpointSettings, type RebuiltRun, checkCheckpointOptions, rebuildRun } from './checkpoint.js';
 import type { Decision, Interruption, ToolCallInterruption } from './interrupts.js';
 import type { AgentResult } from './run-context.js';
@@ -41,7 +42,11 @@ export type CheckpointResume =
   | {
       readonly kind: 'run';
       readonly options: ResumeInput;
-      readonly logged: { readonly turn: number; readonly results: ReadonlySet<string> };
+      readonly logged: {
+        readonly turn: number;
+        readonly results: ReadonlySet<string>;
+        readonly decided: ReadonlySet<string>;
+      };
       readonly settings: CheckpointSettings;
     };
 
@@ -87,8 +92,11 @@ export async function resumeFromCheckpoint(options: ResumeInput, where: string):
       );
     }
     const tools = new Map((options.tools ?? []).map((t) => [t.name, t] as const));
-    const { snapshot, auto, cutShort } = toSnapshot(rebuilt, tools, options.state);
-    const decisions = { ...auto, ...(resume.decisions ?? {}) };
+    const { snapshot, auto, replayed, cutShort } = toSnapshot(rebuilt, tools, options.state);
+    const given = resume.decisions ?? {};
+    if (typeof given === 'object' && given !== null) checkReplayed(given, replayed, runId, snapshot, where);
+    // A decision already in the log stands (a re-delivered job may give the same one again).
+    const decisions = { ...auto, ...given, ...replayed };
     const undecided = cutShort.filter((i) => !Object.hasOwn(decisions, i.toolCallId));
     if (undecided.length > 0) {
       const waiting = snapshot.interruptions.filter(
@@ -110,7 +118,8 @@ export async function resumeFromCheckpoint(options: ResumeInput, where: string):
       messages: undefined,
     } as ResumeInput;
     const results = new Set(rebuilt.pending ? rebuilt.pending.results.keys() : []);
-    return { kind: 'run', options: next, logged: { turn: rebuilt.turn, results }, settings };
+    const decided = new Set([...Object.keys(auto), ...Object.keys(replayed)]);
+    return { kind: 'run', options: next, logged: { turn: rebuilt.turn, results, decided }, settings };
   } catch (error) {
     await store.release(runId, owner).catch(() => false);
     throw error;
@@ -121,13 +130,19 @@ function toSnapshot(
   rebuilt: RebuiltRun,
   tools: ReadonlyMap<string, AnyTool>,
   state: object | undefined,
-): { snapshot: RunSnapshot; auto: Record<string, Decision>; cutShort: ToolCallInterruption[] } {
+): {
+  snapshot: RunSnapshot;
+  auto: Record<string, Decision>;
+  replayed: Record<string, Decision>;
+  cutShort: ToolCallInterruption[];
+} {
   const saved = rebuilt.interrupted as { interruptions?: Interruption[]; state?: Record<string, unknown> } | undefined;
   const asked = new Map(
     (saved?.interruptions ?? []).flatMap((i) => (i.kind === 'tool-call' ? [[i.toolCallId, i] as const] : [])),
   );
   const interruptions: Interruption[] = (saved?.interruptions ?? []).filter((i) => i.kind === 'pause');
   const auto: Record<string, Decision> = {};
+  const replayed: Record<string, Decision> = {};
   const cutShort: ToolCallInterruption[] = [];
   const { pending } = rebuilt;
   const results: ToolMessage[] = [];
@@ -142,7 +157,24 @@ function toSnapshot(
       const plain = tool !== undefined && tool.needsApproval === false;
       const started = pending.started.has(call.toolCallId);
       const before = asked.get(call.toolCallId);
-      if (before && !started) {
+      const decided = pending.decisions.get(call.toolCallId);
+      if (decided && !(started && decided.type === 'approve' && !tool?.idempotent)) {
+        // Decided on an earlier resume: the decision is applied again, not asked for. An approved
+        // call that started runs again only when idempotent (else it may have run: asked below).
+        interruptions.push(
+          before ?? {
+            kind: 'tool-call',
+            toolCallId: call.toolCallId,
+            toolName: call.toolName,
+            input: call.input,
+            payload: null,
+            source: 'tool',
+            by: 'checkpoint',
+            turn: rebuilt.turn,
+          },
+        );
+        replayed[call.toolCallId] = decided;
+      } else if (before && !started) {
         interruptions.push(before);
       } else if (started && !(plain && tool.idempotent)) {
         const cut: ToolCallInterruption = {
@@ -202,10 +234,40 @@ function toSnapshot(
     transcript: rebuilt.transcript as Message[],
     pending: pending ? { response: pending.response, results } : null,
     interruptions,
-    state: saved?.state ?? (state as Record<string, unknown> | undefined) ?? {},
+    state: rebuilt.state ?? (state as Record<string, unknown> | undefined) ?? {},
     metadata: rebuilt.metadata,
   };
-  return { snapshot, auto, cutShort };
+  return { snapshot, auto, replayed, cutShort };
+}
+
+/**
+ * A decision given again for a call whose decision is in the log: the same one is fine (a job
+ * delivered twice); another one is refused, as the logged one was applied (or is being).
+ */
+function checkReplayed(
+  given: Readonly<Record<string, Decision>>,
+  replayed: Readonly<Record<string, Decision>>,
+  runId: string,
+  snapshot: RunSnapshot,
+  where: string,
+): void {
+  for (const id of Object.keys(given)) {
+    const logged = replayed[id];
+    if (logged === undefined || sameDecision(logged, given[id] as Decision)) continue;
+    throw new ResumeError({
+      code: 'invalid-decision',
+      runId,
+      toolCallId: id,
+      pendingIds: snapshot.interruptions.flatMap((i) => (i.kind === 'tool-call' ? [i.toolCallId] : [])),
+      message: `${where}: a tool call (the error's \`toolCallId\`) already has a decision in the log of run \`${runId}\`, given on an earlier resume, and \`resume.decisions\` gives another. The logged one stands: leave the call out of \`resume.decisions\`.`,
+    });
+  }
+}
+
+function sameDecision(a: Decision, b: Decision): boolean {
+  const { by: _a, ...left } = a;
+  const { by: _b, ...right } = (typeof b === 'object' && b !== null ? b : {}) as Decision;
+  return JSON.stringify(left) === JSON.stringify(right);
 }
 
 function interruptedResult(snapshot: RunSnapshot): AgentResult {

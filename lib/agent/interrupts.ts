@@ -40,8 +40,11 @@ export type Interruption = ToolCallInterruption | PauseInterruption;
  * - `{ type: 'reject', message }`: do not run it; the model reads `message` as an error result;
  * - `{ type: 'respond', result }`: do not run it; `result` is the tool's result (a string as is,
  *   anything else as JSON).
+ *
+ * `by` says who decided (a user id, at most 200 characters): a checkpointed run keeps it, with the
+ * decision, in its log.
  */
 export type Decision =
-  | { readonly type: 'approve'; readonly input?: unknown }
-  | { readonly type: 'reject'; readonly message: string }
-  | { readonly type: 'respond'; readonly result: unknown };
+  | { readonly type: 'approve'; readonly input?: unknown; readonly by?: string | undefined }
+  | { readonly type: 'reject'; readonly message: string; readonly by?: string | undefined }
+  | { readonly type: 'respond'; readonly result: unknown; readonly by?: string | undefined };

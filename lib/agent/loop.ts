@@ -36,7 +36,13 @@ import { validateResponse } from '../core/validate.js';
 import { type CheckpointSettings, Checkpointer, addUsage } from './checkpoint.js';
 import { toolMessage } from './tool-context.js';
 import type { ResumedTurn } from './resume.js';
-import { type PendingTurn, type RunSnapshot, type RunSnapshotStatus, buildSnapshot } from './snapshot.js';
+import {
+  type PendingTurn,
+  type RunSnapshot,
+  type RunSnapshotStatus,
+  buildSnapshot,
+  persistedState,
+} from './snapshot.js';
 
 /** @internal The options of a run, checked and normalised once (see `prepareRun`). */
 export interface Prepared {
@@ -76,6 +82,8 @@ export interface LoggedRun {
   readonly turn: number;
   /** Tool calls of that turn with a result in the log. */
   readonly results: ReadonlySet<string>;
+  /** Tool calls of that turn whose decision is not to be logged: replayed from the log, or the checkpoint's own. */
+  readonly decided: ReadonlySet<string>;
 }
 
 /** @internal Receives `streamAgent` events; awaiting it is the stream's backpressure. */
@@ -251,8 +259,10 @@ async function runTurn(
   // The calls that start at once are saved with the answer; later ones (past the concurrency) as they start.
   const startNow = checkpoint ? Math.min(calls.length, p.toolSettings.concurrency, p.toolSettings.maxCallsPerTurn) : 0;
   if (checkpoint) {
-    const starting = calls.slice(0, startNow);
-    await checkpoint.response(() => core.transcript as readonly Message[], core.edits, response, turn, starting);
+    const state =
+      p.persistState.length > 0 ? persistedState(core.state, p.persistState, 'checkpoint the run') : undefined;
+    const saved = checkpoint.response(core, response, turn, startNow, state);
+    if (saved) await saved;
   }
   core.append([message]);
   core.step = undefined;
@@ -263,8 +273,7 @@ async function runTurn(
     const onResult = saving(checkpoint, emit && ((result: ToolMessage) => emit({ type: 'tool-result', turn, result })));
     const onStart =
       checkpoint && calls.length > startNow
-        ? (call: Immutable<ToolCallPart>) =>
-            calls.indexOf(call) < startNow ? Promise.resolve() : checkpoint.toolStarted(call)
+        ? (call: Immutable<ToolCallPart>) => (calls.indexOf(call) < startNow ? undefined : checkpoint.toolStarted(call))
         : undefined;
     const out = await runToolCalls(calls, core, p.toolSettings, onResult, undefined, onStart);
     // A tool that ignored the signal still ends the turn as cancelled.
@@ -314,13 +323,24 @@ async function finishTurn(
   const { message } = response;
   const onResult = saving(checkpoint, emit && ((result: ToolMessage) => emit({ type: 'tool-result', turn, result })));
   const approved = resume.calls.flatMap((c) => (c.kind === 'run' ? [c.call] : []));
+  // As in a turn: the calls that start at once are marked with the write, later ones as they start.
+  const startNow = checkpoint
+    ? Math.min(approved.length, p.toolSettings.concurrency, p.toolSettings.maxCallsPerTurn)
+    : 0;
   if (checkpoint) {
     // Only what the log lacks: a run resumed from its own log has the answer and some results already.
-    const logged = p.logged?.turn === turn ? p.logged.results : undefined;
+    const inLog = p.logged?.turn === turn ? p.logged : undefined;
+    const logged = inLog?.results;
     await checkpoint.resumedTurn(
       logged ? undefined : response,
       turn,
-      approved,
+      // The decisions given now: not those replayed from the log, nor a checkpoint's own.
+      resume.calls.flatMap((c) =>
+        c.kind !== 'result' && c.decision && !inLog?.decided.has(c.call.toolCallId)
+          ? [{ toolCallId: c.call.toolCallId, decision: c.decision }]
+          : [],
+      ),
+      approved.slice(0, startNow),
       resume.calls.flatMap((c) => (c.kind === 'result' && !logged?.has(c.call.toolCallId) ? [c.message] : [])),
     );
   }
@@ -330,7 +350,12 @@ async function finishTurn(
   const approvedIds = new Set(resume.calls.flatMap((c) => (c.kind === 'run' && c.approved ? [c.call.toolCallId] : [])));
   if (emit)
     for (const toolCall of approved) await emit({ type: 'tool-call', turn, toolCall: toolCall as ToolCallPart });
-  const ran = await runToolCalls(approved, core, p.toolSettings, onResult, approvedIds);
+  const onStart =
+    checkpoint && approved.length > startNow
+      ? (call: Immutable<ToolCallPart>) =>
+          approved.indexOf(call) < startNow ? undefined : checkpoint.toolStarted(call)
+      : undefined;
+  const ran = await runToolCalls(approved, core, p.toolSettings, onResult, approvedIds, onStart);
   core.signal.throwIfAborted();
   let next = 0;
   const out: (ToolMessage | undefined)[] = [];
@@ -388,9 +413,11 @@ function saving(
   report: ((result: ToolMessage) => void | Promise<void>) | undefined,
 ): ((result: ToolMessage) => void | Promise<void>) | undefined {
   if (!checkpoint) return report;
+  if (!report) return (result) => checkpoint.toolResult(result);
   return async (result) => {
-    await checkpoint.toolResult(result);
-    if (report) await report(result);
+    const saved = checkpoint.toolResult(result);
+    if (saved) await saved;
+    await report(result);
   };
 }
 

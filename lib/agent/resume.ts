@@ -29,13 +29,19 @@ export type ResumedCall =
    * Run through the tool stack: `approved` by a decision (with `input`, possibly edited), or not
    * (a call a checkpoint saw started or not started, run again as the model asked).
    */
-  | { readonly call: Immutable<ToolCallPart>; readonly kind: 'run'; readonly approved: boolean }
+  | {
+      readonly call: Immutable<ToolCallPart>;
+      readonly kind: 'run';
+      readonly approved: boolean;
+      readonly decision?: Decision | undefined;
+    }
   /** Answered by the decision, without running. */
   | {
       readonly call: Immutable<ToolCallPart>;
       readonly kind: 'answer';
       readonly content: string;
       readonly isError: boolean;
+      readonly decision: Decision;
     };
 
 /** @internal The pending turn of a snapshot with every decision checked: what the loop finishes first. */
@@ -110,6 +116,12 @@ export function checkResume(
         call.toolCallId,
       );
     if (typeof decision !== 'object' || decision === null) throw bad(`is ${describeValue(decision)}`);
+    if (
+      decision.by !== undefined &&
+      (typeof decision.by !== 'string' || decision.by === '' || decision.by.length > 200)
+    ) {
+      throw bad('has a `by` that is not a non-empty string of at most 200 characters (who decided)');
+    }
     switch (decision.type) {
       case 'approve': {
         const tool = tools.get(call.toolName);
@@ -133,13 +145,13 @@ export function checkResume(
           }
           edited.set(call.toolCallId, decision.input);
         }
-        return { call, kind: 'run', approved: true };
+        return { call, kind: 'run', approved: true, decision };
       }
       case 'reject':
         if (typeof decision.message !== 'string') throw bad('has no string `message`');
-        return { call, kind: 'answer', content: decision.message, isError: true };
+        return { call, kind: 'answer', content: decision.message, isError: true, decision };
       case 'respond':
-        return { call, kind: 'answer', content: toContent(decision.result), isError: false };
+        return { call, kind: 'answer', content: toContent(decision.result), isError: false, decision };
       default:
         throw bad(`has type ${describeValue((decision as { type?: unknown }).type)}`);
     }

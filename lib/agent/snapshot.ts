@@ -256,12 +256,7 @@ export interface SnapshotSource {
  * @throws SnapshotError `not-serializable`, naming the state key or field (never the value).
  */
 export function buildSnapshot(source: SnapshotSource): RunSnapshot {
-  const state: Record<string, unknown> = {};
-  for (const key of source.persistState) {
-    if (!Object.hasOwn(source.state, key)) continue;
-    const value = (source.state as Record<string, unknown>)[key];
-    state[key] = plainCopy(value, `run state \`${key}\``, key);
-  }
+  const state = persistedState(source.state, source.persistState, 'snapshot the interrupted run');
   return {
     version: RUN_SNAPSHOT_VERSION,
     runId: source.runId,
@@ -282,7 +277,27 @@ export function buildSnapshot(source: SnapshotSource): RunSnapshot {
   };
 }
 
-function plainCopy(value: unknown, what: string, key: string): unknown {
+/**
+ * @internal The `persistState` keys of a run's state, copied as JSON (what a snapshot keeps, and
+ * what a checkpoint saves with each answer). `doing` is what the error says could not be done.
+ *
+ * @throws SnapshotError `not-serializable`, naming the key (never the value).
+ */
+export function persistedState(
+  runState: object,
+  keys: readonly string[],
+  doing = 'snapshot the interrupted run',
+): Record<string, unknown> {
+  const state: Record<string, unknown> = {};
+  for (const key of keys) {
+    if (!Object.hasOwn(runState, key)) continue;
+    const value = (runState as Record<string, unknown>)[key];
+    state[key] = plainCopy(value, `run state \`${key}\``, key, doing);
+  }
+  return state;
+}
+
+function plainCopy(value: unknown, what: string, key: string, doing = 'snapshot the interrupted run'): unknown {
   const problem = findNonJson(value);
   if (problem) {
     const at = problem.path.length > 0 ? ` at ${formatIssuePath(problem.path)}` : '';
@@ -290,7 +305,7 @@ function plainCopy(value: unknown, what: string, key: string): unknown {
       code: 'not-serializable',
       key,
       issues: [{ path: problem.path, code: 'custom' }],
-      message: `runAgent: cannot snapshot the interrupted run: ${what} holds ${problem.kind}${at}, which is not plain JSON data. Keep only JSON values there, or leave the key out of \`persistState\`.`,
+      message: `runAgent: cannot ${doing}: ${what} holds ${problem.kind}${at}, which is not plain JSON data. Keep only JSON values there, or leave the key out of \`persistState\`.`,
     });
   }
   return value === undefined ? undefined : JSON.parse(JSON.stringify(value));

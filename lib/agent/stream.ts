@@ -1,4 +1,5 @@
-import { type RunAgentOptions, prepareRun } from './agent.js';
+import { type ResumeStart, type RunAgentOptions, prepareResumeById, prepareRun } from './agent.js';
+import { isResumeById } from './checkpoint-resume.js';
 import { type Prepared, driveRun } from './loop.js';
 import type { AgentEvent, AgentResult } from './run-context.js';
 import { linkSignals } from '../internal/signals.js';
@@ -17,8 +18,15 @@ export type { AgentEvent };
  * }
  */
 export function streamAgent(options: RunAgentOptions): AgentStream {
+  if (isResumeById(options?.resume)) {
+    // The log is read when the stream starts: its errors end the iteration and reject `result`.
+    return new AgentStream((signal) => prepareResumeById(options, signal, 'streamAgent()'), options.signal);
+  }
   return new AgentStream(prepareRun(options, 'streamAgent()'), options.signal);
 }
+
+/** What a stream runs: a prepared run, or one prepared once it starts (resume by run id reads the log). */
+type StreamSource = Prepared | ((signal: AbortSignal) => Promise<ResumeStart>);
 
 interface Pending {
   readonly event: AgentEvent;
@@ -26,7 +34,7 @@ interface Pending {
 }
 
 export class AgentStream implements AsyncIterable<AgentEvent> {
-  readonly #prepared: Prepared;
+  readonly #source: StreamSource;
   readonly #outer: AbortSignal | undefined;
   readonly #controller = new AbortController();
   readonly #buffer: Pending[] = [];
@@ -38,8 +46,8 @@ export class AgentStream implements AsyncIterable<AgentEvent> {
   #draining = false;
 
   /** @internal */
-  constructor(prepared: Prepared, signal: AbortSignal | undefined) {
-    this.#prepared = prepared;
+  constructor(source: StreamSource, signal: AbortSignal | undefined) {
+    this.#source = source;
     this.#outer = signal;
   }
 
@@ -57,7 +65,20 @@ export class AgentStream implements AsyncIterable<AgentEvent> {
     const link = this.#outer
       ? linkSignals(this.#outer, this.#controller.signal)
       : { signal: this.#controller.signal, dispose() {} };
-    const run = driveRun(this.#prepared, link.signal, (event) => this.#push(event));
+    const emit = (event: AgentEvent) => this.#push(event);
+    const source = this.#source;
+    const run =
+      typeof source === 'function'
+        ? source(link.signal).then(async (found) => {
+            if (found.kind === 'run') return driveRun(found.prepared, link.signal, emit);
+            // A call a crash cut short waits for a decision: reported as any interrupted run's are.
+            const { result } = found;
+            for (const interruption of result.interruptions) {
+              await emit({ type: 'interrupt', turn: result.snapshot?.turn ?? 0, interruption });
+            }
+            return result;
+          })
+        : driveRun(source, link.signal, emit);
     this.#run = run;
     run.then(
       (result) => {

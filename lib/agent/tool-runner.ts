@@ -37,7 +37,7 @@ export async function runToolCalls(
   settings: ToolRunSettings,
   onResult?: OnToolResult,
   approved?: ReadonlySet<string>,
-  onStart?: (call: Immutable<ToolCallPart>) => Promise<void>,
+  onStart?: (call: Immutable<ToolCallPart>) => Promise<void> | undefined,
 ): Promise<(ToolMessage | undefined)[]> {
   // A call held for a decision has no message; its interruption joins the run's, in call order.
   const messages: (ToolMessage | undefined)[] = new Array(calls.length);
@@ -55,7 +55,8 @@ export async function runToolCalls(
       const index = started++;
       try {
         const call = calls[index] as Immutable<ToolCallPart>;
-        if (onStart) await onStart(call);
+        const marked = onStart?.(call);
+        if (marked) await marked;
         const out = await runToolCall(call, run, settings, onResult, approved);
         if ('interruption' in out) held[index] = out.interruption;
         else messages[index] = out;
@@ -124,7 +125,9 @@ async function finish(
   const message = toolMessage(call, result);
   // Valid by construction (ids from a validated call, string content), so frozen, not re-checked.
   Object.freeze(message);
-  await onResult?.(message, result);
+  // Awaited only when it is a promise: a checkpoint in memory saves at once.
+  const saved = onResult?.(message, result);
+  if (saved) await saved;
   return message;
 }
 

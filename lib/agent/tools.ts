@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { RunContext } from '../core/context.js';
-import { describeValue } from '../internal/options.js';
+import { checkKeys, describeValue, optionNames } from '../internal/options.js';
 import { type ToolSpec, ToolSpecSchema } from '../core/messages.js';
 
 /** The second argument of a tool's `execute`. */
@@ -48,19 +48,19 @@ export interface ToolDefinition<Schema extends z.ZodType, Output> {
    */
   readonly timeoutMs?: number | undefined;
   /**
-   * Whether a person must approve a call before it runs: `true`, or a predicate of the parsed
-   * input. A call that needs approval does not run: the run ends with stop reason `interrupted`
-   * once the turn's other calls are done, and continues with `runAgent({ resume })`. Input that
-   * fails the schema needs no approval (the model reads the error, as usual).
-   * @default false
-   */
-  /**
    * Whether running the tool twice with the same input is safe (its side effects keyed by
    * `idempotencyKey`, say). A checkpointed run resumed after a crash runs an idempotent call that
    * started and has no result again; any other such call becomes an interruption for a person.
    * @default false
    */
   readonly idempotent?: boolean | undefined;
+  /**
+   * Whether a person must approve a call before it runs: `true`, or a predicate of the parsed
+   * input. A call that needs approval does not run: the run ends with stop reason `interrupted`
+   * once the turn's other calls are done, and continues with `runAgent({ resume })`. Input that
+   * fails the schema needs no approval (the model reads the error, as usual).
+   * @default false
+   */
   readonly needsApproval?:
     | boolean
     | ((input: z.output<Schema>, context: NeedsApprovalContext) => boolean | Promise<boolean>)
@@ -80,6 +80,18 @@ export interface Tool<Schema extends z.ZodType = z.ZodType, Output = unknown> ex
 /** Any tool, whatever its input and output types. */
 export type AnyTool = Tool<any, any>;
 
+// `spec` too: `tool({ ...weather, timeoutMs: 5_000 })` derives a tool from another (its spec is rebuilt).
+const TOOL_KEYS = optionNames<ToolDefinition<z.ZodType, unknown> & { spec: unknown }>({
+  spec: true,
+  name: true,
+  description: true,
+  input: true,
+  execute: true,
+  timeoutMs: true,
+  idempotent: true,
+  needsApproval: true,
+});
+
 /**
  * Defines a tool with a zod input schema. The JSON Schema providers see is derived from the
  * schema once, here; the arguments the model sends are parsed with it, and a parse failure becomes
@@ -96,6 +108,10 @@ export type AnyTool = Tool<any, any>;
 export function tool<Schema extends z.ZodType, Output>(
   definition: ToolDefinition<Schema, Output>,
 ): Tool<Schema, Output> {
+  // A misspelt key (`needApproval`) would otherwise be dropped silently: a tool meant to wait for
+  // a person would run at once.
+  const named = typeof definition?.name === 'string' && /^[\w-]{1,64}$/.test(definition.name);
+  checkKeys(named ? `tool() \`${definition.name}\`` : 'tool()', definition, TOOL_KEYS);
   const {
     name,
     description,

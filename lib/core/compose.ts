@@ -1,4 +1,4 @@
-import type { CallCore } from './call-core.js';
+import type { CallCore, LayerView } from './call-core.js';
 import { Context, type RequestRecipe } from './context.js';
 import { type ReplayHooks, buildStack as buildEngineStack, nextCalledTwice } from './engine.js';
 import { MiddlewareError, layerError } from './errors.js';
@@ -171,45 +171,46 @@ export function toLayers(value: unknown, where: string, index = 0): Layer[] {
 type Step = (core: CallCore) => Promise<void>;
 
 /**
- * @internal Builds the call stack on the engine (lib/core/engine.ts): ordinary layers run through `once`,
- * replay layers through `callReplay`, whose view snapshots and restores the request.
+ * @internal Builds the call stack on the engine (lib/core/engine.ts): ordinary layers run through
+ * `layerHandler`, replay layers through `callReplay`, whose view snapshots and restores the request.
  */
 export function buildCallStack(layers: readonly Layer[], innermost: Step): Step {
-  return buildEngineStack(layers, innermost, { handler: once, replay: callReplay(layers) });
+  return buildEngineStack(layers, innermost, { handler: layerHandler, replay: callReplay(layers) });
 }
 
-function once(layer: Layer, index: number): (core: CallCore, next: Next) => Promise<void> | void {
+/**
+ * An ordinary layer as koa-compose runs it: its own `Context` view and koa-compose's `next` as is.
+ * koa-compose itself rejects a second `next()`; `settledError` names the layer where the stack
+ * settles, from what the layer returned (kept on its view), so the success path pays two stores on
+ * the view it makes anyway instead of a next-once closure per layer (docs/decisions.md §51).
+ */
+function layerHandler(layer: Layer, index: number): (core: CallCore, next: Next) => Promise<void> | void {
   const { name } = layer;
   const fn = layer.call as MiddlewareFn;
   return (core, next) => {
-    let called = false;
     // An index, not the name: storing a small integer needs no GC write barrier.
     core.entered = index;
     // One field test when nobody observes (bench/recorder.bench.ts measures it).
-    if (core.observers !== undefined) return observedOnce(core, core.observers, fn, name, index, next);
+    if (core.observers !== undefined) return observedLayer(core, core.observers, fn, name, index, next);
+    const ctx = new Context(core, name);
     let result: unknown;
     try {
-      result = fn(new Context(core, name), () => {
-        if (called) {
-          return Promise.reject(nextCalledTwice(name));
-        }
-        called = true;
-        return next();
-      });
+      result = fn(ctx, next);
     } catch (thrown) {
       // A synchronous throw is this layer's own; an asynchronous one is named where the stack
-      // settles (see blameInnermost): a handler on every layer's promise would cost more than the
+      // settles (see settledError): a handler on every layer's promise would cost more than the
       // layer itself on every successful call.
       throw layerError(thrown, name);
     }
+    ctx.returned = result;
     if (result instanceof Promise) return result;
     if (result !== undefined && result !== null) checkReturned(result, name);
     return result as void;
   };
 }
 
-/** `once` for a call someone observes (`ctx.observe`): the same contract, with each phase reported. */
-async function observedOnce(
+/** `layerHandler` for a call someone observes (`ctx.observe`): the same contract, with each phase reported. */
+async function observedLayer(
   core: CallCore,
   observers: readonly CallObserver[],
   fn: MiddlewareFn,
@@ -226,6 +227,7 @@ async function observedOnce(
   emit('enter');
   let called = false;
   const observedNext = (): Promise<void> => {
+    // Checked here (not left to koa-compose) so the observers see the error that names the layer.
     if (called) return Promise.reject(nextCalledTwice(name));
     called = true;
     emit('next');
@@ -253,16 +255,60 @@ async function observedOnce(
   emit('exit');
 }
 
+/** koa-compose's own rejection of a second `next()`: a plain `Error` with exactly this message. */
+const KOA_NEXT_TWICE = 'next() called multiple times';
+
 /**
- * @internal What a failed stack rejects with: a non-Error thrown asynchronously is named after the innermost
- * layer the call had reached (the thrower, unless a layer outside it threw on the way out; docs/decisions.md §22).
+ * @internal What a failed stack (or an attempt of the replay layer whose view is `outermost`)
+ * rejects with, where it settles. Two rejections are named here rather than on every layer's promise:
+ * - koa-compose's plain "next() called multiple times" becomes the `MiddlewareError` that names the
+ *   layer which called `next()` twice: the innermost layer whose returned promise rejected with that
+ *   very error (the layers inside it had settled, or still run, when it called `next()` again). The
+ *   views of a call form a chain (`Context.outerView`), each holding what its layer returned;
+ *   walking it takes a microtask per layer, on this path only, so the result is then a promise;
+ * - a non-Error thrown asynchronously is named after the innermost layer the call had reached (the
+ *   thrower, unless a layer outside it threw on the way out; docs/decisions.md §22).
  */
-export function blameInnermost(thrown: unknown, core: CallCore, layers: readonly Layer[], fallback: string): unknown {
-  if (thrown instanceof Error) return thrown;
+export function settledError(
+  thrown: unknown,
+  core: CallCore,
+  layers: readonly Layer[],
+  fallback: string,
+  outermost?: LayerView,
+): unknown {
+  if (thrown instanceof Error) {
+    if (thrown.message === KOA_NEXT_TWICE && thrown.constructor === Error && core.innermostView !== undefined) {
+      return nameNextTwice(thrown, core.innermostView, outermost);
+    }
+    return thrown;
+  }
   const layer = layers[core.entered]?.name ?? fallback;
   // Once the executor answered, the throw came on the way out: from this layer or one outside it.
   const answered = core.response !== undefined || core.stream !== undefined;
   return layerError(thrown, layer, answered ? `\`${layer}\` or a layer outside it, on the way out,` : `\`${layer}\``);
+}
+
+/** Walks the call's views from the innermost out (to `outermost`, a replay layer's own view, if given). */
+async function nameNextTwice(error: Error, innermost: LayerView, outermost: LayerView | undefined): Promise<unknown> {
+  for (let view: LayerView | undefined = innermost; view !== undefined && view !== outermost; view = view.outerView) {
+    if (view.returned instanceof Promise && (await rejectedWith(view.returned, error))) {
+      return nextCalledTwice(view.layer);
+    }
+  }
+  return error;
+}
+
+const NOT_SETTLED = Promise.resolve(undefined);
+
+/**
+ * Whether `promise` has already rejected with `error`. Racing a settled promise against an
+ * already-resolved one settles with the first: its reaction was queued first.
+ */
+function rejectedWith(promise: Promise<unknown>, error: unknown): Promise<boolean> {
+  return Promise.race([promise, NOT_SETTLED]).then(
+    () => false,
+    (reason: unknown) => reason === error,
+  );
 }
 
 /**
@@ -396,6 +442,8 @@ function callReplay(layers: readonly Layer[]): ReplayHooks<Layer, CallCore, Repl
       // After a success the request holds the inner layers' changes: rewind to this layer's base
       // and re-apply what this layer changed since. After a failure it was rewound already.
       ctx.rewind();
+      // The next attempt's views chain on from this layer's, not from the previous attempt's.
+      core.innermostView = ctx;
       core.response = undefined;
       // The previous attempt's stream will not be read: close it (its taps and the provider request).
       await discardStream(core.stream);
@@ -409,7 +457,7 @@ function callReplay(layers: readonly Layer[]): ReplayHooks<Layer, CallCore, Repl
     },
     async failed(ctx, core, error) {
       // The failed attempt's dispatched model stays visible (ctx.model, `failed` events) until the next attempt.
-      const blamed = blameInnermost(error, core, layers, ctx.layer);
+      const blamed = settledError(error, core, layers, ctx.layer, ctx);
       core.request = ctx.base;
       await discardStream(core.stream);
       core.stream = undefined;

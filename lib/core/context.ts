@@ -1,4 +1,4 @@
-import type { CallCore } from './call-core.js';
+import type { CallCore, LayerView } from './call-core.js';
 import { type CallObserver, type PluginDecisionEvent, notify, onPlugin } from './observe.js';
 import { MiddlewareError } from './errors.js';
 import type { EffectiveModel } from './events.js';
@@ -72,15 +72,24 @@ export interface CallModelOptions {
  * `info.original` and write to the draft.
  */
 export class Context {
+  // `declare`: assigned in the constructor only, not also defined as class fields first (one view
+  // is made per layer per call).
   /** @internal */
-  readonly core: CallCore;
+  declare readonly core: CallCore;
   /** The name of the layer holding this view. */
-  readonly layer: string;
+  declare readonly layer: string;
+  /** @internal The view made before this one in the call: the views form a chain, innermost first. */
+  declare readonly outerView: LayerView | undefined;
+  /** @internal What the layer's function returned (its promise), read only when the call fails. */
+  declare returned: unknown;
 
   /** @internal Views are made by the stack; users receive them (the class is exported as a type). */
   constructor(core: CallCore, layer: string) {
     this.core = core;
     this.layer = layer;
+    this.outerView = core.innermostView;
+    this.returned = undefined;
+    core.innermostView = this;
   }
 
   /** Unique id of this call. */

@@ -1,6 +1,6 @@
 import type { CallCore, CoreSettings, LayerHooks } from './call-core.js';
 import type { RunContext } from './context.js';
-import { MiddlewareError, toError, unwrapAbort } from './errors.js';
+import { MiddlewareError, layerError, toError, unwrapAbort } from './errors.js';
 import type { EventHub } from './events.js';
 import type {
   ExecuteOptions,
@@ -57,9 +57,48 @@ export function callError(thrown: unknown, signal: AbortSignal | undefined): unk
   return signal?.aborted && reason === signal.reason ? reason : toError(reason, 'a middleware');
 }
 
-/** The innermost step of a pipeline's stack. */
+/**
+ * The innermost step of a pipeline's stack. A non-Error the executor throws is named after the
+ * executor (not blamed on the innermost layer). Not an async function: the common case (generate
+ * mode, no executor hooks) is one promise reaction on the executor's promise.
+ */
 export function dispatcher(env: CallEnv): (core: CallCore) => Promise<void> {
-  return (core) => (core.observers === undefined ? dispatch(env, core) : observedDispatch(env, core, core.observers));
+  const named = (thrown: unknown): never => {
+    throw layerError(thrown, env.executorName, `the executor \`${env.executorName}\``);
+  };
+  return (core) => {
+    try {
+      if (core.observers !== undefined) return observedDispatch(env, core, core.observers).catch(named);
+      if (core.mode === 'generate' && core.hooks === undefined && core.layerHooks === undefined) {
+        if (!env.executor.callsHooks) return plainGenerate(env, core, named);
+      }
+      return dispatch(env, core).catch(named);
+    } catch (thrown) {
+      return Promise.reject(layerError(thrown, env.executorName, `the executor \`${env.executorName}\``));
+    }
+  };
+}
+
+/**
+ * `dispatch` for the common case, as a promise chain: generate mode, no executor hooks, an executor
+ * that does not choose the model. `named` is the pipeline's own handler for what the executor throws.
+ */
+function plainGenerate(env: CallEnv, core: CallCore, named: (thrown: unknown) => never): Promise<void> {
+  const request = core.request;
+  core.dispatchedModel = request.model;
+  core.reportModel?.(request.model);
+  core.dispatches++;
+  if (env.events.has('dispatched')) {
+    env.events.emit({ type: 'dispatched', ...eventBase(core), request, attempt: core.dispatches });
+  }
+  const epoch = core.epoch;
+  const pending = env.executor.generate(request, new ExecutorCallOptions(core));
+  // An executor that returns a plain value (not a promise) still works, as `await` allowed.
+  return (pending instanceof Promise ? pending : Promise.resolve(pending)).then((response: ModelResponse) => {
+    if (core.epoch !== epoch) throw abandoned(core.abandonedBy);
+    if (env.settings.validate) validateResponse(response, env.executorName);
+    core.response = response;
+  }, named);
 }
 
 /** `dispatch` for a call someone observes: reports the start, the end and (stream mode) the end of the parts. */

@@ -608,10 +608,16 @@ export interface SnapshotIssue {
 /**
  * Why a snapshot was refused: `invalid-json` (the text is not JSON), `unsupported-version` (made
  * by another version of the format), `invalid` (it fails the schema: edited, truncated or not a
- * snapshot; `issues` says where), or `not-serializable` (at snapshot time, a persisted value is
- * not plain JSON data; `key` names it).
+ * snapshot; `issues` says where), `not-serializable` (at snapshot time, a persisted value is
+ * not plain JSON data; `key` names it), or `bad-signature` (`openRunSnapshot`: not sealed, sealed
+ * with another key, or edited).
  */
-export type SnapshotErrorCode = 'invalid-json' | 'unsupported-version' | 'invalid' | 'not-serializable';
+export type SnapshotErrorCode =
+  | 'invalid-json'
+  | 'unsupported-version'
+  | 'invalid'
+  | 'not-serializable'
+  | 'bad-signature';
 
 /**
  * A run snapshot could not be made or loaded. The message names paths and kinds, never the

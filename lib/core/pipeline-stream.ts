@@ -11,7 +11,7 @@ import { validateRequest } from './validate.js';
 export interface StreamEnv extends CallEnv {
   readonly stack: () => (core: CallCore) => Promise<void>;
   readonly noResponse: (core: CallCore) => MiddlewareError;
-  /** Names the layer a non-Error came from (the innermost reached). */
+  /** Names the layer a non-Error (or koa-compose's second-`next()` rejection) came from; see `settledError`. */
   readonly blame: (core: CallCore, thrown: unknown) => unknown;
 }
 
@@ -83,7 +83,7 @@ export async function* streamPipelineCall(
   } catch (thrown) {
     settled = true;
     const signal = controller.signal;
-    const error = callError(env.blame(core, thrown), signal);
+    const error = callError(await env.blame(core, thrown), signal);
     emitFailed(env.events, core, error, started);
     throw error;
   } finally {

@@ -1,8 +1,8 @@
-import { type Layer, type Middleware, blameInnermost, buildCallStack, toLayers } from './compose.js';
+import { type Layer, type Middleware, buildCallStack, settledError, toLayers } from './compose.js';
 import { CallCore, type CoreSettings, enableInspection } from './call-core.js';
 import type { RunContext } from './context.js';
 import { callError, dispatcher, emitCompleted, emitFailed, emitRequested } from './dispatch.js';
-import { MiddlewareError, layerError, toError } from './errors.js';
+import { MiddlewareError, toError } from './errors.js';
 import { EventHub, type ModelEventListener, type ModelEventType } from './events.js';
 import {
   type ExecuteOptions,
@@ -17,6 +17,7 @@ import type { ModelResponse } from './messages.js';
 import { ModelStream } from './model-stream.js';
 import { type StreamEnv, streamPipelineCall } from './pipeline-stream.js';
 import { validateRequest, validateResponse } from './validate.js';
+import { checkKeys, optionNames } from '../internal/options.js';
 
 export interface PipelineOptions {
   /** The executor at the centre of the onion. */
@@ -70,6 +71,14 @@ export interface Pipeline extends Executor {
   readonly turnLayers: readonly Layer[];
 }
 
+const PIPELINE_KEYS = optionNames<PipelineOptions>({
+  executor: true,
+  name: true,
+  validate: true,
+  inspect: true,
+  strict: true,
+});
+
 /**
  * Creates a pipeline around an executor.
  *
@@ -94,6 +103,8 @@ export function pipeline(executor: Executor | PipelineOptions, ...middleware: Mi
   const sdk = sdkClientHint(executor) ?? sdkClientHint(options.executor);
   if (sdk) throw new TypeError(`pipeline(): got ${sdk}, not an executor. Wrap it in an adapter first.`);
   assertExecutor(options.executor, 'pipeline()');
+  // The `{ executor, ...options }` form: a misspelt option (`valdate`) is an error, not a default.
+  if ((options as unknown) === executor) checkKeys('pipeline()', options, PIPELINE_KEYS);
   const app = new PipelineImpl(options);
   if (middleware.length > 0) app.use(...middleware);
   return app;
@@ -150,7 +161,7 @@ class PipelineImpl implements Pipeline {
       executorName: this.#executorName,
       stack: () => this.#getStack(),
       noResponse: (core) => this.#noResponse(core),
-      blame: (core, thrown) => blameInnermost(thrown, core, this.#callLayers, this.name),
+      blame: (core, thrown) => settledError(thrown, core, this.#callLayers, this.name),
     };
   }
 
@@ -227,8 +238,10 @@ class PipelineImpl implements Pipeline {
     } catch (thrown) {
       return Promise.reject(callError(this.#executorError(thrown, options?.signal), options?.signal));
     }
+    const signal = options?.signal;
+    if (signal === undefined) return pending.then(this.#checkResponse, this.#unsignalledFailure);
     return pending.then(this.#checkResponse, (thrown: unknown) => {
-      throw callError(this.#executorError(thrown, options?.signal), options?.signal);
+      throw callError(this.#executorError(thrown, signal), signal);
     });
   }
 
@@ -237,35 +250,61 @@ class PipelineImpl implements Pipeline {
     return response;
   };
 
-  async #generate(request: ReadonlyModelRequest, options: CallSettings | undefined): Promise<ModelResponse> {
-    if (this.#settings.validate) validateRequest(request, 'caller');
-    options?.signal?.throwIfAborted();
-    const core = new CallCore(
-      this.#settings,
-      request,
-      'generate',
-      options?.signal,
-      options?.parentId,
-      options?.run as RunContext,
-    );
-    core.reportModel = options?.reportModel?.bind(options);
-    core.hooks = options?.hooks;
-    if (this.#executor.capabilities) core.capabilities = this.#executor.capabilities;
-    core.internal = options?.internal;
-    const started = this.#events.count > 0 ? performance.now() : 0;
-    emitRequested(this.#events, core);
+  /** #direct's rejection handler for a call without a signal: no closure per call. */
+  readonly #unsignalledFailure = (thrown: unknown): never => {
+    throw callError(this.#executorError(thrown, undefined), undefined);
+  };
+
+  // A promise chain rather than an async function, as in #direct: the async shell (its promise,
+  // its suspension and the extra hop to settle) cost more per call than the glue of ten layers.
+  #generate(request: ReadonlyModelRequest, options: CallSettings | undefined): Promise<ModelResponse> {
+    let core: CallCore;
+    let started: number;
     try {
-      await this.#getStack()(core);
-      const response = core.response;
-      if (response === undefined) throw this.#noResponse(core);
-      emitCompleted(this.#events, core, response, started);
-      return response;
+      if (this.#settings.validate) validateRequest(request, 'caller');
+      options?.signal?.throwIfAborted();
+      core = new CallCore(
+        this.#settings,
+        request,
+        'generate',
+        options?.signal,
+        options?.parentId,
+        options?.run as RunContext,
+      );
+      if (options !== undefined) {
+        core.reportModel = options.reportModel?.bind(options);
+        core.hooks = options.hooks;
+        core.internal = options.internal;
+      }
+      if (this.#executor.capabilities) core.capabilities = this.#executor.capabilities;
+      started = this.#events.count > 0 ? performance.now() : 0;
+      emitRequested(this.#events, core);
     } catch (thrown) {
+      return Promise.reject(thrown);
+    }
+    return this.#getStack()(core).then(
+      () => this.#completed(core, started),
+      (thrown: unknown) => this.#failed(core, thrown, started),
+    );
+  }
+
+  #completed(core: CallCore, started: number): ModelResponse | Promise<never> {
+    const response = core.response;
+    if (response === undefined) return this.#failed(core, this.#noResponse(core), started);
+    emitCompleted(this.#events, core, response, started);
+    return response;
+  }
+
+  /** What a failed call rejects with: a promise when the thrower must first be found (`settledError`). */
+  #failed(core: CallCore, thrown: unknown, started: number): Promise<never> {
+    const fail = (blamed: unknown): never => {
       // An abort rejects with the signal's reason as is, whatever its type (as fetch does).
-      const error = callError(blameInnermost(thrown, core, this.#callLayers, this.name), core.signal);
+      const error = callError(blamed, core.signal);
       emitFailed(this.#events, core, error, started);
       throw error;
-    }
+    };
+    const blamed = settledError(thrown, core, this.#callLayers, this.name);
+    return blamed instanceof Promise ? blamed.then(fail) : fail(blamed);
   }
 
   stream(request: ReadonlyModelRequest, options?: CallSettings): ModelStream {
@@ -274,12 +313,8 @@ class PipelineImpl implements Pipeline {
 
   #getStack(): (core: CallCore) => Promise<void> {
     if (this.#stack) return this.#stack;
-    const dispatch = dispatcher(this.#env);
-    // A non-Error the executor threw is named after the executor, not blamed on the innermost layer.
-    const innermost = (core: CallCore) =>
-      dispatch(core).then(undefined, (thrown: unknown) => {
-        throw layerError(thrown, this.#executorName, `the executor \`${this.#executorName}\``);
-      });
+    // The executor's step names a non-Error it threw after the executor, not the innermost layer.
+    const innermost = dispatcher(this.#env);
     this.#stack = buildCallStack(this.#callLayers, innermost);
     return this.#stack;
   }

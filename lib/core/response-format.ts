@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { describeValue } from '../internal/options.js';
+import { checkKeys, describeValue, optionNames } from '../internal/options.js';
 import type { JsonResponseFormat } from './messages.js';
 
 /** Options of `jsonResponseFormat()`. */
@@ -12,7 +12,7 @@ export interface JsonResponseFormatOptions {
   readonly strict?: boolean | undefined;
 }
 
-const KEYS = new Set(['name', 'description', 'strict']);
+const KEYS = optionNames<JsonResponseFormatOptions>({ name: true, description: true, strict: true });
 
 /**
  * The `request.responseFormat` for a zod schema: `{ type: 'json', schema, name, strict }` with the
@@ -26,16 +26,7 @@ export function jsonResponseFormat(schema: z.ZodType, options: JsonResponseForma
   if (!(schema instanceof z.ZodType)) {
     throw new TypeError(`jsonResponseFormat(): expected a zod schema, got ${describeValue(schema)}.`);
   }
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`jsonResponseFormat(): expected options to be an object, got ${describeValue(options)}.`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!KEYS.has(key)) {
-      throw new TypeError(
-        `jsonResponseFormat(): unknown option \`${key}\`; the options are name, description and strict.`,
-      );
-    }
-  }
+  checkKeys('jsonResponseFormat()', options, KEYS);
   let json: Record<string, unknown>;
   try {
     json = z.toJSONSchema(schema, { io: 'output' }) as Record<string, unknown>;

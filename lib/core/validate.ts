@@ -4,6 +4,7 @@ import type { ReadonlyModelRequest } from './executor.js';
 import { isTrustedDerivation, isValidArray, markValid } from '../internal/provenance.js';
 import { isQuickValidMessage, isQuickValidResponse } from '../internal/quick-check.js';
 import type { Touched } from '../internal/track.js';
+import { type Checked, knownPrefix, remember } from './validated-prefix.js';
 import {
   CallOptionsSchema,
   type Message,
@@ -90,10 +91,16 @@ function custom(path: IssuePath, message: string): Problem {
  * Every tool message must answer a tool call of an earlier assistant message, with the same tool
  * name, and at most once.
  */
-export function checkToolPairing(messages: readonly Message[] | ReadonlyModelRequest['messages']): Problem | undefined {
+export function checkToolPairing(
+  messages: readonly Message[] | ReadonlyModelRequest['messages'],
+  from = 0,
+  before?: Checked,
+): Problem | undefined {
+  // With `before`, the messages below `from` are paired already and `before` holds their calls and
+  // answers; this check's own are kept apart, since it must not change the record.
   let calls: Map<string, string> | undefined;
   let answered: Set<string> | undefined;
-  for (let i = 0; i < messages.length; i++) {
+  for (let i = from; i < messages.length; i++) {
     const m = messages[i] as Message;
     if (m.role === 'assistant') {
       if (typeof m.content === 'string') continue;
@@ -101,7 +108,7 @@ export function checkToolPairing(messages: readonly Message[] | ReadonlyModelReq
         if (part.type === 'tool-call') (calls ??= new Map()).set(part.toolCallId, part.toolName);
       }
     } else if (m.role === 'tool') {
-      const name = calls?.get(m.toolCallId);
+      const name = calls?.get(m.toolCallId) ?? before?.calls.get(m.toolCallId);
       if (name === undefined) {
         return custom(
           ['messages', i, 'toolCallId'],
@@ -114,7 +121,7 @@ export function checkToolPairing(messages: readonly Message[] | ReadonlyModelReq
           `tool result \`${m.toolCallId}\` names tool \`${m.toolName}\` but the call was to \`${name}\``,
         );
       }
-      if ((answered ??= new Set()).has(m.toolCallId)) {
+      if ((answered ??= new Set()).has(m.toolCallId) || before?.answered.has(m.toolCallId)) {
         return custom(['messages', i, 'toolCallId'], `tool call \`${m.toolCallId}\` is answered more than once`);
       }
       answered.add(m.toolCallId);
@@ -242,14 +249,20 @@ export function findRequestProblem(request: ReadonlyModelRequest): Problem | und
   if (problem) return problem;
   const { messages } = request;
   if (isValidArray(messages)) return undefined;
-  for (let i = 0; i < messages.length; i++) {
+  // A frozen array is checked once, as a whole. A caller's own array may be pushed to or copied
+  // between calls: what an earlier check of its history covers is skipped (see validated-prefix.ts).
+  const frozen = Object.isFrozen(messages);
+  const known = frozen ? undefined : knownPrefix(messages);
+  const from = known?.length ?? 0;
+  for (let i = from; i < messages.length; i++) {
     const p = checkMessage(messages[i], i);
     if (p) return p;
   }
-  const pairing = checkToolPairing(messages);
-  // Only frozen arrays: a caller's own array may be pushed to between calls.
-  if (!pairing && Object.isFrozen(messages)) markValid(messages);
-  return pairing;
+  const pairing = checkToolPairing(messages, from, known?.record);
+  if (pairing) return pairing;
+  if (frozen) markValid(messages);
+  else remember(messages, known);
+  return undefined;
 }
 
 /**
@@ -274,7 +287,8 @@ export function findUpdateProblem(
   for (let i = 0; i < b.length; i++) {
     const m = b[i];
     const old = a[i];
-    if (m === old) continue;
+    // Past the old end, a hole (undefined) is not "the same message".
+    if (m === old && i < a.length) continue;
     // The common replacement, inline: a library-built tool result in place of one with the same ids
     // (compaction, truncation). Hundreds per call in a long run, so no call and no lookup.
     if (

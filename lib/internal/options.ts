@@ -148,6 +148,21 @@ export function checkOneOf<const T extends string>(
 }
 
 /**
+ * The option names of an options interface, for `checkKeys`. Listed as an object with every name
+ * set to `true`, so the compiler checks the list against the interface both ways: a name the
+ * interface lacks is an excess property, an option the list forgets is a missing one.
+ *
+ * @example
+ * const KEYS = optionNames<AuditOptions>({ sink: true, name: true });
+ * checkKeys('audit()', options, KEYS);
+ */
+export function optionNames<T extends object>(
+  names: { readonly [K in keyof T]-?: true },
+): readonly (keyof T & string)[] {
+  return Object.freeze(Object.keys(names)) as (keyof T & string)[];
+}
+
+/**
  * Rejects an options object that is not an object or has a key the function does not
  * know (a typo such as `treshold` would otherwise be ignored silently). The message names the key
  * (option names are ours, never user content) and the nearest known one.

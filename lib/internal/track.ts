@@ -24,34 +24,47 @@ export class Touched {
 const MAX_TRACKED = 64;
 
 export function trackMessages<T extends object>(draft: T, touched: Touched): T {
-  let wrapped: object | undefined;
-  let wrappedArray: unknown;
-  return new Proxy(draft, {
-    get(target, key) {
-      const value = (target as Record<PropertyKey, unknown>)[key];
-      if (key !== 'messages' || typeof value !== 'object' || value === null) return value;
-      // Keyed by the array: after `draft.messages = [...]` a cached wrapper would still point at the
-      // old array, and writes through it would be lost.
-      if (value !== wrappedArray) {
-        wrappedArray = value;
-        wrapped = wrapArray(value, touched);
-      }
-      return wrapped;
-    },
-    set(target, key, value) {
-      if (key === 'messages') touched.all = true;
-      (target as Record<PropertyKey, unknown>)[key] = value;
-      return true;
-    },
-    deleteProperty(target, key) {
-      if (key === 'messages') touched.all = true;
-      return Reflect.deleteProperty(target, key);
-    },
-    defineProperty(target, key, descriptor) {
-      if (key === 'messages') touched.all = true;
-      return Reflect.defineProperty(target, key, descriptor);
-    },
-  });
+  return new Proxy(draft, new RootTracker(touched) as ProxyHandler<T>);
+}
+
+/**
+ * Handlers are class instances, not object literals of arrow functions: an update makes one of
+ * each, and closures per trap cost allocations on every `ctx.update` (its fixed cost is measured
+ * against a bare Immer `produce`).
+ */
+class RootTracker implements ProxyHandler<object> {
+  private wrapped: object | undefined = undefined;
+  private wrappedArray: unknown = undefined;
+
+  constructor(private readonly touched: Touched) {}
+
+  get(target: object, key: PropertyKey): unknown {
+    const value = (target as Record<PropertyKey, unknown>)[key];
+    if (key !== 'messages' || typeof value !== 'object' || value === null) return value;
+    // Keyed by the array: after `draft.messages = [...]` a cached wrapper would still point at the
+    // old array, and writes through it would be lost.
+    if (value !== this.wrappedArray) {
+      this.wrappedArray = value;
+      this.wrapped = new Proxy(value, new ArrayTracker(this.touched));
+    }
+    return this.wrapped;
+  }
+
+  set(target: object, key: PropertyKey, value: unknown): boolean {
+    if (key === 'messages') this.touched.all = true;
+    (target as Record<PropertyKey, unknown>)[key] = value;
+    return true;
+  }
+
+  deleteProperty(target: object, key: PropertyKey): boolean {
+    if (key === 'messages') this.touched.all = true;
+    return Reflect.deleteProperty(target, key);
+  }
+
+  defineProperty(target: object, key: PropertyKey, descriptor: PropertyDescriptor): boolean {
+    if (key === 'messages') this.touched.all = true;
+    return Reflect.defineProperty(target, key, descriptor);
+  }
 }
 
 // Methods that move or rewrite elements. Immer's optional array-methods plugin implements them on
@@ -59,27 +72,32 @@ export function trackMessages<T extends object>(draft: T, touched: Touched): T {
 // tail, which is always checked.
 const REARRANGING = new Set(['shift', 'unshift', 'splice', 'sort', 'reverse', 'fill', 'copyWithin']);
 
-function wrapArray(array: object, touched: Touched): object {
-  return new Proxy(array, {
-    get(target, key) {
-      if (typeof key === 'string') {
-        touched.add(key);
-        if (REARRANGING.has(key)) touched.all = true;
-      }
-      return (target as Record<PropertyKey, unknown>)[key];
-    },
-    set(target, key, value) {
-      if (typeof key === 'string') touched.add(key);
-      (target as Record<PropertyKey, unknown>)[key] = value;
-      return true;
-    },
-    deleteProperty(target, key) {
-      touched.all = true;
-      return Reflect.deleteProperty(target, key);
-    },
-    defineProperty(target, key, descriptor) {
-      touched.all = true;
-      return Reflect.defineProperty(target, key, descriptor);
-    },
-  });
+class ArrayTracker implements ProxyHandler<object> {
+  constructor(private readonly touched: Touched) {}
+
+  get(target: object, key: PropertyKey): unknown {
+    if (typeof key === 'string') {
+      // An index is recorded; a method name is looked up only when it is not one.
+      const code = key.charCodeAt(0);
+      if (code >= 48 && code <= 57) this.touched.add(key);
+      else if (REARRANGING.has(key)) this.touched.all = true;
+    }
+    return (target as Record<PropertyKey, unknown>)[key];
+  }
+
+  set(target: object, key: PropertyKey, value: unknown): boolean {
+    if (typeof key === 'string') this.touched.add(key);
+    (target as Record<PropertyKey, unknown>)[key] = value;
+    return true;
+  }
+
+  deleteProperty(target: object, key: PropertyKey): boolean {
+    this.touched.all = true;
+    return Reflect.deleteProperty(target, key);
+  }
+
+  defineProperty(target: object, key: PropertyKey, descriptor: PropertyDescriptor): boolean {
+    this.touched.all = true;
+    return Reflect.defineProperty(target, key, descriptor);
+  }
 }

@@ -8,6 +8,7 @@ import { type BreakerState, type BreakerStateStore, PluginBreaker } from './hand
 import { PluginRegistry } from './registry.js';
 import { PluginRunner } from './runner.js';
 import { PluginScope } from './scope.js';
+import { checkKeys, optionNames } from '../internal/options.js';
 import type { Plugin, PluginLike } from './plugins.js';
 
 export interface PluginManagerOptions {
@@ -44,6 +45,14 @@ export interface DispatchOptions {
   readonly onDecision?: ((decision: PluginDecisionEvent) => void) | undefined;
 }
 
+const MANAGER_KEYS = optionNames<PluginManagerOptions>({
+  plugins: true,
+  onEvent: true,
+  now: true,
+  validate: true,
+  breakerStore: true,
+});
+
 /**
  * Holds plugins and dispatches hook points to them. Pipeline-wide plugins are registered here;
  * `scope()` adds plugins until the scope is disposed; `runScope()` holds one run's plugins, which
@@ -63,6 +72,7 @@ export class PluginManager {
   readonly #onEvent: (event: PluginEvent) => void;
 
   constructor(options: PluginManagerOptions = {}) {
+    checkKeys('new PluginManager()', options, MANAGER_KEYS);
     const { plugins = [], onEvent = warn, now = Date.now, validate = true, breakerStore } = options;
     if (typeof onEvent !== 'function') throw new TypeError('PluginManager: expected `onEvent` to be a function.');
     if (typeof now !== 'function') throw new TypeError('PluginManager: expected `now` to be a function.');

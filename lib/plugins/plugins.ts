@@ -106,7 +106,7 @@ export const SettingsShape = {
   when: z.union([ConditionsSchema, z.function()]).optional(),
   breaker: z.union([z.boolean(), BreakerSchema]).optional(),
 };
-const OptionsSchema = z.object({
+const OptionsSchema = z.strictObject({
   ...SettingsShape,
   name: z.string().min(1),
   hooks: z.record(z.string(), z.function()),
@@ -174,7 +174,7 @@ export function pluginSet(options: {
 }): PluginSet {
   const where = `pluginSet(${typeof options?.name === 'string' ? `\`${options.name}\`` : ''})`;
   const parsed = z
-    .object({ name: z.string().min(1), priority: z.number().finite().optional(), plugins: z.array(z.unknown()) })
+    .strictObject({ name: z.string().min(1), priority: z.number().finite().optional(), plugins: z.array(z.unknown()) })
     .safeParse(options);
   if (!parsed.success) throw optionsError(where, parsed.error);
   return Object.freeze({
@@ -189,7 +189,7 @@ export function pluginSet(options: {
 export function withSettings(plugin: PluginLike, settings: PluginSettings & { readonly name?: string }): Plugin {
   const base = toPluginOrSet(plugin, 'withSettings()');
   if (isPluginSet(base)) throw new TypeError('withSettings(): expected a plugin, got a plugin set.');
-  const parsed = z.object({ ...SettingsShape, name: z.string().min(1).optional() }).safeParse(settings);
+  const parsed = z.strictObject({ ...SettingsShape, name: z.string().min(1).optional() }).safeParse(settings);
   if (!parsed.success) throw optionsError(`withSettings(\`${base.name}\`)`, parsed.error);
   const merged = { ...base, ...settings, breaker: settings.breaker ?? base.breaker ?? false };
   return build(merged, base.handlers as Map<string, never>, base.init, base.shutdown);
@@ -265,5 +265,11 @@ function assertHook(hook: string, where: string, field: string): asserts hook is
 function optionsError(where: string, error: z.ZodError): TypeError {
   const issue = error.issues[0];
   const path = issue?.path.length ? issue.path.join('.') : '(options)';
+  // A misspelt setting (`priorty`) would otherwise be dropped and its default used.
+  if (issue?.code === 'unrecognized_keys') {
+    const [key = ''] = issue.keys;
+    const shown = /^[\w$]{1,40}$/.test(key) ? `\`${key}\`` : `a key of ${key.length} characters`;
+    return new TypeError(`${where}: unknown option ${shown}${path === '(options)' ? '' : ` in \`${path}\``}.`);
+  }
   return new TypeError(`${where}: \`${path}\`: ${issue?.message ?? 'invalid'}.`);
 }

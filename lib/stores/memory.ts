@@ -17,6 +17,7 @@ import {
   checkTake,
   checkTtl,
 } from './store.js';
+import { checkKnownKeys } from './run-store.js';
 
 export interface MemoryStoreOptions {
   /** Namespace of every key. @default 'modelware:' */
@@ -51,6 +52,7 @@ type Entry =
  */
 export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const { prefix = DEFAULT_PREFIX, now = Date.now, maxKeys = 10_000 } = options;
+  checkKnownKeys('memoryStore()', options, ['prefix', 'now', 'maxKeys'] satisfies (keyof MemoryStoreOptions)[]);
   if (typeof prefix !== 'string') {
     throw new TypeError(`memoryStore(): expected \`prefix\` to be a string, got \`${String(prefix)}\`.`);
   }

@@ -20,6 +20,7 @@ import {
   checkTtl,
   untilAborted,
 } from './store.js';
+import { checkKnownKeys } from './run-store.js';
 
 /**
  * The part of an ioredis client (`Redis` or `Cluster`) the store uses. Typed structurally, so
@@ -162,6 +163,11 @@ const SHAS = Object.fromEntries(
  */
 export function redisStore(options: RedisStoreOptions): LedgerStore {
   const { client, prefix = DEFAULT_PREFIX, dedupeTtlMs = 60_000 } = options ?? ({} as RedisStoreOptions);
+  checkKnownKeys('redisStore()', options ?? {}, [
+    'client',
+    'prefix',
+    'dedupeTtlMs',
+  ] satisfies (keyof RedisStoreOptions)[]);
   if (
     typeof client !== 'object' ||
     client === null ||

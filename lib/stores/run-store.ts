@@ -37,6 +37,16 @@ export type RunLogEntry =
       readonly meta?: unknown;
     }
   | {
+      /**
+       * A decision a person gave on resume for a tool call (approve, approve with input, reject,
+       * respond; who gave it when they said), saved before the approved call runs.
+       */
+      readonly type: 'decision';
+      readonly toolCallId: string;
+      readonly decision: unknown;
+      readonly meta?: unknown;
+    }
+  | {
       /** The run stopped to wait for a decision; later entries continue it. */
       readonly type: 'interrupted';
       readonly meta?: unknown;
@@ -261,6 +271,7 @@ export function checkFrom(where: string, options: RunReadOptions | undefined): n
  *   message       M<message>[\n<meta>]
  *   tool-started  T<[toolCallId,toolName]>[\n<meta>]
  *   tool-result   R<toolCallId>\n<message>[\n<meta>]
+ *   decision      D<toolCallId>\n<decision>[\n<meta>]
  *   interrupted   I[<meta>]
  *   finished      F[<meta>]
  */
@@ -323,29 +334,43 @@ export function checkEntries(where: string, runId: string, entries: readonly Run
 }
 
 function checkEntry(where: string, runId: string, entry: RunLogEntry, index: number): void {
-  const bad = (what: string) => new TypeError(`${where}: entries[${index}] of run \`${runId}\` ${what}.`);
-  if (typeof entry !== 'object' || entry === null) throw bad('is not an object');
+  if (typeof entry !== 'object' || entry === null) throw badEntry(where, runId, index, 'is not an object');
   switch (entry.type) {
     case 'start':
-      if (!Array.isArray(entry.messages)) throw bad('(start) needs `messages`, an array');
+      if (!Array.isArray(entry.messages)) throw badEntry(where, runId, index, '(start) needs `messages`, an array');
       return;
     case 'tool-started':
       if (typeof entry.toolCallId !== 'string' || typeof entry.toolName !== 'string') {
-        throw bad('(tool-started) needs string `toolCallId` and `toolName`');
+        throw badEntry(where, runId, index, '(tool-started) needs string `toolCallId` and `toolName`');
       }
       return;
     case 'tool-result':
-      if (typeof entry.toolCallId !== 'string') throw bad('(tool-result) needs a string `toolCallId`');
+      if (typeof entry.toolCallId !== 'string') {
+        throw badEntry(where, runId, index, '(tool-result) needs a string `toolCallId`');
+      }
+      return;
+    case 'decision':
+      if (typeof entry.toolCallId !== 'string' || typeof entry.decision !== 'object' || entry.decision === null) {
+        throw badEntry(where, runId, index, '(decision) needs a string `toolCallId` and a `decision` object');
+      }
       return;
     case 'message':
     case 'interrupted':
     case 'finished':
       return;
     default:
-      throw bad(
-        `has unknown type \`${String((entry as { type?: unknown }).type).slice(0, 40)}\` (expected start, message, tool-started, tool-result, interrupted or finished)`,
+      throw badEntry(
+        where,
+        runId,
+        index,
+        `has unknown type \`${String((entry as { type?: unknown }).type).slice(0, 40)}\` (expected start, message, tool-started, tool-result, decision, interrupted or finished)`,
       );
   }
+}
+
+// A plain function, not a closure per entry: append checks every entry of every step.
+function badEntry(where: string, runId: string, index: number, what: string): TypeError {
+  return new TypeError(`${where}: entries[${index}] of run \`${runId}\` ${what}.`);
 }
 
 function encodeEntry(where: string, runId: string, entry: RunLogEntry, index: number): string {
@@ -364,6 +389,14 @@ function encodeEntry(where: string, runId: string, entry: RunLogEntry, index: nu
         index,
         entry,
         `R${JSON.stringify(entry.toolCallId)}\n${j('message', entry.message)}`,
+      );
+    case 'decision':
+      return withMeta(
+        where,
+        runId,
+        index,
+        entry,
+        `D${JSON.stringify(entry.toolCallId)}\n${j('decision', entry.decision)}`,
       );
     case 'interrupted':
       return entry.meta === undefined ? 'I' : `I${j('meta', entry.meta)}`;
@@ -399,6 +432,13 @@ export function decodeEntry(store: string, runId: string, index: number, encoded
       case 'R': {
         const [toolCallId, message, m] = parts();
         if (typeof toolCallId === 'string') return { type: 'tool-result', toolCallId, message, ...meta(m) };
+        break;
+      }
+      case 'D': {
+        const [toolCallId, decision, m] = parts();
+        if (typeof toolCallId === 'string' && typeof decision === 'object' && decision !== null) {
+          return { type: 'decision', toolCallId, decision, ...meta(m) };
+        }
         break;
       }
       case 'I':

@@ -10,6 +10,7 @@ import type { AssistantMessage, FinishReason, ModelResponse, StreamPart, Usage }
 import { sleep } from '../internal/signals.js';
 import { responseToParts } from '../core/stream.js';
 import { validateResponse } from '../core/validate.js';
+import { checkKeys, optionNames } from '../internal/options.js';
 
 /** A scripted tool call; `id` defaults to `call_<n>`. */
 export interface ScriptedToolCall {
@@ -85,6 +86,16 @@ export interface ScriptedExecutor extends Executor {
   stream(request: ReadonlyModelRequest, options?: ExecuteOptions): AsyncIterable<StreamPart>;
 }
 
+const OPTION_KEYS = optionNames<ScriptedExecutorOptions>({
+  name: true,
+  delayMs: true,
+  chunkSize: true,
+  chunkDelayMs: true,
+  whenDone: true,
+  streaming: true,
+  capabilities: true,
+});
+
 /**
  * An executor that answers from a script and records every call: for testing middleware, and the
  * model behind the offline examples.
@@ -96,6 +107,7 @@ export function scriptedExecutor(
   script: readonly ScriptStep[],
   options: ScriptedExecutorOptions = {},
 ): ScriptedExecutor {
+  checkKeys('scriptedExecutor()', options, OPTION_KEYS);
   const {
     name = 'scripted',
     delayMs = 0,

@@ -24,7 +24,7 @@ import {
   rewriteStream,
   sameFingerprint,
 } from './text-rewrite.js';
-import { describeValue } from '../../lib/kit.js';
+import { describeValue, checkKeys, optionNames } from '../../lib/kit.js';
 
 export type { BuiltinPiiDetector, PiiDetector } from './detectors.js';
 
@@ -113,6 +113,20 @@ const RESTORE_PLACEHOLDER_MAX = 96;
 /** Drawn once per process when no `salt` is given: hashes cannot be looked up in a table. */
 let processSalt: string | undefined;
 
+const KEYS = optionNames<RedactPiiOptions>({
+  detectors: true,
+  strategy: true,
+  scope: true,
+  restore: true,
+  restoreFrom: true,
+  restoreToolInputs: true,
+  salt: true,
+  holdBackChars: true,
+  maxScanChars: true,
+  maxBufferedChars: true,
+  name: true,
+});
+
 /**
  * Finds personal data and secrets in what is sent to the model and redacts, masks, hashes or
  * blocks it. Edits go through `ctx.update`, so validation and inspection see them; the caller's
@@ -124,6 +138,7 @@ let processSalt: string | undefined;
  * app.use(redactPii({ restore: true }));
  */
 export function redactPii(options: RedactPiiOptions = {}): Middleware {
+  checkKeys('redactPii()', options, KEYS);
   const {
     detectors: requested = DEFAULT_DETECTORS,
     strategy = 'redact',

@@ -10,6 +10,8 @@ import {
   defaultTokenizer,
   messageTokens,
   messagesTokens,
+  checkKeys,
+  optionNames,
 } from '../../lib/kit.js';
 
 export type { TokenBudgetInfo, TokenBudgetStrategy };
@@ -32,6 +34,14 @@ export interface TokenBudgetOptions {
   readonly name?: string | undefined;
 }
 
+const KEYS = optionNames<TokenBudgetOptions>({
+  maxInputTokens: true,
+  reserveOutputTokens: true,
+  strategy: true,
+  tokenizer: true,
+  name: true,
+});
+
 /**
  * Keeps each call's input within a token budget. Counts are memoised per message object, so a
  * long run pays for each message once. Put it after the transforms that shrink the context, so it
@@ -41,6 +51,7 @@ export interface TokenBudgetOptions {
  * app.use(compactToolResults(), tokenBudget({ maxInputTokens: 128_000, reserveOutputTokens: 4_000 }));
  */
 export function tokenBudget(options: TokenBudgetOptions): Middleware {
+  checkKeys('tokenBudget()', options, KEYS);
   const {
     maxInputTokens,
     reserveOutputTokens = 0,

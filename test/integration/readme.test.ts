@@ -1,5 +1,5 @@
 // Every TypeScript snippet in README.md names its file in examples/ on its first line and matches
-// that file, so the README never shows code that CI does not type-check and run.
+// exactly the lines its header names, so the README never shows code that CI does not type-check and run.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
@@ -18,8 +18,19 @@ describe('README snippets', () => {
       assert.ok(file, `snippet ${i + 1} must start with "// examples/<file>.ts", got: ${first}`);
       assert.ok(existsSync(`${root}${file}`), `${file} does not exist`);
       const source = readFileSync(`${root}${file}`, 'utf8').replace(/\r\n/g, '\n');
-      const body = block.split('\n').slice(1).join('\n').trim();
-      assert.ok(source.includes(body), `${file} does not contain the README snippet ${i + 1} verbatim`);
+      const body = block.split('\n').slice(1).join('\n').trimEnd();
+      // The header says which lines: `(lines A-B)`, or the whole file after its first (comment) line.
+      // scripts/readme-snippets.py rewrites every block from its header.
+      const range = /\(lines (\d+)-(\d+)\)/.exec(first);
+      const lines = source.trimEnd().split('\n');
+      const from = range ? Number(range[1]) : 2;
+      const to = range ? Number(range[2]) : lines.length;
+      const expected = lines.slice(from - 1, to).join('\n');
+      assert.equal(
+        body,
+        expected,
+        `README snippet ${i + 1} is not lines ${from}-${to} of ${file}: run python3 scripts/readme-snippets.py`,
+      );
     });
   });
 });

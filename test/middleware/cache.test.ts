@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { type Executor, type Middleware, type ModelRequest, type StreamPart, pipeline } from 'modelware';
 import { scriptedExecutor } from 'modelware/testing';
 import { cache, requestHash } from '../../middleware/cache.js';
+import { StoreError } from '../../lib/stores/errors.js';
 import { memoryStore } from '../../lib/stores/memory.js';
 import { redisStore } from '../../lib/stores/redis.js';
 import type { Store } from '../../lib/stores/store.js';
@@ -332,6 +333,30 @@ describe('cache(): keys, TTL and what is stored', () => {
     await assert.rejects(strict.generate(BASE_REQUEST), /store down/);
   });
 
+  it('a store that never answers: the call fails after storeTimeoutMs, or goes on as a miss with onStoreError', async () => {
+    const hanging: Store = {
+      ...memoryStore(),
+      name: 'hanging',
+      get: () => new Promise<never>(() => {}),
+      set: () => new Promise<never>(() => {}),
+    };
+    const strict = pipeline(scriptedExecutor(['never'])).use(cache({ store: hanging, storeTimeoutMs: 5 }));
+    const outcome = await strict.generate(BASE_REQUEST).catch((e: unknown) => e);
+    assert.ok(StoreError.isInstance(outcome), String(outcome));
+    assert.equal(outcome.operation, 'get');
+    assert.equal(outcome.retryable, true);
+    assert.match(outcome.message, /did not answer get\(\) within 5 ms \(storeTimeoutMs\)/);
+
+    const seen: string[] = [];
+    const model = scriptedExecutor(['answered']);
+    const lenient = pipeline(model).use(
+      cache({ store: hanging, storeTimeoutMs: 5, onStoreError: (e) => seen.push((e as StoreError).operation) }),
+    );
+    assert.equal((await lenient.generate(BASE_REQUEST)).message.content, 'answered');
+    assert.deepEqual(seen, ['get', 'set']);
+    assert.equal(model.calls.length, 1);
+  });
+
   it('rejects a call whose `key` function gives no string, instead of sharing one entry among all such calls', async () => {
     // A key like (req) => req.metadata?.user that comes back undefined must not make every
     // request `cache:undefined` and answer one user's request with another's cached answer.
@@ -355,6 +380,7 @@ describe('cache(): keys, TTL and what is stored', () => {
     ['onStoreError', 1],
     ['partition', 'tenant'],
     ['maxBufferedChars', 0],
+    ['storeTimeoutMs', 0],
   ] as const) {
     it(`rejects \`${option}\` = ${JSON.stringify(value)} at factory time`, () => {
       assert.throws(

@@ -5,6 +5,7 @@ import { type ModelRequest, isRetryable, pipeline } from 'modelware';
 import { retry } from 'modelware/middleware';
 import { scriptedExecutor } from 'modelware/testing';
 import { RateLimitError } from '../../lib/core/errors.js';
+import { StoreError } from '../../lib/stores/errors.js';
 import { memoryStore } from '../../lib/stores/memory.js';
 import { redisStore } from '../../lib/stores/redis.js';
 import type { Store } from '../../lib/stores/store.js';
@@ -158,6 +159,25 @@ describe('rateLimit()', () => {
     await assert.rejects(pending, (e: unknown) => e === reason);
     assert.equal(model.calls.length, 1);
     assert.equal(timers(), before);
+  });
+
+  it("a store that never answers: 'fail-closed' refuses after storeTimeoutMs, 'fail-open' lets the call through", async () => {
+    const hanging: Store = { ...memoryStore(), name: 'hanging', take: () => new Promise<never>(() => {}) };
+    for (const policy of ['fail-closed', 'fail-open'] as const) {
+      const model = scriptedExecutor(['through']);
+      const app = pipeline(model).use(
+        rateLimit({ limit: 1, windowMs: 1000, store: hanging, storeTimeoutMs: 5, onStoreError: policy }),
+      );
+      const outcome = await app.generate(BASE_REQUEST).catch((e: unknown) => e);
+      if (policy === 'fail-closed') {
+        assert.ok(StoreError.isInstance(outcome), String(outcome));
+        assert.equal(outcome.operation, 'take');
+        assert.equal(model.calls.length, 0);
+      } else {
+        assert.equal((outcome as { message: { content: string } }).message.content, 'through');
+        assert.equal(model.calls.length, 1);
+      }
+    }
   });
 
   it('limits stream calls before the stream starts', async () => {

@@ -17,7 +17,13 @@ import {
   streamAgent,
   tool,
 } from 'modelware';
-import { type TokenBudgetStrategy, compactToolResults, tokenBudget, transformContext } from 'modelware/middleware';
+import {
+  type TokenBudgetStrategy,
+  compactToolResults,
+  mapMessages,
+  tokenBudget,
+  transformContext,
+} from 'modelware/middleware';
 import { scriptedExecutor } from 'modelware/testing';
 import { z } from 'zod';
 
@@ -177,3 +183,15 @@ const reasons: AgentErrorReason[] = [
 void reasons;
 // @ts-expect-error a tool's timeoutMs is a number of milliseconds
 tool({ name: 'slow', input: z.object({}), execute: () => 1, timeoutMs: '5s' });
+
+// mapMessages: a mapper of one read-only message; returns a message or undefined.
+mapMessages((m) => (m.role === 'tool' ? { ...m, content: m.content.slice(0, 10) } : undefined), { exceptLast: 1 });
+mapMessages(function keep() {
+  return undefined;
+});
+// @ts-expect-error the message is read-only: return a replacement instead
+mapMessages((m) => void (m.content = 'x'));
+// @ts-expect-error exceptLast is a number
+mapMessages(() => undefined, { exceptLast: '1' });
+// @ts-expect-error a mapper returns a message, not a string
+mapMessages(() => 'x');

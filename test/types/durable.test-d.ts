@@ -8,6 +8,8 @@ import {
   defineMiddleware,
   definePlugin,
   loadRunSnapshot,
+  openRunSnapshot,
+  sealRunSnapshot,
   requireApproval,
   runAgent,
   streamAgent,
@@ -113,4 +115,17 @@ assertTrue<
     'run-finished' | 'unknown-tool-call' | 'missing-decision' | 'invalid-decision' | 'invalid-input' | 'unknown-tool'
   >
 >();
-assertTrue<Equal<SnapshotErrorCode, 'invalid-json' | 'unsupported-version' | 'invalid' | 'not-serializable'>>();
+assertTrue<
+  Equal<SnapshotErrorCode, 'invalid-json' | 'unsupported-version' | 'invalid' | 'not-serializable' | 'bad-signature'>
+>();
+
+// Sealed snapshots: a string out, a RunSnapshot back; the key is required.
+declare const sealedFrom: RunSnapshot;
+const sealedText = sealRunSnapshot(sealedFrom, { key: 'k'.repeat(32) });
+assertTrue<Equal<typeof sealedText, string>>();
+assertTrue<Equal<ReturnType<typeof openRunSnapshot>, RunSnapshot>>();
+openRunSnapshot(sealedText, { key: [new Uint8Array(32), 'k'.repeat(32)], maxChars: 1_000 });
+// @ts-expect-error the key is required
+openRunSnapshot(sealedText, {});
+// @ts-expect-error a number is not a key
+sealRunSnapshot(sealedFrom, { key: 42 });

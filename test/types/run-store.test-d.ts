@@ -89,3 +89,35 @@ void processor;
 void resumeAgentJob(queue, 'order-1', { p1: { type: 'approve' } });
 // @ts-expect-error a decision needs a type
 void resumeAgentJob(queue, 'order-1', { p1: {} });
+
+// streamAgent resumes a checkpointed run by its id, as runAgent does; `messages` is not taken then.
+import { type AgentStream, streamAgent } from 'modelware';
+const resumedStream: AgentStream = streamAgent({
+  model: executor,
+  checkpoint: { store: memoryRunStore() },
+  resume: { runId: 'job-1', decisions: { c1: { type: 'reject', message: 'no' } } },
+});
+void resumedStream;
+// @ts-expect-error a resumed run's transcript comes from its log: no `messages`
+void streamAgent({
+  model: executor,
+  checkpoint: { store: memoryRunStore() },
+  resume: { runId: 'job-1' },
+  messages: [],
+});
+
+// A decision may say who decided; the memory store appends at once with appendSync.
+import type { Decision } from 'modelware';
+const byAda: Decision = { type: 'approve', input: { n: 2 }, by: 'ada@example.com' };
+void byAda;
+// @ts-expect-error `by` is a string (a user id)
+const byNumber: Decision = { type: 'reject', message: 'no', by: 42 };
+void byNumber;
+const length: number = memoryRunStore().appendSync('run_1', [{ type: 'finished' }], { owner: 'w' });
+void length;
+// A run store without appendSync is still a checkpoint store (it is optional).
+const plainStore: CheckpointStore = redisRunStore({ client: redis });
+void plainStore;
+// A decision entry names its call.
+const decided: RunLogEntry = { type: 'decision', toolCallId: 'c1', decision: { type: 'approve' } };
+void decided;

@@ -3,10 +3,19 @@
 // what a dead process would have left.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AgentError, type Message, ResumeError, RunLeaseError, memoryRunStore, runAgent, tool } from 'modelware';
+import {
+  AgentError,
+  type CheckpointStore,
+  type Message,
+  ResumeError,
+  RunLeaseError,
+  memoryRunStore,
+  runAgent,
+  tool,
+} from 'modelware';
 import { scriptedExecutor } from 'modelware/testing';
 import { z } from 'zod';
-import { rebuildRun } from '../../../lib/agent/checkpoint.js';
+import { Checkpointer, checkCheckpointOptions, rebuildRun } from '../../../lib/agent/checkpoint.js';
 import { USER, add, deferred, summary } from '../../fixtures/agent.js';
 
 const LEASE_OPTIONS = { leaseTtlMs: 600_000 };
@@ -27,10 +36,13 @@ describe('runAgent({ checkpoint })', () => {
     const log = await store.read('run-a');
     assert.deepEqual(
       log.entries.map((e) => e.type),
-      ['start', 'message', 'tool-started', 'tool-result', 'message', 'finished'],
+      ['start', 'message', 'tool-result', 'message', 'finished'],
     );
     assert.equal(log.finished, true);
     assert.deepEqual(log.entries.at(-1), { type: 'finished', meta: { stopReason: 'no-tool-calls' } });
+    // The call that starts with the answer is counted in the answer's entry; the log says its format.
+    assert.equal((log.entries[1]?.meta as { started?: number } | undefined)?.started, 1);
+    assert.equal((log.entries[0]?.meta as { logVersion?: number } | undefined)?.logVersion, 2);
     const rebuilt = rebuildRun('run-a', log.entries, log.finished);
     assert.deepEqual(rebuilt?.transcript, result.transcript);
     assert.deepEqual([rebuilt?.turn, rebuilt?.usage, rebuilt?.modelId], [2, result.usage, 'm']);
@@ -99,7 +111,7 @@ describe('runAgent({ checkpoint })', () => {
     const options = { modelId: 'm', messages: [USER], tools: [add], checkpoint: { store, runId: 'run-d' } } as const;
     await runAgent({ model: twoTurns(), ...options });
     await assert.rejects(runAgent({ model: twoTurns(), ...options }), /already has a checkpoint/);
-    assert.equal((await store.read('run-d')).length, 6);
+    assert.equal((await store.read('run-d')).length, 5);
   });
 
   it('fails the run when its lease was taken over: nothing more is written by the old worker', async () => {
@@ -151,11 +163,98 @@ describe('runAgent({ checkpoint })', () => {
     const log = await store.read('run-f');
     assert.deepEqual(
       log.entries.map((e) => e.type),
-      ['start', 'message', 'tool-started', 'tool-result', 'start', 'message', 'finished'],
+      ['start', 'message', 'tool-result', 'start', 'message', 'finished'],
     );
     const rebuilt = rebuildRun('run-f', log.entries, log.finished);
     assert.deepEqual(rebuilt?.transcript, result.transcript);
     assert.equal((rebuilt?.transcript[0] as Message | undefined)?.content, 'new');
+  });
+
+  it('reads a v1 log (a `tool-started` entry per call) as a v2 one (`started` counted in the answer), refuses a later one', () => {
+    const start = {
+      type: 'start',
+      messages: [USER],
+      meta: { runId: 'r', modelId: 'm', turn: 0, usage: { inputTokens: 0, outputTokens: 0 }, metadata: {} },
+    } as const;
+    const answer = {
+      role: 'assistant',
+      content: [
+        { type: 'tool-call', toolCallId: 'a', toolName: 'add', input: { a: 1, b: 1 } },
+        { type: 'tool-call', toolCallId: 'p', toolName: 'pay', input: { n: 1 } },
+      ],
+    } as const;
+    const result = { role: 'tool', toolCallId: 'a', toolName: 'add', content: '2' } as const;
+    const v1 = rebuildRun(
+      'r',
+      [
+        start,
+        { type: 'message', message: answer, meta: { turn: 1, finishReason: 'tool-calls' } },
+        { type: 'tool-started', toolCallId: 'a', toolName: 'add' },
+        { type: 'tool-started', toolCallId: 'p', toolName: 'pay' },
+        { type: 'tool-result', toolCallId: 'a', message: result },
+      ],
+      false,
+    );
+    const v2 = rebuildRun(
+      'r',
+      [
+        { ...start, meta: { ...start.meta, logVersion: 2 } },
+        { type: 'message', message: answer, meta: { turn: 1, finishReason: 'tool-calls', started: 2 } },
+        { type: 'tool-result', toolCallId: 'a', message: result },
+      ],
+      false,
+    );
+    for (const rebuilt of [v1, v2]) {
+      assert.deepEqual([...(rebuilt?.pending?.started ?? [])], ['p']);
+      assert.deepEqual([...(rebuilt?.pending?.results.keys() ?? [])], ['a']);
+    }
+    assert.throws(
+      () => rebuildRun('r', [{ ...start, meta: { ...start.meta, logVersion: 3 } }], false),
+      /format version 3; this version of modelware reads 1 to 2/,
+    );
+  });
+
+  it('sends the writes made while an append is in flight together, as one append; a failure fails them all', async () => {
+    const inner = memoryRunStore();
+    const gates: ReturnType<typeof deferred<void>>[] = [];
+    const sent: string[][] = [];
+    // No appendSync: every write goes through the promise path, as to redisRunStore.
+    const store: CheckpointStore = {
+      name: 'gated',
+      acquire: inner.acquire,
+      renew: inner.renew,
+      release: inner.release,
+      read: inner.read,
+      async append(runId, entries, options) {
+        sent.push(entries.map((e) => e.type));
+        const gate = deferred();
+        gates.push(gate);
+        await gate.promise;
+        return inner.append(runId, entries, options);
+      },
+    };
+    const checkpointer = new Checkpointer(
+      checkCheckpointOptions('test', { store }),
+      'run-g',
+      new AbortController().signal,
+    );
+    await checkpointer.open();
+    const first = checkpointer.interrupted({});
+    const second = checkpointer.interrupted({});
+    const third = checkpointer.finished('done');
+    assert.deepEqual(sent, [['interrupted']]);
+    gates[0]?.resolve();
+    await first;
+    assert.deepEqual(sent, [['interrupted'], ['interrupted', 'finished']]);
+    gates[1]?.reject(new Error('store down'));
+    await assert.rejects(Promise.all([second, third]), /store down/);
+    await assert.rejects(third as Promise<void>, /store down/);
+    await assert.rejects(checkpointer.finished('again') as Promise<void>, /store down/);
+    await checkpointer.close();
+    assert.deepEqual(
+      (await inner.read('run-g')).entries.map((e) => e.type),
+      ['interrupted'],
+    );
   });
 
   it('rejects checkpoint options that are not a run store or have unknown keys', async () => {
@@ -372,6 +471,59 @@ describe('runAgent({ checkpoint, resume: { runId } })', () => {
     assert.deepEqual(byId.transcript, bySnapshot.transcript);
     assert.deepEqual([byId.runId, byId.usage], [bySnapshot.runId, bySnapshot.usage]);
     assert.equal((await store.read('job-5')).finished, true);
+  });
+
+  it('restores the persisted run state saved with the last answer, not the state the run began with', async () => {
+    const store = memoryRunStore();
+    const controller = new AbortController();
+    const counting = {
+      name: 'count-turns',
+      turn: async (ctx: { run: { state: object } }, next: () => Promise<void>) => {
+        const state = ctx.run.state as { turns?: number; scratch?: number };
+        state.turns = (state.turns ?? 0) + 1;
+        state.scratch = 99;
+        await next();
+      },
+    };
+    const model = scriptedExecutor([
+      { toolCalls: [{ id: 't1', name: 'add', input: { a: 1, b: 2 } }] },
+      { toolCalls: [{ id: 't2', name: 'add', input: { a: 3, b: 4 } }] },
+      async () => {
+        controller.abort(new Error('SIGKILL'));
+        return 'never';
+      },
+    ]);
+    await assert.rejects(
+      runAgent({
+        model,
+        modelId: 'm',
+        messages: [USER],
+        tools: [add],
+        signal: controller.signal,
+        middleware: [counting as never],
+        persistState: ['turns' as never],
+        checkpoint: { store, runId: 'job-7' },
+      }),
+    );
+    let seen: unknown;
+    const done = await runAgent({
+      model: scriptedExecutor(['Done.']),
+      tools: [add],
+      middleware: [
+        {
+          name: 'look',
+          run: async (ctx, next) => {
+            seen = { ...ctx.run.state };
+            await next();
+          },
+        },
+      ],
+      checkpoint: { store },
+      resume: { runId: 'job-7' },
+    });
+    // Saved with turn 2's answer: two turns counted; `scratch` was not declared, so it is not kept.
+    assert.deepEqual(seen, { turns: 2 });
+    assert.equal(done.stopReason, 'no-tool-calls');
   });
 
   it('goes on with the next turn after a crash between turns', async () => {

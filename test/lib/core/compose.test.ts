@@ -205,6 +205,178 @@ describe('compose: next() called multiple times', () => {
   });
 });
 
+// koa-compose itself rejects the second next() (the call stack adds no closure per layer for it);
+// the error is named where the stack settles, after the layer whose promise carried it out.
+describe('compose: next() twice is named after the layer that called it, wherever it sits', () => {
+  const twice = (name: string): Middleware =>
+    defineMiddleware({
+      name,
+      call: async (_ctx, next) => {
+        await next();
+        await next();
+      },
+    });
+  const isTwice = (name: string) => (error: unknown) => {
+    assert.ok(MiddlewareError.isInstance(error));
+    assert.equal(error.layer, name);
+    assert.match(error.message, new RegExp(`^next\\(\\) called multiple times in \`${name}\``));
+    return true;
+  };
+  const repeat = () => scriptedExecutor(['x'], { whenDone: 'repeat-last' });
+  const plain = (name: string): Middleware => defineMiddleware({ name, call: (_ctx, next) => next() });
+  const awaiting = (name: string): Middleware =>
+    defineMiddleware({
+      name,
+      call: async (_ctx, next) => {
+        await next();
+      },
+    });
+
+  test('an outer layer, with layers inside it that had finished', async () => {
+    const app = pipeline(repeat()).use(awaiting('first'), twice('greedy'), awaiting('inner'), plain('innermost'));
+    await assert.rejects(app.generate(BASE_REQUEST), isTwice('greedy'));
+  });
+
+  test('the outermost layer, around a pass-through that returns next() as is', async () => {
+    const app = pipeline(repeat()).use(twice('greedy'), plain('passes'), awaiting('inner'));
+    await assert.rejects(app.generate(BASE_REQUEST), isTwice('greedy'));
+  });
+
+  test('inside a pass-through layer that returns next() as is', async () => {
+    const app = pipeline(repeat()).use(plain('outer'), twice('greedy'), awaiting('inner'));
+    await assert.rejects(app.generate(BASE_REQUEST), isTwice('greedy'));
+  });
+
+  test('a second next() while the first is still running (the layers inside it still pending)', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let first: Promise<void> | undefined;
+    const eager = defineMiddleware({
+      name: 'eager',
+      call: async (_ctx, next) => {
+        first = next();
+        await next();
+      },
+    });
+    const slow = defineMiddleware({
+      name: 'slow',
+      call: async (_ctx, next) => {
+        await gate;
+        await next();
+      },
+    });
+    const app = pipeline(repeat()).use(awaiting('outer'), eager, slow);
+    await assert.rejects(app.generate(BASE_REQUEST), isTwice('eager'));
+    release();
+    await first;
+  });
+
+  test('a synchronous layer that returns the second next()', async () => {
+    const sync = defineMiddleware({
+      name: 'sync',
+      call: (_ctx, next) => {
+        void next();
+        return next();
+      },
+    });
+    await assert.rejects(pipeline(repeat()).use(awaiting('outer'), sync).generate(BASE_REQUEST), isTwice('sync'));
+  });
+
+  test('inside a replay layer: its next() rejects with the named error, and so does the call', async () => {
+    const seen: unknown[] = [];
+    const replay = defineMiddleware({
+      name: 'again',
+      replay: true,
+      call: async (_ctx, next) => {
+        try {
+          await next();
+        } catch (error) {
+          seen.push(error);
+          throw error;
+        }
+      },
+    });
+    const app = pipeline(repeat()).use(awaiting('outer'), replay, awaiting('middle'), twice('greedy'), plain('inner'));
+    await assert.rejects(app.generate(BASE_REQUEST), isTwice('greedy'));
+    assert.equal(seen.length, 1);
+    isTwice('greedy')(seen[0]);
+  });
+
+  test("in a replay layer's second attempt, after a first attempt that failed", async () => {
+    let attempt = 0;
+    const again = defineMiddleware({
+      name: 'again',
+      replay: true,
+      call: async (_ctx, next) => {
+        try {
+          await next();
+        } catch {
+          await next();
+        }
+      },
+    });
+    const flaky = defineMiddleware({
+      name: 'flaky',
+      call: async (_ctx, next) => {
+        attempt++;
+        await next();
+        if (attempt === 1) throw new Error('first attempt fails');
+        await next();
+      },
+    });
+    const app = pipeline(repeat()).use(awaiting('outer'), again, awaiting('middle'), flaky, plain('inner'));
+    await assert.rejects(app.generate(BASE_REQUEST), isTwice('flaky'));
+    assert.equal(attempt, 2);
+  });
+
+  test('in stream mode', async () => {
+    const app = pipeline(repeat()).use(awaiting('outer'), twice('greedy'), awaiting('inner'));
+    await assert.rejects(async () => {
+      for await (const _ of app.stream(BASE_REQUEST));
+    }, isTwice('greedy'));
+  });
+
+  test('the same error thrown by a layer itself is not renamed', async () => {
+    const mimic = defineMiddleware({
+      name: 'mimic',
+      call: async () => {
+        throw new TypeError('next() called multiple times');
+      },
+    });
+    await assert.rejects(pipeline(repeat()).use(mimic).generate(BASE_REQUEST), (error: unknown) => {
+      assert.ok(error instanceof TypeError);
+      assert.equal(MiddlewareError.isInstance(error), false);
+      return true;
+    });
+  });
+
+  test('an observed layer (ctx.observe) reports the named error on its way out', async () => {
+    const events: string[] = [];
+    const watcher = defineMiddleware({
+      name: 'watcher',
+      call: async (ctx, next) => {
+        const stop = ctx.observe({
+          onLayer: (e) => {
+            if (e.phase === 'exit' && e.error !== undefined) {
+              events.push(`${e.layer}:${MiddlewareError.isInstance(e.error) ? e.error.layer : 'other'}`);
+            }
+          },
+        });
+        try {
+          await next();
+        } finally {
+          stop();
+        }
+      },
+    });
+    const app = pipeline(repeat()).use(watcher, awaiting('outer'), twice('greedy'), awaiting('inner'));
+    await assert.rejects(app.generate(BASE_REQUEST), isTwice('greedy'));
+    assert.deepEqual(events, ['greedy:greedy', 'outer:greedy']);
+  });
+});
+
 describe('compose: nesting', () => {
   test('compose() inside compose() keeps the exact onion order', async () => {
     const log: string[] = [];

@@ -45,6 +45,7 @@ const STEP: readonly RunLogEntry[] = [
   },
   { type: 'interrupted', meta: { pending: ['c2'] } },
   { type: 'message', message: { role: 'assistant', content: '5' } },
+  { type: 'decision', toolCallId: 'c2', decision: { type: 'reject', message: 'no,\nnot "that" ✓', by: 'ada' } },
 ];
 
 let n = 0;
@@ -250,6 +251,31 @@ describe('memoryRunStore', () => {
     await store.release('c', 'w');
     await store.acquire('d', 'w', LEASE);
     await assert.rejects(store.append('d', STEP.slice(0, 1), { owner: 'w' }), { code: 'store-full' });
+  });
+
+  it('evicts finished runs in the order they finished, however long ago they started', async () => {
+    const store = memoryRunStore({ maxRuns: 2 });
+    for (const run of ['old', 'new']) await store.acquire(run, 'w', LEASE);
+    await store.append('old', STEP.slice(0, 1), { owner: 'w' });
+    await store.append('new', [{ type: 'finished' }], { owner: 'w' });
+    await store.append('old', [{ type: 'finished' }], { owner: 'w' });
+    for (const run of ['old', 'new']) await store.release(run, 'w');
+    await store.acquire('c', 'w', LEASE);
+    await store.append('c', STEP.slice(0, 1), { owner: 'w' });
+    assert.deepEqual([(await store.read('new')).length, (await store.read('old')).length], [0, 2]);
+  });
+
+  it('appendSync appends at once, returning the new length, and throws what append rejects with', async () => {
+    const store = memoryRunStore();
+    await store.acquire('s', 'w', LEASE);
+    assert.equal(store.appendSync('s', STEP.slice(0, 2), { owner: 'w' }), 2);
+    assert.equal((await store.read('s')).length, 2);
+    assert.throws(
+      () => store.appendSync('s', STEP.slice(0, 1), { owner: 'other' }),
+      (e: unknown) => RunLeaseError.isInstance(e) && e.code === 'lost',
+    );
+    assert.throws(() => store.appendSync('s', [], { owner: 'w' }), /non-empty array/);
+    assert.equal((await store.read('s')).length, 2);
   });
 
   it('rejects unknown options and bad limits when made', () => {

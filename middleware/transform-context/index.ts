@@ -1,11 +1,12 @@
 import { type Draft, Immer, type Immutable, type Patch, current, isDraft } from 'immer';
-import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
-import type { Context, RunContext } from '../lib/core/context.js';
-import { MiddlewareError } from '../lib/core/errors.js';
-import type { EffectiveModel } from '../lib/core/events.js';
-import type { Message } from '../lib/core/messages.js';
-import { type Tokenizer, countTokens } from '../lib/core/tokens.js';
-import { checkFunction, checkString, describeValue } from '../lib/kit.js';
+import { type Middleware, defineMiddleware } from '../../lib/core/compose.js';
+import type { Context, RunContext } from '../../lib/core/context.js';
+import { MiddlewareError } from '../../lib/core/errors.js';
+import type { EffectiveModel } from '../../lib/core/events.js';
+import type { Message } from '../../lib/core/messages.js';
+import { type Tokenizer, countTokens } from '../../lib/core/tokens.js';
+import { checkFunction, checkKeys, checkString, describeValue, optionNames } from '../../lib/kit.js';
+import { MessagesDraft } from './draft.js';
 
 // The layer's own Immer instance for async recipes: auto-freeze off, like the drafts ctx.update hands
 // out, so finishing a draft never walks the whole transcript.
@@ -46,6 +47,8 @@ export interface TransformContextOptions {
   readonly tokenizer?: Tokenizer | undefined;
 }
 
+const KEYS = optionNames<TransformContextOptions>({ name: true, tokenizer: true });
+
 /**
  * Reshapes the messages each model call sends, on every call of every turn, without touching the
  * run's transcript (use `info.run.updateTranscript` for edits meant to persist). Several chain in
@@ -62,6 +65,7 @@ export function transformContext(recipe: TransformContextRecipe, options: Transf
   if (typeof recipe !== 'function') {
     throw new TypeError(`transformContext(): expected a recipe (draft, info) => void, got ${describeValue(recipe)}.`);
   }
+  checkKeys('transformContext()', options, KEYS);
   const { name = recipe.name || 'transformContext', tokenizer } = options ?? {};
   checkString('transformContext()', 'name', name);
   checkFunction('transformContext()', 'tokenizer', tokenizer, '(text) => number', { optional: true });
@@ -73,9 +77,10 @@ export function transformContext(recipe: TransformContextRecipe, options: Transf
     async call(ctx, next) {
       const info = new Info(ctx, count);
       if (isAsync) await updateAsync(ctx, recipe, info, name);
+      else if (ctx.patches === undefined) updateSync(ctx, recipe, info, name);
       else {
-        // A sync recipe works on the call's own draft, so validation sees exactly which messages
-        // it touched and inspection records its patches.
+        // Inspecting: the recipe works on the call's own Immer draft, so its patches say exactly
+        // which messages it changed (slower: Immer pays per written element).
         ctx.update((draft) => {
           const messages = draft.messages;
           const returned = recipe(messages, info);
@@ -118,6 +123,71 @@ class Info implements TransformContextInfo {
   }
 }
 
+/** More changed messages than this and the result replaces the array in one update. */
+const MAX_WRITES = 8;
+
+/**
+ * A sync recipe gets a plain array behind a light draft (see draft.ts), and its result reaches the
+ * request in one `ctx.update`: a few changed messages are written index by index, so validation
+ * and provenance see which ones; more, or a changed length, replace the array.
+ */
+function updateSync(ctx: Context, recipe: TransformContextRecipe, info: TransformContextInfo, name: string): void {
+  const original = info.original as readonly Message[];
+  const draft = new MessagesDraft(immer, original);
+  let returned: ReturnType<TransformContextRecipe>;
+  try {
+    returned = recipe(draft.proxy, info);
+  } catch (error) {
+    draft.finish();
+    throw error;
+  }
+  if (returned instanceof Promise) {
+    returned.catch(() => {});
+    draft.finish();
+    throw new MiddlewareError(
+      name,
+      `\`${name}\` returned a promise but is not declared \`async\`. Declare the recipe \`async\` so transformContext awaits it before the draft is closed.`,
+    );
+  }
+  const replaced = returned !== undefined && returned !== (draft.proxy as unknown);
+  if (replaced && !Array.isArray(returned)) {
+    notAnArray(ctx, returned, draft.finish() !== undefined, name);
+    return;
+  }
+  const out = draft.finish(replaced ? (returned as readonly unknown[]) : undefined);
+  if (out === 'both') throw bothError(name);
+  if (out === undefined || out === original) return;
+  const written = replaced ? undefined : draft.writtenIndices();
+  const changed =
+    written !== undefined
+      ? changedAt(original, out, written)
+      : out.length === original.length
+        ? changedIndices(original, out)
+        : undefined;
+  if (changed?.length === 0) return;
+  if (changed && changed.length <= MAX_WRITES) {
+    ctx.update((request) => {
+      for (const i of changed) request.messages[i] = out[i] as Draft<Message>;
+    });
+  } else ctx.update((request) => void (request.messages = out));
+}
+
+/** Which of the `written` indices hold a different object than before, sorted, without repeats; `undefined` past MAX_WRITES. */
+function changedAt(a: readonly unknown[], b: readonly unknown[], written: readonly number[]): number[] | undefined {
+  const changed: number[] = [];
+  for (const i of written) if (a[i] !== b[i] && !changed.includes(i)) changed.push(i);
+  return changed.length > MAX_WRITES ? undefined : changed.sort((x, y) => x - y);
+}
+
+/** The indices at which two arrays of one length hold different objects; `undefined` past MAX_WRITES. */
+function changedIndices(a: readonly unknown[], b: readonly unknown[]): number[] | undefined {
+  const changed: number[] = [];
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i] && changed.push(i) > MAX_WRITES) return undefined;
+  }
+  return changed;
+}
+
 /** An async recipe outlives one synchronous update: it gets its own draft, applied when it settles. */
 async function updateAsync(ctx: Context, recipe: TransformContextRecipe, info: TransformContextInfo, name: string) {
   const { original } = info;
@@ -129,7 +199,10 @@ async function updateAsync(ctx: Context, recipe: TransformContextRecipe, info: T
   const returned = await recipe(draft, info);
   let out: Message[];
   if (returned === undefined || returned === draft) out = immer.finishDraft(draft, listener);
-  else {
+  else if (!Array.isArray(returned)) {
+    notAnArray(ctx, returned, immer.finishDraft(draft) !== base, name);
+    return;
+  } else {
     // What produce() does to a returned value: a message taken from the draft is finalised.
     const replacement = [...(returned as Message[])];
     for (let i = 0; i < replacement.length; i++) {
@@ -145,6 +218,16 @@ async function updateAsync(ctx: Context, recipe: TransformContextRecipe, info: T
     const prefixed = patches.map((p) => ({ ...p, path: ['messages', ...p.path] }));
     ctx.update((request) => void immer.applyPatches(request, prefixed));
   } else ctx.update((request) => void (request.messages = out));
+}
+
+/**
+ * A recipe returned something that is not an array (`null`, an object): put in place of the messages,
+ * the core's validation refuses it with an `InvalidRequestError` naming this layer, as it did when
+ * every recipe ran in `produce`.
+ */
+function notAnArray(ctx: Context, returned: unknown, changed: boolean, name: string): void {
+  if (changed) throw bothError(name);
+  ctx.update((request) => void (request.messages = returned as Message[]));
 }
 
 function bothError(name: string): MiddlewareError {

@@ -1,0 +1,127 @@
+// Adversarial review of the core hot-path changes of 2026-12-03 (entry validation of a growing
+// history, the light draft of transformContext, ctx.replaceMessages, next() twice named where the
+// stack settles). Each test is a bug found by attacking them; `todo` marks one left open.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { InvalidRequestError, type ModelRequest, pipeline } from 'modelware';
+import { transformContext } from 'modelware/middleware';
+import { recordingExecutor } from '../fixtures/agent.js';
+
+type Loose = Record<string, unknown>;
+
+const user = (text: string): Loose => ({ role: 'user', content: text });
+const calls = (...ids: string[]): Loose => ({
+  role: 'assistant',
+  content: ids.map((id) => ({ type: 'tool-call', toolCallId: id, toolName: 't', input: {} })),
+});
+const result = (id: string): Loose => ({ role: 'tool', toolCallId: id, toolName: 't', content: 'r' });
+const request = (messages: unknown[]) => ({ model: 'm', messages }) as unknown as ModelRequest;
+
+const isInvalid = (pattern: RegExp) => (error: unknown) => {
+  assert.ok(error instanceof InvalidRequestError, `expected InvalidRequestError, got ${String(error)}`);
+  assert.match((error as Error).message, pattern);
+  return true;
+};
+
+describe("review: entry validation of a caller's growing history (validated-prefix.ts)", () => {
+  test('a checked message replaced by null in place is refused as invalid, not a TypeError', async () => {
+    const app = pipeline(recordingExecutor());
+    const history: unknown[] = [user('hi'), { role: 'assistant', content: 'yo' }];
+    await app.generate(request(history));
+    history[0] = null;
+    history.push(user('again'));
+    await assert.rejects(app.generate(request(history)), isInvalid(/messages\[0\]/));
+  });
+
+  test("an in-place edit of an old assistant message's tool-call id leaves its result unpaired: refused", async () => {
+    const app = pipeline(recordingExecutor());
+    const history: Loose[] = [user('hi'), calls('a'), result('a')];
+    await app.generate(request(history));
+    ((history[1] as { content: Loose[] }).content[0] as Loose).toolCallId = 'other';
+    history.push(user('again'));
+    await assert.rejects(app.generate(request(history)), isInvalid(/messages\[2\]\.toolCallId/));
+  });
+
+  test("an in-place edit of an old tool call's tool name is refused (the result names another tool)", async () => {
+    const app = pipeline(recordingExecutor());
+    const history: Loose[] = [user('hi'), calls('a'), result('a')];
+    await app.generate(request(history));
+    ((history[1] as { content: Loose[] }).content[0] as Loose).toolName = 'u';
+    history.push(user('again'));
+    await assert.rejects(app.generate(request(history)), isInvalid(/messages\[2\]\.toolName/));
+  });
+
+  test('a tool call removed in place from an old assistant message leaves its result unpaired: refused', async () => {
+    const app = pipeline(recordingExecutor());
+    const history: Loose[] = [user('hi'), calls('a', 'b'), result('a'), result('b')];
+    await app.generate(request(history));
+    (history[1] as { content: Loose[] }).content.splice(1, 1);
+    history.push(user('again'));
+    await assert.rejects(app.generate(request(history)), isInvalid(/messages\[3\]\.toolCallId/));
+  });
+
+  test('a tool call added in place to an old assistant message may be answered by a new result', async () => {
+    const executor = recordingExecutor();
+    const app = pipeline(executor);
+    const history: Loose[] = [user('hi'), calls('a'), result('a')];
+    await app.generate(request(history));
+    (history[1] as { content: Loose[] }).content.push({ type: 'tool-call', toolCallId: 'b', toolName: 't', input: {} });
+    history.push(result('b'));
+    await app.generate(request(history));
+    assert.equal(executor.requests.length, 2);
+  });
+});
+
+describe('review: transformContext light draft (middleware/transform-context/)', () => {
+  const three = () => [user('a'), { role: 'assistant', content: 'b' }, user('c')];
+
+  test('a hole written past the end (draft[5] = m) is refused naming the layer, not a TypeError', async () => {
+    const app = pipeline(recordingExecutor()).use(
+      transformContext(function sparse(draft) {
+        draft[5] = { role: 'user', content: 'far' };
+      }),
+    );
+    await assert.rejects(
+      app.generate(request(three())),
+      isInvalid(/`sparse` produced an invalid request: messages\[3\]/),
+    );
+  });
+
+  test('a ctx.update that assigns an array with holes past the old end is refused (validate.ts)', async () => {
+    const app = pipeline(recordingExecutor()).use(async function holes(ctx, next) {
+      ctx.update((r) => {
+        const messages = [...r.messages];
+        messages[5] = { role: 'user', content: 'far' };
+        r.messages = messages;
+      });
+      await next();
+    });
+    await assert.rejects(
+      app.generate(request(three())),
+      isInvalid(/`holes` produced an invalid request: messages\[3\]/),
+    );
+  });
+
+  for (const [label, value] of [
+    ['null', null],
+    ['a number', 5],
+    ['an object', {}],
+  ] as const) {
+    for (const kind of ['sync', 'async'] as const) {
+      test(`${kind === 'sync' ? 'a sync' : 'an async'} recipe that reads the draft and returns ${label} is refused naming the layer`, async () => {
+        const recipe =
+          kind === 'sync'
+            ? function odd(draft: unknown[]) {
+                void draft[0];
+                return value as never;
+              }
+            : async function odd(draft: unknown[]) {
+                void draft[0];
+                return value as never;
+              };
+        const app = pipeline(recordingExecutor()).use(transformContext(recipe));
+        await assert.rejects(app.generate(request(three())), isInvalid(/`odd` produced an invalid request: messages/));
+      });
+    }
+  }
+});
