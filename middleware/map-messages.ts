@@ -1,7 +1,7 @@
 import type { Immutable } from 'immer';
 import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
 import type { Message } from '../lib/core/messages.js';
-import { checkFunction, checkInteger, checkKeys, checkString, sealMessage } from '../lib/kit.js';
+import { checkFunction, checkInteger, checkKeys, checkString, optionNames, sealMessage } from '../lib/kit.js';
 
 /**
  * Rewrites one message. Return a replacement, or the message itself (or `undefined`) to send it as
@@ -16,7 +16,7 @@ export interface MapMessagesOptions {
   readonly exceptLast?: number | undefined;
 }
 
-const KEYS = ['name', 'exceptLast'] as const;
+const KEYS = optionNames<MapMessagesOptions>({ name: true, exceptLast: true });
 
 /** What the mapper made of one message, with the fields it saw (an in-place edit of them maps it again). */
 interface Mapped {
