@@ -155,7 +155,7 @@ export const EXPECTED: Record<string, readonly string[]> = {
     ? [
         'first job: interrupted, waiting for pay',
         'resume job: no-tool-calls, Order A7 is paid.',
-        'run log: start → message → tool-started → tool-result → message',
+        'run log: start → message → tool-result → message → interrupted → decision → tool-started → tool-result',
       ]
     : ['redis-server is not installed: skipping the fleet example'],
   'examples/fleet-budget.ts': [
