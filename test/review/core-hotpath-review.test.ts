@@ -3,7 +3,16 @@
 // stack settles). Each test is a bug found by attacking them; `todo` marks one left open.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { InvalidRequestError, type ModelRequest, pipeline } from 'modelware';
+import {
+  type Context,
+  InvalidRequestError,
+  type Message,
+  MiddlewareError,
+  type ModelRequest,
+  type ReadonlyModelRequest,
+  defineMiddleware,
+  pipeline,
+} from 'modelware';
 import { transformContext } from 'modelware/middleware';
 import { recordingExecutor } from '../fixtures/agent.js';
 
@@ -123,5 +132,60 @@ describe('review: transformContext light draft (middleware/transform-context/)',
         await assert.rejects(app.generate(request(three())), isInvalid(/`odd` produced an invalid request: messages/));
       });
     }
+  }
+});
+
+describe('review: ctx.replaceMessages (lib/core/replace-messages.ts)', () => {
+  const three = () => [user('a'), { role: 'assistant', content: 'b' }, user('c')] as unknown as Message[];
+  const bogus = { role: 'bogus', content: 42 } as unknown as Message;
+
+  // Open: the returned array is not frozen (outside strict mode) and `carryOver` slices `previous`
+  // itself, trusting every entry of it. Freezing it was tried: V8's slice of a frozen array is
+  // ~50-100x slower (1,000 messages: ~1.3 µs -> ~80 µs), so the fix is the owner's call (keep the
+  // replacements in the private record and rebuild from the input, or check against `base`).
+  test('the array it returns cannot be changed in place and then carried, unchecked, as `previous`', {
+    todo: 'replace-messages.ts trusts a mutable `previous`',
+  }, async () => {
+    const executor = recordingExecutor();
+    let previous: ReadonlyModelRequest['messages'] | undefined;
+    let round = 0;
+    const app = pipeline(executor).use(async function replacer(ctx: Context, next: () => Promise<void>) {
+      round++;
+      if (round === 2) {
+        // A confused layer edits its own last result instead of passing the change.
+        try {
+          (previous as Message[])[1] = bogus;
+        } catch {}
+      }
+      const changes: [number, Message][] = round === 1 ? [[0, { role: 'user', content: 'A' }]] : [];
+      previous = ctx.replaceMessages(changes, previous ? { previous } : undefined);
+      await next();
+    });
+    const messages = three();
+    await app.generate({ model: 'm', messages });
+    await app.generate({ model: 'm', messages });
+    const sent = executor.requests.at(-1)?.messages as readonly Loose[];
+    assert.equal(sent.length, 3);
+    assert.notEqual(sent[1]?.role, 'bogus', 'an unchecked message reached the executor');
+  });
+
+  for (const replay of [false, true]) {
+    test(`not an iterable, in ${replay ? 'a replay' : 'an ordinary'} layer: a MiddlewareError naming it`, async () => {
+      const app = pipeline(recordingExecutor()).use(
+        defineMiddleware({
+          name: 'odd',
+          replay,
+          call: async (ctx, next) => {
+            ctx.replaceMessages(5 as never);
+            await next();
+          },
+        }),
+      );
+      await assert.rejects(app.generate({ model: 'm', messages: three() }), (error: unknown) => {
+        assert.ok(MiddlewareError.isInstance(error), String(error));
+        assert.equal(error.layer, 'odd');
+        return true;
+      });
+    });
   }
 });
