@@ -189,3 +189,42 @@ describe('review: ctx.replaceMessages (lib/core/replace-messages.ts)', () => {
     });
   }
 });
+
+describe('review: next() twice, named where the stack settles (lib/core/compose.ts)', () => {
+  // Open: koa-compose's plain rejection is renamed only where the stack settles, so a layer that
+  // catches it on the way (to wrap it, log it, or the culprit itself) sees an Error naming nobody.
+  // Before 3b75390 the cause named the culprit. No cheap fix without a closure per layer: the
+  // owner's and the lead's call (DESIGN §2: "with the middleware's name added").
+  test('a layer outside the culprit that wraps the error keeps the culprit named in the cause', {
+    todo: 'the wrapped cause is the plain koa-compose Error',
+  }, async () => {
+    const app = pipeline(recordingExecutor()).use(
+      defineMiddleware({
+        name: 'wrapper',
+        call: async (_ctx, next) => {
+          try {
+            await next();
+          } catch (error) {
+            throw new Error('the call failed', { cause: error });
+          }
+        },
+      }),
+      defineMiddleware({
+        name: 'greedy',
+        call: async (_ctx, next) => {
+          await next();
+          await next();
+        },
+      }),
+    );
+    await assert.rejects(
+      app.generate({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }),
+      (error: unknown) => {
+        const cause = (error as Error).cause;
+        assert.ok(MiddlewareError.isInstance(cause), `cause: ${String(cause)}`);
+        assert.equal(cause.layer, 'greedy');
+        return true;
+      },
+    );
+  });
+});
