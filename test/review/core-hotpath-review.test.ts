@@ -69,6 +69,24 @@ describe("review: entry validation of a caller's growing history (validated-pref
     await assert.rejects(app.generate(request(history)), isInvalid(/messages\[3\]\.toolCallId/));
   });
 
+  test('a frozen array of unfrozen messages: a message edited in place between calls is refused', async () => {
+    const app = pipeline(recordingExecutor());
+    const messages: Loose[] = [user('hi'), { role: 'assistant', content: 'yo' }];
+    const history = Object.freeze(messages);
+    await app.generate(request(history as unknown[]));
+    (messages[0] as Loose).role = 'bogus';
+    await assert.rejects(app.generate(request(history as unknown[])), isInvalid(/messages\[0\]/));
+  });
+
+  test('a frozen array of unfrozen messages: a copy that appends is checked in its new tail only, and valid', async () => {
+    const executor = recordingExecutor();
+    const app = pipeline(executor);
+    const history = Object.freeze([user('hi'), calls('a'), result('a')]);
+    await app.generate(request(history as unknown[]));
+    await app.generate(request(Object.freeze([...history, user('more')]) as unknown[]));
+    assert.equal(executor.requests.length, 2);
+  });
+
   test('a tool call added in place to an old assistant message may be answered by a new result', async () => {
     const executor = recordingExecutor();
     const app = pipeline(executor);
