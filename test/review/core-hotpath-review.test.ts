@@ -246,3 +246,19 @@ describe('review: next() twice, named where the stack settles (lib/core/compose.
     );
   });
 });
+
+describe('review: a pipeline without layers calls the executor directly (lib/core/pipeline.ts #direct)', () => {
+  const answer = { message: { role: 'assistant', content: 'ok' }, finishReason: 'stop' };
+  const executors = {
+    // biome-ignore lint/suspicious/noThenProperty: the point: a foreign thenable, as some JS clients return.
+    'a foreign thenable': { generate: () => ({ then: (resolve: (v: unknown) => void) => resolve(answer) }) },
+    'a plain value (not a promise)': { generate: () => answer },
+  };
+  for (const [label, executor] of Object.entries(executors)) {
+    test(`an executor answering with ${label}: generate() returns a promise of the checked response`, async () => {
+      const pending = pipeline(executor as never).generate({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
+      assert.ok(pending instanceof Promise);
+      assert.deepEqual(await pending, answer);
+    });
+  }
+});
