@@ -364,7 +364,11 @@ class ReplayContext extends Context {
     options?: ReplaceMessagesOptions,
   ): ReadonlyModelRequest['messages'] {
     // Kept as pairs: an iterable may be readable once, and the change is re-applied before each attempt.
-    const pairs = [...changes];
+    // Anything else goes as is, for the core to refuse with the error that names this layer.
+    const pairs =
+      typeof (changes as Partial<Iterable<unknown>> | null | undefined)?.[Symbol.iterator] === 'function'
+        ? [...changes]
+        : changes;
     const out = super.replaceMessages(pairs, options);
     if (this.pending) this.pending.push(() => this.replaceMessages(pairs, options));
     else this.base = this.core.request;

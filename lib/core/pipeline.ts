@@ -234,7 +234,10 @@ class PipelineImpl implements Pipeline {
     try {
       if (this.#settings.validate) validateRequest(request, 'caller');
       options?.signal?.throwIfAborted();
-      pending = this.#executor.generate(request, options);
+      const answer: unknown = this.#executor.generate(request, options);
+      // A plain value or a foreign thenable (an executor written in JS) is adopted, as `await` would:
+      // `.then` on it would throw synchronously or return whatever that thenable returns.
+      pending = answer instanceof Promise ? answer : Promise.resolve(answer as ModelResponse);
     } catch (thrown) {
       return Promise.reject(callError(this.#executorError(thrown, options?.signal), options?.signal));
     }

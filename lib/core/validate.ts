@@ -249,10 +249,10 @@ export function findRequestProblem(request: ReadonlyModelRequest): Problem | und
   if (problem) return problem;
   const { messages } = request;
   if (isValidArray(messages)) return undefined;
-  // A frozen array is checked once, as a whole. A caller's own array may be pushed to or copied
-  // between calls: what an earlier check of its history covers is skipped (see validated-prefix.ts).
-  const frozen = Object.isFrozen(messages);
-  const known = frozen ? undefined : knownPrefix(messages);
+  // A frozen array of frozen messages is checked once, as a whole. A caller's own array may be pushed
+  // to or copied between calls, and a message in it (even in a frozen array) edited in place: what
+  // an earlier check of its history covers is skipped (see validated-prefix.ts).
+  const known = knownPrefix(messages);
   const from = known?.length ?? 0;
   for (let i = from; i < messages.length; i++) {
     const p = checkMessage(messages[i], i);
@@ -260,9 +260,15 @@ export function findRequestProblem(request: ReadonlyModelRequest): Problem | und
   }
   const pairing = checkToolPairing(messages, from, known?.record);
   if (pairing) return pairing;
-  if (frozen) markValid(messages);
+  if (Object.isFrozen(messages) && everyFrozen(messages)) markValid(messages);
   else remember(messages, known);
   return undefined;
+}
+
+/** Whether no message of `messages` can be edited in place (its role, content or ids). */
+function everyFrozen(messages: readonly unknown[]): boolean {
+  for (let i = 0; i < messages.length; i++) if (!Object.isFrozen(messages[i])) return false;
+  return true;
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Entry validation of a caller's own (unfrozen) message array, paid for the new messages only.
+ * Entry validation of a caller's own message array (unfrozen, or frozen with unfrozen messages), paid for the new messages only.
  *
  * A caller's history grows by appending: the next call passes a new array (or the same array,
  * pushed to) whose first messages are the objects checked last time. The last check of such a
