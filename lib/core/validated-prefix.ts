@@ -30,8 +30,8 @@ export interface Checked {
   readonly messages: unknown[];
   /**
    * Each message's role, content, tool-call id and tool name when it was checked, four per message;
-   * for an assistant message with tool calls, the last two are its calls (see `sameCalls`) and its
-   * number of parts.
+   * for an assistant message with a content array, the last two are its tool calls (see `sameCalls`)
+   * and its number of parts.
    */
   readonly fields: unknown[];
   /** Tool name of every tool call made so far, by call id (the latest call wins, as in the full check). */
@@ -41,6 +41,9 @@ export interface Checked {
 }
 
 const byLast = new WeakMap<object, Checked>();
+
+/** The calls of an assistant message whose content array had none (its length is still compared). */
+const NO_CALLS: readonly unknown[] = Object.freeze([]);
 
 /** What a previous check covers of `messages`: how many leading messages are known valid, and the record. */
 export interface KnownPrefix {
@@ -134,7 +137,7 @@ export function remember(messages: readonly unknown[], known: KnownPrefix | unde
         record.calls.set(part.toolCallId, part.toolName);
         (calls ??= []).push(k, part, part.toolCallId, part.toolName);
       }
-      record.fields.push(m.role, m.content, calls, calls === undefined ? undefined : content.length);
+      record.fields.push(m.role, m.content, calls ?? NO_CALLS, content.length);
     } else {
       record.fields.push(m.role, m.content, m.toolCallId, m.toolName);
       if (m.role === 'tool') record.answered.add(m.toolCallId as string);

@@ -3,6 +3,7 @@
 // stack settles). Each test is a bug found by attacking them; `todo` marks one left open.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import {
   type Context,
   InvalidRequestError,
@@ -14,6 +15,7 @@ import {
   pipeline,
 } from 'modelware';
 import { transformContext } from 'modelware/middleware';
+import { findRequestProblem } from '../../lib/core/validate.js';
 import { recordingExecutor } from '../fixtures/agent.js';
 
 type Loose = Record<string, unknown>;
@@ -261,4 +263,57 @@ describe('review: a pipeline without layers calls the executor directly (lib/cor
       assert.deepEqual(await pending, answer);
     });
   }
+});
+
+describe('review: entry validation agrees with a fresh full check under in-place edits of tool calls', () => {
+  type Op =
+    | { kind: 'append'; what: number; id: number; copy: boolean }
+    | { kind: 'rename'; at: number; id: number }
+    | { kind: 'drop'; at: number }
+    | { kind: 'add'; at: number; id: number };
+  const ID = (n: number) => `c${n % 4}`;
+  const opArb: fc.Arbitrary<Op> = fc.oneof(
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        kind: fc.constant('append' as const),
+        what: fc.nat(3),
+        id: fc.nat(7),
+        copy: fc.boolean(),
+      }),
+    },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('rename' as const), at: fc.nat(), id: fc.nat(7) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('drop' as const), at: fc.nat() }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('add' as const), at: fc.nat(), id: fc.nat(7) }) },
+  );
+  const verdict = (messages: readonly unknown[]) =>
+    findRequestProblem(request(messages as unknown[]))?.path.slice(0, 2);
+  const fresh = (messages: readonly unknown[]) => {
+    const copies = structuredClone(messages) as unknown[];
+    return findRequestProblem(request(copies))?.path.slice(0, 2);
+  };
+
+  test('fast-check, 300 runs', () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { minLength: 1, maxLength: 30 }), (ops) => {
+        let history: Loose[] = [user('start')];
+        for (const op of ops) {
+          const assistants = history.filter((m) => m.role === 'assistant' && Array.isArray(m.content));
+          if (op.kind === 'append') {
+            const m = op.what === 0 ? user('u') : op.what === 1 ? calls(ID(op.id)) : result(ID(op.id));
+            if (op.copy) history = [...history, m];
+            else history.push(m);
+          } else if (assistants.length > 0) {
+            const parts = (assistants[op.at % assistants.length] as { content: Loose[] }).content;
+            if (op.kind === 'rename' && parts.length > 0) (parts[0] as Loose).toolCallId = ID(op.id);
+            else if (op.kind === 'drop' && parts.length > 0) parts.pop();
+            else if (op.kind === 'add')
+              parts.push({ type: 'tool-call', toolCallId: ID(op.id), toolName: 't', input: {} });
+          }
+          assert.deepEqual(verdict(history), fresh(history));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
