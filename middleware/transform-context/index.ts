@@ -165,10 +165,9 @@ function updateSync(ctx: Context, recipe: TransformContextRecipe, info: Transfor
         ? changedIndices(original, out)
         : undefined;
   if (changed?.length === 0) return;
-  if (changed && changed.length <= MAX_WRITES) {
-    ctx.update((request) => {
-      for (const i of changed) request.messages[i] = out[i] as Draft<Message>;
-    });
+  if (changed && changed.length <= MAX_WRITES && out.length === original.length) {
+    // The core puts them in place, checks only these and records which changed (no Immer pass).
+    ctx.replaceMessages(changed.map((i) => [i, out[i] as Message] as const));
   } else ctx.update((request) => void (request.messages = out));
 }
 
