@@ -6,11 +6,21 @@ import { rateLimit } from 'modelware/middleware';
 
 const model = scriptedExecutor(['ok'], { whenDone: 'repeat-last' });
 
+// A clock of our own, so the output is the same on a fast or a loaded machine: waiting advances it.
+// Leave `now` and `sleep` out in production (the store's clock, a real timer).
+let clock = 0;
+const now = () => clock;
+const sleep = async (ms: number) => {
+  clock += ms;
+};
+
 // Two calls per 300 ms per tenant, in bursts of up to two. In a fleet, pass store: redisStore({ client }).
 const app = pipeline(model).use(
   rateLimit({
     limit: 2,
     windowMs: 300,
+    now,
+    sleep,
     key: (ctx) => String(ctx.request.metadata?.tenant),
     onWait: ({ key }) => console.log(`${key}: over the limit, waiting for the bucket`),
   }),
