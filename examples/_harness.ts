@@ -58,7 +58,7 @@ export const EXPECTED: Record<string, readonly string[]> = {
     'answer: Take an umbrella: 18°C and light rain in Lisbon.',
     'the page shows 1 run, 2 calls, 1 tool call',
   ],
-  'examples/sealed-snapshot.ts': ['forged: bad-signature', 'untouched: Refund done.'],
+  'examples/sealed-snapshot.ts': ['forged: SNAPSHOT_BAD_SIGNATURE', 'untouched: Refund done.'],
   'examples/quickstart.ts': ['→ demo-model, 1 message(s)', 'attempt 1 failed, retrying', '← demo-model: Paris.'],
   'examples/writing-middleware.ts': [
     'HELLO THERE\nHELLO THERE\nmodel calls: 1',

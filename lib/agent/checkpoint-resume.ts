@@ -255,7 +255,7 @@ function checkReplayed(
     const logged = replayed[id];
     if (logged === undefined || sameDecision(logged, given[id] as Decision)) continue;
     throw new ResumeError({
-      code: 'invalid-decision',
+      code: 'INVALID_DECISION',
       runId,
       toolCallId: id,
       pendingIds: snapshot.interruptions.flatMap((i) => (i.kind === 'tool-call' ? [i.toolCallId] : [])),

@@ -71,20 +71,20 @@ export function checkResume(
   const ids = `${waiting.length} call(s) wait for a decision; their ids are the error's \`pendingIds\``;
   if (snapshot.status === 'finished') {
     throw fail(
-      'run-finished',
+      'RUN_FINISHED',
       `run \`${runId}\` finished; only an interrupted run (or a running checkpoint) can be resumed. Start a new run with its transcript to continue the conversation.`,
     );
   }
   if (typeof decisions !== 'object' || decisions === null) {
     throw fail(
-      'invalid-decision',
+      'INVALID_DECISION',
       `expected \`resume.decisions\` to be an object keyed by tool call id, got ${describeValue(decisions)}.`,
     );
   }
   for (const id of Object.keys(decisions)) {
     if (!waiting.includes(id)) {
       throw fail(
-        'unknown-tool-call',
+        'UNKNOWN_TOOL_CALL',
         `\`resume.decisions\` has a decision for a tool call that is not waiting for one (its key is the error's \`toolCallId\`). ${ids}.`,
         id,
       );
@@ -93,7 +93,7 @@ export function checkResume(
   for (const id of waiting) {
     if (!Object.hasOwn(decisions, id)) {
       throw fail(
-        'missing-decision',
+        'MISSING_DECISION',
         `a tool call waits for a decision and \`resume.decisions\` has none for it (its id is the error's \`toolCallId\`). Give every waiting call one of { type: 'approve' }, { type: 'approve', input }, { type: 'reject', message }, { type: 'respond', result }. ${ids}.`,
         id,
       );
@@ -111,7 +111,7 @@ export function checkResume(
     const decision = decisions[call.toolCallId] as Decision;
     const bad = (what: string) =>
       fail(
-        'invalid-decision',
+        'INVALID_DECISION',
         `the decision for a waiting call (the error's \`toolCallId\`) ${what}. Use { type: 'approve' }, { type: 'approve', input }, { type: 'reject', message } or { type: 'respond', result }.`,
         call.toolCallId,
       );
@@ -127,7 +127,7 @@ export function checkResume(
         const tool = tools.get(call.toolName);
         if (tool === undefined) {
           throw fail(
-            'unknown-tool',
+            'UNKNOWN_TOOL',
             `an approved tool call (the error's \`toolCallId\`) names a tool this run does not have. Pass the same \`tools\` as the interrupted run.`,
             call.toolCallId,
           );
@@ -137,7 +137,7 @@ export function checkResume(
           if (!parsed.success) {
             const issues = parsed.error.issues.map((i) => ({ path: i.path, code: i.code }));
             throw fail(
-              'invalid-input',
+              'INVALID_INPUT',
               `the edited \`input\` approved for a call (the error's \`toolCallId\`) fails its tool's input schema at ${issues.map((i) => (i.path.length ? i.path.join('.') : '(root)')).join(', ')}. Fix the input; nothing ran.`,
               call.toolCallId,
               issues,

@@ -53,7 +53,7 @@ export function sealRunSnapshot(snapshot: RunSnapshot, options: SealRunSnapshotO
  * Checks the signature of a sealed snapshot in constant time against each key, then loads it
  * with `loadRunSnapshot` (every check of an unsealed snapshot still applies).
  *
- * @throws SnapshotError `bad-signature` (not sealed, sealed with another key, or edited), or any
+ * @throws SnapshotError `SNAPSHOT_BAD_SIGNATURE` (not sealed, sealed with another key, or edited), or any
  * code of `loadRunSnapshot`.
  */
 export function openRunSnapshot(sealed: string, options: OpenRunSnapshotOptions): RunSnapshot {
@@ -115,5 +115,5 @@ function checkKey(where: string, key: unknown): Uint8Array {
 }
 
 function badSignature(message: string): SnapshotError {
-  return new SnapshotError({ code: 'bad-signature', message });
+  return new SnapshotError({ code: 'SNAPSHOT_BAD_SIGNATURE', message });
 }

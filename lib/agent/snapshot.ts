@@ -103,7 +103,7 @@ export const RunSnapshotSchema = z.strictObject({
  * with their calls, and the pending turn against its interruptions. The objects are kept as given
  * (not copied).
  *
- * @throws SnapshotError `invalid-json`, `unsupported-version` or `invalid` (with `issues`: paths
+ * @throws SnapshotError `SNAPSHOT_NOT_JSON`, `SNAPSHOT_VERSION` or `SNAPSHOT_INVALID` (with `issues`: paths
  * and codes, never content).
  *
  * @example
@@ -116,7 +116,7 @@ export function loadRunSnapshot(input: unknown): RunSnapshot {
       value = JSON.parse(input);
     } catch (error) {
       throw new SnapshotError({
-        code: 'invalid-json',
+        code: 'SNAPSHOT_NOT_JSON',
         message: `loadRunSnapshot(): the text is not JSON (${(error as Error).name}). Pass the string JSON.stringify(result.snapshot) produced, or the parsed object.`,
       });
     }
@@ -124,7 +124,7 @@ export function loadRunSnapshot(input: unknown): RunSnapshot {
   const version = typeof value === 'object' && value !== null ? (value as { version?: unknown }).version : undefined;
   if (version !== RUN_SNAPSHOT_VERSION) {
     throw new SnapshotError({
-      code: 'unsupported-version',
+      code: 'SNAPSHOT_VERSION',
       issues: [{ path: ['version'], code: 'invalid_value' }],
       message: `loadRunSnapshot(): expected a run snapshot of version ${RUN_SNAPSHOT_VERSION}, got ${typeof version === 'number' ? `version ${version}` : `no valid \`version\` (${kindOf(version)})`}. A snapshot is read by the modelware version line that wrote it; finish the run there, or start a new run from its transcript.`,
     });
@@ -227,7 +227,7 @@ function invalid(issues: readonly SnapshotIssue[]): SnapshotError {
     .join(', ');
   const more = issues.length > 5 ? ` and ${issues.length - 5} more` : '';
   return new SnapshotError({
-    code: 'invalid',
+    code: 'SNAPSHOT_INVALID',
     issues: issues.slice(0, MAX_ISSUES),
     message: `loadRunSnapshot(): the snapshot is not a valid run snapshot (edited, truncated, or not a snapshot): ${listed}${more}. Load the JSON exactly as \`result.snapshot\` was saved; the error's \`issues\` list every problem found.`,
   });
@@ -253,7 +253,7 @@ export interface SnapshotSource {
  * @internal Builds the snapshot of a run. Run state, metadata and interruption payloads are
  * copied as JSON after a check that they are plain data; messages are shared (they are immutable).
  *
- * @throws SnapshotError `not-serializable`, naming the state key or field (never the value).
+ * @throws SnapshotError `SNAPSHOT_NOT_SERIALIZABLE`, naming the state key or field (never the value).
  */
 export function buildSnapshot(source: SnapshotSource): RunSnapshot {
   const state = persistedState(source.state, source.persistState, 'snapshot the interrupted run');
@@ -281,7 +281,7 @@ export function buildSnapshot(source: SnapshotSource): RunSnapshot {
  * @internal The `persistState` keys of a run's state, copied as JSON (what a snapshot keeps, and
  * what a checkpoint saves with each answer). `doing` is what the error says could not be done.
  *
- * @throws SnapshotError `not-serializable`, naming the key (never the value).
+ * @throws SnapshotError `SNAPSHOT_NOT_SERIALIZABLE`, naming the key (never the value).
  */
 export function persistedState(
   runState: object,
@@ -302,7 +302,7 @@ function plainCopy(value: unknown, what: string, key: string, doing = 'snapshot 
   if (problem) {
     const at = problem.path.length > 0 ? ` at ${formatIssuePath(problem.path)}` : '';
     throw new SnapshotError({
-      code: 'not-serializable',
+      code: 'SNAPSHOT_NOT_SERIALIZABLE',
       key,
       issues: [{ path: problem.path, code: 'custom' }],
       message: `runAgent: cannot ${doing}: ${what} holds ${problem.kind}${at}, which is not plain JSON data. Keep only JSON values there, or leave the key out of \`persistState\`.`,

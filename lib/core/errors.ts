@@ -606,18 +606,18 @@ export interface SnapshotIssue {
 }
 
 /**
- * Why a snapshot was refused: `invalid-json` (the text is not JSON), `unsupported-version` (made
- * by another version of the format), `invalid` (it fails the schema: edited, truncated or not a
- * snapshot; `issues` says where), `not-serializable` (at snapshot time, a persisted value is
- * not plain JSON data; `key` names it), or `bad-signature` (`openRunSnapshot`: not sealed, sealed
+ * Why a snapshot was refused: `SNAPSHOT_NOT_JSON` (the text is not JSON), `SNAPSHOT_VERSION` (made
+ * by another version of the format), `SNAPSHOT_INVALID` (it fails the schema: edited, truncated or not a
+ * snapshot; `issues` says where), `SNAPSHOT_NOT_SERIALIZABLE` (at snapshot time, a persisted value is
+ * not plain JSON data; `key` names it), or `SNAPSHOT_BAD_SIGNATURE` (`openRunSnapshot`: not sealed, sealed
  * with another key, or edited).
  */
 export type SnapshotErrorCode =
-  | 'invalid-json'
-  | 'unsupported-version'
-  | 'invalid'
-  | 'not-serializable'
-  | 'bad-signature';
+  | 'SNAPSHOT_NOT_JSON'
+  | 'SNAPSHOT_VERSION'
+  | 'SNAPSHOT_INVALID'
+  | 'SNAPSHOT_NOT_SERIALIZABLE'
+  | 'SNAPSHOT_BAD_SIGNATURE';
 
 /**
  * A run snapshot could not be made or loaded. The message names paths and kinds, never the
@@ -628,7 +628,7 @@ export class SnapshotError extends ModelwareError {
   readonly code: SnapshotErrorCode;
   /** The problems found, paths only (at most 20). */
   readonly issues: readonly SnapshotIssue[];
-  /** For `not-serializable`: the run state key, or the snapshot field, holding the value. */
+  /** For `SNAPSHOT_NOT_SERIALIZABLE`: the run state key, or the snapshot field, holding the value. */
   readonly key: string | undefined;
   readonly retryable = false;
 
@@ -652,19 +652,19 @@ export class SnapshotError extends ModelwareError {
 const SNAPSHOT = defineMarker(SnapshotError, 'SnapshotError');
 
 /**
- * Why a resume was refused before anything ran: `run-finished` (the snapshot is of a run that
- * ended), `unknown-tool-call` (a decision names a call that is not pending), `missing-decision`
- * (a pending call has none), `invalid-decision` (not one of approve / reject / respond),
- * `invalid-input` (an approved edit fails the tool's input schema), `unknown-tool` (the pending
+ * Why a resume was refused before anything ran: `RUN_FINISHED` (the snapshot is of a run that
+ * ended), `UNKNOWN_TOOL_CALL` (a decision names a call that is not pending), `MISSING_DECISION`
+ * (a pending call has none), `INVALID_DECISION` (not one of approve / reject / respond),
+ * `INVALID_INPUT` (an approved edit fails the tool's input schema), `UNKNOWN_TOOL` (the pending
  * call names a tool the resumed run does not have).
  */
 export type ResumeErrorCode =
-  | 'run-finished'
-  | 'unknown-tool-call'
-  | 'missing-decision'
-  | 'invalid-decision'
-  | 'invalid-input'
-  | 'unknown-tool';
+  | 'RUN_FINISHED'
+  | 'UNKNOWN_TOOL_CALL'
+  | 'MISSING_DECISION'
+  | 'INVALID_DECISION'
+  | 'INVALID_INPUT'
+  | 'UNKNOWN_TOOL';
 
 /** `runAgent({ resume })` refused the snapshot or the decisions; nothing ran and nothing was lost. */
 export class ResumeError extends ModelwareError {
@@ -675,7 +675,7 @@ export class ResumeError extends ModelwareError {
   readonly toolCallId: string | undefined;
   /** The ids of the calls waiting for a decision. */
   readonly pendingIds: readonly string[];
-  /** For `invalid-input`: the input schema's issues (paths and codes only). */
+  /** For `INVALID_INPUT`: the input schema's issues (paths and codes only). */
   readonly issues: readonly SnapshotIssue[];
   readonly retryable = false;
 

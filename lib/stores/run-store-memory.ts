@@ -20,7 +20,7 @@ export interface MemoryRunStoreOptions extends RunStoreLimits {
   readonly now?: (() => number) | undefined;
   /**
    * Most runs held at once. Past it, the least recently written finished run is dropped; when
-   * every run is unfinished, `append` to a new run rejects with `RunStoreError` (code `store-full`).
+   * every run is unfinished, `append` to a new run rejects with `RunStoreError` (code `STORE_FULL`).
    * @default 10_000
    */
   readonly maxRuns?: number | undefined;
@@ -93,7 +93,7 @@ export function memoryRunStore(options: MemoryRunStoreOptions = {}): MemoryRunSt
       }
     }
     throw new RunStoreError({
-      code: 'store-full',
+      code: 'STORE_FULL',
       runId,
       message: `memoryRunStore append(): the store holds \`maxRuns\` (${maxRuns}) unfinished runs. Delete finished runs, raise \`maxRuns\` or use redisRunStore.`,
     });
@@ -110,11 +110,11 @@ export function memoryRunStore(options: MemoryRunStoreOptions = {}): MemoryRunSt
     const at = now();
     const lease = liveLease(runId, at);
     if (lease?.owner !== owner) {
-      throw new RunLeaseError({ code: 'lost', runId, owner, store: 'memory', operation: 'append' });
+      throw new RunLeaseError({ code: 'LEASE_LOST', runId, owner, store: 'memory', operation: 'append' });
     }
     if (log?.finished) {
       throw new RunStoreError({
-        code: 'finished',
+        code: 'RUN_FINISHED',
         runId,
         message: `memoryRunStore append(): run \`${runId}\` is finished; its log takes no more entries.`,
       });
@@ -122,7 +122,7 @@ export function memoryRunStore(options: MemoryRunStoreOptions = {}): MemoryRunSt
     const length = (log?.entries.length ?? 0) + entries.length;
     if (length > maxEntries) {
       throw new RunStoreError({
-        code: 'log-full',
+        code: 'LOG_FULL',
         runId,
         message: `memoryRunStore append(): run \`${runId}\` would hold ${length} entries, over \`maxEntries\` (${maxEntries}).`,
       });
@@ -170,13 +170,13 @@ export function memoryRunStore(options: MemoryRunStoreOptions = {}): MemoryRunSt
       const ttlMs = checkLeaseTtl('memoryRunStore acquire()', leaseOptions);
       const lease = liveLease(runId);
       if (lease !== undefined && lease.owner !== owner) {
-        throw new RunLeaseError({ code: 'held', runId, owner, store: 'memory', operation: 'acquire' });
+        throw new RunLeaseError({ code: 'LEASE_HELD', runId, owner, store: 'memory', operation: 'acquire' });
       }
       if (lease === undefined && leases.size >= maxRuns) {
         for (const id of [...leases.keys()]) liveLease(id);
         if (leases.size >= maxRuns) {
           throw new RunStoreError({
-            code: 'store-full',
+            code: 'STORE_FULL',
             runId,
             message: `memoryRunStore acquire(): \`maxRuns\` (${maxRuns}) leases are held. Release leases of finished runs or raise \`maxRuns\`.`,
           });
@@ -192,7 +192,7 @@ export function memoryRunStore(options: MemoryRunStoreOptions = {}): MemoryRunSt
       const ttlMs = checkLeaseTtl('memoryRunStore renew()', leaseOptions);
       const lease = liveLease(runId);
       if (lease?.owner !== owner) {
-        throw new RunLeaseError({ code: 'lost', runId, owner, store: 'memory', operation: 'renew' });
+        throw new RunLeaseError({ code: 'LEASE_LOST', runId, owner, store: 'memory', operation: 'renew' });
       }
       lease.ttlMs = ttlMs;
       lease.expiresAt = now() + ttlMs;

@@ -33,7 +33,7 @@ export interface RedisRunStoreOptions extends RunStoreLimits {
   readonly dedupeTtlMs?: number | undefined;
   /**
    * Most bytes one entry may take once encoded (about its JSON size). A larger entry rejects with
-   * `RunStoreError` (code `entry-too-large`) and nothing is appended. @default 1_048_576 (1 MiB)
+   * `RunStoreError` (code `ENTRY_TOO_LARGE`) and nothing is appended. @default 1_048_576 (1 MiB)
    */
   readonly maxEntryBytes?: number | undefined;
 }
@@ -166,17 +166,18 @@ export function redisRunStore(options: RedisRunStoreOptions): RunStore {
         ...encoded,
       ])) as number[];
       const [length = 0, wanted] = reply.map(Number);
-      if (length === -1) throw new RunLeaseError({ code: 'lost', runId, owner, store: 'redis', operation: 'append' });
+      if (length === -1)
+        throw new RunLeaseError({ code: 'LEASE_LOST', runId, owner, store: 'redis', operation: 'append' });
       if (length === -2) {
         throw new RunStoreError({
-          code: 'finished',
+          code: 'RUN_FINISHED',
           runId,
           message: `redisRunStore append(): run \`${runId}\` is finished; its log takes no more entries.`,
         });
       }
       if (length === -3) {
         throw new RunStoreError({
-          code: 'log-full',
+          code: 'LOG_FULL',
           runId,
           message: `redisRunStore append(): run \`${runId}\` would hold ${wanted} entries, over \`maxEntries\` (${maxEntries}).`,
         });
@@ -201,7 +202,7 @@ export function redisRunStore(options: RedisRunStoreOptions): RunStore {
       const ttlMs = checkLeaseTtl('redisRunStore acquire()', leaseOptions);
       const ok = await run('acquire', runId, [keys(runId).lease], leaseOptions?.signal, [owner, ttlMs]);
       if (Number(ok) !== 1)
-        throw new RunLeaseError({ code: 'held', runId, owner, store: 'redis', operation: 'acquire' });
+        throw new RunLeaseError({ code: 'LEASE_HELD', runId, owner, store: 'redis', operation: 'acquire' });
       return { runId, owner, ttlMs };
     },
     async renew(runId, owner, leaseOptions) {
@@ -209,7 +210,8 @@ export function redisRunStore(options: RedisRunStoreOptions): RunStore {
       checkOwner('redisRunStore renew()', owner);
       const ttlMs = checkLeaseTtl('redisRunStore renew()', leaseOptions);
       const ok = await run('renew', runId, [keys(runId).lease], leaseOptions?.signal, [owner, ttlMs]);
-      if (Number(ok) !== 1) throw new RunLeaseError({ code: 'lost', runId, owner, store: 'redis', operation: 'renew' });
+      if (Number(ok) !== 1)
+        throw new RunLeaseError({ code: 'LEASE_LOST', runId, owner, store: 'redis', operation: 'renew' });
       return { runId, owner, ttlMs };
     },
     async release(runId, owner, callOptions) {

@@ -98,7 +98,7 @@ export interface RunStore {
   /**
    * Appends `entries` (at least one) to the run's log in one atomic step, if `owner` holds the
    * run's lease; resolves to the log's new length. Each append extends the lease by its `ttlMs`.
-   * Rejects with `RunLeaseError` (code `lost`) when `owner` does not hold the lease, and with
+   * Rejects with `RunLeaseError` (code `LEASE_LOST`) when `owner` does not hold the lease, and with
    * `RunStoreError` when the log is finished, an entry is too large or the log is full. Nothing is
    * appended when it rejects.
    */
@@ -107,10 +107,10 @@ export interface RunStore {
   read(runId: string, options?: RunReadOptions): Promise<RunLog>;
   /**
    * Takes the run's lease for `owner` for `ttlMs`. A lease held by the same owner is renewed; one
-   * held by another owner and not expired rejects with `RunLeaseError` (code `held`).
+   * held by another owner and not expired rejects with `RunLeaseError` (code `LEASE_HELD`).
    */
   acquire(runId: string, owner: string, options: RunLeaseOptions): Promise<RunLease>;
-  /** Extends `owner`'s lease by `ttlMs`; rejects with `RunLeaseError` (code `lost`) when it does not hold it. */
+  /** Extends `owner`'s lease by `ttlMs`; rejects with `RunLeaseError` (code `LEASE_LOST`) when it does not hold it. */
   renew(runId: string, owner: string, options: RunLeaseOptions): Promise<RunLease>;
   /** Gives the lease up; resolves to whether `owner` held it (another owner's lease is left alone). */
   release(runId: string, owner: string, options?: RunStoreCallOptions): Promise<boolean>;
@@ -140,7 +140,7 @@ export interface RunLeaseOptions extends RunStoreCallOptions {
 
 /** The limit both run stores share. */
 export interface RunStoreLimits {
-  /** Most entries one run's log may hold; past it `append` rejects (code `log-full`). @default 100_000 */
+  /** Most entries one run's log may hold; past it `append` rejects (code `LOG_FULL`). @default 100_000 */
   readonly maxEntries?: number | undefined;
 }
 
@@ -149,21 +149,27 @@ const RUN_STORE_ERROR = Symbol.for('modelware.error.RunStoreError');
 const MODELWARE_ERROR = Symbol.for('modelware.error');
 
 /**
- * A run's lease is not this worker's: another worker holds it (`held`, from `acquire`), or this
- * worker's lease expired or was taken over (`lost`, from `renew` or `append`). Another worker is
+ * A run's lease is not this worker's: another worker holds it (`LEASE_HELD`, from `acquire`), or this
+ * worker's lease expired or was taken over (`LEASE_LOST`, from `renew` or `append`). Another worker is
  * running the run: stop working on it. `ModelwareError.isInstance(error)` holds for it.
  */
 export class RunLeaseError extends Error {
   override readonly name = 'RunLeaseError';
   readonly [MODELWARE_ERROR] = true;
-  readonly code: 'held' | 'lost';
+  readonly code: 'LEASE_HELD' | 'LEASE_LOST';
   readonly runId: string;
   /** The owner that asked. */
   readonly owner: string;
 
-  constructor(init: { code: 'held' | 'lost'; runId: string; owner: string; store: string; operation: string }) {
+  constructor(init: {
+    code: 'LEASE_HELD' | 'LEASE_LOST';
+    runId: string;
+    owner: string;
+    store: string;
+    operation: string;
+  }) {
     super(
-      init.code === 'held'
+      init.code === 'LEASE_HELD'
         ? `${init.store}RunStore ${init.operation}(): run \`${init.runId}\` is leased to another worker. Only one worker runs a run at a time; retry after its lease expires or is released.`
         : `${init.store}RunStore ${init.operation}(): \`${init.owner}\` no longer holds the lease of run \`${init.runId}\` (it expired or another worker took it over). Stop working on this run.`,
     );
@@ -179,7 +185,7 @@ export class RunLeaseError extends Error {
 Object.defineProperty(RunLeaseError.prototype, LEASE_ERROR, { value: true });
 
 /** Why a run store refused an append or could not read a log. */
-export type RunStoreErrorCode = 'finished' | 'entry-too-large' | 'log-full' | 'store-full' | 'corrupt';
+export type RunStoreErrorCode = 'RUN_FINISHED' | 'ENTRY_TOO_LARGE' | 'LOG_FULL' | 'STORE_FULL' | 'LOG_CORRUPT';
 
 /**
  * A run store refused a write that breaks one of its rules (the run is finished, an entry or the
@@ -313,7 +319,7 @@ export function encodeEntries(
     // UTF-8 is at most 3 bytes per UTF-16 unit: only long strings need the exact count.
     if (encoded.length * 3 > maxEntryBytes && Buffer.byteLength(encoded) > maxEntryBytes) {
       throw new RunStoreError({
-        code: 'entry-too-large',
+        code: 'ENTRY_TOO_LARGE',
         runId,
         message: `${where}: entries[${index}] (${entry.type}) of run \`${runId}\` takes ${Buffer.byteLength(encoded)} bytes, over \`maxEntryBytes\` (${maxEntryBytes}). Raise the limit or keep large data outside the run.`,
       });
@@ -405,7 +411,7 @@ function encodeEntry(where: string, runId: string, entry: RunLogEntry, index: nu
   }
 }
 
-/** @internal Decodes one stored entry; a damaged one is a `RunStoreError` (code `corrupt`). */
+/** @internal Decodes one stored entry; a damaged one is a `RunStoreError` (code `LOG_CORRUPT`). */
 export function decodeEntry(store: string, runId: string, index: number, encoded: string): RunLogEntry {
   try {
     const code = encoded[0];
@@ -450,7 +456,7 @@ export function decodeEntry(store: string, runId: string, index: number, encoded
     // Reported below without the entry's content.
   }
   throw new RunStoreError({
-    code: 'corrupt',
+    code: 'LOG_CORRUPT',
     runId,
     message: `${store}RunStore read(): entry ${index} of run \`${runId}\` is not a run log entry (was the key written by something else?).`,
   });

@@ -112,11 +112,18 @@ definePlugin({
 assertTrue<
   Equal<
     ResumeErrorCode,
-    'run-finished' | 'unknown-tool-call' | 'missing-decision' | 'invalid-decision' | 'invalid-input' | 'unknown-tool'
+    'RUN_FINISHED' | 'UNKNOWN_TOOL_CALL' | 'MISSING_DECISION' | 'INVALID_DECISION' | 'INVALID_INPUT' | 'UNKNOWN_TOOL'
   >
 >();
 assertTrue<
-  Equal<SnapshotErrorCode, 'invalid-json' | 'unsupported-version' | 'invalid' | 'not-serializable' | 'bad-signature'>
+  Equal<
+    SnapshotErrorCode,
+    | 'SNAPSHOT_NOT_JSON'
+    | 'SNAPSHOT_VERSION'
+    | 'SNAPSHOT_INVALID'
+    | 'SNAPSHOT_NOT_SERIALIZABLE'
+    | 'SNAPSHOT_BAD_SIGNATURE'
+  >
 >();
 
 // Sealed snapshots: a string out, a RunSnapshot back; the key is required.

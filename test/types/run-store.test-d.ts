@@ -56,7 +56,7 @@ void bad;
 redisRunStore({});
 
 function handle(error: unknown): string | undefined {
-  if (RunLeaseError.isInstance(error)) return error.code satisfies 'held' | 'lost';
+  if (RunLeaseError.isInstance(error)) return error.code satisfies 'LEASE_HELD' | 'LEASE_LOST';
   if (RunStoreError.isInstance(error)) return error.code;
   return undefined;
 }

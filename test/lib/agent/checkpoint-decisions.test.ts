@@ -187,7 +187,7 @@ describe('runAgent({ checkpoint, resume }): decisions in the log', () => {
         checkpoint: { store },
         resume: { runId: 'd-3', decisions: { w1: { type: 'approve' } } },
       }),
-      (e: unknown) => ResumeError.isInstance(e) && e.code === 'invalid-decision' && e.toolCallId === 'w1',
+      (e: unknown) => ResumeError.isInstance(e) && e.code === 'INVALID_DECISION' && e.toolCallId === 'w1',
     );
     // The same decisions again: x and w1 stand; w2 was cut short (it may have run), so it is asked.
     const again = await runAgent({

@@ -88,10 +88,10 @@ describe('streamAgent({ checkpoint, resume: { runId } })', () => {
     const options = { model: scriptedExecutor(['x']), checkpoint: { store }, resume: { runId: 's-1' } } as const;
     const { types, error } = await drain(streamAgent(options));
     assert.deepEqual(types, []);
-    assert.ok(ResumeError.isInstance(error) && error.code === 'run-finished');
+    assert.ok(ResumeError.isInstance(error) && error.code === 'RUN_FINISHED');
     await assert.rejects(
       streamAgent(options).result,
-      (e: unknown) => ResumeError.isInstance(e) && e.code === 'run-finished',
+      (e: unknown) => ResumeError.isInstance(e) && e.code === 'RUN_FINISHED',
     );
     await assert.rejects(
       drain(streamAgent({ ...options, resume: { runId: 'nope' } })).then((d) => {
@@ -102,7 +102,7 @@ describe('streamAgent({ checkpoint, resume: { runId } })', () => {
     await store.acquire('s-1', 'someone', { ttlMs: 1000 });
   });
 
-  it('refuses while another worker holds the lease: RunLeaseError `held`, nothing streamed', async () => {
+  it('refuses while another worker holds the lease: RunLeaseError `LEASE_HELD`, nothing streamed', async () => {
     const store = memoryRunStore();
     await crashDuringPay(store, 's-2', true);
     await store.acquire('s-2', 'worker-1', { ttlMs: 600_000 });
@@ -115,8 +115,8 @@ describe('streamAgent({ checkpoint, resume: { runId } })', () => {
     });
     const { types, error } = await drain(stream);
     assert.deepEqual(types, []);
-    assert.ok(RunLeaseError.isInstance(error) && error.code === 'held');
-    await assert.rejects(stream.result, (e: unknown) => RunLeaseError.isInstance(e) && e.code === 'held');
+    assert.ok(RunLeaseError.isInstance(error) && error.code === 'LEASE_HELD');
+    await assert.rejects(stream.result, (e: unknown) => RunLeaseError.isInstance(e) && e.code === 'LEASE_HELD');
     assert.equal(pay.state.runs, 0);
   });
 

@@ -90,7 +90,7 @@ describe('runAgent({ checkpoint })', () => {
     assert.equal(rebuilt?.turn, 1);
   });
 
-  it('refuses a second worker while the run holds its lease: RunLeaseError `held`, as the store throws it', async () => {
+  it('refuses a second worker while the run holds its lease: RunLeaseError `LEASE_HELD`, as the store throws it', async () => {
     const store = memoryRunStore();
     await store.acquire('run-c', 'worker-1', { ttlMs: 600_000 });
     await assert.rejects(
@@ -101,7 +101,7 @@ describe('runAgent({ checkpoint })', () => {
         tools: [add],
         checkpoint: { store, runId: 'run-c' },
       }),
-      (e: unknown) => RunLeaseError.isInstance(e) && e.code === 'held',
+      (e: unknown) => RunLeaseError.isInstance(e) && e.code === 'LEASE_HELD',
     );
     assert.equal((await store.read('run-c')).length, 0);
   });
@@ -133,7 +133,7 @@ describe('runAgent({ checkpoint })', () => {
         tools: [add],
         checkpoint: { store, runId: 'run-e', leaseTtlMs: 600_000 },
       }),
-      (e: unknown) => AgentError.isInstance(e) && RunLeaseError.isInstance(e.cause) && e.cause.code === 'lost',
+      (e: unknown) => AgentError.isInstance(e) && RunLeaseError.isInstance(e.cause) && e.cause.code === 'LEASE_LOST',
     );
     assert.deepEqual(
       (await store.read('run-e')).entries.map((e) => e.type),
@@ -378,7 +378,7 @@ describe('runAgent({ checkpoint, resume: { runId } })', () => {
     assert.deepEqual(summary(done.transcript).slice(2), ['tool(a):2', 'tool(p):pay:1', 'assistant:Paid.']);
   });
 
-  it('lets one of two concurrent resumers proceed; the other gets RunLeaseError `held`', async () => {
+  it('lets one of two concurrent resumers proceed; the other gets RunLeaseError `LEASE_HELD`', async () => {
     const store = memoryRunStore();
     await crashDuringPay(store, 'job-3', true);
     const gate = deferred();
@@ -402,7 +402,7 @@ describe('runAgent({ checkpoint, resume: { runId } })', () => {
         checkpoint: { store, owner: 'worker-2' },
         resume: { runId: 'job-3' },
       }),
-      (e: unknown) => RunLeaseError.isInstance(e) && e.code === 'held',
+      (e: unknown) => RunLeaseError.isInstance(e) && e.code === 'LEASE_HELD',
     );
     gate.resolve();
     assert.equal((await first).stopReason, 'no-tool-calls');
@@ -420,7 +420,7 @@ describe('runAgent({ checkpoint, resume: { runId } })', () => {
     });
     await assert.rejects(
       runAgent({ model: twoTurns(), tools: [add], checkpoint: { store }, resume: { runId: 'job-4' } }),
-      (e: unknown) => ResumeError.isInstance(e) && e.code === 'run-finished',
+      (e: unknown) => ResumeError.isInstance(e) && e.code === 'RUN_FINISHED',
     );
     await assert.rejects(
       runAgent({ model: twoTurns(), tools: [add], checkpoint: { store }, resume: { runId: 'nope' } }),

@@ -493,7 +493,7 @@ describe('bad input: a clear error, nothing lost', () => {
 
   test('a decision for an unknown tool call id lists the pending ids', async () => {
     const error = await resumeError({ c1: { type: 'approve' }, c4: { type: 'approve' }, c9: { type: 'approve' } });
-    assert.equal(error.code, 'unknown-tool-call');
+    assert.equal(error.code, 'UNKNOWN_TOOL_CALL');
     assert.equal(error.toolCallId, 'c9');
     assert.deepEqual(error.pendingIds, ['c1', 'c4']);
     assert.match(error.message, /2 call\(s\) wait for a decision; their ids are the error's `pendingIds`/);
@@ -503,7 +503,7 @@ describe('bad input: a clear error, nothing lost', () => {
 
   test('a pending call with no decision is named', async () => {
     const error = await resumeError({ c1: { type: 'approve' } });
-    assert.equal(error.code, 'missing-decision');
+    assert.equal(error.code, 'MISSING_DECISION');
     assert.equal(error.toolCallId, 'c4');
   });
 
@@ -512,7 +512,7 @@ describe('bad input: a clear error, nothing lost', () => {
       c1: { type: 'approve', input: { to: 'gas', cents: -5 } },
       c4: { type: 'approve' },
     });
-    assert.equal(error.code, 'invalid-input');
+    assert.equal(error.code, 'INVALID_INPUT');
     assert.deepEqual(
       error.issues.map((i) => i.path),
       [['cents']],
@@ -522,7 +522,7 @@ describe('bad input: a clear error, nothing lost', () => {
 
   test('a malformed decision', async () => {
     const error = await resumeError({ c1: { type: 'maybe' }, c4: { type: 'approve' } });
-    assert.equal(error.code, 'invalid-decision');
+    assert.equal(error.code, 'INVALID_DECISION');
   });
 
   test('resuming a finished run', async () => {
@@ -534,7 +534,7 @@ describe('bad input: a clear error, nothing lost', () => {
       pending: null,
     };
     const error = await resumeError({}, finished);
-    assert.equal(error.code, 'run-finished');
+    assert.equal(error.code, 'RUN_FINISHED');
   });
 
   test('a running checkpoint resumes: calls without a result run again, needsApproval is asked again', async () => {
@@ -592,7 +592,7 @@ describe('bad input: a clear error, nothing lost', () => {
         return e;
       }
     })();
-    assert.equal(SnapshotError.isInstance(error) && error.code, 'unsupported-version');
+    assert.equal(SnapshotError.isInstance(error) && error.code, 'SNAPSHOT_VERSION');
   });
 
   test('an edited snapshot: the zod issues, paths only, and runAgent refuses it the same way', async () => {
@@ -606,7 +606,7 @@ describe('bad input: a clear error, nothing lost', () => {
       tools,
       resume: { snapshot: edited, decisions: {} },
     }).catch((e: unknown) => e);
-    assert.equal(SnapshotError.isInstance(error) && error.code, 'invalid');
+    assert.equal(SnapshotError.isInstance(error) && error.code, 'SNAPSHOT_INVALID');
     assert.deepEqual(
       (error as SnapshotError).issues.map((i) => i.path.join('.')),
       ['turn'],
@@ -647,7 +647,7 @@ describe('bad input: a clear error, nothing lost', () => {
   test('text that is not JSON', () => {
     assert.throws(
       () => loadRunSnapshot('{"version":1,'),
-      (e: unknown) => SnapshotError.isInstance(e) && e.code === 'invalid-json',
+      (e: unknown) => SnapshotError.isInstance(e) && e.code === 'SNAPSHOT_NOT_JSON',
     );
   });
 
@@ -663,7 +663,7 @@ describe('bad input: a clear error, nothing lost', () => {
     }).catch((e: unknown) => e);
     assert.equal(AgentError.isInstance(error), true);
     const cause = (error as AgentError).cause as SnapshotError;
-    assert.equal(cause.code, 'not-serializable');
+    assert.equal(cause.code, 'SNAPSHOT_NOT_SERIALIZABLE');
     assert.equal(cause.key, 'secret');
     assert.match(cause.message, /`secret`.*a Date at when/);
   });

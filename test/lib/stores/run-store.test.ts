@@ -76,16 +76,16 @@ function contract(label: string, backend: () => Backend): void {
       assert.deepEqual((await store.read(run, { from: 99 })).entries, []);
     });
 
-    it('refuses an append without the lease (RunLeaseError `lost`) and writes nothing', async () => {
+    it('refuses an append without the lease (RunLeaseError `LEASE_LOST`) and writes nothing', async () => {
       const store = backend().store();
       const run = fresh();
       await assert.rejects(store.append(run, STEP, { owner: 'w1' }), (e: unknown) => {
         assert.ok(RunLeaseError.isInstance(e) && ModelwareError.isInstance(e));
-        assert.deepEqual([e.code, e.runId, e.owner], ['lost', run, 'w1']);
+        assert.deepEqual([e.code, e.runId, e.owner], ['LEASE_LOST', run, 'w1']);
         return true;
       });
       await store.acquire(run, 'w2', LEASE);
-      await assert.rejects(store.append(run, STEP, { owner: 'w1' }), { name: 'RunLeaseError', code: 'lost' });
+      await assert.rejects(store.append(run, STEP, { owner: 'w1' }), { name: 'RunLeaseError', code: 'LEASE_LOST' });
       assert.equal((await store.read(run)).length, 0);
     });
 
@@ -95,7 +95,7 @@ function contract(label: string, backend: () => Backend): void {
       assert.deepEqual(await store.acquire(run, 'w1', LEASE), { runId: run, owner: 'w1', ttlMs: 600_000 });
       await assert.rejects(store.acquire(run, 'w2', LEASE), (e: unknown) => {
         assert.ok(RunLeaseError.isInstance(e));
-        assert.equal(e.code, 'held');
+        assert.equal(e.code, 'LEASE_HELD');
         assert.match(e.message, /leased to another worker/);
         return true;
       });
@@ -115,7 +115,7 @@ function contract(label: string, backend: () => Backend): void {
       );
       assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
       for (const r of results) {
-        if (r.status === 'rejected') assert.equal((r.reason as RunLeaseError).code, 'held');
+        if (r.status === 'rejected') assert.equal((r.reason as RunLeaseError).code, 'LEASE_HELD');
       }
     });
 
@@ -125,11 +125,11 @@ function contract(label: string, backend: () => Backend): void {
       const run = fresh();
       await store.acquire(run, 'w1', { ttlMs: 300_000 });
       await b.advance(200_000);
-      await assert.rejects(store.acquire(run, 'w2', LEASE), { code: 'held' });
+      await assert.rejects(store.acquire(run, 'w2', LEASE), { code: 'LEASE_HELD' });
       await b.advance(200_000);
       await store.acquire(run, 'w2', LEASE);
-      await assert.rejects(store.append(run, STEP.slice(0, 1), { owner: 'w1' }), { code: 'lost' });
-      await assert.rejects(store.renew(run, 'w1', LEASE), { name: 'RunLeaseError', code: 'lost' });
+      await assert.rejects(store.append(run, STEP.slice(0, 1), { owner: 'w1' }), { code: 'LEASE_LOST' });
+      await assert.rejects(store.renew(run, 'w1', LEASE), { name: 'RunLeaseError', code: 'LEASE_LOST' });
       assert.equal(await store.release(run, 'w1'), false);
       assert.equal((await store.read(run)).length, 0);
     });
@@ -144,7 +144,7 @@ function contract(label: string, backend: () => Backend): void {
       await b.advance(200_000);
       await store.renew(run, 'w1', { ttlMs: 300_000 });
       await b.advance(200_000);
-      await assert.rejects(store.acquire(run, 'w2', LEASE), { code: 'held' });
+      await assert.rejects(store.acquire(run, 'w2', LEASE), { code: 'LEASE_HELD' });
       assert.equal(await store.append(run, STEP.slice(1, 2), { owner: 'w1' }), 2);
     });
 
@@ -160,7 +160,7 @@ function contract(label: string, backend: () => Backend): void {
       assert.deepEqual(log.entries.at(-1), { type: 'finished', meta: { stopReason: 'done' } });
       await assert.rejects(store.append(run, STEP.slice(0, 1), { owner: 'w1' }), (e: unknown) => {
         assert.ok(RunStoreError.isInstance(e) && ModelwareError.isInstance(e));
-        assert.deepEqual([e.code, e.runId], ['finished', run]);
+        assert.deepEqual([e.code, e.runId], ['RUN_FINISHED', run]);
         return true;
       });
       assert.equal((await store.read(run)).length, 3);
@@ -173,7 +173,7 @@ function contract(label: string, backend: () => Backend): void {
       await store.append(run, STEP.slice(0, 2), { owner: 'w1' });
       await assert.rejects(store.append(run, STEP.slice(2, 4), { owner: 'w1' }), (e: unknown) => {
         assert.ok(RunStoreError.isInstance(e));
-        assert.deepEqual([e.code, e.runId], ['log-full', run]);
+        assert.deepEqual([e.code, e.runId], ['LOG_FULL', run]);
         return true;
       });
       assert.equal((await store.read(run)).length, 2);
@@ -250,7 +250,7 @@ describe('memoryRunStore', () => {
     assert.equal((await store.read('a')).length, 0);
     await store.release('c', 'w');
     await store.acquire('d', 'w', LEASE);
-    await assert.rejects(store.append('d', STEP.slice(0, 1), { owner: 'w' }), { code: 'store-full' });
+    await assert.rejects(store.append('d', STEP.slice(0, 1), { owner: 'w' }), { code: 'STORE_FULL' });
   });
 
   it('evicts finished runs in the order they finished, however long ago they started', async () => {
@@ -272,7 +272,7 @@ describe('memoryRunStore', () => {
     assert.equal((await store.read('s')).length, 2);
     assert.throws(
       () => store.appendSync('s', STEP.slice(0, 1), { owner: 'other' }),
-      (e: unknown) => RunLeaseError.isInstance(e) && e.code === 'lost',
+      (e: unknown) => RunLeaseError.isInstance(e) && e.code === 'LEASE_LOST',
     );
     assert.throws(() => store.appendSync('s', [], { owner: 'w' }), /non-empty array/);
     assert.equal((await store.read('s')).length, 2);
@@ -331,12 +331,12 @@ describe('redisRunStore', { skip: REDIS_MISSING }, () => {
     const big = { type: 'message', message: { role: 'user', content: 'secret '.repeat(50) } } as const;
     await assert.rejects(store.append(run, [STEP[1] as RunLogEntry, big], { owner: 'w1' }), (e: unknown) => {
       assert.ok(RunStoreError.isInstance(e));
-      assert.equal(e.code, 'entry-too-large');
+      assert.equal(e.code, 'ENTRY_TOO_LARGE');
       assert.doesNotMatch(e.message, /secret/);
       return true;
     });
     await store.append(run, STEP.slice(0, 2), { owner: 'w1' });
-    await assert.rejects(store.append(run, STEP.slice(2, 4), { owner: 'w1' }), { code: 'log-full' });
+    await assert.rejects(store.append(run, STEP.slice(2, 4), { owner: 'w1' }), { code: 'LOG_FULL' });
     assert.equal((await store.read(run)).length, 2);
     assert.equal(await store.append(run, STEP.slice(2, 3), { owner: 'w1' }), 3);
   });
@@ -379,12 +379,12 @@ describe('redisRunStore', { skip: REDIS_MISSING }, () => {
     assert.equal(await main.exists('layout:run:{r1}:done'), 1);
   });
 
-  it('reports a damaged entry as RunStoreError `corrupt` without its content', async () => {
+  it('reports a damaged entry as RunStoreError `LOG_CORRUPT` without its content', async () => {
     const store = redisRunStore({ client: main, prefix: 'corrupt:' });
     await main.rpush('corrupt:run:{r1}:log', 'M{"secret":');
     await assert.rejects(store.read('r1'), (e: unknown) => {
       assert.ok(RunStoreError.isInstance(e));
-      assert.equal(e.code, 'corrupt');
+      assert.equal(e.code, 'LOG_CORRUPT');
       assert.doesNotMatch(e.message, /secret/);
       return true;
     });
