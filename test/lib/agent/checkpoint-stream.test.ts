@@ -13,57 +13,9 @@ import {
   memoryRunStore,
   runAgent,
   streamAgent,
-  tool,
 } from 'modelware';
 import { scriptedExecutor } from 'modelware/testing';
-import { z } from 'zod';
-import { USER, add, deferred, summary } from '../../fixtures/agent.js';
-
-/** A tool that counts its runs and can be made to hang (a process dying while it runs). */
-function sideEffect(name: string, idempotent: boolean) {
-  const state = { runs: 0, hang: false, started: deferred() };
-  const t = tool({
-    name,
-    idempotent,
-    input: z.object({ n: z.number() }),
-    execute: async ({ n }) => {
-      state.runs++;
-      state.started.resolve();
-      if (state.hang) await new Promise(() => {});
-      return `${name}:${n}`;
-    },
-  });
-  return { tool: t, state };
-}
-
-const script = () =>
-  scriptedExecutor([
-    {
-      toolCalls: [
-        { id: 'a', name: 'add', input: { a: 1, b: 1 } },
-        { id: 'p', name: 'pay', input: { n: 1 } },
-      ],
-    },
-    'Paid.',
-  ]);
-
-/** Runs until `pay` starts, then "kills the process" (aborts the run, dropping its lease). */
-async function crashDuringPay(store: RunStore, runId: string, idempotent: boolean) {
-  const pay = sideEffect('pay', idempotent);
-  pay.state.hang = true;
-  const controller = new AbortController();
-  const run = runAgent({
-    model: script(),
-    modelId: 'm',
-    messages: [USER],
-    tools: [add, pay.tool],
-    signal: controller.signal,
-    checkpoint: { store, runId },
-  });
-  await pay.state.started.promise;
-  controller.abort(new Error('SIGKILL'));
-  await assert.rejects(run);
-}
+import { USER, add, crashDuringPay, deferred, payScript as script, sideEffect, summary } from '../../fixtures/agent.js';
 
 /** Iterates the stream to its end: the event types, and the error it ended with, if any. */
 async function drain(stream: AgentStream): Promise<{ types: string[]; events: AgentEvent[]; error: unknown }> {

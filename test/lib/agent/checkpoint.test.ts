@@ -16,7 +16,7 @@ import {
 import { scriptedExecutor } from 'modelware/testing';
 import { z } from 'zod';
 import { Checkpointer, checkCheckpointOptions, rebuildRun } from '../../../lib/agent/checkpoint.js';
-import { USER, add, deferred, summary } from '../../fixtures/agent.js';
+import { USER, add, crashDuringPay, deferred, payScript, sideEffect, summary } from '../../fixtures/agent.js';
 
 const LEASE_OPTIONS = { leaseTtlMs: 600_000 };
 const twoTurns = () =>
@@ -272,50 +272,7 @@ describe('runAgent({ checkpoint })', () => {
 });
 
 describe('runAgent({ checkpoint, resume: { runId } })', () => {
-  /** A tool that counts its runs and can be made to hang (a process dying while it runs). */
-  function sideEffect(name: string, idempotent: boolean) {
-    const state = { runs: 0, hang: false, started: deferred() };
-    const t = tool({
-      name,
-      idempotent,
-      input: z.object({ n: z.number() }),
-      execute: async ({ n }) => {
-        state.runs++;
-        state.started.resolve();
-        if (state.hang) await new Promise(() => {});
-        return `${name}:${n}`;
-      },
-    });
-    return { tool: t, state };
-  }
-  const script = () =>
-    scriptedExecutor([
-      {
-        toolCalls: [
-          { id: 'a', name: 'add', input: { a: 1, b: 1 } },
-          { id: 'p', name: 'pay', input: { n: 1 } },
-        ],
-      },
-      'Paid.',
-    ]);
-  /** Runs until `pay` starts, then "kills the process" (aborts the run, dropping its lease). */
-  async function crashDuringPay(store: ReturnType<typeof memoryRunStore>, runId: string, idempotent: boolean) {
-    const pay = sideEffect('pay', idempotent);
-    pay.state.hang = true;
-    const controller = new AbortController();
-    const run = runAgent({
-      model: script(),
-      modelId: 'm',
-      messages: [USER],
-      tools: [add, pay.tool],
-      signal: controller.signal,
-      checkpoint: { store, runId },
-    });
-    await pay.state.started.promise;
-    controller.abort(new Error('SIGKILL'));
-    await assert.rejects(run);
-    return pay;
-  }
+  const script = payScript;
 
   it('turns a non-idempotent call cut short into an interruption, and runs it only once it is approved', async () => {
     const store = memoryRunStore();
