@@ -65,6 +65,9 @@ export const EXPECTED: Record<string, readonly string[]> = {
     'memo(): unknown option `maxEntires` (did you mean `maxEntries`?)',
   ],
   'examples/stream-primitives.ts': ['held 4 parts\nSLOW AND STEADY\n', 'TimeoutError: deadline: over 50 ms'],
+  'examples/plugin-dispatcher.ts': [
+    'model saw options {"temperature":0}\nheld deploy: deploys need a human (by approvals)\nstop: interrupted, held: approvals\ntool said: api deployed\n',
+  ],
   'examples/replace-messages.ts': [
     'call 1: decided 1 of 1 messages\ncall 2: decided 2 of 3 messages\ncall 3: decided 2 of 5 messages\ncall 4: decided 2 of 7 messages\n',
     'sent: alpha uses key sk-***\nsent: beta uses key sk-***\nsent: gamma uses key sk-***\n',

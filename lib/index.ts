@@ -101,6 +101,8 @@ export { countTokens } from './core/tokens.js';
 export { PluginConfigError, PluginError } from './core/errors.js';
 export { block, defineHook, requireApproval } from './plugins/hooks.js';
 export { fireHook } from './plugins/fire-hook.js';
+export { hookPoints } from './plugins/hook-points.js';
+export { approvalRequestOf } from './plugins/phases.js';
 export { definePlugin, pluginSet, withSettings } from './plugins/plugins.js';
 export { PluginManager } from './plugins/manager.js';
 export type { PluginScope } from './plugins/scope.js';
@@ -226,6 +228,7 @@ export type {
   PluginSettings,
 } from './plugins/plugins.js';
 export type { DispatchOptions, PluginManagerOptions } from './plugins/manager.js';
+export type { ApprovalRequest } from './plugins/hooks.js';
 export type { PluginEvent } from './plugins/events.js';
 export type { BreakerState, BreakerStateStore } from './plugins/handler-guards.js';
 export type { PluginFactories, PluginFactory } from './plugins/config.js';

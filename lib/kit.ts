@@ -10,6 +10,7 @@
  * - Tokens: the default tokenizer, and synchronous counts memoised per message object.
  * - Messages: sealing a message a layer builds (checked once, frozen), and asking which messages
  *   changed between two versions of a request without comparing every element.
+ * - Tool results: the tool message a result is stored as, and a tool output as its text.
  */
 import { messagesChangedSince } from './internal/provenance.js';
 
@@ -32,5 +33,7 @@ export {
 export { abortable, linkSignals, setLongTimeout, sleep } from './internal/signals.js';
 export { ResponseAssembler, partChars, responseToParts } from './core/stream.js';
 export { sealMessage } from './core/validate.js';
+export { toolContent } from './core/messages.js';
+export { toolMessage } from './agent/tool-context.js';
 export { defaultTokenizer, messageTokens, messagesTokens } from './core/tokens.js';
 export { messagesChangedSince };

@@ -1,9 +1,8 @@
 // Built-ins use only the public API: every name a file under middleware/ imports from lib/ must be
 // exported by `modelware`, `modelware/kit` or `modelware/middleware` (as listed in api-report.md, which CI checks against
-// the code). A third party can then write any built-in as well as we did. The plugins() built-in is
-// the one exception: it is the dispatcher of lib/plugins, mounted as a middleware
-// (docs/decisions.md, "Built-ins import only what users can import"). compactToolResults, once the
-// other, is written on `ctx.replaceMessages()` and `modelware/kit` (docs/decisions.md §55).
+// the code). A third party can then write any built-in as well as we did. There are no exceptions:
+// compactToolResults is written on `ctx.replaceMessages()` (docs/decisions.md §55), and plugins() on
+// PluginManager's public dispatch methods (docs/decisions.md §58).
 // Run: node scripts/check-builtins.mjs (CI runs it after the API report).
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -11,7 +10,6 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const PUBLIC_ENTRIES = ['modelware', 'modelware/kit', 'modelware/middleware'];
-const EXCEPTIONS = [/^middleware\/plugins\//];
 
 const report = readFileSync(join(root, 'api-report.md'), 'utf8');
 const exported = new Set();
@@ -34,7 +32,6 @@ const problems = [];
 let checked = 0;
 for (const file of walk(join(root, 'middleware'))) {
   const rel = relative(root, file);
-  if (EXCEPTIONS.some((re) => re.test(rel))) continue;
   const source = readFileSync(file, 'utf8');
   for (const match of source.matchAll(importRe)) {
     for (const raw of match[2].split(',')) {

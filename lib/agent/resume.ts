@@ -7,7 +7,7 @@ import { describeValue } from '../internal/options.js';
 import type { Decision } from './interrupts.js';
 import type { RunSnapshot } from './snapshot.js';
 import type { AnyTool } from './tools.js';
-import { toContent } from '../core/messages.js';
+import { toolContent } from '../core/messages.js';
 
 /** `runAgent({ resume })`: continue an interrupted run from its snapshot. */
 export interface ResumeOptions {
@@ -151,7 +151,7 @@ export function checkResume(
         if (typeof decision.message !== 'string') throw bad('has no string `message`');
         return { call, kind: 'answer', content: decision.message, isError: true, decision };
       case 'respond':
-        return { call, kind: 'answer', content: toContent(decision.result), isError: false, decision };
+        return { call, kind: 'answer', content: toolContent(decision.result), isError: false, decision };
       default:
         throw bad(`has type ${describeValue((decision as { type?: unknown }).type)}`);
     }

@@ -5,7 +5,7 @@ import type { ToolCallPart, ToolMessage } from '../core/messages.js';
 import { type ReplayHooks, type Step, type ViewLayer, buildStack, viewHandler } from '../core/engine.js';
 import type { RunCore } from './run-context.js';
 import { ReplayToolContext, ToolCallCore, ToolContext, type ToolResult, toolMessage } from './tool-context.js';
-import { toContent } from '../core/messages.js';
+import { toolContent } from '../core/messages.js';
 import type { ToolCallInterruption } from './interrupts.js';
 import type { AnyTool } from './tools.js';
 
@@ -182,7 +182,7 @@ async function execute(core: ToolCallCore, settings: ToolRunSettings): Promise<v
         idempotencyKey: `${core.run.runId}:${call.toolCallId}`,
       }),
     );
-    core.result = { content: toContent(output), output };
+    core.result = { content: toolContent(output), output };
   } catch (error) {
     // Cancellation is not a tool failure the model should read: it ends the run.
     if (signal.aborted) throw signal.reason;

@@ -437,8 +437,8 @@ export function toolCallsOf(message: { readonly role: string; readonly content: 
 
 const EMPTY: readonly never[] = Object.freeze([]);
 
-/** @internal A tool's output as the text of its tool message: strings as they are, anything else as JSON. */
-export function toContent(output: unknown): string {
+/** A tool's output as the text of its tool message: strings as they are, `undefined` as `''`, anything else as JSON. */
+export function toolContent(output: unknown): string {
   if (typeof output === 'string') return output;
   if (output === undefined) return '';
   return JSON.stringify(output) ?? String(output);

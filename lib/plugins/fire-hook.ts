@@ -1,26 +1,7 @@
 import type { Immutable } from 'immer';
 import type { Context } from '../core/context.js';
 import type { HookPoint } from './hooks.js';
-import type { PluginManager } from './manager.js';
-import type { PluginScope } from './scope.js';
-
-const ATTACHED = Symbol.for('modelware.plugins.attached');
-
-/** @internal The manager (and run scope) the `plugins()` layer attached to a call. */
-export interface Attached {
-  readonly manager: PluginManager;
-  readonly scope: PluginScope | undefined;
-}
-
-/** @internal Called by `plugins()`, so layers of the same call can fire custom hooks. */
-export function attachPlugins(state: object, attached: Attached): void {
-  (state as Record<symbol, Attached>)[ATTACHED] = attached;
-}
-
-/** @internal */
-export function attachedPlugins(state: object | undefined): Attached | undefined {
-  return state === undefined ? undefined : (state as Record<symbol, Attached | undefined>)[ATTACHED];
-}
+import { attachedPlugins } from './manager.js';
 
 /**
  * Fires a hook point (usually one from `defineHook`) from inside a middleware, through the plugins

@@ -205,8 +205,11 @@ export type HookName = keyof HookRegistry & string;
 export type HookPayload<H extends HookName> = HookRegistry[H] extends HookPoint<string, infer P, string> ? P : never;
 export type HookHandler<H extends HookName> = HookHandlerOf<HookRegistry[H]>;
 
-/** The built-in hook points by name. */
-export const HOOKS = Object.freeze({
+/**
+ * The built-in hook points by name: pass one to `manager.dispatch(hookPoints.llm_input, payload)`
+ * when you write a dispatcher of your own (the `plugins()` built-in is one).
+ */
+export const hookPoints = Object.freeze({
   run_start: runStart,
   run_end: runEnd,
   turn_start: turnStart,
@@ -229,7 +232,7 @@ export const HOOKS = Object.freeze({
  * hooks.js) keeps the built-ins registered even when a bundler drops side-effect-only imports.
  */
 export function lookupHook(name: string): HookPoint | undefined {
-  return (HOOKS as Record<string, HookPoint>)[name] ?? getHook(name);
+  return (hookPoints as Record<string, HookPoint>)[name] ?? getHook(name);
 }
 
 /** @internal Every hook name, built-in first. */

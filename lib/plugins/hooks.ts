@@ -48,6 +48,13 @@ export interface HookApproval {
 }
 export type HookResult = void | undefined | HookBlock | HookApproval;
 
+/** What a `tool_pre_invoke` handler asked for with `requireApproval()`, and which plugin asked (`approvalRequestOf`). */
+export interface ApprovalRequest {
+  readonly reason: string;
+  readonly details?: Readonly<Record<string, unknown>> | undefined;
+  readonly plugin: string;
+}
+
 /**
  * At `tool_pre_invoke` (mode `sequential`): holds the tool call for a person's decision instead
  * of running it (OpenClaw's `requireApproval`). The run ends with stop reason `interrupted`; the

@@ -10,6 +10,8 @@ import { PluginRunner } from './runner.js';
 import { PluginScope } from './scope.js';
 import { checkKeys, optionNames } from '../internal/options.js';
 import type { Plugin, PluginLike } from './plugins.js';
+import type { Context, RunContext } from '../core/context.js';
+import { openRunPlugins, runScopeOf } from './run-plugins.js';
 
 export interface PluginManagerOptions {
   /** Registered at once, pipeline-wide. */
@@ -45,6 +47,19 @@ export interface DispatchOptions {
   readonly onDecision?: ((decision: PluginDecisionEvent) => void) | undefined;
 }
 
+const ATTACHED = Symbol.for('modelware.plugins.attached');
+
+/** The manager (and run scope) a dispatcher attached to a call (`manager.attach`). */
+interface Attached {
+  readonly manager: PluginManager;
+  readonly scope: PluginScope | undefined;
+}
+
+/** @internal What `fireHook` dispatches to: the manager a dispatcher attached to the call's state. */
+export function attachedPlugins(state: object | undefined): Attached | undefined {
+  return state === undefined ? undefined : (state as Record<symbol, Attached | undefined>)[ATTACHED];
+}
+
 const MANAGER_KEYS = optionNames<PluginManagerOptions>({
   plugins: true,
   onEvent: true,
@@ -70,6 +85,8 @@ export class PluginManager {
   readonly #now: () => number;
   readonly #breakerStore: BreakerStateStore | undefined;
   readonly #onEvent: (event: PluginEvent) => void;
+  /** What `attach()` hands calls without a run scope: one object, not one per call. */
+  readonly #attached: Attached = { manager: this, scope: undefined };
 
   constructor(options: PluginManagerOptions = {}) {
     checkKeys('new PluginManager()', options, MANAGER_KEYS);
@@ -130,15 +147,38 @@ export class PluginManager {
    * with the manager's, and no other run does. Close it when the run ends.
    */
   runScope(...plugins: PluginLike[]): PluginScope {
-    const registry = new PluginRegistry();
-    return new PluginScope(
-      plugins,
-      {
-        add: (items, owner) => this.#add(registry, items, owner, 'PluginManager.runScope()'),
-        remove: (owner) => this.#track(this.#stop(registry.remove(owner)), 'a plugin shutdown()'),
-      },
-      registry,
-    ).enter();
+    return this.#runScope(plugins, undefined);
+  }
+
+  /**
+   * For a dispatcher's run layer: opens the plugins given to this run (`runPlugins()`,
+   * `runAgent({ plugins })`) as a run scope of this manager, and returns it; close it when the run
+   * ends. `undefined` when the run has none, or another layer opened them already: a run's plugins
+   * join one manager, the first whose run layer opens them. Until it is closed, `runScopeOf(run)`
+   * on this manager returns it for the run's calls and tool calls.
+   *
+   * @example
+   * const scope = manager.openRunScope(ctx.run);
+   * try { await next(); } finally { await scope?.close(); }
+   */
+  openRunScope(run: RunContext): PluginScope | undefined {
+    return openRunPlugins(run, this, (plugins, onClose) => this.#runScope(plugins, onClose));
+  }
+
+  /**
+   * The run plugins this manager opened (`openRunScope`) for the run a call or tool call belongs
+   * to, or `undefined`: pass it as `dispatch(..., { scope })` and to `wants(hook, scope)`.
+   */
+  runScopeOf(run: RunContext | undefined): PluginScope | undefined {
+    return runScopeOf(run, this);
+  }
+
+  /**
+   * Makes `fireHook(ctx, ...)`, in the layers inside yours for this call, dispatch to this manager
+   * (with a run's `scope`). A dispatcher calls it as the call enters; `plugins()` does.
+   */
+  attach(ctx: Pick<Context, 'state'>, scope?: PluginScope): void {
+    (ctx.state as Record<symbol, Attached>)[ATTACHED] = scope ? { manager: this, scope } : this.#attached;
   }
 
   /** Whether any plugin handles `hook` here (or in `scope`): check it before building a payload. */
@@ -203,6 +243,21 @@ export class PluginManager {
     if (!plugin) return undefined;
     const state = this.#state(plugin);
     return { disabled: state.disabled, breaker: state.breaker?.state };
+  }
+
+  #runScope(plugins: readonly PluginLike[], onClose: (() => void) | undefined): PluginScope {
+    const registry = new PluginRegistry();
+    return new PluginScope(
+      plugins,
+      {
+        add: (items, owner) => this.#add(registry, items, owner, 'PluginManager.runScope()'),
+        remove: (owner) => {
+          onClose?.();
+          return this.#track(this.#stop(registry.remove(owner)), 'a plugin shutdown()');
+        },
+      },
+      registry,
+    ).enter();
   }
 
   /** @internal */

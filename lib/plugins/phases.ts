@@ -1,11 +1,11 @@
 import type { Immutable } from 'immer';
 import { PolicyViolationError } from '../core/errors.js';
 import type { PluginDecisionEvent } from '../core/observe.js';
-import type { HookPoint } from './hooks.js';
 import type { PluginEvent } from './events.js';
 import type { ActiveMode, Handler, HandlerLists } from './registry.js';
 import { mergeLists } from './registry.js';
-import type { ApprovalRequest, Outcome, PluginRunner, Subject } from './runner.js';
+import type { Outcome, PluginRunner, Subject } from './runner.js';
+import type { ApprovalRequest, HookPoint } from './hooks.js';
 
 /** @internal What the phases need from the manager. */
 export interface PhaseHost {
@@ -29,7 +29,8 @@ const APPROVAL = Symbol.for('modelware.plugins.approvalRequired');
 
 /**
  * @internal Thrown by a `tool_pre_invoke` dispatch when a handler returned `requireApproval()`;
- * the `plugins()` tool layer turns it into an interruption (it never reaches the caller).
+ * the `plugins()` tool layer turns it into an interruption (it never reaches the caller). Public
+ * as `approvalRequestOf(error)`.
  */
 export class ApprovalRequired extends Error {
   override readonly name = 'ApprovalRequired';
@@ -42,6 +43,20 @@ export class ApprovalRequired extends Error {
   static isInstance(error: unknown): error is ApprovalRequired {
     return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[APPROVAL] === true;
   }
+}
+
+/**
+ * What a `tool_pre_invoke` handler asked for with `requireApproval()`, when `error` is what the
+ * dispatch rejected with for it; `undefined` for any other error. A dispatcher of your own turns it
+ * into an interruption, as `plugins()` does:
+ *
+ * @example
+ * const request = approvalRequestOf(error);
+ * if (!request) throw error;
+ * if (ctx.interrupt({ reason: request.reason }, { plugin: request.plugin })) return;
+ */
+export function approvalRequestOf(error: unknown): ApprovalRequest | undefined {
+  return ApprovalRequired.isInstance(error) ? error.request : undefined;
 }
 
 function listFor(own: HandlerLists | undefined, run: HandlerLists | undefined, mode: ActiveMode): readonly Handler[] {

@@ -7,6 +7,8 @@ import type { PluginScope } from './scope.js';
 export interface RunSlot {
   plugins: readonly PluginLike[] | undefined;
   scope: PluginScope | undefined;
+  /** The manager whose run layer opened `scope`: only its dispatches see the run's plugins. */
+  owner: object | undefined;
   /** A `plugins(manager)` layer picked the plugins up. */
   opened: boolean;
 }
@@ -20,7 +22,8 @@ export function slotOf(run: RunContext, create: boolean): RunSlot | undefined {
   let byId = slots.get(run.state as object);
   if (!byId && create) slots.set(run.state as object, (byId = new Map()));
   let slot = byId?.get(run.runId);
-  if (!slot && create) byId?.set(run.runId, (slot = { plugins: undefined, scope: undefined, opened: false }));
+  if (!slot && create)
+    byId?.set(run.runId, (slot = { plugins: undefined, scope: undefined, owner: undefined, opened: false }));
   return slot;
 }
 
@@ -30,9 +33,36 @@ function release(run: RunContext): void {
   if (byId?.size === 0) slots.delete(run.state as object);
 }
 
-/** @internal The plugins of the run a call or tool call belongs to. */
-export function runScopeOf(run: RunContext | undefined): PluginScope | undefined {
-  return run === undefined ? undefined : slotOf(run, false)?.scope;
+/**
+ * @internal The plugins of the run a call or tool call belongs to, when `owner` opened them
+ * (public as `manager.runScopeOf`).
+ */
+export function runScopeOf(run: RunContext | undefined, owner: object): PluginScope | undefined {
+  const slot = run === undefined ? undefined : slotOf(run, false);
+  return slot?.owner === owner ? slot.scope : undefined;
+}
+
+/**
+ * @internal Opens the run plugins given to `run` with `open` (a manager's run scope) once: the
+ * first dispatcher whose run layer asks gets the scope, later ones `undefined`; only `owner` finds
+ * it with `runScopeOf`. Closing the scope takes it off the run (public as `manager.openRunScope`).
+ */
+export function openRunPlugins(
+  run: RunContext,
+  owner: object,
+  open: (plugins: readonly PluginLike[], onClose: () => void) => PluginScope,
+): PluginScope | undefined {
+  const slot = slotOf(run, false);
+  if (!slot?.plugins || slot.scope) return undefined;
+  slot.opened = true;
+  const scope = open(slot.plugins, () => {
+    if (slot.scope !== scope) return;
+    slot.scope = undefined;
+    slot.owner = undefined;
+  });
+  slot.scope = scope;
+  slot.owner = owner;
+  return scope;
 }
 
 /**

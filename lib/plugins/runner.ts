@@ -4,7 +4,7 @@ import { forwardAbort } from '../internal/signals.js';
 import { PluginError, type PluginFailure, PolicyViolationError, TimeoutError, type Violation } from '../core/errors.js';
 import { describeValue } from '../internal/options.js';
 import { findFieldProblem, findReadOnlyChange } from './payload-checks.js';
-import type { HookApproval, HookPoint, HookSubject } from './hooks.js';
+import type { ApprovalRequest, HookApproval, HookPoint, HookSubject } from './hooks.js';
 import { formatPath } from '../core/validate.js';
 import type { PluginEvent, PluginState } from './events.js';
 import { OuterAbort, HandlerContext, awaitHandler } from './handler-guards.js';
@@ -29,13 +29,6 @@ export interface Outcome {
   readonly block?: Violation | undefined;
   /** The handler asked for approval (`requireApproval()`, at `tool_pre_invoke` only). */
   readonly approval?: ApprovalRequest | undefined;
-}
-
-/** @internal A `requireApproval()` result, with the plugin that returned it. */
-export interface ApprovalRequest {
-  readonly reason: string;
-  readonly details?: Readonly<Record<string, unknown>> | undefined;
-  readonly plugin: string;
 }
 
 interface RunnerHost {

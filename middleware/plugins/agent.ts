@@ -1,41 +1,33 @@
 import type { Immutable } from 'immer';
 import type { RunContext } from '../../lib/core/context.js';
 import { PolicyViolationError } from '../../lib/core/errors.js';
-import { HOOKS } from '../../lib/plugins/hook-points.js';
-import { ApprovalRequired } from '../../lib/plugins/phases.js';
+import { hookPoints } from '../../lib/plugins/hook-points.js';
+import { approvalRequestOf } from '../../lib/plugins/phases.js';
 import type { HookPoint } from '../../lib/plugins/hooks.js';
 import type { PluginManager } from '../../lib/plugins/manager.js';
-import { runPlugins, runScopeOf, slotOf } from '../../lib/plugins/run-plugins.js';
 import type { RunLayerContext, RunMiddlewareFn, TurnMiddlewareFn } from '../../lib/agent/run-context.js';
-import { type ToolContext, type ToolMiddlewareFn, type ToolResult, toolMessage } from '../../lib/agent/tool-context.js';
-import { toContent } from '../../lib/core/messages.js';
+import type { ToolContext, ToolMiddlewareFn, ToolResult } from '../../lib/agent/tool-context.js';
+import { toolContent, toolMessage } from '../../lib/kit.js';
 
-// runPlugins() and the per-run slots live in lib/plugins/run-plugins.ts: runAgent({ plugins }) is
-// sugar for it, and lib/agent imports no built-in (.dependency-cruiser.cjs).
-export { runPlugins, runScopeOf };
-
-/** @internal The run, turn and tool layers of `plugins()`. */
+/** The run, turn and tool layers of `plugins()`, written on `PluginManager`'s public dispatch methods. */
 export function agentLayers(manager: PluginManager): {
   run: RunMiddlewareFn;
   turn: TurnMiddlewareFn;
   tool: ToolMiddlewareFn;
 } {
   const fire = <P extends object>(point: HookPoint<string, P, string>, run: RunContext, build: () => Immutable<P>) => {
-    const scope = runScopeOf(run);
+    const scope = manager.runScopeOf(run);
     return manager.wants(point.name, scope) ? manager.dispatch(point, build(), { scope }) : undefined;
   };
 
   return {
     async run(ctx, next) {
       const { run } = ctx;
-      const slot = slotOf(run, false);
-      if (slot?.plugins && !slot.scope) {
-        slot.scope = manager.runScope(...slot.plugins);
-        slot.opened = true;
-      }
+      // The plugins given to this run (runPlugins(), runAgent({ plugins })), merged with ours.
+      const scope = manager.openRunScope(run);
       try {
         const messages = run.transcript;
-        const started = await fire(HOOKS.run_start, run, () => ({
+        const started = await fire(hookPoints.run_start, run, () => ({
           runId: run.runId,
           metadata: run.metadata,
           resumed: ctx.resumed,
@@ -49,25 +41,21 @@ export function agentLayers(manager: PluginManager): {
           error = thrown;
           throw thrown;
         } finally {
-          await fire(HOOKS.run_end, run, () => runEnd(ctx, error));
+          await fire(hookPoints.run_end, run, () => runEnd(ctx, error));
         }
       } finally {
-        if (slot?.scope) {
-          const scope = slot.scope;
-          slot.scope = undefined;
-          await scope.close();
-        }
+        await scope?.close();
       }
     },
 
     async turn(ctx, next) {
       const { run, turn } = ctx;
       const base = { runId: run.runId, metadata: run.metadata, turn };
-      await fire(HOOKS.turn_start, run, () => ({ ...base, messages: run.transcript }));
+      await fire(hookPoints.turn_start, run, () => ({ ...base, messages: run.transcript }));
       await next();
       const record = ctx.record;
       if (record)
-        await fire(HOOKS.turn_end, run, () => ({ ...base, response: record.response, messages: run.transcript }));
+        await fire(hookPoints.turn_end, run, () => ({ ...base, response: record.response, messages: run.transcript }));
     },
 
     async tool(ctx, next) {
@@ -83,11 +71,12 @@ export function agentLayers(manager: PluginManager): {
         const input = ctx.input;
         let pre: Immutable<{ input: unknown }> | undefined;
         try {
-          pre = await fire(HOOKS.tool_pre_invoke, run, () => ({ ...base, input }));
+          pre = await fire(hookPoints.tool_pre_invoke, run, () => ({ ...base, input }));
         } catch (error) {
           // requireApproval(): hold the call for a decision; once approved on resume, it runs.
-          if (!ApprovalRequired.isInstance(error)) throw error;
-          const { reason, details, plugin } = error.request;
+          const request = approvalRequestOf(error);
+          if (!request) throw error;
+          const { reason, details, plugin } = request;
           if (ctx.interrupt(details === undefined ? { reason } : { reason, details }, { plugin })) return;
         }
         if (pre && pre.input !== input) ctx.updateInput(() => pre.input as never);
@@ -95,14 +84,14 @@ export function agentLayers(manager: PluginManager): {
         // A layer inside held the call for a decision: it did not run, there is nothing to report.
         if (ctx.interrupted) return;
         const result = ctx.result as ToolResult;
-        const post = await fire(HOOKS.tool_post_invoke, run, () => ({
+        const post = await fire(hookPoints.tool_post_invoke, run, () => ({
           ...base,
           input: ctx.input,
           output: result.output,
           isError: result.isError === true,
         }));
         if (post && (post.output !== result.output || post.isError !== (result.isError === true))) {
-          const content = post.output === result.output ? result.content : toContent(post.output);
+          const content = post.output === result.output ? result.content : toolContent(post.output);
           ctx.result = { ...result, output: post.output, content, isError: post.isError };
         }
         await persist(ctx, base, fire);
@@ -128,7 +117,7 @@ async function persist(
 ): Promise<void> {
   const result = ctx.result as ToolResult;
   const message = toolMessage(base, result);
-  const out = await fire(HOOKS.tool_result_persist, ctx.run, () => ({ ...base, message }));
+  const out = await fire(hookPoints.tool_result_persist, ctx.run, () => ({ ...base, message }));
   if (!out || out.message === message) return;
   ctx.result = { ...result, content: out.message.content, isError: out.message.isError === true };
 }

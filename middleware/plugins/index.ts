@@ -3,15 +3,16 @@ import { type Middleware, type Next, defineMiddleware } from '../../lib/core/com
 import type { Context } from '../../lib/core/context.js';
 import type { PluginDecisionEvent } from '../../lib/core/observe.js';
 import { PolicyViolationError } from '../../lib/core/errors.js';
-import { attachPlugins } from '../../lib/plugins/fire-hook.js';
-import { HOOKS, type ValidationFailure } from '../../lib/plugins/hook-points.js';
+import { hookPoints, type ValidationFailure } from '../../lib/plugins/hook-points.js';
 import type { ModelResponse, StreamPart } from '../../lib/core/messages.js';
 import { PluginManager } from '../../lib/plugins/manager.js';
 import type { PluginScope } from '../../lib/plugins/scope.js';
-import { agentLayers, runScopeOf } from './agent.js';
+import { agentLayers } from './agent.js';
 import { describeValue } from '../../lib/kit.js';
 
-export { runPlugins } from './agent.js';
+// runPlugins() lives in lib/plugins/run-plugins.ts: runAgent({ plugins }) is sugar for it, and
+// lib/agent imports no built-in (.dependency-cruiser.cjs).
+export { runPlugins } from '../../lib/plugins/run-plugins.js';
 
 export interface PluginsOptions {
   /**
@@ -51,8 +52,6 @@ export function plugins(manager: PluginManager, options: PluginsOptions = {}): M
     );
   }
 
-  const attached = { manager, scope: undefined };
-
   return defineMiddleware({
     name: 'plugins',
     // Repair re-runs the layers inside, which only a replay layer may do; without repairs the
@@ -60,8 +59,8 @@ export function plugins(manager: PluginManager, options: PluginsOptions = {}): M
     replay: maxRepairs > 0,
     ...agentLayers(manager),
     async call(ctx, next) {
-      const scope = runScopeOf(ctx.run);
-      attachPlugins(ctx.state as object, scope ? { manager, scope } : attached);
+      const scope = manager.runScopeOf(ctx.run);
+      manager.attach(ctx, scope);
       // Each hook point costs one lookup when nobody handles it: no payload, no extra await.
       // Helpers live at module level, since a closure per call would cost more than the checks.
       if (
@@ -81,7 +80,7 @@ export function plugins(manager: PluginManager, options: PluginsOptions = {}): M
       else if (manager.wants('llm_output', scope)) {
         const response = ctx.response as ModelResponse;
         const payload = { ...base(ctx), model: ctx.model, request: ctx.request, response };
-        const out = await manager.dispatch(HOOKS.llm_output, payload, dispatchOptions(ctx, scope));
+        const out = await manager.dispatch(hookPoints.llm_output, payload, dispatchOptions(ctx, scope));
         if (out.response !== response) ctx.updateResponse(() => out.response as ModelResponse);
       }
     },
@@ -99,19 +98,19 @@ function dispatchOptions(ctx: Context, scope: PluginScope | undefined, readOnly?
 async function beforeCall(ctx: Context, manager: PluginManager, scope: PluginScope | undefined): Promise<void> {
   if (manager.wants('model_resolve', scope)) {
     const payload = { ...base(ctx), requested: ctx.model.requested, model: ctx.request.model, request: ctx.request };
-    const out = await manager.dispatch(HOOKS.model_resolve, payload, dispatchOptions(ctx, scope));
+    const out = await manager.dispatch(hookPoints.model_resolve, payload, dispatchOptions(ctx, scope));
     if (out.model !== ctx.request.model) ctx.update((draft) => void (draft.model = out.model));
   }
   if (manager.wants('transform_context', scope)) {
     const messages = ctx.request.messages;
     const payload = { ...base(ctx), model: ctx.model, messages };
-    const out = await manager.dispatch(HOOKS.transform_context, payload, dispatchOptions(ctx, scope));
+    const out = await manager.dispatch(hookPoints.transform_context, payload, dispatchOptions(ctx, scope));
     if (out.messages !== messages) ctx.update((draft) => void (draft.messages = out.messages as never));
   }
   if (manager.wants('llm_input', scope)) {
     const request = ctx.request;
     const out = await manager.dispatch(
-      HOOKS.llm_input,
+      hookPoints.llm_input,
       { ...base(ctx), model: ctx.model, request },
       dispatchOptions(ctx, scope),
     );
@@ -132,13 +131,13 @@ function watchModelChoice(ctx: Context, manager: PluginManager, scope: PluginSco
       let sent = request;
       if (manager.wants('model_resolve', scope)) {
         const payload = { ...base(ctx), requested: ctx.model.requested, model, request: sent };
-        const out = await manager.dispatch(HOOKS.model_resolve, payload, dispatchOptions(ctx, scope));
+        const out = await manager.dispatch(hookPoints.model_resolve, payload, dispatchOptions(ctx, scope));
         if (out.model !== sent.model) sent = { ...sent, model: out.model };
       }
       if (manager.wants('llm_input', scope)) {
         const resolved = { requested: ctx.model.requested, resolved: sent.model };
         const out = await manager.dispatch(
-          HOOKS.llm_input,
+          hookPoints.llm_input,
           { ...base(ctx), model: resolved, request: sent },
           dispatchOptions(ctx, scope),
         );
@@ -166,18 +165,18 @@ async function callWithRepairs(
       // A cancelled call stays cancelled (the dispatcher would refuse an aborted signal anyway).
       if (ctx.signal.aborted || !manager.wants('llm_error', scope)) throw error;
       const payload = { ...base(ctx), model: ctx.model, request: ctx.request, error };
-      const out = await manager.dispatch(HOOKS.llm_error, payload, dispatchOptions(ctx, scope));
+      const out = await manager.dispatch(hookPoints.llm_error, payload, dispatchOptions(ctx, scope));
       if (out.response === undefined) throw error;
       ctx.response = out.response as ModelResponse;
     }
     if (ctx.mode === 'stream' || !manager.wants('validation_check', scope)) return;
     const response = ctx.response as ModelResponse;
     const check = { ...base(ctx), model: ctx.model, request: ctx.request, response, attempt, failures: [] };
-    const { failures } = await manager.dispatch(HOOKS.validation_check, check, dispatchOptions(ctx, scope));
+    const { failures } = await manager.dispatch(hookPoints.validation_check, check, dispatchOptions(ctx, scope));
     if (failures.length === 0) return;
     if (attempt > maxRepairs || !manager.wants('repair', scope)) throw validationFailed(failures, attempt);
     const payload = { ...base(ctx), model: ctx.model, request: sent, response, attempt, failures };
-    const repaired = await manager.dispatch(HOOKS.repair, payload, dispatchOptions(ctx, scope));
+    const repaired = await manager.dispatch(hookPoints.repair, payload, dispatchOptions(ctx, scope));
     if (repaired.request === sent) throw validationFailed(failures, attempt);
     ctx.update(() => repaired.request);
     sent = repaired.request;
@@ -218,7 +217,7 @@ function streamHooks(ctx: Context, manager: PluginManager, scope: PluginScope | 
       let index = 0;
       for await (const part of source) {
         const out = await manager.dispatch(
-          HOOKS.stream_chunk,
+          hookPoints.stream_chunk,
           { ...base(ctx), model: ctx.model, index: index++, part },
           dispatchOptions(ctx, scope),
         );
@@ -235,19 +234,19 @@ function streamHooks(ctx: Context, manager: PluginManager, scope: PluginScope | 
       const payload = { ...base(ctx), model: ctx.model, request: ctx.request, response };
       if (check) {
         const { failures } = await manager.dispatch(
-          HOOKS.validation_check,
+          hookPoints.validation_check,
           { ...payload, attempt: 1, failures: [] },
           dispatchOptions(ctx, scope),
         );
         if (failures.length > 0) throw validationFailed(failures, 1);
       }
-      if (output) await manager.dispatch(HOOKS.llm_output, payload, dispatchOptions(ctx, scope, STREAMED));
+      if (output) await manager.dispatch(hookPoints.llm_output, payload, dispatchOptions(ctx, scope, STREAMED));
     },
     async onError(error) {
       if (!errors) return;
       const payload = { ...base(ctx), model: ctx.model, request: ctx.request, error };
       await manager.dispatch(
-        HOOKS.llm_error,
+        hookPoints.llm_error,
         payload,
         dispatchOptions(ctx, scope, 'the stream failed after it started; it cannot be replaced'),
       );

@@ -11,10 +11,14 @@ import {
   type Plugin,
   PluginManager,
   type PluginScope,
+  type ApprovalRequest,
+  type RunContext,
+  type approvalRequestOf,
   block,
   defineHook,
   definePlugin,
   fireHook,
+  hookPoints,
 } from 'modelware';
 import { plugins, runPlugins } from 'modelware/middleware';
 
@@ -158,3 +162,22 @@ plugins(manager, { maxRepairs: 1 });
 // @ts-expect-error plugins() takes a manager, not a list of plugins
 plugins([definePlugin({ name: 'x', hooks: {} })]);
 runPlugins(definePlugin({ name: 'x', hooks: {} }), new Audit());
+
+// ---- the dispatch primitives a dispatcher of your own is written with ----
+declare const someRun: RunContext;
+{
+  const manager = new PluginManager();
+  const run = someRun;
+  const scope = manager.openRunScope(run);
+  assertTrue<Equal<typeof scope, PluginScope | undefined>>();
+  assertTrue<Equal<ReturnType<typeof manager.runScopeOf>, PluginScope | undefined>>();
+  // @ts-expect-error openRunScope needs a run (a call's ctx.run may be undefined: check it first)
+  manager.openRunScope(undefined);
+  assertTrue<Equal<ReturnType<typeof approvalRequestOf>, ApprovalRequest | undefined>>();
+  const payload = { toolCallId: 't', toolName: 'x', input: 1, metadata: {} };
+  void manager.dispatch(hookPoints.tool_pre_invoke, payload).then((out) => expectType<unknown>(out.input));
+  // @ts-expect-error a tool_pre_invoke payload needs the tool's name
+  void manager.dispatch(hookPoints.tool_pre_invoke, { toolCallId: 't', input: 1, metadata: {} });
+  // @ts-expect-error the built-in hook points are frozen
+  hookPoints.llm_input = hookPoints.llm_output;
+}

@@ -24,8 +24,9 @@ modelware.PluginScope;
 modelware.sleep;
 // @ts-expect-error assemble is internal
 modelware.assemble;
-// @ts-expect-error HOOKS is internal
+// @ts-expect-error the built-in hook points are public as `hookPoints`
 modelware.HOOKS;
+modelware.hookPoints.tool_pre_invoke.name satisfies 'tool_pre_invoke';
 
 new modelware.PluginManager();
 new modelware.MiddlewareError('my-layer', 'my-layer: failed.');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { z } from 'zod';
 import { PluginError, block, defineHook, definePlugin } from 'modelware';
-import { HOOKS } from '../../../lib/plugins/hook-points.js';
+import { hookPoints as HOOKS } from '../../../lib/plugins/hook-points.js';
 import { findFieldProblem, findReadOnlyChange } from '../../../lib/plugins/payload-checks.js';
 import { managerWithEvents } from '../../fixtures/plugins.js';
 
