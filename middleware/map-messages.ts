@@ -1,5 +1,6 @@
 import type { Immutable } from 'immer';
 import { type Middleware, defineMiddleware } from '../lib/core/compose.js';
+import type { ReadonlyModelRequest } from '../lib/core/executor.js';
 import type { Message } from '../lib/core/messages.js';
 import { checkFunction, checkInteger, checkKeys, checkString, optionNames, sealMessage } from '../lib/kit.js';
 
@@ -53,6 +54,10 @@ export function mapMessages(mapper: MessageMapper, options: MapMessagesOptions =
   // at the same places, so one comparison finds most of them, without a WeakMap lookup.
   let lastIn: readonly unknown[] = [];
   let lastMapped: Mapped[] = [];
+  // What ctx.replaceMessages() returned for `lastIn` (undefined: nothing was replaced). Passed back
+  // as `previous`, it carries every replacement whose message is still at its index, so a call
+  // hands the core only the indices it decided anew and the core checks only those.
+  let sent: ReadonlyModelRequest['messages'] | undefined;
   // Two buffers taken in turns, so a call allocates nothing for this bookkeeping.
   let spare: Mapped[] = [];
 
@@ -71,27 +76,43 @@ export function mapMessages(mapper: MessageMapper, options: MapMessagesOptions =
     name,
     async call(ctx, next) {
       const input = ctx.request.messages;
-      const end = input.length - exceptLast;
+      const end = Math.max(input.length - exceptLast, 0);
       const mappedNow = spare;
-      mappedNow.length = Math.max(end, 0);
-      let out: unknown[] | undefined;
+      mappedNow.length = end;
+      const changes: [number, Immutable<Message>][] = [];
       for (let i = 0; i < end; i++) {
         const message = input[i] as Immutable<Message>;
         const last = lastMapped[i];
+        const kept = lastIn[i] === message;
         const mapped =
-          last !== undefined && lastIn[i] === message && last.role === message.role && last.content === message.content
+          last !== undefined && kept && last.role === message.role && last.content === message.content
             ? last
             : map(message);
         mappedNow[i] = mapped;
-        if (mapped.out !== message) (out ??= input.slice(0, input.length))[i] = mapped.out;
+        // `previous` carries index i when its message is the same object as then: pass it only if
+        // the mapping changed (an in-place edit). Elsewhere the input's own message is sent unless
+        // the mapping replaces it.
+        if (sent !== undefined && kept && last !== undefined ? mapped !== last : mapped.out !== message) {
+          changes.push([i, mapped.out as Immutable<Message>]);
+        }
+      }
+      // The newest `exceptLast` go as they are, also where `previous` replaced the same message.
+      if (sent !== undefined) {
+        for (let i = end; i < Math.min(lastMapped.length, input.length); i++) {
+          if (lastIn[i] === input[i] && (lastMapped[i] as Mapped).out !== input[i])
+            changes.push([i, input[i] as never]);
+        }
+      }
+      const previous = sent;
+      // Forgotten until the core accepted the changes: after a throw the next call decides anew.
+      sent = undefined;
+      lastIn = [];
+      if (changes.length > 0 || previous !== undefined) {
+        sent = ctx.replaceMessages(changes, previous === undefined ? undefined : { previous });
       }
       lastIn = input;
       spare = lastMapped;
       lastMapped = mappedNow;
-      if (out !== undefined) {
-        const messages = out as Message[];
-        ctx.update((request) => void (request.messages = messages));
-      }
       await next();
     },
   });

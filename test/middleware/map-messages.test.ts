@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import type { Immutable } from 'immer';
 import { InvalidRequestError, type Message, pipeline, runAgent } from 'modelware';
 import { mapMessages, transformContext } from 'modelware/middleware';
 import { scriptedExecutor } from 'modelware/testing';
@@ -137,5 +139,72 @@ describe('mapMessages', () => {
       /unknown option `exceptlast` \(did you mean `exceptLast`\?\)/,
     );
     assert.throws(() => mapMessages(() => undefined, { name: '' }), /`name` to be a non-empty string/);
+  });
+});
+
+describe('mapMessages on ctx.replaceMessages (property)', () => {
+  // A pool of message objects reused across calls (as a loop's transcript is), arrays of any
+  // length and order built from it, in-place edits between calls, a failing call now and then,
+  // and two pipelines sharing one layer: every call sends exactly what mapping each message afresh
+  // would send. (The layer hands the core only what it decided anew, with `previous` carrying the
+  // rest; any wrong carry shows up as a difference here.)
+  test('every call sends the fresh mapping of its messages, whatever came before', async () => {
+    const upper = (m: Immutable<Message>) =>
+      m.role === 'user' && typeof m.content === 'string' && !m.content.startsWith('!')
+        ? { ...m, content: m.content.toUpperCase() }
+        : undefined;
+    const step = fc.record({
+      picks: fc.array(fc.nat(7), { maxLength: 12 }),
+      edit: fc.option(fc.record({ at: fc.nat(7), text: fc.constantFrom('x', 'y', '!bad') }), { nil: undefined }),
+      twin: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 12 }), fc.nat(2), async (steps, exceptLast) => {
+        const pool: Message[] = Array.from({ length: 8 }, (_, k) =>
+          k % 3 === 2 ? { role: 'assistant', content: `a${k}` } : { role: 'user', content: `u${k}` },
+        );
+        const layer = mapMessages(upper, { exceptLast });
+        const one = recordingExecutor();
+        const two = recordingExecutor();
+        const apps = [pipeline(one).use(layer), pipeline(two).use(layer)];
+        const sent: (readonly unknown[])[] = [];
+        const expected: unknown[][] = [];
+        for (const { picks, edit, twin } of steps) {
+          if (edit) (pool[edit.at] as { content: string }).content = edit.text;
+          const messages = picks.map((k) => pool[k] as Message);
+          if (messages.length === 0) continue;
+          const executor = twin ? two : one;
+          await (twin ? apps[1] : apps[0])?.generate({ model: 'm', messages });
+          sent.push(structuredClone(executor.requests.at(-1)?.messages ?? []));
+          const end = messages.length - exceptLast;
+          expected.push(messages.map((m, i) => structuredClone((i < end && upper(m)) || m)));
+        }
+        assert.deepEqual(sent, expected);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  test('after a call whose replacement is invalid, the next call sends the fresh mapping', async () => {
+    const executor = recordingExecutor();
+    let broken = true;
+    const app = pipeline(executor).use(
+      mapMessages((m) =>
+        m.role === 'user' ? (broken ? ({ role: 'user' } as never) : { ...m, content: 'ok' }) : undefined,
+      ),
+    );
+    const messages: Message[] = [USER, { role: 'assistant', content: 'a' }, { role: 'user', content: 'b' }];
+    await assert.rejects(app.generate({ model: 'm', messages }), InvalidRequestError);
+    broken = false;
+    const fresh = messages.map((m) => ({ ...m }));
+    await app.generate({ model: 'm', messages: fresh });
+    await app.generate({ model: 'm', messages: [...fresh, { role: 'assistant', content: 'c' }] });
+    assert.deepEqual(
+      executor.requests.map((r) => r.messages.map((m) => m.content)),
+      [
+        ['ok', 'a', 'ok'],
+        ['ok', 'a', 'ok', 'c'],
+      ],
+    );
   });
 });
