@@ -10,6 +10,7 @@ import type { Message, ModelRequest, ModelResponse, StreamPart } from './message
 import { discardStream, fromParts, responseToParts } from './stream.js';
 import { isValidArray, provenanceWanted, recordDerivation } from '../internal/provenance.js';
 import { Touched, trackMessages } from '../internal/track.js';
+import { frozenShallowCopy } from '../internal/frozen.js';
 import { validateResponse, validateUpdate } from './validate.js';
 import { type CallObserver, notify, onUpdate } from './observe.js';
 
@@ -132,28 +133,25 @@ export class CallCore {
     let inverse: Patch[] | undefined;
     const validate = this.settings.validate;
     const touched = validate ? new Touched() : undefined;
-    const run = (draft: Draft<ModelRequest>) => {
-      if (!touched) return recipe(draft, { original: before });
-      const tracked = trackMessages(draft, touched);
-      const result = recipe(tracked, { original: before });
-      if (result === tracked) return undefined;
-      // A replacement value bypasses the tracker: check the whole array.
-      if (result !== undefined) touched.all = true;
-      return result;
-    };
+    // The recipe runs through one module-level function (no closure per update); a recipe that
+    // updates another call from inside gets its own frame, restored after.
+    const outer = running;
+    running = { recipe, info: { original: before }, touched };
     try {
       if (this.patches) {
-        const result = immer.produceWithPatches(base as ModelRequest, run as never) as unknown as [
+        const result = immer.produceWithPatches(base as ModelRequest, runRecipe as never) as unknown as [
           ReadonlyModelRequest,
           Patch[],
           Patch[],
         ];
         [after, patches, inverse] = result;
       } else {
-        after = immer.produce(base as ModelRequest, run as never) as ReadonlyModelRequest;
+        after = immer.produce(base as ModelRequest, runRecipe as never) as ReadonlyModelRequest;
       }
     } catch (error) {
       throw recipeError(error, layer, 'update');
+    } finally {
+      running = outer;
     }
     if (after === base) return;
     // Messages untouched: keep the caller's array itself rather than the thawed copy.
@@ -167,7 +165,7 @@ export class CallCore {
       recordDerivation(after.messages, before.messages, touched.all ? null : touched.indices, { valid });
     }
     // Strict: what the update created is frozen deeply; the rest is the entry copy, frozen already.
-    this.request = this.settings.strict ? freeze(after, true) : Object.freeze(after);
+    this.request = this.settings.strict ? freeze(after, true) : frozenShallowCopy(after);
     if (patches && patches.length > 0) {
       this.patches?.push({ layer, target: 'request', patches, inversePatches: inverse ?? [] });
     }
@@ -317,6 +315,26 @@ function frozenCopy(value: unknown): unknown {
   const copy: Record<string, unknown> = {};
   for (const key of Object.keys(value)) copy[key] = frozenCopy((value as Record<string, unknown>)[key]);
   return Object.freeze(copy);
+}
+
+/** The update whose recipe Immer is running (see `runRecipe`). */
+interface RunningUpdate {
+  readonly recipe: RequestRecipe;
+  readonly info: { readonly original: ReadonlyModelRequest };
+  readonly touched: Touched | undefined;
+}
+let running: RunningUpdate | undefined;
+
+/** Immer's recipe for `CallCore.update`: the layer's recipe, on a draft that tracks which messages it wrote. */
+function runRecipe(draft: Draft<ModelRequest>): unknown {
+  const { recipe, info, touched } = running as RunningUpdate;
+  if (!touched) return recipe(draft, info);
+  const tracked = trackMessages(draft, touched);
+  const result = recipe(tracked, info);
+  if (result === tracked) return undefined;
+  // A replacement value bypasses the tracker: check the whole array.
+  if (result !== undefined) touched.all = true;
+  return result;
 }
 
 /**

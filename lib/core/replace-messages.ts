@@ -6,6 +6,7 @@ import type { Message } from './messages.js';
 import { type CallObserver, notify, onUpdate } from './observe.js';
 import { checkReplacements, requestError } from './validate.js';
 import { checkKeys, describeValue } from '../internal/options.js';
+import { frozenShallowCopy } from '../internal/frozen.js';
 import {
   changedBetween,
   isValidArray,
@@ -109,7 +110,7 @@ export function replaceMessages(
     for (const value of values) freeze(value, true);
     Object.freeze(out);
   }
-  const after = Object.freeze({ ...before, messages: out }) as ReadonlyModelRequest;
+  const after = frozenShallowCopy(before, 'messages', out as ReadonlyModelRequest['messages']);
   core.request = after;
   if (core.patches) pushPatches(core, layer, input, out);
   const observers: CallObserver[] | undefined = core.observers;
