@@ -9,21 +9,20 @@ import type {
   ThinkingConfigParam,
 } from '@anthropic-ai/sdk/resources/messages';
 import { ProviderError } from '../core/errors.js';
-import {
-  assertModelOption,
-  describeValue,
-  type ExecuteOptions,
-  type Executor,
-  type ExecutorCapabilities,
-  type ExecutorWithDefaultModel,
-  type ReadonlyModelRequest,
+import type {
+  ExecuteOptions,
+  Executor,
+  ExecutorCapabilities,
+  ExecutorWithDefaultModel,
+  ReadonlyModelRequest,
 } from '../core/executor.js';
 import type { CallWarning, ModelResponse, StreamPart } from '../core/messages.js';
 import { MessageEventMapper } from './anthropic-stream.js';
 import { fromMessage, toMessageParams } from './anthropic-wire.js';
-import { type CoreFields, assertBody, assertClient, callExtras } from './content.js';
+import { type CoreFields, callExtras } from './content.js';
 import { fromSdkError } from './provider-errors.js';
-import { checkKeys, optionNames } from '../internal/options.js';
+import { checkInteger, optionNames } from '../internal/options.js';
+import { checkSdkOptions } from './sdk-executor.js';
 
 /** `request.responseFormat`'s schema goes to the provider (`validateOutput()` relies on it). */
 const CAPABILITIES: ExecutorCapabilities = Object.freeze({ responseFormat: 'schema' });
@@ -126,7 +125,12 @@ export function anthropicExecutor(
 ): ExecutorWithDefaultModel;
 export function anthropicExecutor(options: AnthropicExecutorOptions): Executor;
 export function anthropicExecutor(options: AnthropicExecutorOptions): Executor {
-  checkKeys('anthropicExecutor()', options, OPTION_KEYS);
+  checkSdkOptions('anthropicExecutor()', options, {
+    keys: OPTION_KEYS,
+    method: ['messages', 'create'],
+    example: 'new Anthropic({ apiKey })',
+    core: CORE,
+  });
   const {
     client,
     model,
@@ -135,14 +139,7 @@ export function anthropicExecutor(options: AnthropicExecutorOptions): Executor {
     thinking,
     body,
   } = options ?? ({} as AnthropicExecutorOptions);
-  assertClient(client, ['messages', 'create'], 'anthropicExecutor()', 'new Anthropic({ apiKey })');
-  assertBody(body, 'anthropicExecutor()', CORE);
-  assertModelOption(model, 'anthropicExecutor()');
-  if (!Number.isInteger(maxTokens) || maxTokens < 1) {
-    throw new TypeError(
-      `anthropicExecutor(): expected \`maxTokens\` to be a positive integer, got ${describeValue(maxTokens)}.`,
-    );
-  }
+  checkInteger('anthropicExecutor()', 'maxTokens', maxTokens);
   const messages = client.messages;
 
   function params(request: ReadonlyModelRequest, warnings: CallWarning[]): MessageCreateParamsBase {

@@ -8,20 +8,19 @@ import type {
   ResponseTextConfig,
 } from 'openai/resources/responses/responses';
 import { ProviderError } from '../core/errors.js';
-import {
-  assertModelOption,
-  describeValue,
-  type ExecuteOptions,
-  type Executor,
-  type ExecutorCapabilities,
-  type ExecutorWithDefaultModel,
-  type ReadonlyModelRequest,
+import type {
+  ExecuteOptions,
+  Executor,
+  ExecutorCapabilities,
+  ExecutorWithDefaultModel,
+  ReadonlyModelRequest,
 } from '../core/executor.js';
 import type { CallWarning, ModelResponse, StreamPart } from '../core/messages.js';
-import { type CoreFields, assertBody, assertClient, callExtras } from './content.js';
+import { type CoreFields, callExtras } from './content.js';
 import { ResponsesEventMapper, fromResponse, toResponsesParams } from './openai-responses-wire.js';
 import { fromSdkError } from './provider-errors.js';
-import { checkKeys, optionNames } from '../internal/options.js';
+import { checkOneOf, optionNames } from '../internal/options.js';
+import { checkSdkOptions } from './sdk-executor.js';
 
 /**
  * Responses API fields the adapter fills from the request: `body` and `options.openai` may not set
@@ -117,7 +116,12 @@ export function openaiResponsesExecutor(
 ): ExecutorWithDefaultModel;
 export function openaiResponsesExecutor(options: OpenAIResponsesExecutorOptions): Executor;
 export function openaiResponsesExecutor(options: OpenAIResponsesExecutorOptions): Executor {
-  checkKeys('openaiResponsesExecutor()', options, OPTION_KEYS);
+  checkSdkOptions('openaiResponsesExecutor()', options, {
+    keys: OPTION_KEYS,
+    method: ['responses', 'create'],
+    example: 'new OpenAI({ apiKey })',
+    core: CORE,
+  });
   const {
     client,
     model,
@@ -125,14 +129,7 @@ export function openaiResponsesExecutor(options: OpenAIResponsesExecutorOptions)
     systemRole = 'developer',
     body,
   } = options ?? ({} as OpenAIResponsesExecutorOptions);
-  assertClient(client, ['responses', 'create'], 'openaiResponsesExecutor()', 'new OpenAI({ apiKey })');
-  assertBody(body, 'openaiResponsesExecutor()', CORE);
-  assertModelOption(model, 'openaiResponsesExecutor()');
-  if (systemRole !== 'system' && systemRole !== 'developer') {
-    throw new TypeError(
-      `openaiResponsesExecutor(): expected \`systemRole\` to be 'system' or 'developer', got ${describeValue(systemRole)}.`,
-    );
-  }
+  checkOneOf('openaiResponsesExecutor()', 'systemRole', systemRole, ['system', 'developer']);
   const settings = { systemRole, provider: name };
   const responses = client.responses;
 

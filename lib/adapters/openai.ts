@@ -7,20 +7,19 @@ import type {
   ChatCompletionCreateParamsBase,
 } from 'openai/resources/chat/completions';
 import { ProviderError } from '../core/errors.js';
-import {
-  assertModelOption,
-  describeValue,
-  type ExecuteOptions,
-  type Executor,
-  type ExecutorCapabilities,
-  type ExecutorWithDefaultModel,
-  type ReadonlyModelRequest,
+import type {
+  ExecuteOptions,
+  Executor,
+  ExecutorCapabilities,
+  ExecutorWithDefaultModel,
+  ReadonlyModelRequest,
 } from '../core/executor.js';
 import type { ModelResponse, StreamPart } from '../core/messages.js';
-import { type CoreFields, assertBody, assertClient, callExtras } from './content.js';
+import { type CoreFields, callExtras } from './content.js';
 import { ChatChunkMapper, fromChatCompletion, toChatParams } from './openai-wire.js';
 import { fromSdkError } from './provider-errors.js';
-import { checkKeys, optionNames } from '../internal/options.js';
+import { checkOneOf, optionNames } from '../internal/options.js';
+import { checkSdkOptions } from './sdk-executor.js';
 
 /** `request.responseFormat`'s schema goes to the provider (`validateOutput()` relies on it). */
 const CAPABILITIES: ExecutorCapabilities = Object.freeze({ responseFormat: 'schema' });
@@ -136,7 +135,12 @@ const OPTION_KEYS = optionNames<OpenAIExecutorOptions>({
 export function openaiExecutor(options: OpenAIExecutorOptions & { readonly model: string }): ExecutorWithDefaultModel;
 export function openaiExecutor(options: OpenAIExecutorOptions): Executor;
 export function openaiExecutor(options: OpenAIExecutorOptions): Executor {
-  checkKeys('openaiExecutor()', options, OPTION_KEYS);
+  checkSdkOptions('openaiExecutor()', options, {
+    keys: OPTION_KEYS,
+    method: ['chat', 'completions', 'create'],
+    example: 'new OpenAI({ apiKey })',
+    core: CORE,
+  });
   const {
     client,
     model,
@@ -146,19 +150,8 @@ export function openaiExecutor(options: OpenAIExecutorOptions): Executor {
     streamUsage = true,
     body,
   } = options ?? ({} as OpenAIExecutorOptions);
-  assertClient(client, ['chat', 'completions', 'create'], 'openaiExecutor()', 'new OpenAI({ apiKey })');
-  assertBody(body, 'openaiExecutor()', CORE);
-  assertModelOption(model, 'openaiExecutor()');
-  if (systemRole !== 'system' && systemRole !== 'developer') {
-    throw new TypeError(
-      `openaiExecutor(): expected \`systemRole\` to be 'system' or 'developer', got ${describeValue(systemRole)}.`,
-    );
-  }
-  if (maxTokensField !== 'max_completion_tokens' && maxTokensField !== 'max_tokens') {
-    throw new TypeError(
-      `openaiExecutor(): expected \`maxTokensField\` to be 'max_completion_tokens' or 'max_tokens', got ${describeValue(maxTokensField)}.`,
-    );
-  }
+  checkOneOf('openaiExecutor()', 'systemRole', systemRole, ['system', 'developer']);
+  checkOneOf('openaiExecutor()', 'maxTokensField', maxTokensField, ['max_completion_tokens', 'max_tokens']);
   const settings = { systemRole, maxTokensField };
   const completions = client.chat.completions;
 
