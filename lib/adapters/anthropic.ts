@@ -8,7 +8,6 @@ import type {
   RawMessageStreamEvent,
   ThinkingConfigParam,
 } from '@anthropic-ai/sdk/resources/messages';
-import { ProviderError } from '../core/errors.js';
 import type {
   ExecuteOptions,
   Executor,
@@ -20,9 +19,8 @@ import type { CallWarning, ModelResponse, StreamPart } from '../core/messages.js
 import { MessageEventMapper } from './anthropic-stream.js';
 import { fromMessage, toMessageParams } from './anthropic-wire.js';
 import { type CoreFields, callExtras } from './content.js';
-import { fromSdkError } from './provider-errors.js';
 import { checkInteger, optionNames } from '../internal/options.js';
-import { checkSdkOptions } from './sdk-executor.js';
+import { callSdk, checkSdkOptions, relaySdkStream, streamCut } from './sdk-executor.js';
 
 /** `request.responseFormat`'s schema goes to the provider (`validateOutput()` relies on it). */
 const CAPABILITIES: ExecutorCapabilities = Object.freeze({ responseFormat: 'schema' });
@@ -162,12 +160,11 @@ export function anthropicExecutor(options: AnthropicExecutorOptions): Executor {
     async generate(request: ReadonlyModelRequest, callOptions?: ExecuteOptions): Promise<ModelResponse> {
       const signal = callOptions?.signal;
       const warnings: CallWarning[] = [];
-      let message: Message;
-      try {
-        message = await messages.create({ ...params(request, warnings), stream: false }, { signal });
-      } catch (error) {
-        throw fromSdkError(error, name, signal);
-      }
+      const message: Message = await callSdk(
+        () => messages.create({ ...params(request, warnings), stream: false }, { signal }),
+        name,
+        signal,
+      );
       const response = fromMessage(message);
       if (warnings.length > 0) response.warnings = warnings;
       return response;
@@ -177,31 +174,13 @@ export function anthropicExecutor(options: AnthropicExecutorOptions): Executor {
       const signal = callOptions?.signal;
       const mapper = new MessageEventMapper();
       const warnings: CallWarning[] = [];
-      const out: StreamPart[] = [];
-      try {
-        const events: AsyncIterable<RawMessageStreamEvent> = await messages.create(
-          { ...params(request, warnings), stream: true },
-          { signal },
-        );
-        for await (const event of events) {
-          mapper.map(event, out);
-          if (out.length === 0) continue;
-          for (const part of out) yield part;
-          out.length = 0;
-        }
-      } catch (error) {
-        throw fromSdkError(error, name, signal);
-      }
-      // The SDK ends the iteration quietly when the request is aborted: report the abort.
-      signal?.throwIfAborted();
-      if (!mapper.stopped) {
-        throw new ProviderError({
-          provider: name,
-          message: `${name}: the stream ended before message_stop (the connection was cut). Retryable: add retry() to try again.`,
-          retryable: true,
-          code: 'incomplete_stream',
-        });
-      }
+      yield* relaySdkStream<RawMessageStreamEvent>(
+        () => messages.create({ ...params(request, warnings), stream: true }, { signal }),
+        (event, out) => mapper.map(event, out),
+        name,
+        signal,
+      );
+      if (!mapper.stopped) throw streamCut(name, 'message_stop');
       const finish = mapper.finish();
       if (warnings.length > 0 && finish.type === 'finish') finish.warnings = warnings;
       yield finish;

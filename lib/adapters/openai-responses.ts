@@ -7,7 +7,6 @@ import type {
   ResponseStreamEvent,
   ResponseTextConfig,
 } from 'openai/resources/responses/responses';
-import { ProviderError } from '../core/errors.js';
 import type {
   ExecuteOptions,
   Executor,
@@ -18,9 +17,8 @@ import type {
 import type { CallWarning, ModelResponse, StreamPart } from '../core/messages.js';
 import { type CoreFields, callExtras } from './content.js';
 import { ResponsesEventMapper, fromResponse, toResponsesParams } from './openai-responses-wire.js';
-import { fromSdkError } from './provider-errors.js';
 import { checkOneOf, optionNames } from '../internal/options.js';
-import { checkSdkOptions } from './sdk-executor.js';
+import { callSdk, checkSdkOptions, relaySdkStream, streamCut } from './sdk-executor.js';
 
 /**
  * Responses API fields the adapter fills from the request: `body` and `options.openai` may not set
@@ -150,12 +148,11 @@ export function openaiResponsesExecutor(options: OpenAIResponsesExecutorOptions)
     async generate(request: ReadonlyModelRequest, callOptions?: ExecuteOptions): Promise<ModelResponse> {
       const signal = callOptions?.signal;
       const warnings: CallWarning[] = [];
-      let response: Response;
-      try {
-        response = await responses.create({ ...params(request, warnings), stream: false }, { signal });
-      } catch (error) {
-        throw fromSdkError(error, name, signal);
-      }
+      const response: Response = await callSdk(
+        () => responses.create({ ...params(request, warnings), stream: false }, { signal }),
+        name,
+        signal,
+      );
       const mapped = fromResponse(response, name);
       if (warnings.length > 0) mapped.warnings = warnings;
       return mapped;
@@ -165,31 +162,13 @@ export function openaiResponsesExecutor(options: OpenAIResponsesExecutorOptions)
       const signal = callOptions?.signal;
       const mapper = new ResponsesEventMapper(name);
       const warnings: CallWarning[] = [];
-      const out: StreamPart[] = [];
-      try {
-        const events: AsyncIterable<ResponseStreamEvent> = await responses.create(
-          { ...params(request, warnings), stream: true },
-          { signal },
-        );
-        for await (const event of events) {
-          mapper.map(event, out);
-          if (out.length === 0) continue;
-          for (const part of out) yield part;
-          out.length = 0;
-        }
-      } catch (error) {
-        throw fromSdkError(error, name, signal);
-      }
-      // The SDK ends the iteration quietly when the request is aborted: report the abort.
-      signal?.throwIfAborted();
-      if (mapper.finishReason === undefined) {
-        throw new ProviderError({
-          provider: name,
-          message: `${name}: the stream ended before \`response.completed\` (the connection was cut). Retryable: add retry() to try again.`,
-          retryable: true,
-          code: 'incomplete_stream',
-        });
-      }
+      yield* relaySdkStream<ResponseStreamEvent>(
+        () => responses.create({ ...params(request, warnings), stream: true }, { signal }),
+        (event, out) => mapper.map(event, out),
+        name,
+        signal,
+      );
+      if (mapper.finishReason === undefined) throw streamCut(name, '`response.completed`');
       const finish = mapper.finish();
       if (warnings.length > 0 && finish.type === 'finish') finish.warnings = warnings;
       yield finish;

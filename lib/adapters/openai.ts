@@ -6,7 +6,6 @@ import type {
   ChatCompletionChunk,
   ChatCompletionCreateParamsBase,
 } from 'openai/resources/chat/completions';
-import { ProviderError } from '../core/errors.js';
 import type {
   ExecuteOptions,
   Executor,
@@ -17,9 +16,8 @@ import type {
 import type { ModelResponse, StreamPart } from '../core/messages.js';
 import { type CoreFields, callExtras } from './content.js';
 import { ChatChunkMapper, fromChatCompletion, toChatParams } from './openai-wire.js';
-import { fromSdkError } from './provider-errors.js';
 import { checkOneOf, optionNames } from '../internal/options.js';
-import { checkSdkOptions } from './sdk-executor.js';
+import { callSdk, checkSdkOptions, relaySdkStream, streamCut } from './sdk-executor.js';
 
 /** `request.responseFormat`'s schema goes to the provider (`validateOutput()` relies on it). */
 const CAPABILITIES: ExecutorCapabilities = Object.freeze({ responseFormat: 'schema' });
@@ -167,12 +165,11 @@ export function openaiExecutor(options: OpenAIExecutorOptions): Executor {
     capabilities: CAPABILITIES,
     async generate(request: ReadonlyModelRequest, callOptions?: ExecuteOptions): Promise<ModelResponse> {
       const signal = callOptions?.signal;
-      let completion: ChatCompletion;
-      try {
-        completion = await completions.create({ ...params(request), stream: false }, { signal });
-      } catch (error) {
-        throw fromSdkError(error, name, signal);
-      }
+      const completion: ChatCompletion = await callSdk(
+        () => completions.create({ ...params(request), stream: false }, { signal }),
+        name,
+        signal,
+      );
       return fromChatCompletion(completion, name);
     },
 
@@ -181,28 +178,14 @@ export function openaiExecutor(options: OpenAIExecutorOptions): Executor {
       const wire = { ...params(request), stream: true as const };
       if (streamUsage) wire.stream_options = { ...wire.stream_options, include_usage: true };
       const mapper = new ChatChunkMapper();
+      yield* relaySdkStream<ChatCompletionChunk>(
+        () => completions.create(wire, { signal }),
+        (chunk, out) => mapper.map(chunk, out),
+        name,
+        signal,
+      );
+      if (mapper.finishReason === undefined) throw streamCut(name, 'a finish reason');
       const out: StreamPart[] = [];
-      try {
-        const chunks: AsyncIterable<ChatCompletionChunk> = await completions.create(wire, { signal });
-        for await (const chunk of chunks) {
-          mapper.map(chunk, out);
-          if (out.length === 0) continue;
-          for (const part of out) yield part;
-          out.length = 0;
-        }
-      } catch (error) {
-        throw fromSdkError(error, name, signal);
-      }
-      // The SDK ends the iteration quietly when the request is aborted: report the abort.
-      signal?.throwIfAborted();
-      if (mapper.finishReason === undefined) {
-        throw new ProviderError({
-          provider: name,
-          message: `${name}: the stream ended before a finish reason (the connection was cut). Retryable: add retry() to try again.`,
-          retryable: true,
-          code: 'incomplete_stream',
-        });
-      }
       mapper.flushCalls(out);
       yield* out;
       yield mapper.finish();
