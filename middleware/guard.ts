@@ -4,6 +4,7 @@ import type { ReadonlyModelRequest } from '../lib/core/executor.js';
 import { BufferLimitError, PolicyViolationError } from '../lib/core/errors.js';
 import type { ModelResponse, StreamPart } from '../lib/core/messages.js';
 import {
+  abortable,
   checkFunction,
   checkInteger,
   checkOneOf,
@@ -285,20 +286,5 @@ function toBlock(verdict: GuardVerdict, stage: Stage, name: string): Block | und
 
 /** Settles with the check, or rejects with the signal's reason as soon as the call is aborted. */
 function untilAborted<T>(value: T | Promise<T>, signal: AbortSignal): Promise<T> {
-  if (!(value instanceof Promise)) return Promise.resolve(value);
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    value.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
+  return value instanceof Promise ? abortable(value, signal) : Promise.resolve(value);
 }

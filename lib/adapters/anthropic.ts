@@ -8,22 +8,19 @@ import type {
   RawMessageStreamEvent,
   ThinkingConfigParam,
 } from '@anthropic-ai/sdk/resources/messages';
-import { ProviderError } from '../core/errors.js';
-import {
-  assertModelOption,
-  describeValue,
-  type ExecuteOptions,
-  type Executor,
-  type ExecutorCapabilities,
-  type ExecutorWithDefaultModel,
-  type ReadonlyModelRequest,
+import type {
+  ExecuteOptions,
+  Executor,
+  ExecutorCapabilities,
+  ExecutorWithDefaultModel,
+  ReadonlyModelRequest,
 } from '../core/executor.js';
 import type { CallWarning, ModelResponse, StreamPart } from '../core/messages.js';
 import { MessageEventMapper } from './anthropic-stream.js';
 import { fromMessage, toMessageParams } from './anthropic-wire.js';
-import { type CoreFields, assertBody, assertClient, callExtras } from './content.js';
-import { fromSdkError } from './provider-errors.js';
-import { checkKeys, optionNames } from '../internal/options.js';
+import { type CoreFields, callExtras } from './content.js';
+import { checkInteger, optionNames } from '../internal/options.js';
+import { callSdk, checkSdkOptions, relaySdkStream, streamCut } from './sdk-executor.js';
 
 /** `request.responseFormat`'s schema goes to the provider (`validateOutput()` relies on it). */
 const CAPABILITIES: ExecutorCapabilities = Object.freeze({ responseFormat: 'schema' });
@@ -126,7 +123,12 @@ export function anthropicExecutor(
 ): ExecutorWithDefaultModel;
 export function anthropicExecutor(options: AnthropicExecutorOptions): Executor;
 export function anthropicExecutor(options: AnthropicExecutorOptions): Executor {
-  checkKeys('anthropicExecutor()', options, OPTION_KEYS);
+  checkSdkOptions('anthropicExecutor()', options, {
+    keys: OPTION_KEYS,
+    method: ['messages', 'create'],
+    example: 'new Anthropic({ apiKey })',
+    core: CORE,
+  });
   const {
     client,
     model,
@@ -135,14 +137,7 @@ export function anthropicExecutor(options: AnthropicExecutorOptions): Executor {
     thinking,
     body,
   } = options ?? ({} as AnthropicExecutorOptions);
-  assertClient(client, ['messages', 'create'], 'anthropicExecutor()', 'new Anthropic({ apiKey })');
-  assertBody(body, 'anthropicExecutor()', CORE);
-  assertModelOption(model, 'anthropicExecutor()');
-  if (!Number.isInteger(maxTokens) || maxTokens < 1) {
-    throw new TypeError(
-      `anthropicExecutor(): expected \`maxTokens\` to be a positive integer, got ${describeValue(maxTokens)}.`,
-    );
-  }
+  checkInteger('anthropicExecutor()', 'maxTokens', maxTokens);
   const messages = client.messages;
 
   function params(request: ReadonlyModelRequest, warnings: CallWarning[]): MessageCreateParamsBase {
@@ -165,12 +160,11 @@ export function anthropicExecutor(options: AnthropicExecutorOptions): Executor {
     async generate(request: ReadonlyModelRequest, callOptions?: ExecuteOptions): Promise<ModelResponse> {
       const signal = callOptions?.signal;
       const warnings: CallWarning[] = [];
-      let message: Message;
-      try {
-        message = await messages.create({ ...params(request, warnings), stream: false }, { signal });
-      } catch (error) {
-        throw fromSdkError(error, name, signal);
-      }
+      const message: Message = await callSdk(
+        () => messages.create({ ...params(request, warnings), stream: false }, { signal }),
+        name,
+        signal,
+      );
       const response = fromMessage(message);
       if (warnings.length > 0) response.warnings = warnings;
       return response;
@@ -180,31 +174,13 @@ export function anthropicExecutor(options: AnthropicExecutorOptions): Executor {
       const signal = callOptions?.signal;
       const mapper = new MessageEventMapper();
       const warnings: CallWarning[] = [];
-      const out: StreamPart[] = [];
-      try {
-        const events: AsyncIterable<RawMessageStreamEvent> = await messages.create(
-          { ...params(request, warnings), stream: true },
-          { signal },
-        );
-        for await (const event of events) {
-          mapper.map(event, out);
-          if (out.length === 0) continue;
-          for (const part of out) yield part;
-          out.length = 0;
-        }
-      } catch (error) {
-        throw fromSdkError(error, name, signal);
-      }
-      // The SDK ends the iteration quietly when the request is aborted: report the abort.
-      signal?.throwIfAborted();
-      if (!mapper.stopped) {
-        throw new ProviderError({
-          provider: name,
-          message: `${name}: the stream ended before message_stop (the connection was cut). Retryable: add retry() to try again.`,
-          retryable: true,
-          code: 'incomplete_stream',
-        });
-      }
+      yield* relaySdkStream<RawMessageStreamEvent>(
+        () => messages.create({ ...params(request, warnings), stream: true }, { signal }),
+        (event, out) => mapper.map(event, out),
+        name,
+        signal,
+      );
+      if (!mapper.stopped) throw streamCut(name, 'message_stop');
       const finish = mapper.finish();
       if (warnings.length > 0 && finish.type === 'finish') finish.warnings = warnings;
       yield finish;

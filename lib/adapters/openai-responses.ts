@@ -7,21 +7,18 @@ import type {
   ResponseStreamEvent,
   ResponseTextConfig,
 } from 'openai/resources/responses/responses';
-import { ProviderError } from '../core/errors.js';
-import {
-  assertModelOption,
-  describeValue,
-  type ExecuteOptions,
-  type Executor,
-  type ExecutorCapabilities,
-  type ExecutorWithDefaultModel,
-  type ReadonlyModelRequest,
+import type {
+  ExecuteOptions,
+  Executor,
+  ExecutorCapabilities,
+  ExecutorWithDefaultModel,
+  ReadonlyModelRequest,
 } from '../core/executor.js';
 import type { CallWarning, ModelResponse, StreamPart } from '../core/messages.js';
-import { type CoreFields, assertBody, assertClient, callExtras } from './content.js';
+import { type CoreFields, callExtras } from './content.js';
 import { ResponsesEventMapper, fromResponse, toResponsesParams } from './openai-responses-wire.js';
-import { fromSdkError } from './provider-errors.js';
-import { checkKeys, optionNames } from '../internal/options.js';
+import { checkOneOf, optionNames } from '../internal/options.js';
+import { callSdk, checkSdkOptions, relaySdkStream, streamCut } from './sdk-executor.js';
 
 /**
  * Responses API fields the adapter fills from the request: `body` and `options.openai` may not set
@@ -117,7 +114,12 @@ export function openaiResponsesExecutor(
 ): ExecutorWithDefaultModel;
 export function openaiResponsesExecutor(options: OpenAIResponsesExecutorOptions): Executor;
 export function openaiResponsesExecutor(options: OpenAIResponsesExecutorOptions): Executor {
-  checkKeys('openaiResponsesExecutor()', options, OPTION_KEYS);
+  checkSdkOptions('openaiResponsesExecutor()', options, {
+    keys: OPTION_KEYS,
+    method: ['responses', 'create'],
+    example: 'new OpenAI({ apiKey })',
+    core: CORE,
+  });
   const {
     client,
     model,
@@ -125,14 +127,7 @@ export function openaiResponsesExecutor(options: OpenAIResponsesExecutorOptions)
     systemRole = 'developer',
     body,
   } = options ?? ({} as OpenAIResponsesExecutorOptions);
-  assertClient(client, ['responses', 'create'], 'openaiResponsesExecutor()', 'new OpenAI({ apiKey })');
-  assertBody(body, 'openaiResponsesExecutor()', CORE);
-  assertModelOption(model, 'openaiResponsesExecutor()');
-  if (systemRole !== 'system' && systemRole !== 'developer') {
-    throw new TypeError(
-      `openaiResponsesExecutor(): expected \`systemRole\` to be 'system' or 'developer', got ${describeValue(systemRole)}.`,
-    );
-  }
+  checkOneOf('openaiResponsesExecutor()', 'systemRole', systemRole, ['system', 'developer']);
   const settings = { systemRole, provider: name };
   const responses = client.responses;
 
@@ -153,12 +148,11 @@ export function openaiResponsesExecutor(options: OpenAIResponsesExecutorOptions)
     async generate(request: ReadonlyModelRequest, callOptions?: ExecuteOptions): Promise<ModelResponse> {
       const signal = callOptions?.signal;
       const warnings: CallWarning[] = [];
-      let response: Response;
-      try {
-        response = await responses.create({ ...params(request, warnings), stream: false }, { signal });
-      } catch (error) {
-        throw fromSdkError(error, name, signal);
-      }
+      const response: Response = await callSdk(
+        () => responses.create({ ...params(request, warnings), stream: false }, { signal }),
+        name,
+        signal,
+      );
       const mapped = fromResponse(response, name);
       if (warnings.length > 0) mapped.warnings = warnings;
       return mapped;
@@ -168,31 +162,13 @@ export function openaiResponsesExecutor(options: OpenAIResponsesExecutorOptions)
       const signal = callOptions?.signal;
       const mapper = new ResponsesEventMapper(name);
       const warnings: CallWarning[] = [];
-      const out: StreamPart[] = [];
-      try {
-        const events: AsyncIterable<ResponseStreamEvent> = await responses.create(
-          { ...params(request, warnings), stream: true },
-          { signal },
-        );
-        for await (const event of events) {
-          mapper.map(event, out);
-          if (out.length === 0) continue;
-          for (const part of out) yield part;
-          out.length = 0;
-        }
-      } catch (error) {
-        throw fromSdkError(error, name, signal);
-      }
-      // The SDK ends the iteration quietly when the request is aborted: report the abort.
-      signal?.throwIfAborted();
-      if (mapper.finishReason === undefined) {
-        throw new ProviderError({
-          provider: name,
-          message: `${name}: the stream ended before \`response.completed\` (the connection was cut). Retryable: add retry() to try again.`,
-          retryable: true,
-          code: 'incomplete_stream',
-        });
-      }
+      yield* relaySdkStream<ResponseStreamEvent>(
+        () => responses.create({ ...params(request, warnings), stream: true }, { signal }),
+        (event, out) => mapper.map(event, out),
+        name,
+        signal,
+      );
+      if (mapper.finishReason === undefined) throw streamCut(name, '`response.completed`');
       const finish = mapper.finish();
       if (warnings.length > 0 && finish.type === 'finish') finish.warnings = warnings;
       yield finish;

@@ -6,21 +6,18 @@ import type {
   ChatCompletionChunk,
   ChatCompletionCreateParamsBase,
 } from 'openai/resources/chat/completions';
-import { ProviderError } from '../core/errors.js';
-import {
-  assertModelOption,
-  describeValue,
-  type ExecuteOptions,
-  type Executor,
-  type ExecutorCapabilities,
-  type ExecutorWithDefaultModel,
-  type ReadonlyModelRequest,
+import type {
+  ExecuteOptions,
+  Executor,
+  ExecutorCapabilities,
+  ExecutorWithDefaultModel,
+  ReadonlyModelRequest,
 } from '../core/executor.js';
 import type { ModelResponse, StreamPart } from '../core/messages.js';
-import { type CoreFields, assertBody, assertClient, callExtras } from './content.js';
+import { type CoreFields, callExtras } from './content.js';
 import { ChatChunkMapper, fromChatCompletion, toChatParams } from './openai-wire.js';
-import { fromSdkError } from './provider-errors.js';
-import { checkKeys, optionNames } from '../internal/options.js';
+import { checkOneOf, optionNames } from '../internal/options.js';
+import { callSdk, checkSdkOptions, relaySdkStream, streamCut } from './sdk-executor.js';
 
 /** `request.responseFormat`'s schema goes to the provider (`validateOutput()` relies on it). */
 const CAPABILITIES: ExecutorCapabilities = Object.freeze({ responseFormat: 'schema' });
@@ -136,7 +133,12 @@ const OPTION_KEYS = optionNames<OpenAIExecutorOptions>({
 export function openaiExecutor(options: OpenAIExecutorOptions & { readonly model: string }): ExecutorWithDefaultModel;
 export function openaiExecutor(options: OpenAIExecutorOptions): Executor;
 export function openaiExecutor(options: OpenAIExecutorOptions): Executor {
-  checkKeys('openaiExecutor()', options, OPTION_KEYS);
+  checkSdkOptions('openaiExecutor()', options, {
+    keys: OPTION_KEYS,
+    method: ['chat', 'completions', 'create'],
+    example: 'new OpenAI({ apiKey })',
+    core: CORE,
+  });
   const {
     client,
     model,
@@ -146,19 +148,8 @@ export function openaiExecutor(options: OpenAIExecutorOptions): Executor {
     streamUsage = true,
     body,
   } = options ?? ({} as OpenAIExecutorOptions);
-  assertClient(client, ['chat', 'completions', 'create'], 'openaiExecutor()', 'new OpenAI({ apiKey })');
-  assertBody(body, 'openaiExecutor()', CORE);
-  assertModelOption(model, 'openaiExecutor()');
-  if (systemRole !== 'system' && systemRole !== 'developer') {
-    throw new TypeError(
-      `openaiExecutor(): expected \`systemRole\` to be 'system' or 'developer', got ${describeValue(systemRole)}.`,
-    );
-  }
-  if (maxTokensField !== 'max_completion_tokens' && maxTokensField !== 'max_tokens') {
-    throw new TypeError(
-      `openaiExecutor(): expected \`maxTokensField\` to be 'max_completion_tokens' or 'max_tokens', got ${describeValue(maxTokensField)}.`,
-    );
-  }
+  checkOneOf('openaiExecutor()', 'systemRole', systemRole, ['system', 'developer']);
+  checkOneOf('openaiExecutor()', 'maxTokensField', maxTokensField, ['max_completion_tokens', 'max_tokens']);
   const settings = { systemRole, maxTokensField };
   const completions = client.chat.completions;
 
@@ -174,12 +165,11 @@ export function openaiExecutor(options: OpenAIExecutorOptions): Executor {
     capabilities: CAPABILITIES,
     async generate(request: ReadonlyModelRequest, callOptions?: ExecuteOptions): Promise<ModelResponse> {
       const signal = callOptions?.signal;
-      let completion: ChatCompletion;
-      try {
-        completion = await completions.create({ ...params(request), stream: false }, { signal });
-      } catch (error) {
-        throw fromSdkError(error, name, signal);
-      }
+      const completion: ChatCompletion = await callSdk(
+        () => completions.create({ ...params(request), stream: false }, { signal }),
+        name,
+        signal,
+      );
       return fromChatCompletion(completion, name);
     },
 
@@ -188,28 +178,14 @@ export function openaiExecutor(options: OpenAIExecutorOptions): Executor {
       const wire = { ...params(request), stream: true as const };
       if (streamUsage) wire.stream_options = { ...wire.stream_options, include_usage: true };
       const mapper = new ChatChunkMapper();
+      yield* relaySdkStream<ChatCompletionChunk>(
+        () => completions.create(wire, { signal }),
+        (chunk, out) => mapper.map(chunk, out),
+        name,
+        signal,
+      );
+      if (mapper.finishReason === undefined) throw streamCut(name, 'a finish reason');
       const out: StreamPart[] = [];
-      try {
-        const chunks: AsyncIterable<ChatCompletionChunk> = await completions.create(wire, { signal });
-        for await (const chunk of chunks) {
-          mapper.map(chunk, out);
-          if (out.length === 0) continue;
-          for (const part of out) yield part;
-          out.length = 0;
-        }
-      } catch (error) {
-        throw fromSdkError(error, name, signal);
-      }
-      // The SDK ends the iteration quietly when the request is aborted: report the abort.
-      signal?.throwIfAborted();
-      if (mapper.finishReason === undefined) {
-        throw new ProviderError({
-          provider: name,
-          message: `${name}: the stream ended before a finish reason (the connection was cut). Retryable: add retry() to try again.`,
-          retryable: true,
-          code: 'incomplete_stream',
-        });
-      }
       mapper.flushCalls(out);
       yield* out;
       yield mapper.finish();

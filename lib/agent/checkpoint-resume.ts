@@ -146,6 +146,17 @@ function toSnapshot(
   const cutShort: ToolCallInterruption[] = [];
   const { pending } = rebuilt;
   const results: ToolMessage[] = [];
+  /** The interruption a checkpoint raises for a call of the pending turn; `crashed`: it may have run. */
+  const interruptionFor = (call: ToolCallPart, crashed: boolean): ToolCallInterruption => ({
+    kind: 'tool-call',
+    toolCallId: call.toolCallId,
+    toolName: call.toolName,
+    input: call.input,
+    payload: crashed ? ({ reason: 'started-without-result' } satisfies CrashInterruptionPayload) : null,
+    source: 'tool',
+    by: 'checkpoint',
+    turn: rebuilt.turn,
+  });
   if (pending) {
     for (const call of toolCallsOf(pending.response.message) as ToolCallPart[]) {
       const result = pending.results.get(call.toolCallId);
@@ -161,59 +172,21 @@ function toSnapshot(
       if (decided && !(started && decided.type === 'approve' && !tool?.idempotent)) {
         // Decided on an earlier resume: the decision is applied again, not asked for. An approved
         // call that started runs again only when idempotent (else it may have run: asked below).
-        interruptions.push(
-          before ?? {
-            kind: 'tool-call',
-            toolCallId: call.toolCallId,
-            toolName: call.toolName,
-            input: call.input,
-            payload: null,
-            source: 'tool',
-            by: 'checkpoint',
-            turn: rebuilt.turn,
-          },
-        );
+        interruptions.push(before ?? interruptionFor(call, false));
         replayed[call.toolCallId] = decided;
       } else if (before && !started) {
         interruptions.push(before);
       } else if (started && !(plain && tool.idempotent)) {
-        const cut: ToolCallInterruption = {
-          kind: 'tool-call',
-          toolCallId: call.toolCallId,
-          toolName: call.toolName,
-          input: call.input,
-          payload: { reason: 'started-without-result' } satisfies CrashInterruptionPayload,
-          source: 'tool',
-          by: 'checkpoint',
-          turn: rebuilt.turn,
-        };
+        const cut = interruptionFor(call, true);
         interruptions.push(cut);
         cutShort.push(cut);
       } else if (plain) {
         // Never started, or idempotent: it runs (again).
-        interruptions.push({
-          kind: 'tool-call',
-          toolCallId: call.toolCallId,
-          toolName: call.toolName,
-          input: call.input,
-          payload: null,
-          source: 'tool',
-          by: 'checkpoint',
-          turn: rebuilt.turn,
-        });
+        interruptions.push(interruptionFor(call, false));
         auto[call.toolCallId] = { type: 'approve' };
       } else {
         // A call whose tool asks for approval (or is missing) never runs unasked.
-        const ask: ToolCallInterruption = {
-          kind: 'tool-call',
-          toolCallId: call.toolCallId,
-          toolName: call.toolName,
-          input: call.input,
-          payload: { reason: 'started-without-result' } satisfies CrashInterruptionPayload,
-          source: 'tool',
-          by: 'checkpoint',
-          turn: rebuilt.turn,
-        };
+        const ask = interruptionFor(call, true);
         interruptions.push(ask);
         cutShort.push(ask);
       }

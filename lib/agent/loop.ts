@@ -31,10 +31,11 @@ import {
 import { type StopCondition, shouldStop } from './stop.js';
 import { ResponseAssembler, responseToParts } from '../core/stream.js';
 import type { AnyTool } from './tools.js';
-import { type ToolRunSettings, runToolCalls, untilAborted } from './tool-runner.js';
+import { type ToolRunSettings, runToolCalls } from './tool-runner.js';
 import { validateResponse } from '../core/validate.js';
 import { type CheckpointSettings, Checkpointer, addUsage } from './checkpoint.js';
 import { toolMessage } from './tool-context.js';
+import { abortable } from '../internal/signals.js';
 import type { ResumedTurn } from './resume.js';
 import {
   type PendingTurn,
@@ -248,7 +249,7 @@ async function runTurn(
   // Raced with the signal: an executor that ignores it cannot keep an aborted run from settling.
   let response = emit
     ? await streamModelCall(p.executor, request, options, turn, emit, p.validate)
-    : await untilAborted(p.executor.generate(request, options), core.signal);
+    : await abortable(p.executor.generate(request, options), core.signal);
   core.step = 'response';
   if (p.validate) validateResponse(response, executorName(p.executor));
   response = checkToolCalls(response, core, p.maxToolInputDepth, executorName(p.executor));
@@ -539,7 +540,7 @@ async function streamModelCall(
 ): Promise<ModelResponse> {
   const signal = options.signal as AbortSignal;
   if (!executor.stream) {
-    const response = await untilAborted(executor.generate(request, options), signal);
+    const response = await abortable(executor.generate(request, options), signal);
     // Checked before it is cut into parts: an invalid response fails as one, as in generate mode.
     if (validate) validateResponse(response, executorName(executor));
     for (const part of responseToParts(response)) await relay(part, turn, emit);
@@ -553,7 +554,7 @@ async function streamModelCall(
       const next = parts.next();
       let step: IteratorResult<StreamPart>;
       try {
-        step = await untilAborted(next, signal);
+        step = await abortable(next, signal);
       } catch (error) {
         // The stream itself failed: it is over. Abandoned on abort: close it.
         open = signal.aborted;

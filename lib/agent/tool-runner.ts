@@ -8,6 +8,7 @@ import { ReplayToolContext, ToolCallCore, ToolContext, type ToolResult, toolMess
 import { toolContent } from '../core/messages.js';
 import type { ToolCallInterruption } from './interrupts.js';
 import type { AnyTool } from './tools.js';
+import { abortable } from '../internal/signals.js';
 
 /** @internal How a run executes tool calls. */
 export interface ToolRunSettings {
@@ -138,7 +139,7 @@ async function needsApproval(tool: AnyTool, core: ToolCallCore): Promise<boolean
   const parsed = await parseInput(tool, core.input);
   if (!parsed.success) return false;
   const context = { toolCallId: core.call.toolCallId, run: core.run.view(tool.name), signal: core.signal };
-  return (await untilAborted(Promise.resolve(ask(parsed.data, context)), core.signal)) === true;
+  return (await abortable(Promise.resolve(ask(parsed.data, context)), core.signal)) === true;
 }
 
 /** The innermost step: parse the arguments with the tool's schema, run it, turn failures into results. */
@@ -255,31 +256,6 @@ class Attempt {
     clearTimeout(this.#timer);
     this.#unlink?.();
   }
-}
-
-/**
- * Settles with `promise`, or rejects with the signal's reason as soon as it aborts, whichever
- * comes first; the loser is discarded. Leaves no listener behind.
- */
-export function untilAborted<T>(promise: PromiseLike<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    Promise.resolve(promise).catch(() => {});
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const stop = () => reject(signal.reason);
-    signal.addEventListener('abort', stop, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', stop);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', stop);
-        reject(error);
-      },
-    );
-  });
 }
 
 /** Sync parse first (several times faster); schemas with async refinements need the async one. */

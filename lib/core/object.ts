@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { describeValue } from '../internal/options.js';
+import { checkKeys, describeValue, optionNames } from '../internal/options.js';
 import { parsePartialJson } from '../internal/partial-json.js';
 import { BufferLimitError, OutputValidationError } from './errors.js';
 import { assertExecutor, type Executor } from './executor.js';
@@ -50,19 +50,19 @@ export type ObjectStreamEvent<T, P = unknown> =
   | { readonly type: 'partial'; readonly partial: DeepPartial<P> }
   | { readonly type: 'object'; readonly object: T; readonly response: ModelResponse };
 
-const KEYS = new Set([
-  'model',
-  'messages',
-  'tools',
-  'options',
-  'metadata',
-  'schema',
-  'name',
-  'description',
-  'strict',
-  'signal',
-  'maxChars',
-]);
+const KEYS = optionNames<GenerateObjectOptions<z.ZodType>>({
+  model: true,
+  messages: true,
+  tools: true,
+  options: true,
+  metadata: true,
+  schema: true,
+  name: true,
+  description: true,
+  strict: true,
+  signal: true,
+  maxChars: true,
+});
 
 /**
  * Asks for JSON matching a zod schema and returns it parsed, typed from the schema. The schema goes
@@ -147,13 +147,7 @@ function toRequest<S extends z.ZodType>(executor: Executor, options: GenerateObj
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`${where}: expected options { model, messages, schema, ... }, got ${describeValue(options)}.`);
   }
-  for (const key of Object.keys(options)) {
-    if (!KEYS.has(key)) {
-      throw new TypeError(
-        `${where}: unknown option \`${key}\`; the options are a request's fields (model, messages, tools, options, metadata) and schema, name, description, strict, signal, maxChars.`,
-      );
-    }
-  }
+  checkKeys(where, options, KEYS);
   const { schema, name, description, strict, model = executor.defaultModel, messages, tools, metadata } = options;
   if (!(schema instanceof z.ZodType)) {
     throw new TypeError(`${where}: expected \`schema\` to be a zod schema, got ${describeValue(schema)}.`);

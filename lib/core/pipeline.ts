@@ -26,7 +26,7 @@ export interface PipelineOptions {
   readonly name?: string | undefined;
   /**
    * Validate the request on entry and after every layer's update, and the executor's response.
-   * Only changed messages are checked. Turn off in production once your layers are trusted.
+   * Only changed messages are checked. Turn off in production once your layers are tested.
    * @default true
    */
   readonly validate?: boolean | undefined;

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { InvalidRequestError, InvalidResponseError, type IssuePath } from './errors.js';
 import type { ReadonlyModelRequest } from './executor.js';
-import { isTrustedDerivation, isValidArray, markValid } from '../internal/provenance.js';
+import { isValidArray, markValid } from '../internal/provenance.js';
 import { isQuickValidMessage, isQuickValidResponse } from '../internal/quick-check.js';
 import type { Touched } from '../internal/track.js';
 import { type Checked, knownPrefix, remember } from './validated-prefix.js';
@@ -286,8 +286,7 @@ export function findUpdateProblem(
   if (problem) return problem;
   const a = before.messages;
   const b = after.messages;
-  // A trusted derivation (compaction) differs only by messages checked when they were sealed.
-  if (a === b || isTrustedDerivation(b, a)) return undefined;
+  if (a === b) return undefined;
   if (touched && !touched.all) return checkTouched(a, b, touched.indices);
   let pairingNeeded = a.length !== b.length;
   for (let i = 0; i < b.length; i++) {

@@ -23,8 +23,6 @@ interface ArrayRecord {
   readonly length: number;
   /** Checked as a whole: every message and the tool pairing. */
   valid: boolean;
-  /** Differs from its parent only by sealed, valid tool results with the same ids (compaction). */
-  readonly trusted: boolean;
 }
 
 /**
@@ -58,12 +56,11 @@ function record(
   parent: ArrayRecord | undefined,
   changed: readonly number[] | null,
   valid: boolean,
-  trusted: boolean,
 ): ArrayRecord {
   lastA = undefined;
   const id = nextId++;
   const depth = (parent?.depth ?? -1) + 1;
-  const entry: ArrayRecord = { id, parent: parent?.id ?? 0, depth, changed, length: array.length, valid, trusted };
+  const entry: ArrayRecord = { id, parent: parent?.id ?? 0, depth, changed, length: array.length, valid };
   ring[id % RING] = entry;
   records.set(array, entry);
   return entry;
@@ -92,8 +89,6 @@ export function provenanceWanted(): boolean {
 export interface DerivationFacts {
   /** The new array is valid as a whole. @default false */
   readonly valid?: boolean;
-  /** Only sealed, valid tool results with unchanged ids differ from the base. @default false */
-  readonly trusted?: boolean;
 }
 
 /**
@@ -107,25 +102,19 @@ export function recordDerivation(
   facts: DerivationFacts = {},
 ): void {
   if (array === base) return;
-  const parent = records.get(base) ?? record(base, undefined, NONE, false, false);
-  record(array, parent, changed, facts.valid ?? false, facts.trusted ?? false);
+  const parent = records.get(base) ?? record(base, undefined, NONE, false);
+  record(array, parent, changed, facts.valid ?? false);
 }
 
 /** Records a message array as valid as a whole. Only for arrays never changed in place. */
 export function markValid(array: readonly unknown[]): void {
   const entry = records.get(array);
   if (entry) entry.valid = true;
-  else record(array, undefined, NONE, true, false);
+  else record(array, undefined, NONE, true);
 }
 
 export function isValidArray(array: readonly unknown[]): boolean {
   return records.get(array)?.valid === true;
-}
-
-/** Whether `array` was recorded as `base` with only trusted replacements (see `DerivationFacts`). */
-export function isTrustedDerivation(array: readonly unknown[], base: readonly unknown[]): boolean {
-  const entry = records.get(array);
-  return entry?.trusted === true && entry.parent === records.get(base)?.id;
 }
 
 /**

@@ -1,5 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { StoreError, type StoreOperation } from './errors.js';
+import { randomBytes } from 'node:crypto';
 import {
   DEFAULT_PREFIX,
   type LedgerAmounts,
@@ -18,18 +17,11 @@ import {
   checkSettle,
   checkTake,
   checkTtl,
-  untilAborted,
 } from './store.js';
 import { checkKnownKeys } from './run-store.js';
+import { type RedisClientLike, checkRedisOptions, scriptRunner } from './redis-scripts.js';
 
-/**
- * The part of an ioredis client (`Redis` or `Cluster`) the store uses. Typed structurally, so
- * modelware neither imports ioredis nor makes its types a dependency of yours.
- */
-export interface RedisClientLike {
-  eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
-  evalsha(sha: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
-}
+export type { RedisClientLike };
 
 export interface RedisStoreOptions {
   /** An ioredis client you created (and will `quit()`); the store never closes it. */
@@ -147,9 +139,6 @@ return reply`,
 
 type ScriptName = keyof typeof SCRIPTS;
 const DEDUPED: ReadonlySet<ScriptName> = new Set(['increment', 'take', 'reserve', 'settle']);
-const SHAS = Object.fromEntries(
-  Object.entries(SCRIPTS).map(([name, body]) => [name, createHash('sha1').update(body).digest('hex')]),
-) as Record<ScriptName, string>;
 
 /**
  * A `Store` in Redis, shared by every worker connected to it. Each operation is one Lua script
@@ -168,49 +157,13 @@ export function redisStore(options: RedisStoreOptions): LedgerStore {
     'prefix',
     'dedupeTtlMs',
   ] satisfies (keyof RedisStoreOptions)[]);
-  if (
-    typeof client !== 'object' ||
-    client === null ||
-    typeof client.eval !== 'function' ||
-    typeof client.evalsha !== 'function'
-  ) {
-    throw new TypeError(
-      `redisStore(): expected \`client\` to be an ioredis client (new Redis(url)), got \`${String(client)}\`.`,
-    );
-  }
-  if (typeof prefix !== 'string') {
-    throw new TypeError(`redisStore(): expected \`prefix\` to be a string, got \`${String(prefix)}\`.`);
-  }
-  if (!Number.isSafeInteger(dedupeTtlMs) || dedupeTtlMs < 1) {
-    throw new TypeError(
-      `redisStore(): expected \`dedupeTtlMs\` to be a positive integer of ms, got \`${String(dedupeTtlMs)}\`.`,
-    );
-  }
+  checkRedisOptions('redisStore()', client, prefix, dedupeTtlMs);
+  const runScript = scriptRunner<ScriptName>(client, SCRIPTS, 'redisStore');
 
-  async function send(name: ScriptName, keys: readonly string[], args: (string | number)[]): Promise<unknown> {
-    try {
-      return await client.evalsha(SHAS[name], keys.length, ...keys, ...args);
-    } catch (error) {
-      // After a restart or SCRIPT FLUSH the server has forgotten the script; EVAL caches it again.
-      if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error;
-      return client.eval(SCRIPTS[name], keys.length, ...keys, ...args);
-    }
-  }
-
-  /** Runs a script; rejects with the signal's reason once it aborts, and with a StoreError when Redis fails. */
-  async function run(
-    name: ScriptName,
-    key: string,
-    signal: AbortSignal | undefined,
-    args: (string | number)[],
-  ): Promise<unknown> {
-    signal?.throwIfAborted();
+  /** Runs a script on `key` (and its request key, where answers are remembered). */
+  function run(name: ScriptName, key: string, signal: AbortSignal | undefined, args: (string | number)[]) {
     const full = prefix + key;
-    const keys = DEDUPED.has(name) ? [full, dedupeKey(full)] : [full];
-    const reply = send(name, keys, args).catch((error: unknown) => {
-      throw storeError(name, key, error);
-    });
-    return untilAborted(reply, signal);
+    return runScript(name, key, DEDUPED.has(name) ? [full, dedupeKey(full)] : [full], signal, args);
   }
 
   return {
@@ -295,24 +248,4 @@ function hasHashTag(key: string): boolean {
   if (open === -1) return false;
   const close = key.indexOf('}', open + 1);
   return close > open + 1;
-}
-
-/**
- * The client's error as a StoreError. A reply error (the server refused the command: a wrong
- * type, a key that is not a counter) will fail again; anything else (a closed connection, no
- * answer within the client's retries) is worth retrying.
- */
-function storeError(operation: StoreOperation, key: string, error: unknown): StoreError {
-  const refused = (error as { name?: unknown })?.name === 'ReplyError';
-  const detail = error instanceof Error ? error.message : String(error);
-  return new StoreError({
-    store: 'redis',
-    operation,
-    key,
-    retryable: !refused,
-    cause: error,
-    message: refused
-      ? `redisStore ${operation}(): Redis refused the command (${detail}).`
-      : `redisStore ${operation}(): Redis did not answer (${detail}). Check that the server is reachable; the call may be retried.`,
-  });
 }

@@ -1,6 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { StoreError } from './errors.js';
-import type { RedisClientLike } from './redis.js';
+import { randomBytes } from 'node:crypto';
 import {
   FINISHED_CODE,
   RunLeaseError,
@@ -17,7 +15,8 @@ import {
   decodeEntry,
   encodeEntries,
 } from './run-store.js';
-import { DEFAULT_PREFIX, untilAborted } from './store.js';
+import { DEFAULT_PREFIX } from './store.js';
+import { type RedisClientLike, checkRedisOptions, scriptRunner } from './redis-scripts.js';
 
 export interface RedisRunStoreOptions extends RunStoreLimits {
   /** An ioredis client you created (and will `quit()`); the store never closes it. */
@@ -74,9 +73,6 @@ return existed`,
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
-const SHAS = Object.fromEntries(
-  Object.entries(SCRIPTS).map(([name, body]) => [name, createHash('sha1').update(body).digest('hex')]),
-) as Record<ScriptName, string>;
 
 const OPTIONS = ['client', 'prefix', 'dedupeTtlMs', 'maxEntryBytes', 'maxEntries'] as const;
 
@@ -99,54 +95,13 @@ export function redisRunStore(options: RedisRunStoreOptions): RunStore {
   const { client, prefix = DEFAULT_PREFIX, dedupeTtlMs = 60_000 } = options;
   const maxEntries = checkLimit(where, 'maxEntries', options.maxEntries, 100_000);
   const maxEntryBytes = checkLimit(where, 'maxEntryBytes', options.maxEntryBytes, 1_048_576);
-  if (
-    typeof client !== 'object' ||
-    client === null ||
-    typeof client.eval !== 'function' ||
-    typeof client.evalsha !== 'function'
-  ) {
-    throw new TypeError(
-      `${where}: expected \`client\` to be an ioredis client (new Redis(url)), got \`${String(client)}\`.`,
-    );
-  }
-  if (typeof prefix !== 'string') {
-    throw new TypeError(`${where}: expected \`prefix\` to be a string, got \`${String(prefix)}\`.`);
-  }
-  if (!Number.isSafeInteger(dedupeTtlMs) || dedupeTtlMs < 1) {
-    throw new TypeError(
-      `${where}: expected \`dedupeTtlMs\` to be a positive integer of ms, got \`${String(dedupeTtlMs)}\`.`,
-    );
-  }
+  checkRedisOptions(where, client, prefix, dedupeTtlMs);
+  const run = scriptRunner<ScriptName>(client, SCRIPTS, 'redisRunStore');
 
   const keys = (runId: string) => {
     const base = `${prefix}run:{${runId}}`;
     return { log: `${base}:log`, lease: `${base}:lease`, done: `${base}:done`, base };
   };
-
-  async function send(name: ScriptName, keyList: readonly string[], args: (string | number)[]): Promise<unknown> {
-    try {
-      return await client.evalsha(SHAS[name], keyList.length, ...keyList, ...args);
-    } catch (error) {
-      // After a restart or SCRIPT FLUSH the server has forgotten the script; EVAL caches it again.
-      if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error;
-      return client.eval(SCRIPTS[name], keyList.length, ...keyList, ...args);
-    }
-  }
-
-  /** Runs a script; rejects with the signal's reason once it aborts, and with a StoreError when Redis fails. */
-  async function run(
-    name: ScriptName,
-    runId: string,
-    keyList: readonly string[],
-    signal: AbortSignal | undefined,
-    args: (string | number)[],
-  ): Promise<unknown> {
-    signal?.throwIfAborted();
-    const reply = send(name, keyList, args).catch((error: unknown) => {
-      throw storeError(name, runId, error);
-    });
-    return untilAborted(reply, signal);
-  }
 
   return {
     name: 'redis',
@@ -225,20 +180,4 @@ export function redisRunStore(options: RedisRunStoreOptions): RunStore {
       return Number(await run('delete', runId, [k.log, k.lease, k.done], callOptions?.signal, [])) === 1;
     },
   };
-}
-
-/** The client's error as a StoreError (see redis.ts): a refused command will fail again; anything else may be retried. */
-function storeError(operation: ScriptName, runId: string, error: unknown): StoreError {
-  const refused = (error as { name?: unknown })?.name === 'ReplyError';
-  const detail = error instanceof Error ? error.message : String(error);
-  return new StoreError({
-    store: 'redis',
-    operation,
-    key: runId,
-    retryable: !refused,
-    cause: error,
-    message: refused
-      ? `redisRunStore ${operation}(): Redis refused the command (${detail}).`
-      : `redisRunStore ${operation}(): Redis did not answer (${detail}). Check that the server is reachable; the call may be retried.`,
-  });
 }

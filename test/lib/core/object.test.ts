@@ -66,7 +66,7 @@ describe('generateObject()', () => {
     const app = pipeline(scriptedExecutor([ANSWER], { delayMs: 1000 }));
     await assert.rejects(
       generateObject(app, { model: 'm', messages, schema: Recipe, shema: 1 } as never),
-      /unknown option `shema`/,
+      /^TypeError: generateObject\(\): unknown option `shema` \(did you mean `schema`\?\)\. Known options: model, messages/,
     );
     await assert.rejects(generateObject(app, { messages, schema: Recipe }), /expected `model`/);
     await assert.rejects(generateObject(app, { model: 'm', messages, schema: {} as never }), /zod schema/);
@@ -74,6 +74,23 @@ describe('generateObject()', () => {
     const pending = generateObject(app, { model: 'm', messages, schema: Recipe, signal: controller.signal });
     controller.abort(new Error('stop'));
     await assert.rejects(pending, /stop/);
+  });
+
+  test('an unknown option key that is not a plain identifier is described, never printed; streamObject checks too', async () => {
+    const app = pipeline(scriptedExecutor([ANSWER]));
+    const hostile = `secret ${'<b>'.repeat(100)}`;
+    const error = await generateObject(app, { model: 'm', messages, schema: Recipe, [hostile]: 1 } as never).catch(
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof TypeError);
+    assert.match(error.message, /unknown option a key of 307 characters/);
+    assert.doesNotMatch(error.message, /secret|<b>/);
+    await assert.rejects(
+      (async () => {
+        for await (const _ of streamObject(app, { model: 'm', messages, schema: Recipe, maxchars: 5 } as never));
+      })(),
+      /^TypeError: streamObject\(\): unknown option `maxchars` \(did you mean `maxChars`\?\)/,
+    );
   });
 });
 

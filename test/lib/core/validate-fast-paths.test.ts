@@ -60,16 +60,15 @@ describe('validation fast paths', () => {
     await assert.rejects(app.generate({ model: 'm', messages: [USER], tools: [spec] }), /tools\[0\]\.name/);
   });
 
-  test('an array derived by compaction skips the check only against the array it was derived from', () => {
+  test('a recorded derivation vouches for nothing: what differs from its source is checked like any replacement', () => {
+    // The core records derivations (call-core, replaceMessages) to find what changed, never to skip it.
     const orphan: ToolMessage = { role: 'tool', toolCallId: 'c9', toolName: 't', content: 'x' };
     const derived = [USER, call, orphan];
     const from = [USER, call, result];
-    recordDerivation(derived, from, null, { trusted: true });
-    // Trusted from its source (the caller of recordDerivation vouches for the difference)...
-    assert.equal(findUpdateProblem({ model: 'm', messages: from }, { model: 'm', messages: derived }), undefined);
-    // ...but from any other array it is checked like any replacement, and the orphan is found.
-    const other = [USER, call, { ...result }];
-    const problem = findUpdateProblem({ model: 'm', messages: other }, { model: 'm', messages: derived });
-    assert.deepEqual(problem?.path, ['messages', 2, 'toolCallId']);
+    recordDerivation(derived, from, [2]);
+    for (const base of [from, [USER, call, { ...result }]]) {
+      const problem = findUpdateProblem({ model: 'm', messages: base }, { model: 'm', messages: derived });
+      assert.deepEqual(problem?.path, ['messages', 2, 'toolCallId']);
+    }
   });
 });
