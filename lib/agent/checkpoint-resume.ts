@@ -22,9 +22,13 @@ export interface ResumeFromCheckpointOptions {
   readonly decisions?: Readonly<Record<string, Decision>> | undefined;
 }
 
-/** The payload of the interruption a crash leaves for a call that may or may not have run. */
+/**
+ * The payload of the interruption a crash leaves for a call of the turn it cut short:
+ * `started-without-result`, the call started and may or may not have run; `not-started`, its tool
+ * needs approval (or is missing) and the run stopped before it was asked for.
+ */
 export interface CrashInterruptionPayload {
-  readonly reason: 'started-without-result';
+  readonly reason: 'started-without-result' | 'not-started';
 }
 
 /** @internal The options of runAgent a resume by run id reads (declared here: agent.ts imports this file). */
@@ -146,13 +150,16 @@ function toSnapshot(
   const cutShort: ToolCallInterruption[] = [];
   const { pending } = rebuilt;
   const results: ToolMessage[] = [];
-  /** The interruption a checkpoint raises for a call of the pending turn; `crashed`: it may have run. */
-  const interruptionFor = (call: ToolCallPart, crashed: boolean): ToolCallInterruption => ({
+  /** The interruption a checkpoint raises for a call of the pending turn, with why it asks (or `null`). */
+  const interruptionFor = (
+    call: ToolCallPart,
+    reason: CrashInterruptionPayload['reason'] | null,
+  ): ToolCallInterruption => ({
     kind: 'tool-call',
     toolCallId: call.toolCallId,
     toolName: call.toolName,
     input: call.input,
-    payload: crashed ? ({ reason: 'started-without-result' } satisfies CrashInterruptionPayload) : null,
+    payload: reason === null ? null : ({ reason } satisfies CrashInterruptionPayload),
     source: 'tool',
     by: 'checkpoint',
     turn: rebuilt.turn,
@@ -172,21 +179,21 @@ function toSnapshot(
       if (decided && !(started && decided.type === 'approve' && !tool?.idempotent)) {
         // Decided on an earlier resume: the decision is applied again, not asked for. An approved
         // call that started runs again only when idempotent (else it may have run: asked below).
-        interruptions.push(before ?? interruptionFor(call, false));
+        interruptions.push(before ?? interruptionFor(call, null));
         replayed[call.toolCallId] = decided;
       } else if (before && !started) {
         interruptions.push(before);
       } else if (started && !(plain && tool.idempotent)) {
-        const cut = interruptionFor(call, true);
+        const cut = interruptionFor(call, 'started-without-result');
         interruptions.push(cut);
         cutShort.push(cut);
       } else if (plain) {
         // Never started, or idempotent: it runs (again).
-        interruptions.push(interruptionFor(call, false));
+        interruptions.push(interruptionFor(call, null));
         auto[call.toolCallId] = { type: 'approve' };
       } else {
         // A call whose tool asks for approval (or is missing) never runs unasked.
-        const ask = interruptionFor(call, true);
+        const ask = interruptionFor(call, 'not-started');
         interruptions.push(ask);
         cutShort.push(ask);
       }

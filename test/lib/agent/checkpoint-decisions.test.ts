@@ -7,7 +7,7 @@ import { type Decision, ResumeError, type RunStore, memoryRunStore, runAgent, to
 import { scriptedExecutor } from 'modelware/testing';
 import { z } from 'zod';
 import { rebuildRun } from '../../../lib/agent/checkpoint.js';
-import { USER, deferred, summary } from '../../fixtures/agent.js';
+import { USER, deferred, sideEffect, summary } from '../../fixtures/agent.js';
 
 /** A tool that needs approval, counts its runs by call, and can hang on its next run (a crash). */
 function wireTool() {
@@ -160,6 +160,49 @@ describe('runAgent({ checkpoint, resume }): decisions in the log', () => {
       log.entries.flatMap((e) => (e.type === 'decision' && e.toolCallId === 'w1' ? [e.decision] : [])),
       [DECISIONS.w1, { type: 'respond', result: 'it went through', by: 'ada' }],
     );
+  });
+
+  it('after a crash, a call that needs approval and never started is asked for as not started', async () => {
+    const store = memoryRunStore();
+    const pay = sideEffect('pay', false);
+    pay.state.hang = true;
+    const wire = tool({ name: 'wire', needsApproval: true, input: z.object({ n: z.number() }), execute: () => 'sent' });
+    const controller = new AbortController();
+    const crashed = runAgent({
+      model: scriptedExecutor([
+        {
+          toolCalls: [
+            { id: 'p', name: 'pay', input: { n: 1 } },
+            { id: 'w', name: 'wire', input: { n: 2 } },
+          ],
+        },
+      ]),
+      modelId: 'm',
+      messages: [USER],
+      tools: [pay.tool, wire],
+      toolConcurrency: 1,
+      signal: controller.signal,
+      checkpoint: { store, runId: 'n-1' },
+    });
+    await pay.state.started.promise;
+    controller.abort(new Error('SIGKILL'));
+    await assert.rejects(crashed);
+    const asked = await runAgent({
+      model: scriptedExecutor(['Done.']),
+      tools: [pay.tool, wire],
+      checkpoint: { store },
+      resume: { runId: 'n-1' },
+    });
+    assert.equal(asked.stopReason, 'interrupted');
+    // `pay` started and may have run; `wire` never started: it is asked for, but not as a crash.
+    assert.deepEqual(
+      asked.interruptions.map((i) => [i.kind === 'tool-call' && i.toolCallId, i.payload]),
+      [
+        ['p', { reason: 'started-without-result' }],
+        ['w', { reason: 'not-started' }],
+      ],
+    );
+    assert.equal(pay.state.runs, 1);
   });
 
   it('takes the same decision given again (a re-delivered job), refuses a different one', async () => {
