@@ -56,7 +56,9 @@ export function compactToolResults(options: CompactToolResultsOptions = {}): Mid
     if (stub === undefined) {
       const content = message.content.length < minChars ? message.content : replacement(message);
       stub =
-        content === message.content ? null : (sealMessage({ ...(message as ToolMessage), content }) as ToolMessage);
+        content === message.content
+          ? null
+          : (sealMessage(Object.assign({}, message as ToolMessage, { content })) as ToolMessage);
       stubs.set(message, stub);
     }
     return stub;

@@ -66,7 +66,9 @@ export function mapMessages(mapper: MessageMapper, options: MapMessagesOptions =
     if (seen !== undefined && seen.role === message.role && seen.content === message.content) return seen;
     const result = mapper(message);
     // Our own frozen copy: validation knows it once checked, and the mapper's object stays its own.
-    const out = result === undefined || result === message ? message : sealMessage({ ...(result as Message) });
+    // Object.assign, not a spread: Node 20 freezes a spread-made object ~10× slower (decisions §61).
+    const out =
+      result === undefined || result === message ? message : sealMessage(Object.assign({}, result as Message));
     const mapped: Mapped = { role: message.role, content: message.content, out };
     memo.set(message, mapped);
     return mapped;

@@ -93,5 +93,5 @@ export function truncateToolResults(): TokenBudgetStrategy {
 
 function truncated(message: Immutable<ToolMessage>, tokens: number): ToolMessage {
   const content = `${message.content.slice(0, KEEP_CHARS)}\n…[truncated by tokenBudget: ${tokens} tokens in full]`;
-  return sealMessage({ ...(message as ToolMessage), content }) as ToolMessage;
+  return sealMessage(Object.assign({}, message as ToolMessage, { content })) as ToolMessage;
 }
