@@ -8,7 +8,7 @@ import { type BreakerState, type BreakerStateStore, PluginBreaker } from './hand
 import { PluginRegistry } from './registry.js';
 import { PluginRunner } from './runner.js';
 import { PluginScope } from './scope.js';
-import { checkKeys, optionNames } from '../internal/options.js';
+import { checkKeys, describeValue, optionNames } from '../internal/options.js';
 import type { Plugin, PluginLike } from './plugins.js';
 import type { Context, RunContext } from '../core/context.js';
 import { openRunPlugins, runScopeOf } from './run-plugins.js';
@@ -162,6 +162,11 @@ export class PluginManager {
    * try { await next(); } finally { await scope?.close(); }
    */
   openRunScope(run: RunContext): PluginScope | undefined {
+    if (typeof run !== 'object' || run === null) {
+      throw new TypeError(
+        `PluginManager.openRunScope(): expected a run (\`ctx.run\` in a run layer), got ${describeValue(run)}. A call outside runAgent has no run: in a call layer, use runScopeOf(ctx.run), which accepts undefined.`,
+      );
+    }
     return openRunPlugins(run, this, (plugins, onClose) => this.#runScope(plugins, onClose));
   }
 
