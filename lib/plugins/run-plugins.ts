@@ -44,8 +44,8 @@ export function runScopeOf(run: RunContext | undefined, owner: object): PluginSc
 
 /**
  * @internal Opens the run plugins given to `run` with `open` (a manager's run scope) once: the
- * first dispatcher whose run layer asks gets the scope, later ones `undefined`; only `owner` finds
- * it with `runScopeOf`. Closing the scope takes it off the run (public as `manager.openRunScope`).
+ * first dispatcher whose run layer asks gets the scope, later ones (and any after it was closed)
+ * `undefined`; only `owner` finds it with `runScopeOf`. Closing the scope takes it off the run (public as `manager.openRunScope`).
  */
 export function openRunPlugins(
   run: RunContext,
@@ -53,7 +53,8 @@ export function openRunPlugins(
   open: (plugins: readonly PluginLike[], onClose: () => void) => PluginScope,
 ): PluginScope | undefined {
   const slot = slotOf(run, false);
-  if (!slot?.plugins || slot.scope) return undefined;
+  // Once per run: after the owner closed them (shut down), no layer opens (and re-inits) them again.
+  if (!slot?.plugins || slot.opened) return undefined;
   slot.opened = true;
   const scope = open(slot.plugins, () => {
     if (slot.scope !== scope) return;

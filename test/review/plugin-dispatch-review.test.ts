@@ -10,6 +10,7 @@ import {
   PluginError,
   PluginManager,
   approvalRequestOf,
+  defineMiddleware,
   definePlugin,
   hookPoints,
   pipeline,
@@ -86,6 +87,29 @@ describe('bugs found', () => {
         error.message.startsWith('PluginManager.openRunScope(): expected a run') &&
         error.message.includes('runScopeOf'),
     );
+  });
+
+  test('openRunScope opens a run’s plugins once: after they were closed, they are not opened again', async () => {
+    const log: string[] = [];
+    const manager = new PluginManager();
+    const early = defineMiddleware({
+      name: 'early',
+      async run(ctx, next) {
+        // Closed before the run goes on (a user's early close): the run's plugins are done.
+        await manager.openRunScope(ctx.run)?.close();
+        const again = manager.openRunScope(ctx.run);
+        log.push(`again=${again !== undefined} found=${manager.runScopeOf(ctx.run) !== undefined}`);
+        try {
+          await next();
+        } finally {
+          await again?.close();
+        }
+      },
+    });
+    const app = pipeline(scriptedExecutor(['ok'])).use(early, plugins(manager));
+    await runAgent({ model: app, modelId: 'm', messages: [USER], plugins: [logger(log)] });
+    // One shutdown, and the inner plugins() layer does not re-open (and re-init) them either.
+    assert.deepEqual(log, ['mine:shutdown', 'again=false found=false']);
   });
 });
 
