@@ -84,6 +84,10 @@ export function runPlugins(...plugins: PluginLike[]): Middleware {
         await next();
       } finally {
         release(ctx.run);
+        // A dispatcher should close what it opened when its run layer exits; one that did not (or
+        // opened them from a call layer) does not keep the run's plugins alive past the run. A
+        // failing shutdown is reported by the manager (a warning), not thrown here.
+        await slot.scope?.close().catch(() => {});
       }
       if (!slot.opened && plugins.length > 0) {
         process.emitWarning(

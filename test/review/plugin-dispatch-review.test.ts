@@ -111,6 +111,25 @@ describe('bugs found', () => {
     // One shutdown, and the inner plugins() layer does not re-open (and re-init) them either.
     assert.deepEqual(log, ['mine:shutdown', 'again=false found=false']);
   });
+  test('a run’s plugins are shut down when the run ends, even if the dispatcher that opened them never closes them', async () => {
+    const log: string[] = [];
+    const manager = new PluginManager();
+    // A newcomer's dispatcher: opens the run's plugins from a call layer and never closes them.
+    const leaky = defineMiddleware({
+      name: 'leaky',
+      async call(ctx, next) {
+        if (ctx.run) manager.openRunScope(ctx.run);
+        const scope = manager.runScopeOf(ctx.run);
+        const payload = { callId: ctx.id, mode: ctx.mode, metadata: {}, model: ctx.model, request: ctx.request };
+        await manager.dispatch(hookPoints.llm_input, payload, { scope });
+        return next();
+      },
+    });
+    const app = pipeline(scriptedExecutor(['one', 'two'])).use(leaky);
+    await runAgent({ model: app, modelId: 'm', messages: [USER], plugins: [logger(log)] });
+    await runAgent({ model: app, modelId: 'm', messages: [USER], plugins: [logger(log, 'next')] });
+    assert.deepEqual(log, ['mine:llm_input', 'mine:shutdown', 'next:llm_input', 'next:shutdown']);
+  });
 });
 
 describe('attacked and held', () => {
