@@ -180,7 +180,10 @@ export class PluginManager {
 
   /**
    * Makes `fireHook(ctx, ...)`, in the layers inside yours for this call, dispatch to this manager
-   * (with a run's `scope`). A dispatcher calls it as the call enters; `plugins()` does.
+   * (with a run's `scope`). A dispatcher calls it as the call enters; `plugins()` does. It holds for
+   * the rest of the call, on the way out too, until another dispatcher attaches: one inside yours
+   * replaces it, and the layers between the two then reach the inner one after `next()` as well.
+   * Tool calls are not attached (`plugins()` attaches calls only).
    */
   attach(ctx: Pick<Context, 'state'>, scope?: PluginScope): void {
     (ctx.state as Record<symbol, Attached>)[ATTACHED] = scope ? { manager: this, scope } : this.#attached;
