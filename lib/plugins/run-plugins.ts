@@ -91,7 +91,7 @@ export function runPlugins(...plugins: PluginLike[]): Middleware {
       }
       if (!slot.opened && plugins.length > 0) {
         process.emitWarning(
-          `modelware: runPlugins(): the run's model has no plugins(manager) layer, so its run plugins (${plugins.length}) never ran. Add plugins(manager) to the pipeline passed as \`model\`.`,
+          `modelware: runPlugins(): the run's plugins (${plugins.length}) never ran: no dispatcher opened them. Add plugins(manager) to the pipeline passed as \`model\` (a dispatcher of your own opens them with manager.openRunScope(ctx.run) in its run layer).`,
           { code: 'MODELWARE_PLUGIN' },
         );
       }

@@ -130,6 +130,28 @@ describe('bugs found', () => {
     await runAgent({ model: app, modelId: 'm', messages: [USER], plugins: [logger(log, 'next')] });
     assert.deepEqual(log, ['mine:llm_input', 'mine:shutdown', 'next:llm_input', 'next:shutdown']);
   });
+  test('the runPlugins() warning tells a dispatcher of your own how to open the run’s plugins', async () => {
+    const manager = new PluginManager();
+    // Reads the run scope in its call layer, but no run layer ever opened it.
+    const forgetful = defineMiddleware({
+      name: 'forgetful',
+      call(ctx, next) {
+        manager.attach(ctx, manager.runScopeOf(ctx.run));
+        return next();
+      },
+    });
+    const w = warnings('MODELWARE_PLUGIN');
+    try {
+      const app = pipeline(scriptedExecutor(['ok'])).use(forgetful);
+      await runAgent({ model: app, modelId: 'm', messages: [USER], plugins: [logger([])] });
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      w.stop();
+    }
+    assert.equal(w.seen.length, 1);
+    assert.match(w.seen[0] as string, /runPlugins\(\): the run's plugins \(1\) never ran/);
+    assert.match(w.seen[0] as string, /manager\.openRunScope\(ctx\.run\)/);
+  });
 });
 
 describe('attacked and held', () => {
