@@ -34,7 +34,7 @@ export function agentLayers(manager: PluginManager): {
           resumed: ctx.resumed,
           messages,
         }));
-        if (started && started.messages !== messages) run.updateTranscript(() => started.messages as never);
+        if (started && started.messages !== messages) run.updateTranscript(() => started.messages);
         let error: unknown;
         try {
           await next();
