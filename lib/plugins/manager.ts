@@ -147,7 +147,7 @@ export class PluginManager {
    * with the manager's, and no other run does. Close it when the run ends.
    */
   runScope(...plugins: PluginLike[]): PluginScope {
-    return this.#runScope(plugins, undefined);
+    return this.#runScope(plugins, undefined, 'PluginManager.runScope()');
   }
 
   /**
@@ -167,7 +167,10 @@ export class PluginManager {
         `PluginManager.openRunScope(): expected a run (\`ctx.run\` in a run layer), got ${describeValue(run)}. A call outside runAgent has no run: in a call layer, use runScopeOf(ctx.run), which accepts undefined.`,
       );
     }
-    return openRunPlugins(run, this, (plugins, onClose) => this.#runScope(plugins, onClose));
+    return openRunPlugins(run, this, (plugins, onClose) =>
+      // What the user wrote to give the run its plugins, so a bad one is reported there.
+      this.#runScope(plugins, onClose, 'runAgent({ plugins }) / runPlugins()'),
+    );
   }
 
   /**
@@ -253,12 +256,12 @@ export class PluginManager {
     return { disabled: state.disabled, breaker: state.breaker?.state };
   }
 
-  #runScope(plugins: readonly PluginLike[], onClose: (() => void) | undefined): PluginScope {
+  #runScope(plugins: readonly PluginLike[], onClose: (() => void) | undefined, where: string): PluginScope {
     const registry = new PluginRegistry();
     return new PluginScope(
       plugins,
       {
-        add: (items, owner) => this.#add(registry, items, owner, 'PluginManager.runScope()'),
+        add: (items, owner) => this.#add(registry, items, owner, where),
         remove: (owner) => {
           onClose?.();
           return this.#track(this.#stop(registry.remove(owner)), 'a plugin shutdown()');

@@ -152,6 +152,16 @@ describe('bugs found', () => {
     assert.match(w.seen[0] as string, /runPlugins\(\): the run's plugins \(1\) never ran/);
     assert.match(w.seen[0] as string, /manager\.openRunScope\(ctx\.run\)/);
   });
+  test('an invalid run plugin is reported where the user gave it, not as a runScope() call they never made', async () => {
+    const p = definePlugin({ name: 'p', hooks: { llm_input: () => {} } });
+    const app = pipeline(scriptedExecutor(['ok'])).use(plugins(new PluginManager()));
+    const error = await runAgent({ model: app, modelId: 'm', messages: [USER], plugins: [p, p] }).catch(
+      (e: unknown) => e,
+    );
+    assert.ok(AgentError.isInstance(error));
+    const message = (error.cause as Error).message;
+    assert.ok(message.startsWith('runAgent({ plugins }) / runPlugins(): a plugin named `p`'), message);
+  });
 });
 
 describe('attacked and held', () => {
