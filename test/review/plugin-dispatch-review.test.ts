@@ -162,6 +162,30 @@ describe('bugs found', () => {
     const message = (error.cause as Error).message;
     assert.ok(message.startsWith('runAgent({ plugins }) / runPlugins(): a plugin named `p`'), message);
   });
+  test('approvalRequestOf returns an ApprovalRequest or undefined, never a malformed look-alike', () => {
+    const mark = Symbol.for('modelware.plugins.approvalRequired');
+    // Another copy of modelware (two versions installed) throws its own class with the same mark.
+    class OtherCopyApproval extends Error {
+      readonly [mark] = true;
+      constructor(readonly request: unknown) {
+        super('held');
+      }
+    }
+    assert.deepEqual(approvalRequestOf(new OtherCopyApproval({ reason: 'why', plugin: 'p' })), {
+      reason: 'why',
+      plugin: 'p',
+    });
+    for (const request of [
+      undefined,
+      'why',
+      { reason: 42, plugin: 'p' },
+      { reason: 'why' },
+      { reason: 'why', plugin: '' },
+    ])
+      assert.equal(approvalRequestOf(new OtherCopyApproval(request)), undefined, JSON.stringify(request));
+    const badDetails = { reason: 'why', plugin: 'p', details: 'not an object' };
+    assert.equal(approvalRequestOf(new OtherCopyApproval(badDetails)), undefined);
+  });
 });
 
 describe('attacked and held', () => {
