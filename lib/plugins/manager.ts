@@ -154,8 +154,9 @@ export class PluginManager {
    * For a dispatcher's run layer: opens the plugins given to this run (`runPlugins()`,
    * `runAgent({ plugins })`) as a run scope of this manager, and returns it; close it when the run
    * ends. `undefined` when the run has none, or a layer opened them already (even one that closed
-   * them since): a run's plugins join one manager, the first whose run layer opens them, once. Until it is closed, `runScopeOf(run)`
-   * on this manager returns it for the run's calls and tool calls.
+   * them since): a run's plugins join one manager, the first whose run layer opens them, once.
+   * Until it is closed, `runScopeOf(run)` on this manager returns it for the run's calls and tool
+   * calls.
    *
    * @example
    * const scope = manager.openRunScope(ctx.run);

@@ -45,7 +45,8 @@ export function runScopeOf(run: RunContext | undefined, owner: object): PluginSc
 /**
  * @internal Opens the run plugins given to `run` with `open` (a manager's run scope) once: the
  * first dispatcher whose run layer asks gets the scope, later ones (and any after it was closed)
- * `undefined`; only `owner` finds it with `runScopeOf`. Closing the scope takes it off the run (public as `manager.openRunScope`).
+ * `undefined`; only `owner` finds it with `runScopeOf`. Closing the scope takes it off the run
+ * (public as `manager.openRunScope`).
  */
 export function openRunPlugins(
   run: RunContext,
