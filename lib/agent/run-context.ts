@@ -241,7 +241,10 @@ export class RunCore {
 
   updateTranscript(recipe: TranscriptRecipe, layer: string): void {
     const before = this.transcript;
-    const after = immer.produce(before as Message[], (draft) => recipe(draft, { original: before })) as Message[];
+    const after = immer.produce(
+      before as Message[],
+      (draft) => recipe(draft, { original: before }) as never,
+    ) as Message[];
     if (after === before) return;
     if (this.validate) {
       const problem = findUpdateProblem(

@@ -68,7 +68,10 @@ export interface RunContext {
   readonly state: RunState;
   /** Change what persists in the transcript (unlike `ctx.update`, which changes only this call). */
   updateTranscript(
-    recipe: (draft: Draft<Message[]>, info: { readonly original: Immutable<Message[]> }) => void | Message[],
+    recipe: (
+      draft: Draft<Message[]>,
+      info: { readonly original: Immutable<Message[]> },
+    ) => void | Message[] | Immutable<Message[]>,
   ): void;
   /** Metadata passed to the run (tenant, user, tags). */
   readonly metadata: Readonly<Record<string, unknown>>;
@@ -82,7 +85,7 @@ export type RequestRecipe = (
 export type ResponseRecipe = (
   draft: Draft<ModelResponse>,
   info: { readonly original: Immutable<ModelResponse> },
-) => void | ModelResponse;
+) => void | ModelResponse | Immutable<ModelResponse>;
 
 /** What one layer changed: recorded when the pipeline runs with `inspect: true`. */
 export interface LayerPatches {

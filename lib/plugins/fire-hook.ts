@@ -5,7 +5,8 @@ import { attachedPlugins } from './manager.js';
 
 /**
  * Fires a hook point (usually one from `defineHook`) from inside a middleware, through the plugins
- * of the `plugins()` layer of the same call. Resolves with the payload as the handlers left it,
+ * of the dispatcher attached to the same call (`plugins()`, or a layer of yours that called
+ * `manager.attach(ctx, scope)`). Resolves with the payload as the handlers left it,
  * or `undefined` without calling `build` when no plugin handles the hook: no payload is built.
  *
  * @example

@@ -8,7 +8,7 @@ import { type BreakerState, type BreakerStateStore, PluginBreaker } from './hand
 import { PluginRegistry } from './registry.js';
 import { PluginRunner } from './runner.js';
 import { PluginScope } from './scope.js';
-import { checkKeys, optionNames } from '../internal/options.js';
+import { checkKeys, describeValue, optionNames } from '../internal/options.js';
 import type { Plugin, PluginLike } from './plugins.js';
 import type { Context, RunContext } from '../core/context.js';
 import { openRunPlugins, runScopeOf } from './run-plugins.js';
@@ -147,22 +147,31 @@ export class PluginManager {
    * with the manager's, and no other run does. Close it when the run ends.
    */
   runScope(...plugins: PluginLike[]): PluginScope {
-    return this.#runScope(plugins, undefined);
+    return this.#runScope(plugins, undefined, 'PluginManager.runScope()');
   }
 
   /**
    * For a dispatcher's run layer: opens the plugins given to this run (`runPlugins()`,
    * `runAgent({ plugins })`) as a run scope of this manager, and returns it; close it when the run
-   * ends. `undefined` when the run has none, or another layer opened them already: a run's plugins
-   * join one manager, the first whose run layer opens them. Until it is closed, `runScopeOf(run)`
-   * on this manager returns it for the run's calls and tool calls.
+   * ends. `undefined` when the run has none, or a layer opened them already (even one that closed
+   * them since): a run's plugins join one manager, the first whose run layer opens them, once.
+   * Until it is closed, `runScopeOf(run)` on this manager returns it for the run's calls and tool
+   * calls.
    *
    * @example
    * const scope = manager.openRunScope(ctx.run);
    * try { await next(); } finally { await scope?.close(); }
    */
   openRunScope(run: RunContext): PluginScope | undefined {
-    return openRunPlugins(run, this, (plugins, onClose) => this.#runScope(plugins, onClose));
+    if (typeof run !== 'object' || run === null) {
+      throw new TypeError(
+        `PluginManager.openRunScope(): expected a run (\`ctx.run\` in a run layer), got ${describeValue(run)}. A call outside runAgent has no run: in a call layer, use runScopeOf(ctx.run), which accepts undefined.`,
+      );
+    }
+    return openRunPlugins(run, this, (plugins, onClose) =>
+      // What the user wrote to give the run its plugins, so a bad one is reported there.
+      this.#runScope(plugins, onClose, 'runAgent({ plugins }) / runPlugins()'),
+    );
   }
 
   /**
@@ -175,7 +184,10 @@ export class PluginManager {
 
   /**
    * Makes `fireHook(ctx, ...)`, in the layers inside yours for this call, dispatch to this manager
-   * (with a run's `scope`). A dispatcher calls it as the call enters; `plugins()` does.
+   * (with a run's `scope`). A dispatcher calls it as the call enters; `plugins()` does. It holds for
+   * the rest of the call, on the way out too, until another dispatcher attaches: one inside yours
+   * replaces it, and the layers between the two then reach the inner one after `next()` as well.
+   * Tool calls are not attached (`plugins()` attaches calls only).
    */
   attach(ctx: Pick<Context, 'state'>, scope?: PluginScope): void {
     (ctx.state as Record<symbol, Attached>)[ATTACHED] = scope ? { manager: this, scope } : this.#attached;
@@ -245,12 +257,12 @@ export class PluginManager {
     return { disabled: state.disabled, breaker: state.breaker?.state };
   }
 
-  #runScope(plugins: readonly PluginLike[], onClose: (() => void) | undefined): PluginScope {
+  #runScope(plugins: readonly PluginLike[], onClose: (() => void) | undefined, where: string): PluginScope {
     const registry = new PluginRegistry();
     return new PluginScope(
       plugins,
       {
-        add: (items, owner) => this.#add(registry, items, owner, 'PluginManager.runScope()'),
+        add: (items, owner) => this.#add(registry, items, owner, where),
         remove: (owner) => {
           onClose?.();
           return this.#track(this.#stop(registry.remove(owner)), 'a plugin shutdown()');

@@ -56,7 +56,15 @@ export class ApprovalRequired extends Error {
  * if (ctx.interrupt({ reason: request.reason }, { plugin: request.plugin })) return;
  */
 export function approvalRequestOf(error: unknown): ApprovalRequest | undefined {
-  return ApprovalRequired.isInstance(error) ? error.request : undefined;
+  if (!ApprovalRequired.isInstance(error)) return undefined;
+  // The mark is global (Symbol.for), so the error may come from another copy of modelware: check
+  // the shape rather than hand a dispatcher something that is not what the type says.
+  const request = (error as { readonly request?: unknown }).request as Partial<ApprovalRequest> | null | undefined;
+  if (typeof request !== 'object' || request === null) return undefined;
+  const { reason, plugin, details } = request;
+  if (typeof reason !== 'string' || typeof plugin !== 'string' || plugin === '') return undefined;
+  if (details !== undefined && (typeof details !== 'object' || details === null)) return undefined;
+  return request as ApprovalRequest;
 }
 
 function listFor(own: HandlerLists | undefined, run: HandlerLists | undefined, mode: ActiveMode): readonly Handler[] {

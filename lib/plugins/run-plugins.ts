@@ -44,8 +44,9 @@ export function runScopeOf(run: RunContext | undefined, owner: object): PluginSc
 
 /**
  * @internal Opens the run plugins given to `run` with `open` (a manager's run scope) once: the
- * first dispatcher whose run layer asks gets the scope, later ones `undefined`; only `owner` finds
- * it with `runScopeOf`. Closing the scope takes it off the run (public as `manager.openRunScope`).
+ * first dispatcher whose run layer asks gets the scope, later ones (and any after it was closed)
+ * `undefined`; only `owner` finds it with `runScopeOf`. Closing the scope takes it off the run
+ * (public as `manager.openRunScope`).
  */
 export function openRunPlugins(
   run: RunContext,
@@ -53,7 +54,8 @@ export function openRunPlugins(
   open: (plugins: readonly PluginLike[], onClose: () => void) => PluginScope,
 ): PluginScope | undefined {
   const slot = slotOf(run, false);
-  if (!slot?.plugins || slot.scope) return undefined;
+  // Once per run: after the owner closed them (shut down), no layer opens (and re-inits) them again.
+  if (!slot?.plugins || slot.opened) return undefined;
   slot.opened = true;
   const scope = open(slot.plugins, () => {
     if (slot.scope !== scope) return;
@@ -83,10 +85,14 @@ export function runPlugins(...plugins: PluginLike[]): Middleware {
         await next();
       } finally {
         release(ctx.run);
+        // A dispatcher should close what it opened when its run layer exits; one that did not (or
+        // opened them from a call layer) does not keep the run's plugins alive past the run. A
+        // failing shutdown is reported by the manager (a warning), not thrown here.
+        await slot.scope?.close().catch(() => {});
       }
       if (!slot.opened && plugins.length > 0) {
         process.emitWarning(
-          `modelware: runPlugins(): the run's model has no plugins(manager) layer, so its run plugins (${plugins.length}) never ran. Add plugins(manager) to the pipeline passed as \`model\`.`,
+          `modelware: runPlugins(): the run's plugins (${plugins.length}) never ran: no dispatcher opened them. Add plugins(manager) to the pipeline passed as \`model\` (a dispatcher of your own opens them with manager.openRunScope(ctx.run) in its run layer).`,
           { code: 'MODELWARE_PLUGIN' },
         );
       }

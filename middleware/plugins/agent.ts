@@ -25,6 +25,7 @@ export function agentLayers(manager: PluginManager): {
       const { run } = ctx;
       // The plugins given to this run (runPlugins(), runAgent({ plugins })), merged with ours.
       const scope = manager.openRunScope(run);
+      let failed = true;
       try {
         const messages = run.transcript;
         const started = await fire(hookPoints.run_start, run, () => ({
@@ -33,7 +34,7 @@ export function agentLayers(manager: PluginManager): {
           resumed: ctx.resumed,
           messages,
         }));
-        if (started && started.messages !== messages) run.updateTranscript(() => started.messages as never);
+        if (started && started.messages !== messages) run.updateTranscript(() => started.messages);
         let error: unknown;
         try {
           await next();
@@ -43,8 +44,12 @@ export function agentLayers(manager: PluginManager): {
         } finally {
           await fire(hookPoints.run_end, run, () => runEnd(ctx, error));
         }
+        failed = false;
       } finally {
-        await scope?.close();
+        // A run that failed keeps its own error: a failing shutdown() must not replace it (the
+        // manager reports that failure as a warning either way).
+        const closing = scope?.close();
+        await (failed ? closing?.catch(() => {}) : closing);
       }
     },
 

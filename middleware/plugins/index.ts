@@ -81,7 +81,7 @@ export function plugins(manager: PluginManager, options: PluginsOptions = {}): M
         const response = ctx.response as ModelResponse;
         const payload = { ...base(ctx), model: ctx.model, request: ctx.request, response };
         const out = await manager.dispatch(hookPoints.llm_output, payload, dispatchOptions(ctx, scope));
-        if (out.response !== response) ctx.updateResponse(() => out.response as ModelResponse);
+        if (out.response !== response) ctx.updateResponse(() => out.response);
       }
     },
   });
