@@ -33,7 +33,9 @@ function inputAndToolHooks(manager: PluginManager) {
       manager.attach(ctx, scope); // fireHook(ctx, ...) in the layers inside reaches these plugins
       if (manager.wants('llm_input', scope)) {
         const { request } = ctx;
-        const payload = { callId: ctx.id, mode: ctx.mode, metadata: {}, model: ctx.model, request };
+        // `metadata` is what `when: { metadata }` conditions match: the run's, then the request's.
+        const metadata = { ...ctx.run?.metadata, ...request.metadata };
+        const payload = { callId: ctx.id, mode: ctx.mode, metadata, model: ctx.model, request };
         const out = await manager.dispatch(hookPoints.llm_input, payload, { scope, signal: ctx.signal });
         if (out.request !== request) ctx.update(() => out.request);
       }
@@ -45,7 +47,8 @@ function inputAndToolHooks(manager: PluginManager) {
         const { toolCallId, toolName, input } = ctx;
         const payload = { toolCallId, toolName, input, metadata: ctx.run.metadata };
         try {
-          await manager.dispatch(hookPoints.tool_pre_invoke, payload, { scope });
+          const out = await manager.dispatch(hookPoints.tool_pre_invoke, payload, { scope, signal: ctx.signal });
+          if (out.input !== input) ctx.updateInput(() => out.input); // a handler rewrote the arguments
         } catch (error) {
           const request = approvalRequestOf(error);
           if (!request) throw error;

@@ -15,9 +15,13 @@ export function agentLayers(manager: PluginManager): {
   turn: TurnMiddlewareFn;
   tool: ToolMiddlewareFn;
 } {
-  const fire = <P extends object>(point: HookPoint<string, P, string>, run: RunContext, build: () => Immutable<P>) => {
-    const scope = manager.runScopeOf(run);
-    return manager.wants(point.name, scope) ? manager.dispatch(point, build(), { scope }) : undefined;
+  // `at.signal` aborts awaited handlers with the run (or tool call); run_end is fired without it, so an
+  // aborted run still reports its end.
+  const fire: Fire = (point, at, build) => {
+    const scope = manager.runScopeOf(at.run);
+    return manager.wants(point.name, scope)
+      ? manager.dispatch(point, build(), { scope, signal: at.signal })
+      : undefined;
   };
 
   return {
@@ -28,7 +32,7 @@ export function agentLayers(manager: PluginManager): {
       let failed = true;
       try {
         const messages = run.transcript;
-        const started = await fire(hookPoints.run_start, run, () => ({
+        const started = await fire(hookPoints.run_start, ctx, () => ({
           runId: run.runId,
           metadata: run.metadata,
           resumed: ctx.resumed,
@@ -42,7 +46,7 @@ export function agentLayers(manager: PluginManager): {
           error = thrown;
           throw thrown;
         } finally {
-          await fire(hookPoints.run_end, run, () => runEnd(ctx, error));
+          await fire(hookPoints.run_end, { run }, () => runEnd(ctx, error));
         }
         failed = false;
       } finally {
@@ -56,11 +60,11 @@ export function agentLayers(manager: PluginManager): {
     async turn(ctx, next) {
       const { run, turn } = ctx;
       const base = { runId: run.runId, metadata: run.metadata, turn };
-      await fire(hookPoints.turn_start, run, () => ({ ...base, messages: run.transcript }));
+      await fire(hookPoints.turn_start, ctx, () => ({ ...base, messages: run.transcript }));
       await next();
       const record = ctx.record;
       if (record)
-        await fire(hookPoints.turn_end, run, () => ({ ...base, response: record.response, messages: run.transcript }));
+        await fire(hookPoints.turn_end, ctx, () => ({ ...base, response: record.response, messages: run.transcript }));
     },
 
     async tool(ctx, next) {
@@ -76,7 +80,7 @@ export function agentLayers(manager: PluginManager): {
         const input = ctx.input;
         let pre: Immutable<{ input: unknown }> | undefined;
         try {
-          pre = await fire(hookPoints.tool_pre_invoke, run, () => ({ ...base, input }));
+          pre = await fire(hookPoints.tool_pre_invoke, ctx, () => ({ ...base, input }));
         } catch (error) {
           // requireApproval(): hold the call for a decision; once approved on resume, it runs.
           const request = approvalRequestOf(error);
@@ -89,7 +93,7 @@ export function agentLayers(manager: PluginManager): {
         // A layer inside held the call for a decision: it did not run, there is nothing to report.
         if (ctx.interrupted) return;
         const result = ctx.result as ToolResult;
-        const post = await fire(hookPoints.tool_post_invoke, run, () => ({
+        const post = await fire(hookPoints.tool_post_invoke, ctx, () => ({
           ...base,
           input: ctx.input,
           output: result.output,
@@ -111,18 +115,17 @@ export function agentLayers(manager: PluginManager): {
   };
 }
 
-async function persist(
-  ctx: ToolContext,
-  base: { toolCallId: string; toolName: string },
-  fire: <P extends object>(
-    point: HookPoint<string, P, string>,
-    run: RunContext,
-    build: () => Immutable<P>,
-  ) => Promise<Immutable<P>> | undefined,
-): Promise<void> {
+/** Fires a hook point for a run, turn or tool call, when anyone handles it. */
+type Fire = <P extends object>(
+  point: HookPoint<string, P, string>,
+  at: { readonly run: RunContext; readonly signal?: AbortSignal | undefined },
+  build: () => Immutable<P>,
+) => Promise<Immutable<P>> | undefined;
+
+async function persist(ctx: ToolContext, base: { toolCallId: string; toolName: string }, fire: Fire): Promise<void> {
   const result = ctx.result as ToolResult;
   const message = toolMessage(base, result);
-  const out = await fire(hookPoints.tool_result_persist, ctx.run, () => ({ ...base, message }));
+  const out = await fire(hookPoints.tool_result_persist, ctx, () => ({ ...base, message }));
   if (!out || out.message === message) return;
   ctx.result = { ...result, content: out.message.content, isError: out.message.isError === true };
 }

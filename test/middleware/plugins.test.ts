@@ -724,6 +724,46 @@ describe('agent hooks', () => {
   });
 });
 
+describe('agent hooks: cancellation', () => {
+  test('aborting a run aborts the signal of a tool hook handler it is waiting on; run_end still fires', async () => {
+    const log: string[] = [];
+    const waiting = deferred();
+    const manager = new PluginManager({
+      plugins: [
+        definePlugin({
+          name: 'slow',
+          // No timeout of its own: only the run's signal can end the wait.
+          timeoutMs: 0,
+          hooks: {
+            tool_pre_invoke: (_p, ctx) =>
+              new Promise<undefined>((resolve) => {
+                ctx.signal.addEventListener('abort', () => {
+                  log.push('handler aborted');
+                  resolve(undefined);
+                });
+                waiting.resolve();
+              }),
+            run_end: (p) => void log.push(`run_end error=${p.error !== undefined}`),
+          },
+        }),
+      ],
+    });
+    const model = scriptedExecutor([{ toolCalls: [{ id: 'a', name: 'add', input: { a: 1, b: 2 } }] }, 'done']);
+    const controller = new AbortController();
+    const run = runAgent({
+      model: pipeline(model).use(plugins(manager)),
+      modelId: 'm',
+      messages: [USER],
+      tools: [add],
+      signal: controller.signal,
+    });
+    await waiting.promise;
+    controller.abort(new Error('stop'));
+    await assert.rejects(run, (e: unknown) => AgentError.isInstance(e) && e.reason === 'aborted');
+    assert.deepEqual(log, ['handler aborted', 'run_end error=true']);
+  });
+});
+
 describe('plugins(): stream_chunk wrapper', () => {
   test('an abandoned stream (an outer layer answers instead) still closes the executor stream and inner taps', async () => {
     const model = scriptedExecutor(['hello world, this is long'], { chunkSize: 3 });
