@@ -437,7 +437,10 @@ export function toolCallsOf(message: { readonly role: string; readonly content: 
 
 const EMPTY: readonly never[] = Object.freeze([]);
 
-/** A tool's output as the text of its tool message: strings as they are, `undefined` as `''`, anything else as JSON. */
+/**
+ * A tool's output as the text of its tool message: strings as they are, `undefined` as `''`, anything
+ * else as JSON (a value JSON cannot hold, a BigInt or a cycle, throws JSON.stringify's TypeError).
+ */
 export function toolContent(output: unknown): string {
   if (typeof output === 'string') return output;
   if (output === undefined) return '';
