@@ -132,7 +132,10 @@ export class CallCore {
     let patches: Patch[] | undefined;
     let inverse: Patch[] | undefined;
     const validate = this.settings.validate;
-    const touched = validate ? new Touched() : undefined;
+    // Which indices the recipe wrote, for a long array only: the tracker puts a second proxy in front
+    // of Immer's (each write through it costs ~0.3 µs on Node 20), while comparing a short array
+    // element by element after the recipe costs less (~2 ns a message).
+    const touched = validate && before.messages.length >= TRACK_FROM ? new Touched() : undefined;
     // The recipe runs through one module-level function (no closure per update); a recipe that
     // updates another call from inside gets its own frame, restored after.
     const outer = running;
@@ -159,10 +162,10 @@ export class CallCore {
       (after as ModelRequest).messages = before.messages as Message[];
     if (validate) validateUpdate(before, after, layer, touched);
     // The tracker knows which indices the recipe could have changed: later layers can use that.
-    if (touched && after.messages !== before.messages && provenanceWanted()) {
+    if (validate && after.messages !== before.messages && provenanceWanted()) {
       // Valid as a whole if it was before: the update was just checked against it.
       const valid = isValidArray(before.messages);
-      recordDerivation(after.messages, before.messages, touched.all ? null : touched.indices, { valid });
+      recordDerivation(after.messages, before.messages, !touched || touched.all ? null : touched.indices, { valid });
     }
     // Strict: what the update created is frozen deeply; the rest is the entry copy, frozen already.
     this.request = this.settings.strict ? freeze(after, true) : frozenShallowCopy(after);
@@ -316,6 +319,9 @@ function frozenCopy(value: unknown): unknown {
   for (const key of Object.keys(value)) copy[key] = frozenCopy((value as Record<string, unknown>)[key]);
   return Object.freeze(copy);
 }
+
+/** From this many messages on, `update` tracks the indices a recipe writes instead of comparing after. */
+const TRACK_FROM = 512;
 
 /** The update whose recipe Immer is running (see `runRecipe`). */
 interface RunningUpdate {
