@@ -1,12 +1,11 @@
 import type { Immutable } from 'immer';
-import type { Context } from '../core/context.js';
 import type { HookPoint } from './hooks.js';
 import { attachedPlugins } from './manager.js';
 
 /**
  * Fires a hook point (usually one from `defineHook`) from inside a middleware, through the plugins
- * of the dispatcher attached to the same call (`plugins()`, or a layer of yours that called
- * `manager.attach(ctx, scope)`). Resolves with the payload as the handlers left it,
+ * of the dispatcher attached to the same call or tool call (`plugins()`, or a layer of yours that
+ * called `manager.attach(ctx, scope)`). Resolves with the payload as the handlers left it,
  * or `undefined` without calling `build` when no plugin handles the hook: no payload is built.
  *
  * @example
@@ -14,7 +13,7 @@ import { attachedPlugins } from './manager.js';
  * if (out) answer = out.answer;
  */
 export async function fireHook<P extends object>(
-  ctx: Pick<Context, 'state' | 'signal'>,
+  ctx: { readonly state: object; readonly signal?: AbortSignal | undefined },
   point: HookPoint<string, P, string>,
   build: () => Immutable<P>,
 ): Promise<Immutable<P> | undefined> {

@@ -10,7 +10,7 @@ import { PluginRunner } from './runner.js';
 import { PluginScope } from './scope.js';
 import { checkKeys, describeValue, optionNames } from '../internal/options.js';
 import type { Plugin, PluginLike } from './plugins.js';
-import type { Context, RunContext } from '../core/context.js';
+import type { RunContext } from '../core/context.js';
 import { openRunPlugins, runScopeOf } from './run-plugins.js';
 
 export interface PluginManagerOptions {
@@ -187,9 +187,9 @@ export class PluginManager {
    * (with a run's `scope`). A dispatcher calls it as the call enters; `plugins()` does. It holds for
    * the rest of the call, on the way out too, until another dispatcher attaches: one inside yours
    * replaces it, and the layers between the two then reach the inner one after `next()` as well.
-   * Tool calls are not attached (`plugins()` attaches calls only).
+   * A tool call's context is attached the same way (`plugins()` attaches both), for tool layers.
    */
-  attach(ctx: Pick<Context, 'state'>, scope?: PluginScope): void {
+  attach(ctx: { readonly state: object }, scope?: PluginScope): void {
     (ctx.state as Record<symbol, Attached>)[ATTACHED] = scope ? { manager: this, scope } : this.#attached;
   }
 

@@ -69,6 +69,8 @@ export function agentLayers(manager: PluginManager): {
 
     async tool(ctx, next) {
       const { run } = ctx;
+      // fireHook(ctx, ...) in the tool layers inside this one reaches our plugins too.
+      manager.attach(ctx, manager.runScopeOf(run));
       const base = {
         runId: run.runId,
         turn: run.turn,

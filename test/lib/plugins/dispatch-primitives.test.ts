@@ -20,7 +20,7 @@ import {
 import { toolContent, toolMessage } from 'modelware/kit';
 import { plugins } from 'modelware/middleware';
 import { scriptedExecutor } from 'modelware/testing';
-import { USER } from '../../fixtures/agent.js';
+import { USER, add } from '../../fixtures/agent.js';
 import { PAYLOAD, probe } from '../../fixtures/plugins.js';
 
 const TOOL_PAYLOAD = { toolCallId: 't1', toolName: 'deploy', input: { service: 'api' }, metadata: {} };
@@ -226,6 +226,34 @@ describe('attach', () => {
     // Without attach, fireHook finds no manager and builds no payload.
     await pipeline(scriptedExecutor(['ok']), inner).generate({ model: 'm', messages: [USER] });
     assert.deepEqual(texts, ['base+global+run', 'base+global', undefined]);
+  });
+});
+
+describe('fireHook from a tool layer', () => {
+  test('reaches the plugins of the plugins() layer around the tool call, run plugins included', async () => {
+    const manager = new PluginManager({
+      plugins: [definePlugin({ name: 'global', hooks: { test_probe: (p) => void (p.text += '+global') } })],
+    });
+    const mine = definePlugin({ name: 'mine', hooks: { test_probe: (p) => void (p.text += '+run') } });
+    const texts: (string | undefined)[] = [];
+    const probeTool = defineMiddleware({
+      name: 'probeTool',
+      async tool(ctx, next) {
+        texts.push((await fireHook(ctx, probe, () => PAYLOAD))?.text);
+        return next();
+      },
+    });
+    const script = () => scriptedExecutor([{ toolCalls: [{ id: 'a', name: 'add', input: { a: 1, b: 2 } }] }, 'done']);
+    await runAgent({
+      model: pipeline(script()).use(plugins(manager), probeTool),
+      modelId: 'm',
+      messages: [USER],
+      tools: [add],
+      plugins: [mine],
+    });
+    // Without a dispatcher around it, nothing is fired and no payload is built.
+    await runAgent({ model: pipeline(script()).use(probeTool), modelId: 'm', messages: [USER], tools: [add] });
+    assert.deepEqual(texts, ['base+global+run', undefined]);
   });
 });
 
