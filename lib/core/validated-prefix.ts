@@ -21,19 +21,20 @@
  * and per field, and one map entry per tool call.
  */
 
+/** Slots per message in `Checked.entries`. */
+const STRIDE = 5;
+
 /** How many new messages at the end of an array the search for a previous check looks past. */
 const MAX_APPENDED = 16;
 
 /** A check that passed: every message valid and every tool result paired. */
 export interface Checked {
-  /** The messages checked, in order. */
-  readonly messages: unknown[];
   /**
-   * Each message's role, content, tool-call id and tool name when it was checked, four per message;
-   * for an assistant message with a content array, the last two are its tool calls (see `sameCalls`)
-   * and its number of parts.
+   * Five slots per message checked, in order: the message, then its role, content, tool-call id and
+   * tool name when it was checked; for an assistant message with a content array, the last two are
+   * its tool calls (see `sameCalls`) and its number of parts. One array, so the walk reads one.
    */
-  readonly fields: unknown[];
+  readonly entries: unknown[];
   /** Tool name of every tool call made so far, by call id (the latest call wins, as in the full check). */
   readonly calls: Map<string, string>;
   /** The call ids answered so far. */
@@ -62,7 +63,7 @@ export function knownPrefix(messages: readonly unknown[]): KnownPrefix | undefin
     if (typeof last !== 'object' || last === null) continue;
     const record = byLast.get(last);
     if (record === undefined) continue;
-    if (record.messages.length !== end || !samePrefix(messages, record)) {
+    if (record.entries.length !== end * STRIDE || !samePrefix(messages, record.entries)) {
       // Edited in place (or rearranged): this record describes nothing the caller still has.
       byLast.delete(last);
       return undefined;
@@ -72,19 +73,21 @@ export function knownPrefix(messages: readonly unknown[]): KnownPrefix | undefin
   return undefined;
 }
 
-function samePrefix(messages: readonly unknown[], record: Checked): boolean {
-  const known = record.messages;
-  const fields = record.fields;
-  for (let i = 0, j = 0; i < known.length; i++, j += 4) {
+function samePrefix(messages: readonly unknown[], entries: readonly unknown[]): boolean {
+  for (let i = 0, j = 0; j < entries.length; i++, j += STRIDE) {
     const m = messages[i] as Record<string, unknown>;
     // Identity first: the caller may have put anything (null) where a checked message was.
-    if (m !== known[i]) return false;
+    if (m !== entries[j]) return false;
     const role = m.role;
-    if (role !== fields[j] || m.content !== fields[j + 1]) return false;
+    if (role !== entries[j + 1] || m.content !== entries[j + 2]) return false;
     // Only ids decide anything more (the pairing): a tool result's, and an assistant message's calls.
+    // Both keep a defined fourth slot (a tool result's id; the calls, or NO_CALLS): a chat message
+    // costs one comparison here.
+    const ids = entries[j + 3];
+    if (ids === undefined) continue;
     if (role === 'tool') {
-      if (m.toolCallId !== fields[j + 2] || m.toolName !== fields[j + 3]) return false;
-    } else if (fields[j + 2] !== undefined && !sameCalls(m.content as readonly unknown[], fields, j)) return false;
+      if (m.toolCallId !== ids || m.toolName !== entries[j + 4]) return false;
+    } else if (!sameCalls(m.content as readonly unknown[], entries, j)) return false;
   }
   return true;
 }
@@ -94,9 +97,9 @@ function samePrefix(messages: readonly unknown[], record: Checked): boolean {
  * same places with the same ids and names, and as many parts: a call renamed or removed in place
  * would leave a later tool result unpaired (the pairing of the prefix is not checked again).
  */
-function sameCalls(content: readonly unknown[], fields: readonly unknown[], j: number): boolean {
-  if (content.length !== fields[j + 3]) return false;
-  const calls = fields[j + 2] as readonly unknown[];
+function sameCalls(content: readonly unknown[], entries: readonly unknown[], j: number): boolean {
+  if (content.length !== entries[j + 4]) return false;
+  const calls = entries[j + 3] as readonly unknown[];
   for (let c = 0; c < calls.length; c += 4) {
     const part = content[calls[c] as number] as Record<string, unknown>;
     if (part !== calls[c + 1] || part.type !== 'tool-call') return false;
@@ -121,12 +124,11 @@ export function remember(messages: readonly unknown[], known: KnownPrefix | unde
     if (from === n) return;
     byLast.delete(messages[from - 1] as object);
   } else {
-    record = { messages: [], fields: [], calls: new Map(), answered: new Set() };
+    record = { entries: [], calls: new Map(), answered: new Set() };
     from = 0;
   }
   for (let i = from; i < n; i++) {
     const m = messages[i] as { role: string; content: unknown; toolCallId?: string; toolName?: string };
-    record.messages.push(m);
     if (m.role === 'assistant' && Array.isArray(m.content)) {
       // An assistant message's tool calls, four slots each: where, the part, its id and tool name.
       let calls: unknown[] | undefined;
@@ -137,9 +139,9 @@ export function remember(messages: readonly unknown[], known: KnownPrefix | unde
         record.calls.set(part.toolCallId, part.toolName);
         (calls ??= []).push(k, part, part.toolCallId, part.toolName);
       }
-      record.fields.push(m.role, m.content, calls ?? NO_CALLS, content.length);
+      record.entries.push(m, m.role, m.content, calls ?? NO_CALLS, content.length);
     } else {
-      record.fields.push(m.role, m.content, m.toolCallId, m.toolName);
+      record.entries.push(m, m.role, m.content, m.toolCallId, m.toolName);
       if (m.role === 'tool') record.answered.add(m.toolCallId as string);
     }
   }
