@@ -1,5 +1,5 @@
 import type { Immutable } from 'immer';
-import type { RunContext } from '../../lib/core/context.js';
+import type { PluginScope } from '../../lib/plugins/scope.js';
 import { PolicyViolationError } from '../../lib/core/errors.js';
 import { hookPoints } from '../../lib/plugins/hook-points.js';
 import { approvalRequestOf } from '../../lib/plugins/phases.js';
@@ -15,24 +15,21 @@ export function agentLayers(manager: PluginManager): {
   turn: TurnMiddlewareFn;
   tool: ToolMiddlewareFn;
 } {
-  // `at.signal` aborts awaited handlers with the run (or tool call); run_end is fired without it, so an
-  // aborted run still reports its end.
-  const fire: Fire = (point, at, build) => {
-    const scope = manager.runScopeOf(at.run);
-    return manager.wants(point.name, scope)
-      ? manager.dispatch(point, build(), { scope, signal: at.signal })
-      : undefined;
-  };
+  // Each layer looks up its run's scope once. `signal` aborts awaited handlers with the run (or tool
+  // call); run_end is fired without it, so an aborted run still reports its end.
+  const fire: Fire = (point, scope, signal, build) =>
+    manager.wants(point.name, scope) ? manager.dispatch(point, build(), { scope, signal }) : undefined;
 
   return {
     async run(ctx, next) {
       const { run } = ctx;
       // The plugins given to this run (runPlugins(), runAgent({ plugins })), merged with ours.
-      const scope = manager.openRunScope(run);
+      const opened = manager.openRunScope(run);
+      const scope = manager.runScopeOf(run);
       let failed = true;
       try {
         const messages = run.transcript;
-        const started = await fire(hookPoints.run_start, ctx, () => ({
+        const started = await fire(hookPoints.run_start, scope, ctx.signal, () => ({
           runId: run.runId,
           metadata: run.metadata,
           resumed: ctx.resumed,
@@ -46,13 +43,13 @@ export function agentLayers(manager: PluginManager): {
           error = thrown;
           throw thrown;
         } finally {
-          await fire(hookPoints.run_end, { run }, () => runEnd(ctx, error));
+          await fire(hookPoints.run_end, scope, undefined, () => runEnd(ctx, error));
         }
         failed = false;
       } finally {
         // A run that failed keeps its own error: a failing shutdown() must not replace it (the
         // manager reports that failure as a warning either way).
-        const closing = scope?.close();
+        const closing = opened?.close();
         await (failed ? closing?.catch(() => {}) : closing);
       }
     },
@@ -60,17 +57,23 @@ export function agentLayers(manager: PluginManager): {
     async turn(ctx, next) {
       const { run, turn } = ctx;
       const base = { runId: run.runId, metadata: run.metadata, turn };
-      await fire(hookPoints.turn_start, ctx, () => ({ ...base, messages: run.transcript }));
+      const scope = manager.runScopeOf(run);
+      await fire(hookPoints.turn_start, scope, ctx.signal, () => ({ ...base, messages: run.transcript }));
       await next();
       const record = ctx.record;
       if (record)
-        await fire(hookPoints.turn_end, ctx, () => ({ ...base, response: record.response, messages: run.transcript }));
+        await fire(hookPoints.turn_end, scope, ctx.signal, () => ({
+          ...base,
+          response: record.response,
+          messages: run.transcript,
+        }));
     },
 
     async tool(ctx, next) {
       const { run } = ctx;
       // fireHook(ctx, ...) in the tool layers inside this one reaches our plugins too.
-      manager.attach(ctx, manager.runScopeOf(run));
+      const scope = manager.runScopeOf(run);
+      manager.attach(ctx, scope);
       const base = {
         runId: run.runId,
         turn: run.turn,
@@ -82,7 +85,7 @@ export function agentLayers(manager: PluginManager): {
         const input = ctx.input;
         let pre: Immutable<{ input: unknown }> | undefined;
         try {
-          pre = await fire(hookPoints.tool_pre_invoke, ctx, () => ({ ...base, input }));
+          pre = await fire(hookPoints.tool_pre_invoke, scope, ctx.signal, () => ({ ...base, input }));
         } catch (error) {
           // requireApproval(): hold the call for a decision; once approved on resume, it runs.
           const request = approvalRequestOf(error);
@@ -95,7 +98,7 @@ export function agentLayers(manager: PluginManager): {
         // A layer inside held the call for a decision: it did not run, there is nothing to report.
         if (ctx.interrupted) return;
         const result = ctx.result as ToolResult;
-        const post = await fire(hookPoints.tool_post_invoke, ctx, () => ({
+        const post = await fire(hookPoints.tool_post_invoke, scope, ctx.signal, () => ({
           ...base,
           input: ctx.input,
           output: result.output,
@@ -105,7 +108,7 @@ export function agentLayers(manager: PluginManager): {
           const content = post.output === result.output ? result.content : toolContent(post.output);
           ctx.result = { ...result, output: post.output, content, isError: post.isError };
         }
-        await persist(ctx, base, fire);
+        await persist(ctx, base, fire, scope);
       } catch (error) {
         // A block at a tool hook denies the call: the model reads why (or, with throwOnToolError,
         // the run rejects with the PolicyViolationError carried in the result).
@@ -117,17 +120,23 @@ export function agentLayers(manager: PluginManager): {
   };
 }
 
-/** Fires a hook point for a run, turn or tool call, when anyone handles it. */
+/** Fires a hook point for a run, turn or tool call, when anyone handles it (no payload is built otherwise). */
 type Fire = <P extends object>(
   point: HookPoint<string, P, string>,
-  at: { readonly run: RunContext; readonly signal?: AbortSignal | undefined },
+  scope: PluginScope | undefined,
+  signal: AbortSignal | undefined,
   build: () => Immutable<P>,
 ) => Promise<Immutable<P>> | undefined;
 
-async function persist(ctx: ToolContext, base: { toolCallId: string; toolName: string }, fire: Fire): Promise<void> {
+async function persist(
+  ctx: ToolContext,
+  base: { toolCallId: string; toolName: string },
+  fire: Fire,
+  scope: PluginScope | undefined,
+): Promise<void> {
   const result = ctx.result as ToolResult;
   const message = toolMessage(base, result);
-  const out = await fire(hookPoints.tool_result_persist, ctx, () => ({ ...base, message }));
+  const out = await fire(hookPoints.tool_result_persist, scope, ctx.signal, () => ({ ...base, message }));
   if (!out || out.message === message) return;
   ctx.result = { ...result, content: out.message.content, isError: out.message.isError === true };
 }
