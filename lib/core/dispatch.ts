@@ -79,6 +79,14 @@ export function dispatcher(env: CallEnv): (core: CallCore) => Promise<void> {
   };
 }
 
+/** Counts an attempt at the executor and tells `dispatched` listeners which request it sends. */
+function countDispatch(env: CallEnv, core: CallCore, request: ReadonlyModelRequest): void {
+  core.dispatches++;
+  if (env.events.has('dispatched')) {
+    env.events.emit({ type: 'dispatched', ...eventBase(core), request, attempt: core.dispatches });
+  }
+}
+
 /**
  * `dispatch` for the common case, as a promise chain: generate mode, no executor hooks, an executor
  * that does not choose the model. `named` is the pipeline's own handler for what the executor throws.
@@ -87,10 +95,7 @@ function plainGenerate(env: CallEnv, core: CallCore, named: (thrown: unknown) =>
   const request = core.request;
   core.dispatchedModel = request.model;
   core.reportModel?.(request.model);
-  core.dispatches++;
-  if (env.events.has('dispatched')) {
-    env.events.emit({ type: 'dispatched', ...eventBase(core), request, attempt: core.dispatches });
-  }
+  countDispatch(env, core, request);
   const epoch = core.epoch;
   const pending = env.executor.generate(request, new ExecutorCallOptions(core));
   // An executor that returns a plain value (not a promise) still works, as `await` allowed.
@@ -172,10 +177,7 @@ async function dispatch(env: CallEnv, core: CallCore): Promise<void> {
     const request = core.request;
     core.dispatchedModel = request.model;
     core.reportModel?.(request.model);
-    core.dispatches++;
-    if (env.events.has('dispatched')) {
-      env.events.emit({ type: 'dispatched', ...eventBase(core), request, attempt: core.dispatches });
-    }
+    countDispatch(env, core, request);
     return dispatchTo(env, core, request, new ExecutorCallOptions(core));
   }
   // The executor does not choose: this dispatch is where the model is chosen (`request.model`),
@@ -256,10 +258,7 @@ class CallHooks implements Required<ExecutorHooks> {
       request = replaced;
       core.dispatchedModel = request.model;
     }
-    core.dispatches++;
-    if (env.events.has('dispatched')) {
-      env.events.emit({ type: 'dispatched', ...eventBase(core), request, attempt: core.dispatches });
-    }
+    countDispatch(env, core, request);
     return request;
   }
 
