@@ -58,7 +58,6 @@ export function openRunPlugins(
   if (!slot?.plugins || slot.opened) return undefined;
   slot.opened = true;
   const scope = open(slot.plugins, () => {
-    if (slot.scope !== scope) return;
     slot.scope = undefined;
     slot.owner = undefined;
   });
